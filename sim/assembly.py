@@ -1,0 +1,156 @@
+"""The Assembly as a Mesa model: a dated timeline of asks, one negotiation round per step.
+
+:class:`AssemblyModel` (a ``mesa.Model``) builds one :class:`sim.members.Member` per UN member,
+schedules each event of the scenario's timeline with Mesa's event scheduling (``schedule_event``,
+between rounds), and at every step (a negotiation round on an event date; the last round is the
+vote) lets members answer the asks they received, then computes every member's odds at once with
+the choice core (:mod:`sim.choice`) for all parameter draws. A ``DataCollector`` records each
+round's odds of the focal members and the expected tally.
+
+Mesa reserves the keyword ``scenario`` for its own ``Scenario`` class, so the prepared episode is
+passed as ``setup`` (a :class:`sim.replay.Setup`, built by :func:`sim.replay.prepare`). The model
+also runs under ``mesa.batch_run``::
+
+    mesa.batch_run(AssemblyModel, {"setup": setup}, rng=[1, 2], display_progress=False)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import mesa
+
+from sim.acts import ACTS, FloatArray
+from sim.choice import act_probabilities, persistence_cost, utilities
+from sim.members import Member
+
+if TYPE_CHECKING:
+    from sim.replay import AskSpec, Setup
+
+__all__ = ["AssemblyModel", "ReceivedAsk"]
+
+
+@dataclass(frozen=True)
+class ReceivedAsk:
+    """What a member sees of an ask: who asks, what is offered, whether it is firm."""
+
+    event_id: str
+    principal: str
+    offer_kind: str | None
+    firm: bool
+
+
+class AssemblyModel(mesa.Model):
+    """Negotiation rounds before a recorded vote.
+
+    Parameters
+    ----------
+    setup : sim.replay.Setup
+        The prepared episode: members, baseline utilities per draw, asks and rounds.
+    rng : numpy Generator or seed, optional
+        Drives Mesa's activation order only (everything else is exact or drawn in ``prepare``).
+
+    Attributes
+    ----------
+    odds : ndarray, shape (n_draws, n_members, 4)
+        Act probabilities after the latest round.
+    counter_asks : list of dict
+        Counter-asks members made, with the round's date.
+    datacollector : mesa.DataCollector
+        Model reporters per round: ``date``, ``expected_<act>``, ``<ISO3>_<act>`` for focal members.
+    """
+
+    def __init__(self, setup: Setup, *, rng: Any = None) -> None:
+        super().__init__(rng=rng)
+        self.setup = setup
+        self.round_dates = setup.rounds
+        self.counter_asks: list[dict[str, str]] = []
+        self._active: list[AskSpec] = []
+        self._new: dict[str, list[ReceivedAsk]] = {}
+        for index, spec in enumerate(setup.members):
+            Member(self, spec, index)
+        self._cost = persistence_cost(
+            setup.previous,
+            reversal=setup.persistence[:, 0],
+            leave=setup.persistence[:, 1],
+            ret=setup.persistence[:, 2],
+        )
+        self.odds = self._odds()
+        for ask in setup.asks:
+            round_index = self.round_dates.index(ask.date) + 1
+            self.schedule_event(self._make_arrival(ask), at=round_index - 0.5)
+        reporters: dict[str, Any] = {"date": "current_date"}
+        for act in ACTS:
+            reporters[f"expected_{act}"] = partial(_expected, k=ACTS.index(act))
+        for iso3 in setup.focal:
+            i = setup.iso3.index(iso3)
+            for k, act in enumerate(ACTS):
+                reporters[f"{iso3}_{act}"] = partial(_member_odds, i=i, k=k)
+        self.datacollector = mesa.DataCollector(model_reporters=reporters)
+        self.current_date = ""
+
+    # -- timeline -------------------------------------------------------------------------
+    def _make_arrival(self, ask: AskSpec) -> _Arrival:
+        arrival = _Arrival(self, ask)
+        self._arrivals = [*getattr(self, "_arrivals", []), arrival]  # strong refs (Mesa: weak)
+        return arrival
+
+    def ask_arrives(self, ask: AskSpec) -> None:
+        """An ask reaches its targets (called by Mesa's event list between rounds)."""
+        self._active.append(ask)
+        received = ReceivedAsk(ask.event_id, ask.principal, ask.offer_kind, ask.firm)
+        for iso3 in ask.target_iso3:
+            self._new.setdefault(iso3, []).append(received)
+
+    def asks_received(self, iso3: str) -> list[ReceivedAsk]:
+        """Asks that reached `iso3` since the previous round."""
+        return self._new.get(iso3, [])
+
+    def record_counter_ask(self, iso3: str, principal: str, kind: str) -> None:
+        """Note a member's counter-ask (called by :meth:`Member.respond_to_asks`)."""
+        self.counter_asks.append(
+            {"date": self.current_date, "member": iso3, "asks": principal, "for": kind}
+        )
+
+    # -- a round --------------------------------------------------------------------------
+    def step(self) -> None:
+        """One negotiation round: members answer new asks, then everyone's odds update."""
+        self.current_date = self.round_dates[self.steps - 1]
+        self.agents.shuffle_do("respond_to_asks")
+        self._new = {}
+        self.odds = self._odds()
+        self.datacollector.collect(self)
+        if self.steps >= len(self.round_dates):
+            self.running = False
+
+    def run(self) -> None:
+        """Run every round up to and including the vote."""
+        self.run_until(len(self.round_dates))
+
+    def _odds(self) -> FloatArray:
+        s = self.setup
+        pressure = s.pressure(self._active)
+        u = utilities(s.log_baseline, pressure_term=pressure, cost=self._cost)
+        return act_probabilities(u, available=s.available[None, :, :])
+
+
+class _Arrival:
+    """A bound callable for Mesa's event list (it keeps only weak references)."""
+
+    def __init__(self, model: AssemblyModel, ask: AskSpec) -> None:
+        self.model, self.ask = model, ask
+
+    def __call__(self) -> None:
+        self.model.ask_arrives(self.ask)
+
+
+def _expected(model: AssemblyModel, *, k: int) -> float:
+    """Expected count of act `k` after the round (mean over draws)."""
+    return float(model.odds[:, :, k].sum(axis=1).mean())
+
+
+def _member_odds(model: AssemblyModel, *, i: int, k: int) -> float:
+    """Member `i`'s mean probability of act `k` after the round."""
+    return float(model.odds[:, i, k].mean())

@@ -1,0 +1,228 @@
+"""The embedded default: committed calibrated parameters for each shipped scenario.
+
+A replay must run on a fresh machine without the roll-call data, so ``sim calibrate`` fits the
+model (:class:`sim.calibrate.IdealPoints`) on the roll calls each scenario names (its dimension,
+the ``years`` before its date) and writes a small *bundle* per scenario into
+``sim/defaults/calibration/<scenario>/``:
+
+``members.csv``
+    ``iso3, ideal_point, ideal_point_se, participation, participation_se, n_cells, n_votes,
+    previous_act`` (the member's act on the scenario's ``[previous]`` roll call, or empty).
+``calibration.json``
+    The period and dimension, the persistence costs with standard errors, the item parameters of
+    the scenario's ``[item] like`` roll call, fit diagnostics, the input files' SHA-256 and the
+    package versions.
+
+Both are plain text written deterministically (no pickle), so a refit on the same data gives the
+same bytes and ``git diff`` shows what changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.acts import ACTS
+from sim.errors import DataError
+from sim.results import atomic_write_text, package_versions
+from sim.scenario import Scenario
+
+__all__ = ["Bundle", "bundle_dir", "calibrate_scenario", "load_bundle", "write_bundle"]
+
+ITEM_KEYS = ("discrimination", "cut_abstain", "cut_yes", "presence")
+MEMBER_COLUMNS = (
+    "ideal_point",
+    "ideal_point_se",
+    "participation",
+    "participation_se",
+    "n_cells",
+    "n_votes",
+    "previous_act",
+)
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """Calibrated parameters for one scenario.
+
+    Attributes
+    ----------
+    members : DataFrame indexed by iso3
+        Columns ``MEMBER_COLUMNS``.
+    meta : dict
+        The content of ``calibration.json`` (period, dimension, ``persistence``, ``item``...).
+    sha256 : str
+        Hash of the two files' bytes, for manifests.
+    """
+
+    members: pd.DataFrame
+    meta: dict[str, Any]
+    sha256: str
+
+    @property
+    def item(self) -> dict[str, float]:
+        """The ``like`` roll call's item parameters."""
+        return {k: float(self.meta["item"][k]) for k in ITEM_KEYS}
+
+    @property
+    def persistence(self) -> dict[str, float]:
+        """Persistence costs ``reversal``, ``leave``, ``return`` and their ``_se``."""
+        return {k: float(v) for k, v in self.meta["persistence"].items() if k[0] != "n"}
+
+
+def bundle_dir(root: Path | None = None) -> Path:
+    """Folder holding the bundles: `root`, or the package's ``defaults/calibration``."""
+    if root is not None:
+        return Path(root)
+    return Path(str(resources.files("sim").joinpath("defaults", "calibration")))
+
+
+def load_bundle(scenario_name: str, *, root: Path | None = None) -> Bundle:
+    """Read a scenario's bundle.
+
+    Raises
+    ------
+    DataError
+        If the files are missing, with the command that makes them.
+    """
+    folder = bundle_dir(root) / scenario_name
+    members_path, meta_path = folder / "members.csv", folder / "calibration.json"
+    for path in (members_path, meta_path):
+        if not path.is_file():
+            raise DataError(
+                f"{path}: no calibrated parameters for scenario {scenario_name!r}; run "
+                f"`sim calibrate scenarios/{scenario_name}.toml` (needs the roll-call data: "
+                "`sim data fetch` or SIM_DATA_DIR)"
+            )
+    members_bytes, meta_bytes = members_path.read_bytes(), meta_path.read_bytes()
+    members = pd.read_csv(
+        members_path,
+        index_col="iso3",
+        keep_default_na=False,
+        na_values={"ideal_point": [""]},
+        dtype={"previous_act": str},
+    )
+    meta = json.loads(meta_bytes)
+    import hashlib
+
+    digest = hashlib.sha256(members_bytes + b"\0" + meta_bytes).hexdigest()
+    return Bundle(members=members, meta=meta, sha256=digest)
+
+
+def _find_roll_call(data: Any, like: str, where: str) -> int:
+    rc = data.roll_calls
+    if like.startswith("rcid:"):
+        rcid = int(like[5:])
+        if rcid not in rc.index:
+            raise DataError(f"{where}: roll call {like} is not in the data")
+        return rcid
+    hits = rc.index[rc["symbol"].to_numpy() == like]
+    if len(hits) == 0:
+        raise DataError(f"{where}: no roll call with symbol {like!r} in the data")
+    whole = [r for r in hits if not bool(rc.loc[r, "partial"])]
+    return int((whole or list(hits))[-1])
+
+
+def calibrate_scenario(scenario: Scenario, data: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Fit the calibration a scenario asks for on `data` (a :class:`sim.data.RollCallData`).
+
+    The window is the ``calibration.years`` before the resolution's date (the vote itself and
+    anything later excluded), on the scenario's dimension. Returns the members table and the
+    metadata that :func:`write_bundle` stores.
+    """
+    from sim.calibrate import IdealPoints
+
+    spec = scenario.spec
+    end = pd.Timestamp(spec.resolution.date)
+    start = end - pd.DateOffset(years=spec.calibration.years)
+    dimension = spec.calibration.dimension or spec.resolution.dimension
+    window = data.between(start, end)
+    est = IdealPoints(dimension=dimension).fit(window)
+    where = f"{scenario.path or spec.name}: item.like"
+    like = _find_roll_call(window, spec.item.like, where)
+    if like not in est.items_.index:
+        raise DataError(
+            f"{where}: roll call {spec.item.like} (rcid {like}) is not among the {dimension!r} "
+            f"roll calls of {start.date()}..{end.date()}; pick one tagged {dimension!r}"
+        )
+    item = est.items_.loc[like]
+    members = est.members_.copy()
+    members["previous_act"] = ""
+    if spec.previous is not None:
+        prev = _find_roll_call(window, spec.previous.like, f"{scenario.path}: previous.like")
+        votes = window.votes
+        acts = votes.loc[votes["rcid"] == prev].set_index("iso3")["act"].astype(str)
+        members["previous_act"] = acts.reindex(members.index).fillna("").to_numpy()
+    members = members[list(MEMBER_COLUMNS)]
+    persistence = {k: float(v) for k, v in est.persistence_.items() if k != "converged"}
+    meta = {
+        "scenario": spec.name,
+        "dimension": dimension,
+        "window": [start.date().isoformat(), end.date().isoformat()],
+        "period": list(est.period_),
+        "item": {
+            "like": spec.item.like,
+            "rcid": like,
+            "date": pd.Timestamp(item["date"]).date().isoformat(),
+            **{k: float(item[k]) for k in ITEM_KEYS},
+            **{f"{k}_se": float(item[f"{k}_se"]) for k in ITEM_KEYS},
+        },
+        "previous": spec.previous.like if spec.previous else None,
+        "persistence": persistence,
+        "transitions": {
+            str(prev): {str(k): float(v) for k, v in row.items()}
+            for prev, row in est.transitions_.iterrows()
+        },
+        "fit": {
+            "n_members": len(members),
+            "n_roll_calls": len(est.items_),
+            "n_cells": est.n_cells_,
+            "loglik": est.loglik_,
+            "n_iter": est.n_iter_,
+            "converged": est.converged_,
+        },
+        "data_sha256": getattr(data, "sha256", None),
+        "versions": package_versions(),
+    }
+    return members, meta
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float | np.floating):
+        return None if not math.isfinite(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def write_bundle(members: pd.DataFrame, meta: dict[str, Any], folder: Path) -> None:
+    """Write a bundle atomically (``members.csv`` at full float precision, ``calibration.json``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    table = members.copy()
+    table.index.name = "iso3"
+    atomic_write_text(
+        folder / "members.csv", table.to_csv(float_format="%.17g", lineterminator="\n")
+    )
+    atomic_write_text(
+        folder / "calibration.json", json.dumps(_json_safe(meta), indent=2, sort_keys=True) + "\n"
+    )
+
+
+def previous_codes(members: pd.DataFrame, iso3: list[str]) -> np.ndarray:
+    """Index into ``ACTS`` of each member's previous act (-1 where none)."""
+    prev = members["previous_act"].reindex(iso3).fillna("").astype(str).to_numpy()
+    return np.array([ACTS.index(a) if a in ACTS else -1 for a in prev], dtype=np.int64)

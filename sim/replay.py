@@ -1,0 +1,561 @@
+"""Replay an episode: scenario + calibration -> every member's odds, the exact tally, the outcome.
+
+The pipeline (MODEL.md §3, §5):
+
+1. :func:`prepare` reads the scenario's variant and the calibrated bundle
+   (:mod:`sim.embedded`), places the resolution on the dimension (the ``[item] like`` roll call,
+   re-estimated from the committee tally when the scenario gives one), and draws every uncertain
+   parameter up front, each from its own stream keyed by name (ideal points and participation
+   from their standard errors, persistence costs, credibilities, ties, the value of support).
+2. :class:`sim.assembly.AssemblyModel` runs the negotiation rounds of the timeline and returns
+   the odds of each act for each member and draw.
+3. :class:`ReplayResult` labels them, builds the exact :class:`sim.tally.Tally` and writes
+   ``members.csv``, ``tally.csv``, ``rounds.csv``, ``summary.json`` and ``manifest.json``.
+
+The model reads only what was known before the vote: the roll calls before its date (through the
+bundle), the committee tally and the scenario's cited events. ``[outcome]`` is copied into the
+summary for comparison after everything is computed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from sim.acts import ABSENT, ACTS, BoolArray, FloatArray, IntArray
+from sim.choice import principal_weight, reading
+from sim.embedded import Bundle, load_bundle, previous_codes
+from sim.members import MemberSpec
+from sim.results import atomic_write_text, git_commit, package_versions, write_json
+from sim.scenario import Event, Prior, Scenario, load_scenario, select
+from sim.tally import Tally
+
+__all__ = ["SUPPORT_VALUE", "AskSpec", "ReplayResult", "Setup", "prepare", "replay"]
+
+#: Prior of the value (logit units) of a firm commitment of a member's top security need (need 1,
+#: credibility 1). Median 2: delivered for certain, such support turns a 50:50 choice between two
+#: acts into 88:12, the scale at which the aid-for-votes literature finds votes move at the
+#: margin (Kuziemko & Werker 2006; Dreher, Nunnenkamp & Thiele 2008; FACTS.md §3); a factor
+#: e^0.5 either way covers one sd. Scenarios may override it in ``[model] support_value``.
+SUPPORT_VALUE = Prior("lognormal", (("median", 2.0), ("sigma", 0.5)))
+
+#: Default sd of the common shock per UN regional group and draw (logit units on the latent
+#: policy scale): 0 until the calibration estimates it; scenarios may set ``[model] bloc_shock_sd``.
+BLOC_SHOCK_SD = Prior("fixed", (("value", 0.0),))
+
+INTERVAL = (0.05, 0.95)
+
+
+def _stream(seed: int, key: str) -> np.random.Generator:
+    """A generator for one named quantity: draws of one parameter never shift another's."""
+    word = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little")
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(word,)))
+
+
+@dataclass(frozen=True)
+class AskSpec:
+    """An ask or threat as arrays: who is targeted, how it reads acts, what it is worth.
+
+    Attributes
+    ----------
+    weight : ndarray, shape (n_draws, n_targets)
+        ``w_ik = credibility * need * support_value + tie`` (logit units).
+    m : ndarray, shape (4,)
+        The principal's reading of each act (:func:`sim.choice.reading`).
+    """
+
+    event_id: str
+    date: str
+    principal: str
+    targets: IntArray
+    target_iso3: tuple[str, ...]
+    m: FloatArray
+    weight: FloatArray
+    offer_kind: str | None
+    firm: bool
+    order: int
+
+
+@dataclass(frozen=True)
+class Setup:
+    """A prepared episode: everything :class:`sim.assembly.AssemblyModel` needs, as arrays."""
+
+    scenario: Scenario
+    variant: str
+    seed: int
+    n_draws: int
+    members: tuple[MemberSpec, ...]
+    iso3: tuple[str, ...]
+    focal: tuple[str, ...]
+    log_baseline: FloatArray  # (draw, member, act)
+    available: BoolArray  # (member, act)
+    previous: IntArray  # (member,)
+    persistence: FloatArray  # (draw, 3): reversal, leave, return
+    asks: tuple[AskSpec, ...]
+    rounds: tuple[str, ...]
+    item: dict[str, float]
+    bundle: Bundle
+    notes: tuple[str, ...] = field(default=())
+
+    def pressure(self, active: list[AskSpec]) -> FloatArray:
+        """``sum_k w_ik m_k(c)`` from the asks active now; a principal's latest ask to a member
+        supersedes its earlier ones (the current state of that deal)."""
+        out = np.zeros_like(self.log_baseline)
+        latest: dict[tuple[str, int], AskSpec] = {}
+        for ask in sorted(active, key=lambda a: (a.date, a.order)):
+            for t in ask.targets:
+                latest[(ask.principal, int(t))] = ask
+        for ask in active:
+            keep = np.array([latest[(ask.principal, int(t))] is ask for t in ask.targets])
+            if keep.any():
+                cols = ask.targets[keep]
+                out[:, cols, :] += ask.weight[:, keep, None] * ask.m[None, None, :]
+        return out
+
+
+def _members(scenario: Scenario) -> tuple[MemberSpec, ...]:
+    from sim.registry import load_members
+
+    spec = scenario.spec
+    roster = load_members(spec.resolution.date)
+    blocs = {iso3: tuple(b) for iso3, b in roster["blocs"].items()}
+    groups = dict(roster["un_group"].items())
+    needs: dict[str, dict[str, float]] = {iso3: {} for iso3 in roster.index}
+    for rule in spec.needs:  # later rules win
+        for iso3 in select(rule.who, members=blocs, groups=groups):
+            needs[iso3][rule.kind] = rule.need
+    out = []
+    for iso3, row in roster.iterrows():
+        override = spec.members.get(str(iso3))
+        member_needs = dict(needs[str(iso3)])
+        if override is not None:
+            member_needs.update(override.security_needs)
+        out.append(
+            MemberSpec(
+                iso3=str(iso3),
+                name=str(row["name"]),
+                un_group=str(row["un_group"]),
+                blocs=blocs[str(iso3)],
+                no_vote=bool(override and override.no_vote),
+                needs=member_needs,
+            )
+        )
+    return tuple(sorted(out, key=lambda m: m.iso3))
+
+
+def _member_parameters(bundle: Bundle, iso3: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """Calibrated parameters in member order; members the calibration never saw get the
+    population's mean and spread (and a note)."""
+    table = bundle.members.reindex(iso3)
+    missing = table.index[table["ideal_point"].isna()].tolist()
+    notes = []
+    if missing:
+        fitted = bundle.members
+        fill = {
+            "ideal_point": float(fitted["ideal_point"].mean()),
+            "ideal_point_se": float(fitted["ideal_point"].std()),
+            "participation": float(fitted["participation"].median()),
+            "participation_se": float(fitted["participation"].std()),
+        }
+        table = table.fillna(fill)
+        notes.append(f"no calibrated parameters for {', '.join(missing)}: population values used")
+    return table, notes
+
+
+def _item(
+    scenario: Scenario, bundle: Bundle, params: pd.DataFrame
+) -> tuple[dict[str, float], dict[str, str]]:
+    """Item parameters of the resolution and the committee's named acts (if any)."""
+    spec = scenario.spec
+    item = bundle.item
+    known: dict[str, str] = {}
+    if spec.committee is not None:
+        from sim.calibrate import fit_item_to_tally
+
+        c = spec.committee
+        for act in ACTS:
+            for iso3 in getattr(c.known_acts, act):
+                known[iso3] = act
+        tally = {
+            "yes": c.tally.yes,
+            "no": c.tally.no,
+            "abstain": c.tally.abstain,
+            "absent": c.tally.not_voting,
+        }
+        fitted = fit_item_to_tally(
+            params[["ideal_point", "participation"]], tally, prior_item=item, known_acts=known
+        )
+        item = {
+            k: float(fitted[k]) for k in ("discrimination", "cut_abstain", "cut_yes", "presence")
+        }
+    return item, known
+
+
+def prepare(
+    scenario: Scenario | str | Path,
+    *,
+    variant: str | None = None,
+    n_draws: int = 1000,
+    seed: int = 20221230,
+    calibration: Path | None = None,
+) -> Setup:
+    """Build the arrays of a replay (no Mesa yet).
+
+    Parameters
+    ----------
+    scenario : Scenario or path
+    variant : str, optional
+        Default: the scenario's ``default_variant``.
+    n_draws : int
+        Parameter draws (MODEL.md §5); each gives exact odds for every member.
+    seed : int
+        Root seed; every quantity draws from its own stream keyed by its name.
+    calibration : Path, optional
+        Folder of bundles (default: the committed ``sim/defaults/calibration``).
+    """
+    from sim.calibrate import log_policy_utility
+
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    if n_draws < 1:
+        raise ValueError(f"n_draws must be at least 1; got {n_draws}")
+    spec = scenario.spec
+    variant = variant or spec.default_variant
+    events = scenario.events(variant)
+    bundle = load_bundle(spec.name, root=calibration)
+    members = _members(scenario)
+    iso3 = [m.iso3 for m in members]
+    params, notes = _member_parameters(bundle, iso3)
+    item, known = _item(scenario, bundle, params)
+    n = len(iso3)
+
+    def normal(key: str, mean: Any, sd: Any) -> FloatArray:
+        z = _stream(seed, key).standard_normal((n_draws, np.size(mean)))
+        return np.asarray(mean, float)[None, :] + np.asarray(sd, float)[None, :] * z
+
+    x = normal("ideal_point", params["ideal_point"], params["ideal_point_se"])
+    rho = normal("participation", params["participation"], params["participation_se"])
+    groups = sorted({m.un_group for m in members})
+    shock_prior = spec.model.bloc_shock_sd or BLOC_SHOCK_SD
+    shock_sd = shock_prior.sample(n_draws, rng=_stream(seed, "bloc_shock_sd"))
+    shocks = _stream(seed, "bloc_shock").standard_normal((n_draws, len(groups))) * shock_sd[:, None]
+    member_group = np.array([groups.index(m.un_group) for m in members])
+    beta = item["discrimination"]
+    eta_shift = shocks[:, member_group] / beta if abs(beta) > 1e-9 else 0.0
+    log_baseline = log_policy_utility(
+        x + eta_shift,
+        rho,
+        discrimination=beta,
+        cut_abstain=item["cut_abstain"],
+        cut_yes=item["cut_yes"],
+        presence=item["presence"],
+    )
+
+    available = np.ones((n, len(ACTS)), dtype=bool)
+    for i, m in enumerate(members):
+        if m.no_vote:
+            available[i] = False
+            available[i, ABSENT] = True
+
+    previous = previous_codes(bundle.members, iso3)
+    for member, act in known.items():
+        previous[iso3.index(member)] = ACTS.index(act)
+
+    pers = bundle.persistence
+    persistence = np.column_stack(
+        [
+            normal(f"persistence.{k}", [pers[k]], [pers[f"{k}_se"]])[:, 0]
+            for k in ("reversal", "leave", "return")
+        ]
+    )
+
+    support_prior = spec.model.support_value or SUPPORT_VALUE
+    support_value = support_prior.sample(n_draws, rng=_stream(seed, "support_value"))
+    asks = tuple(_ask_specs(scenario, events, members, support_value, seed, n_draws, known))
+    vote_date = spec.resolution.date.isoformat()
+    rounds = tuple(sorted({a.date for a in asks} | {vote_date}))
+    focal = tuple(f for f in spec.focal if f in iso3)
+    return Setup(
+        scenario=scenario,
+        variant=variant,
+        seed=seed,
+        n_draws=n_draws,
+        members=members,
+        iso3=tuple(iso3),
+        focal=focal,
+        log_baseline=log_baseline,
+        available=available,
+        previous=previous,
+        persistence=persistence,
+        asks=asks,
+        rounds=rounds,
+        item=item,
+        bundle=bundle,
+        notes=tuple(notes),
+    )
+
+
+def _ask_specs(
+    scenario: Scenario,
+    events: tuple[Event, ...],
+    members: tuple[MemberSpec, ...],
+    support_value: FloatArray,
+    seed: int,
+    n_draws: int,
+    known: dict[str, str],
+) -> list[AskSpec]:
+    spec = scenario.spec
+    blocs = {m.iso3: m.blocs for m in members}
+    groups = {m.iso3: m.un_group for m in members}
+    index = {m.iso3: i for i, m in enumerate(members)}
+    out = []
+    for order, event in enumerate(events):
+        if event.kind not in ("ask", "threat"):
+            continue
+        targets = sorted(
+            {
+                t
+                for sel in event.targets
+                for t in select(sel, members=blocs, groups=groups, known=known)
+            }
+        )
+        if not targets:
+            continue
+        principal = spec.principals[event.principal or ""]
+        targets = [t for t in targets if t != principal.iso3]  # nobody lobbies itself
+        idx = np.array([index[t] for t in targets], dtype=np.int64)
+        tie = event.tie.sample(n_draws, rng=_stream(seed, f"event.{event.id}.tie"))
+        if event.offer is not None:
+            cred = event.offer.credibility.sample(
+                n_draws, rng=_stream(seed, f"event.{event.id}.credibility")
+            )
+            need = np.array([members[i].needs.get(event.offer.kind, 0.0) for i in idx])
+            value = support_value[:, None] * need[None, :]
+            weight = principal_weight(cred[:, None], value, tie[:, None])
+            firm = event.offer.credibility.mean() >= 0.5
+            kind = event.offer.kind
+        else:
+            weight = np.broadcast_to(tie[:, None], (n_draws, len(idx))).copy()
+            firm, kind = False, None
+        out.append(
+            AskSpec(
+                event_id=event.id,
+                date=event.date.isoformat(),
+                principal=event.principal or "",
+                targets=idx,
+                target_iso3=tuple(targets),
+                m=reading(event.acts),
+                weight=weight,
+                offer_kind=kind,
+                firm=firm,
+                order=order,
+            )
+        )
+    return out
+
+
+# ------------------------------------------------------------------------------ results
+@dataclass(frozen=True)
+class ReplayResult:
+    """What a replay gives: labelled odds, the exact tally, the rounds, a summary.
+
+    Attributes
+    ----------
+    setup : Setup
+    odds : ndarray, shape (n_draws, n_members, 4)
+        Final act probabilities per draw.
+    tally : Tally
+    rounds : DataFrame
+        One row per negotiation round (Mesa ``DataCollector``).
+    counter_asks : list of dict
+    """
+
+    setup: Setup
+    odds: FloatArray
+    tally: Tally
+    rounds: pd.DataFrame
+    counter_asks: tuple[dict[str, str], ...]
+
+    @property
+    def members(self) -> pd.DataFrame:
+        """One row per member: ``iso3, name, p_yes, p_no, p_abstain, p_absent``, then 90%
+        intervals across draws (``p_yes_q05``, ``p_yes_q95``...) and ``previous_act``."""
+        mean = self.odds.mean(axis=0)
+        mean = mean / mean.sum(axis=1, keepdims=True)  # exact to rounding: rows sum to 1
+        lo, hi = np.quantile(self.odds, INTERVAL, axis=0)
+        s = self.setup
+        frame = pd.DataFrame({"iso3": s.iso3, "name": [m.name for m in s.members]})
+        for k, act in enumerate(ACTS):
+            frame[f"p_{act}"] = mean[:, k]
+        for k, act in enumerate(ACTS):
+            frame[f"p_{act}_q05"] = lo[:, k]
+            frame[f"p_{act}_q95"] = hi[:, k]
+        frame["previous_act"] = [ACTS[p] if p >= 0 else "" for p in s.previous]
+        frame["no_vote"] = [m.no_vote for m in s.members]
+        return frame
+
+    def member(self, iso3: str) -> pd.Series:
+        """The odds of one member (a row of :attr:`members`)."""
+        return self.members.set_index("iso3").loc[iso3]
+
+    def to_xarray(self) -> xr.DataArray:
+        """The odds per draw as a labelled ``DataArray`` (dims draw, member, act)."""
+        s = self.setup
+        return xr.DataArray(
+            self.odds,
+            dims=("draw", "member", "act"),
+            coords={"member": list(s.iso3), "act": list(ACTS)},
+            name="act_probability",
+            attrs={
+                "units": "probability",
+                "scenario": s.scenario.name,
+                "variant": s.variant,
+                "seed": s.seed,
+            },
+        )
+
+    def most_likely(self, iso3: str) -> str:
+        """The act with the highest mean probability for `iso3`."""
+        row = self.member(iso3)
+        return max(ACTS, key=lambda a: row[f"p_{a}"])
+
+    def summary(self) -> dict[str, Any]:
+        """The run's headline numbers (and, apart, the recorded outcome for comparison)."""
+        s = self.setup
+        spec = s.scenario.spec
+        members = self.members.set_index("iso3")
+        tally = {
+            act: {"expected": self.tally.mean()[act], "interval90": list(self.tally.interval(act))}
+            for act in ACTS
+        }
+        out: dict[str, Any] = {
+            "scenario": s.scenario.name,
+            "variant": s.variant,
+            "resolution": {
+                "symbol": spec.resolution.symbol,
+                "date": spec.resolution.date.isoformat(),
+                "rule": spec.resolution.rule,
+            },
+            "draws": s.n_draws,
+            "seed": s.seed,
+            "focal": {
+                iso3: {
+                    **{act: float(members.loc[iso3, f"p_{act}"]) for act in ACTS},
+                    "most_likely": self.most_likely(iso3),
+                }
+                for iso3 in s.focal
+            },
+            "tally": tally,
+            "prob_adopted": self.tally.prob_pass(),
+            "item": s.item,
+            "counter_asks": list(self.counter_asks),
+            "notes": list(s.notes),
+        }
+        if spec.outcome is not None:
+            o = spec.outcome
+            out["recorded_outcome_for_comparison"] = {
+                "tally": {
+                    "yes": o.tally.yes,
+                    "no": o.tally.no,
+                    "abstain": o.tally.abstain,
+                    "absent": o.tally.not_voting,
+                },
+                "acts": dict(o.acts),
+                "source": o.source,
+            }
+        return out
+
+    def manifest(self) -> dict[str, Any]:
+        """Provenance of the run (no wall-clock time, so reruns give the same bytes)."""
+        s = self.setup
+        return {
+            "scenario": {
+                "name": s.scenario.name,
+                "sha256": s.scenario.sha256,
+                "file": s.scenario.path.name if s.scenario.path else None,
+            },
+            "variant": s.variant,
+            "seed": s.seed,
+            "draws": s.n_draws,
+            "calibration": {
+                "sha256": s.bundle.sha256,
+                "window": s.bundle.meta.get("window"),
+                "dimension": s.bundle.meta.get("dimension"),
+            },
+            "versions": package_versions(),
+            "git_commit": git_commit(),
+            "files": ["members.csv", "tally.csv", "rounds.csv", "summary.json"],
+        }
+
+    def write(self, out_dir: str | Path) -> Path:
+        """Write the result files atomically into `out_dir`; return it."""
+        out = Path(out_dir)
+        members = self.members
+        atomic_write_text(
+            out / "members.csv",
+            members.to_csv(index=False, float_format="%.17g", lineterminator="\n"),
+        )
+        atomic_write_text(
+            out / "tally.csv",
+            self.tally.to_frame().to_csv(index=False, float_format="%.17g", lineterminator="\n"),
+        )
+        atomic_write_text(
+            out / "rounds.csv",
+            self.rounds.to_csv(index=False, float_format="%.17g", lineterminator="\n"),
+        )
+        write_json(out / "summary.json", _round_floats(self.summary()))
+        write_json(out / "manifest.json", self.manifest())
+        return out
+
+
+def _round_floats(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _round_floats(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_round_floats(v) for v in value]
+    if isinstance(value, float | np.floating):
+        return float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def replay(
+    scenario: Scenario | str | Path,
+    *,
+    variant: str | None = None,
+    n_draws: int = 1000,
+    seed: int = 20221230,
+    calibration: Path | None = None,
+) -> ReplayResult:
+    """Replay a scenario's variant: the odds of every member and the exact tally.
+
+    Parameters are those of :func:`prepare`.
+
+    Examples
+    --------
+    >>> result = replay("scenarios/icj_referral_2022.toml", n_draws=50, seed=1)
+    >>> odds = result.members[["p_yes", "p_no", "p_abstain", "p_absent"]]
+    >>> bool(abs(odds.sum(axis=1) - 1).max() < 1e-9)
+    True
+    """
+    from sim.assembly import AssemblyModel
+
+    setup = prepare(scenario, variant=variant, n_draws=n_draws, seed=seed, calibration=calibration)
+    model = AssemblyModel(setup, rng=np.random.default_rng(np.random.SeedSequence(seed)))
+    model.run()
+    tally = Tally.from_probabilities(model.odds, rule=setup.scenario.spec.resolution.rule)
+    rounds = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    return ReplayResult(
+        setup=setup,
+        odds=model.odds,
+        tally=tally,
+        rounds=rounds,
+        counter_asks=tuple(model.counter_asks),
+    )

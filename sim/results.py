@@ -1,0 +1,70 @@
+"""Writing results: atomic files, manifests, package versions.
+
+Every run writes its files through :func:`atomic_write_text` (a temporary file in the same folder,
+then :func:`os.replace`), so an interrupted run never leaves a half-written file, and a failed
+run writes nothing. Manifests hold no wall-clock time: the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+__all__ = ["atomic_write_text", "git_commit", "package_versions", "write_json"]
+
+PACKAGES = ("sim", "numpy", "scipy", "pandas", "mesa", "pydantic", "xarray", "pycountry")
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write `text` to `path` atomically (UTF-8, ``\\n`` line ends)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, value: Any) -> None:
+    """Write `value` as sorted, indented JSON, atomically."""
+    atomic_write_text(path, json.dumps(value, indent=2, sort_keys=True, allow_nan=False) + "\n")
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages a run depends on (for manifests)."""
+    out = {}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def git_commit() -> str:
+    """The commit of the checkout `sim` runs from, with ``+dirty`` if it has changes.
+
+    ``"unknown"`` outside a git checkout (e.g. an installed wheel).
+    """
+    here = Path(__file__).resolve().parent
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "HEAD"],
+            capture_output=True, text=True, check=True, timeout=10,
+        ).stdout.strip()  # fmt: skip
+        dirty = subprocess.run(
+            ["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no", "--", "."],
+            capture_output=True, text=True, check=True, timeout=10,
+        ).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
