@@ -110,6 +110,11 @@ ITEM_PARAMS: Final[tuple[str, str, str, str]] = (
 
 _FORMAT_VERSION: Final[int] = 1
 
+#: Search bounds of :func:`fit_item_to_tally`: cutpoints and presence within this many logits
+#: beyond the members' range, discrimination within +-8 (logit units per sd of ideal point).
+_TALLY_BOUND: Final[float] = 30.0
+_TALLY_MAX_DISCRIMINATION: Final[float] = 8.0
+
 
 # ---------------------------------------------------------------------------------------------
 # Pure maths: act probabilities of the spatial model
@@ -240,8 +245,8 @@ def act_probabilities_from_item(
     >>> p = act_probabilities_from_item(np.array([-1.0, 1.0]), np.array([2.0, 2.0]),
     ...     discrimination=2.0, cut_abstain=-0.5, cut_yes=0.5, presence=0.0)
     >>> np.round(p, 3)
-    array([[0.062, 0.719, 0.1  , 0.119],
-           [0.719, 0.062, 0.1  , 0.119]])
+    array([[0.067, 0.72 , 0.094, 0.119],
+           [0.72 , 0.067, 0.094, 0.119]])
     """
     return np.exp(
         log_policy_utility(
@@ -669,21 +674,24 @@ def fit_persistence(
     feats = _persistence_features(previous)  # (n, 4, 3)
     rows = np.arange(len(chosen))
     f_obs = feats[rows, chosen]  # (n, 3)
+    n = max(len(chosen), 1)
     precision = 1.0 / PERSISTENCE_PRIOR_SD**2
 
     def probabilities(lam: FloatArray) -> FloatArray:
         u = log_baseline - feats @ lam
         return np.exp(u - logsumexp(u, axis=1, keepdims=True))
 
+    # Per pair, so that the tolerance does not depend on the number of pairs.
     def objective(lam: FloatArray) -> tuple[float, FloatArray]:
         u = log_baseline - feats @ lam
-        ll = np.sum(u[rows, chosen] - logsumexp(u, axis=1))
-        p = np.exp(u - logsumexp(u, axis=1, keepdims=True))
+        norm = logsumexp(u, axis=1)
+        ll = np.sum(u[rows, chosen] - norm)
+        p = np.exp(u - norm[:, None])
         expected = np.einsum("nc,nck->nk", p, feats)
-        grad = -(f_obs - expected).sum(axis=0)
-        return -ll + 0.5 * precision * lam @ lam, -grad + precision * lam
+        grad = (f_obs - expected).sum(axis=0)  # d ll / d lambda = -(f_obs - E f)
+        return (-ll + 0.5 * precision * lam @ lam) / n, (grad + precision * lam) / n
 
-    def hessian(lam: FloatArray) -> FloatArray:
+    def information(lam: FloatArray) -> FloatArray:
         p = probabilities(lam)
         mean = np.einsum("nc,nck->nk", p, feats)
         second = np.einsum("nc,nck,ncl->kl", p, feats, feats)
@@ -693,11 +701,11 @@ def fit_persistence(
         objective,
         np.zeros(3),
         jac=True,
-        hess=hessian,
+        hess=lambda lam: information(lam) / n,
         method="trust-exact",
-        options={"gtol": 1e-8, "maxiter": 200},
+        options={"gtol": 1e-10, "maxiter": 200},
     )
-    cov = np.linalg.inv(hessian(res.x))
+    cov = np.linalg.inv(information(res.x))
     se = np.sqrt(np.diag(cov))
     out: dict[str, float | int | bool] = {}
     for k, name in enumerate(PERSISTENCE_COSTS):
@@ -713,38 +721,67 @@ def fit_persistence(
 # ---------------------------------------------------------------------------------------------
 
 
+def _solve_monotone(f: Any, lo: float, hi: float) -> float:
+    """Root of an increasing function on ``[lo, hi]``; the nearer end if it has none there."""
+    f_lo, f_hi = f(lo), f(hi)
+    if f_lo >= 0:
+        return lo
+    if f_hi <= 0:
+        return hi
+    return float(optimize.brentq(f, lo, hi, xtol=1e-12, rtol=4 * np.finfo(float).eps))
+
+
+def _item_matching_tally(
+    beta: float, delta: float, x: FloatArray, rho: FloatArray, n_yes: float, n_no: float
+) -> tuple[float, float]:
+    """Cutpoints ``(tau1, tau2)`` at which members' expected no and yes counts are the targets.
+
+    With ``q_i = sigmoid(rho_i + delta)``, ``E[no] = sum_i q_i sigmoid(tau1 - beta x_i)`` rises
+    with ``tau1`` alone and ``E[yes] = sum_i q_i sigmoid(beta x_i - tau2)`` falls with ``tau2``
+    alone, so each is a one-dimensional monotone root; abstain takes the rest, and
+    ``tau1 <= tau2`` follows from a non-negative abstain count.
+    """
+    q = expit(rho + delta)
+    eta = beta * x
+    bound = _TALLY_BOUND + float(np.max(np.abs(eta), initial=0.0))
+    t1 = _solve_monotone(lambda t: float(np.sum(q * expit(t - eta))) - n_no, -bound, bound)
+    t2 = _solve_monotone(lambda t: n_yes - float(np.sum(q * expit(eta - t))), -bound, bound)
+    return t1, max(t2, t1)
+
+
 def fit_item_to_tally(
     members_frame: pd.DataFrame,
     tally: Mapping[str, int],
     *,
     prior_item: Mapping[str, float],
     known_acts: Mapping[str, str] | None = None,
-    prior_scale: float | Mapping[str, float] = 2.5,
+    prior_scale: float | Mapping[str, float] = 1.0,
 ) -> dict[str, Any]:
     """Item parameters of a roll call known only by its tally and a few named acts.
 
     For a vote whose per-member record is not at hand (a committee vote reported as
     98-17-52 with 26 not voting, with a few members' acts reported by name), find
-    ``(discrimination, cut_abstain, cut_yes, presence)`` maximising the penalised likelihood::
+    ``(discrimination, cut_abstain, cut_yes, presence)`` by penalised maximum likelihood under
+    exact moment matching::
 
-        sum_{i named} log P_i(a_i)
-      + sum_c m_c log( S_c / M )                       (multinomial term)
-      - sum_k (theta_k - prior_k)^2 / (2 prior_scale_k^2)
+        maximise   sum_{i named} log P_i(a_i) - sum_k (theta_k - prior_k)^2 / (2 prior_scale_k^2)
+        subject to sum_{i unnamed} P_i(c) = m_c   for every act c,
 
-    where ``m_c`` is the tally minus the named acts, ``M = sum_c m_c`` the number of unnamed
-    members and ``S_c = sum_{i unnamed} P_i(c)`` their expected count of act ``c``.
+    where ``m_c`` is the tally minus the named acts. So the expected tally given what is known
+    (the named acts plus the unnamed members' expected acts) equals the observed tally, and the
+    named acts and the prior (the last vote on the same agenda item) choose among the items that
+    reproduce it.
 
-    Why this form. The multinomial term (a composite likelihood of the counts, treating the
-    unnamed members' acts as draws with the pooled shares) is maximised when the expected shares
-    equal the observed ones and, unlike exact moment constraints, stays well defined when an act
-    has a zero count. With three free shares and four item parameters it leaves one direction
-    (roughly: discrimination against the cutpoints) that the tally cannot tell; the named acts
-    and the prior (the last vote on the same agenda item) settle it, and the prior also fixes
-    the orientation when nothing is named. Because the term's weight grows with ``M`` and the
-    default prior is weak (sd 2.5 logit units, the main fit's discrimination prior), the
-    expected tally matches the observed one to a fraction of a member, while the unidentified
-    direction still sits at the prior (a quadratic prior's optimum along a flat direction does
-    not depend on its scale). The members' own parameters are held fixed.
+    Why this form. A replay starts from the committee vote: its baseline must reproduce the
+    committee tally, so that any movement to the plenary comes from the scenario's events, not
+    from a misfit (a multinomial likelihood of the counts, tried first, let eight named acts move
+    the expected tally by up to three members). The constraints separate: ``presence`` alone
+    sets the expected number absent, ``cut_abstain`` (given presence and discrimination) the
+    expected number of no votes, ``cut_yes`` the yes votes, each a monotone one-dimensional root;
+    abstain takes the rest. What the tally cannot tell is the discrimination, which is chosen by
+    the named acts and the prior: a grid over ``[-8, 8]`` (so both orientations are considered)
+    refined by a bounded Brent search. A zero count puts its parameter at the search bound
+    (the expected count is then below 1e-10). The members' own parameters are held fixed.
 
     Parameters
     ----------
@@ -755,8 +792,7 @@ def fit_item_to_tally(
         Counts of ``yes``, ``no``, ``abstain``, ``absent`` (missing acts count 0); must sum to the
         number of members.
     prior_item : mapping
-        ``discrimination``, ``cut_abstain``, ``cut_yes``, ``presence`` of the prior item; also
-        the start value.
+        ``discrimination``, ``cut_abstain``, ``cut_yes``, ``presence`` of the prior item.
     known_acts : mapping iso3 -> act, optional
         Acts reported by name.
     prior_scale : float or mapping parameter -> float, optional
@@ -766,7 +802,7 @@ def fit_item_to_tally(
     -------
     dict
         The four item parameters; ``expected_tally`` (act -> expected count given the named
-        acts: their counts plus the unnamed members' expected counts under the fitted item);
+        acts: their counts plus the unnamed members' expected counts; equals `tally`);
         ``model_tally`` (the expected count over all members, ignoring what is known of the
         named ones); ``converged``.
 
@@ -775,6 +811,17 @@ def fit_item_to_tally(
     ValueError
         If the tally does not sum to the number of members, names an unknown act, or a named act
         exceeds its count; if a named member is not in `members_frame`.
+
+    Examples
+    --------
+    >>> members = pd.DataFrame({"ideal_point": np.linspace(-2, 2, 9),
+    ...                         "participation": np.full(9, 2.0)},
+    ...                        index=[f"M{k}" for k in range(9)])
+    >>> prior = {"discrimination": 2.0, "cut_abstain": -1.0, "cut_yes": 0.0, "presence": 0.0}
+    >>> fit = fit_item_to_tally(members, {"yes": 5, "no": 2, "abstain": 1, "absent": 1},
+    ...                         prior_item=prior)
+    >>> {act: round(n, 6) for act, n in fit["expected_tally"].items()}
+    {'yes': 5.0, 'no': 2.0, 'abstain': 1.0, 'absent': 1.0}
     """
     known_acts = dict(known_acts or {})
     unknown_acts = set(tally) - set(ACTS)
@@ -798,7 +845,8 @@ def fit_item_to_tally(
     known_codes = np.array(
         [ACTS.index(known_acts[i]) for i in members_frame.index[is_known]], dtype=np.int64
     )
-    rest = counts - np.bincount(known_codes, minlength=len(ACTS))
+    known_counts = np.bincount(known_codes, minlength=len(ACTS))
+    rest = counts - known_counts
     if np.any(rest < 0):
         raise ValueError("known_acts: more named members take an act than the tally counts")
     for name in ITEM_PARAMS:
@@ -817,74 +865,42 @@ def fit_item_to_tally(
     x = members_frame["ideal_point"].to_numpy(dtype=float)
     rho = members_frame["participation"].to_numpy(dtype=float)
     x_k, rho_k, x_u, rho_u = x[is_known], rho[is_known], x[~is_known], rho[~is_known]
-    m_total = rest.sum()
-    all_acts = np.arange(len(ACTS))
-
-    def unpack(theta: FloatArray) -> tuple[float, float, float, float, float]:
-        beta, t1, s, delta = theta
-        gap = math.exp(s)
-        return beta, t1, gap, t1 + gap, delta
-
-    def objective(theta: FloatArray) -> tuple[float, FloatArray]:
-        beta, t1, gap, t2, delta = unpack(theta)
-        grad = np.zeros(4)
-        value = 0.0
-        if len(x_k):
-            logp, g_a, g_b, g_u = _log_prob_and_partials(
-                beta * x_k - t1, np.full_like(x_k, gap), rho_k + delta, known_codes
-            )
-            value += logp.sum()
-            grad += [
-                np.sum((g_a + g_b) * x_k),
-                -np.sum(g_a + g_b),
-                -np.sum(g_b) * gap,
-                np.sum(g_u),
-            ]
-        if m_total > 0:
-            shape = (len(x_u), len(ACTS))
-            a = np.broadcast_to((beta * x_u - t1)[:, None], shape)
-            logp, g_a, g_b, g_u = _log_prob_and_partials(
-                a,
-                np.full(shape, gap),
-                np.broadcast_to((rho_u + delta)[:, None], shape),
-                np.broadcast_to(all_acts, shape),
-            )
-            p = np.exp(logp)  # (M, 4)
-            expected = p.sum(axis=0)
-            with np.errstate(divide="ignore"):
-                log_share = np.log(expected / m_total)
-            value += np.sum(np.where(rest > 0, rest * log_share, 0.0))
-            weight = np.where(rest > 0, rest / np.where(expected > 0, expected, 1.0), 0.0)
-            dp = p * weight[None, :]  # d value / d P_ic
-            g_eta = g_a + g_b
-            grad += [
-                np.sum(dp * g_eta * x_u[:, None]),
-                -np.sum(dp * g_eta),
-                -np.sum(dp * g_b) * gap,
-                np.sum(dp * g_u),
-            ]
-        natural = np.array([beta, t1, t2, delta])
-        z = (natural - prior) / scale**2
-        value -= 0.5 * np.sum((natural - prior) ** 2 / scale**2)
-        grad -= [z[0], z[1] + z[2], z[2] * gap, z[3]]
-        return -value, -grad
-
-    gap0 = max(prior[2] - prior[1], 1e-3)
-    theta0 = np.array([prior[0], prior[1], math.log(gap0), prior[3]])
-    res = optimize.minimize(
-        objective,
-        theta0,
-        jac=True,
-        method="L-BFGS-B",
-        options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9},
+    bound = _TALLY_BOUND + float(np.max(np.abs(rho), initial=0.0))
+    # Expected absences fall as presence rises: the root that sets presence.
+    delta = _solve_monotone(
+        lambda d: rest[ABSENT] - float(np.sum(expit(-(rho_u + d)))), -bound, bound
     )
-    beta, t1, _, t2, delta = unpack(res.x)
-    item = {"discrimination": beta, "cut_abstain": t1, "cut_yes": t2, "presence": delta}
+
+    def item_at(beta: float) -> FloatArray:
+        t1, t2 = _item_matching_tally(beta, delta, x_u, rho_u, rest[YES], rest[NO])
+        return np.array([beta, t1, t2, delta])
+
+    def objective(beta: float) -> float:
+        item = item_at(beta)
+        value = -0.5 * float(np.sum((item - prior) ** 2 / scale**2))
+        if len(x_k):
+            logp, *_ = _log_prob_and_partials(
+                item[0] * x_k - item[1],
+                np.full_like(x_k, item[2] - item[1]),
+                rho_k + item[3],
+                known_codes,
+            )
+            value += float(logp.sum())
+        return -value
+
+    grid = np.linspace(-_TALLY_MAX_DISCRIMINATION, _TALLY_MAX_DISCRIMINATION, 161)
+    values = np.array([objective(b) for b in grid])
+    best = int(np.argmin(values))
+    lo, hi = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]
+    res = optimize.minimize_scalar(
+        objective, bounds=(lo, hi), method="bounded", options={"xatol": 1e-10}
+    )
+    beta = float(res.x) if res.fun <= values[best] else float(grid[best])
+    item = dict(zip(ITEM_PARAMS, item_at(beta).tolist(), strict=True))
     p_all = act_probabilities_from_item(x, rho, **item)
-    known_counts = np.bincount(known_codes, minlength=len(ACTS))
     conditional = known_counts + p_all[~is_known].sum(axis=0)
     return {
-        **{k: float(v) for k, v in item.items()},
+        **item,
         "expected_tally": dict(zip(ACTS, conditional.tolist(), strict=True)),
         "model_tally": dict(zip(ACTS, p_all.sum(axis=0).tolist(), strict=True)),
         "converged": bool(res.success),

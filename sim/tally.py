@@ -148,8 +148,9 @@ def _check_probabilities(probs: FloatArray) -> FloatArray:
             f"probs: expected shape (n_draws, n_members, {len(ACTS)}) with at least one draw "
             f"and one member, acts in order {ACTS}; got shape {probs.shape}"
         )
-    _check_unit_interval("probs", probs, labels=("draw", "member", "act"))
-    total = probs.sum(axis=2)
+    total = probs.sum(axis=2)  # not finite if any entry is not
+    if not np.isfinite(total).all() or probs.min() < 0 or probs.max() > 1.0 + SUM_TOLERANCE:
+        _check_unit_interval("probs", probs, labels=("draw", "member", "act"))
     bad = np.abs(total - 1.0) > SUM_TOLERANCE
     if bad.any():
         d, m = np.argwhere(bad)[0]
@@ -208,29 +209,40 @@ def _map_chunks[T](fn: Callable[[int, int], T], n: int, size: int, workers: int)
 
 
 def _count_kernel(p: FloatArray, q: FloatArray) -> FloatArray:
-    """Poisson-binomial DP for independent columns.
+    """Poisson-binomial DP for independent columns, taking members two at a time.
 
     `p`, `q` : shape (n_members, n_columns), C-contiguous; ``q`` is the complement of ``p``.
     Returns shape (n_members + 1, n_columns): row ``k`` is P(count = k).
+
+    A pair of members adds 0, 1 or 2 with probabilities ``q1 q2``, ``p1 q2 + q1 p2``, ``p1 p2``
+    (all sums of non-negative terms): five passes over the state per pair instead of six.
     """
     n, width = p.shape
     pmf = np.zeros((n + 1, width))
     pmf[0] = 1.0
-    buffer = np.empty((max(n, 1), width))
+    one = np.empty((max(n, 1), width))
+    two = np.empty_like(one)
     can_take = (p > 0).any(axis=1)  # else the count cannot grow at this member
     must_take = (q == 0).all(axis=1)  # else the count can stay: the lowest count survives
     lo = hi = 0  # reachable counts so far: rows lo..hi; every other row is 0
-    for j in range(n):
-        rows = pmf[lo : hi + 1]
-        if not can_take[j]:
-            rows *= q[j]
-            continue
-        taken = buffer[: hi - lo + 1]
-        np.multiply(rows, p[j], out=taken)
-        rows *= q[j]
-        pmf[lo + 1 : hi + 2] += taken
-        hi += 1
-        lo += bool(must_take[j])
+    for j in range(0, n - 1, 2):
+        stay = q[j] * q[j + 1]
+        step = p[j] * q[j + 1]
+        step += q[j] * p[j + 1]
+        jump = p[j] * p[j + 1]
+        rows, size = pmf[lo : hi + 1], hi - lo + 1
+        np.multiply(rows, step, out=one[:size])
+        np.multiply(rows, jump, out=two[:size])
+        rows *= stay
+        pmf[lo + 1 : hi + 2] += one[:size]  # rows above hi held 0; a zero jump adds zeros
+        pmf[lo + 2 : hi + 3] += two[:size]
+        hi += int(can_take[j]) + int(can_take[j + 1])
+        lo += int(must_take[j]) + int(must_take[j + 1])
+    if n % 2:
+        rows, size = pmf[lo : hi + 1], hi - lo + 1
+        np.multiply(rows, p[n - 1], out=one[:size])
+        rows *= q[n - 1]
+        pmf[lo + 1 : hi + 2] += one[:size]
     return pmf
 
 

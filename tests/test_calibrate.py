@@ -323,9 +323,37 @@ def test_an_item_fitted_to_a_tally_reproduces_the_tally_within_one_member(seed, 
     known = {members.index[i]: ACTS[acts[i]] for i in rng.choice(193, n_known, replace=False)}
     fit = fit_item_to_tally(members, tally, prior_item=prior, known_acts=known)
     assert fit["converged"]
+    # The brief asks for 1 member; the fit matches the moments exactly (root-finding tolerance).
     for act in ACTS:
-        assert abs(fit["expected_tally"][act] - tally[act]) < 1.0, (act, fit, tally)
+        assert abs(fit["expected_tally"][act] - tally[act]) < 1e-6, (act, fit, tally)
     assert fit["cut_yes"] >= fit["cut_abstain"]
+    # The named acts are the named members' own: expected_tally counts them as they are.
+    p_fit = act_probabilities_from_item(
+        members["ideal_point"].to_numpy(),
+        members["participation"].to_numpy(),
+        **{k: fit[k] for k in ITEM_PARAMS},
+    )
+    np.testing.assert_allclose(list(fit["model_tally"].values()), p_fit.sum(axis=0), rtol=1e-12)
+
+
+def test_named_acts_overrule_a_prior_of_the_wrong_orientation():
+    rng = np.random.default_rng(11)
+    members = pd.DataFrame(
+        {"ideal_point": rng.normal(size=193), "participation": rng.normal(2.5, 1.0, 193)},
+        index=pd.Index([f"M{k:03d}" for k in range(193)], name="iso3"),
+    )
+    true = {"discrimination": 2.0, "cut_abstain": -1.0, "cut_yes": 0.0, "presence": 0.0}
+    p = act_probabilities_from_item(
+        members["ideal_point"].to_numpy(), members["participation"].to_numpy(), **true
+    )
+    acts = draw_acts(p, rng)
+    tally = {act: int((acts == k).sum()) for k, act in enumerate(ACTS)}
+    flipped = {**true, "discrimination": -2.0}
+    without = fit_item_to_tally(members, tally, prior_item=flipped)
+    assert without["discrimination"] < 0  # nothing named: the prior's orientation stands
+    known = {members.index[i]: ACTS[acts[i]] for i in rng.choice(193, 40, replace=False)}
+    named = fit_item_to_tally(members, tally, prior_item=flipped, known_acts=known)
+    assert named["discrimination"] > 0
 
 
 def test_a_tally_that_does_not_add_up_to_the_members_is_rejected():

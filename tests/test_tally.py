@@ -1,4 +1,4 @@
-"""The tally is the exact Poisson-multinomial mixture of MODEL.md §5, and the rules are the Charter's.
+"""The tally is the exact Poisson-multinomial mixture of MODEL.md §5; the rules are the Charter's.
 
 Oracles: brute-force enumeration of all 4**n outcomes (n <= 6), a full joint DP over (yes, no)
 written independently here (n = 40), and scipy's binomial distribution (identical members).
@@ -54,7 +54,7 @@ class Enumeration:
     """All 4**n outcomes of an n-member assembly, weighted per draw: the slow oracle."""
 
     def __init__(self, probs: np.ndarray) -> None:
-        n_draws, n, _ = probs.shape
+        n = probs.shape[1]
         outcomes = np.array(list(itertools.product(range(4), repeat=n)), dtype=int).reshape(-1, n)
         self.n = n
         self.weights = probs[:, np.arange(n), outcomes].prod(axis=2)  # (draw, outcome)
@@ -62,7 +62,10 @@ class Enumeration:
 
     def marginal(self, act: int) -> np.ndarray:
         return np.array(
-            [np.bincount(self.counts[:, act], weights=w, minlength=self.n + 1) for w in self.weights]
+            [
+                np.bincount(self.counts[:, act], weights=w, minlength=self.n + 1)
+                for w in self.weights
+            ]
         ).mean(axis=0)
 
     def pmf(self, **counts: int) -> float:
@@ -101,9 +104,7 @@ def act_probabilities(draw: st.DrawFn, *, max_members: int = 12) -> np.ndarray:
     """(n_draws, n_members, 4) probabilities, with exact zeros and ones among them."""
     n_draws = draw(st.integers(1, 3))
     n_members = draw(st.integers(1, max_members))
-    weight = st.one_of(
-        st.sampled_from([0.0, 1.0]), st.floats(1e-6, 1.0, allow_subnormal=False)
-    )
+    weight = st.one_of(st.sampled_from([0.0, 1.0]), st.floats(1e-6, 1.0, allow_subnormal=False))
     raw = draw(hnp.arrays(np.float64, (n_draws, n_members, 4), elements=weight))
     raw[raw.sum(axis=2) == 0, ABSENT] = 1.0
     return raw / raw.sum(axis=2, keepdims=True)
@@ -149,9 +150,7 @@ def test_count_pmf_equals_enumeration_and_broadcasts_over_leading_axes():
     rng = np.random.default_rng(7)
     probs = random_probabilities(rng, 6, 5)
     oracle = Enumeration(probs)
-    per_draw = [
-        np.bincount(oracle.counts[:, NO], weights=w, minlength=6) for w in oracle.weights
-    ]
+    per_draw = [np.bincount(oracle.counts[:, NO], weights=w, minlength=6) for w in oracle.weights]
     got = count_pmf(probs[:, :, NO].reshape(2, 3, 5))
     assert got.shape == (2, 3, 6)
     np.testing.assert_allclose(got.reshape(6, 6), per_draw, rtol=EXACT, atol=0)

@@ -1,0 +1,77 @@
+"""The vote-choice core (MODEL.md §3): exact logit probabilities and how principals read acts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from sim.acts import ABSENT, ACTS
+from sim.choice import act_probabilities, persistence_cost, pressure, reading
+
+finite = st.floats(-30, 30, allow_nan=False)
+
+
+def utilities(n_members: int = 5) -> st.SearchStrategy[np.ndarray]:
+    return arrays(np.float64, (n_members, len(ACTS)), elements=finite)
+
+
+@given(u=utilities())
+def test_probabilities_sum_to_one_and_are_non_negative(u):
+    p = act_probabilities(u)
+    assert np.all(p >= 0)
+    np.testing.assert_allclose(p.sum(axis=-1), 1.0, rtol=0, atol=1e-12)
+
+
+@given(u=utilities(), reward=st.floats(0, 20))
+def test_a_larger_reward_never_makes_an_asked_act_less_likely(u, reward):
+    m = reading(["no", "abstain"])  # what Israel asked of Ukraine
+    asked = m == 1
+    before = act_probabilities(u)
+    after = act_probabilities(u + reward * m)
+    assert np.all(after[:, asked].sum(axis=1) >= before[:, asked].sum(axis=1) - 1e-12)
+
+
+@given(u=utilities())
+def test_a_member_without_a_vote_is_absent_with_probability_one(u):
+    available = np.zeros_like(u, dtype=bool)
+    available[:, ABSENT] = True
+    p = act_probabilities(u, available=available)
+    np.testing.assert_array_equal(p[:, ABSENT], 1.0)
+
+
+def test_softmax_of_log_probabilities_returns_them():
+    p = np.array([[0.7, 0.1, 0.15, 0.05]])
+    np.testing.assert_allclose(act_probabilities(np.log(p)), p, rtol=1e-12)
+
+
+def test_absence_is_read_as_neither_compliance_nor_defection_by_any_ask():
+    for asked in (["yes"], ["no"], ["abstain"], ["no", "abstain"], ["yes", "abstain"]):
+        m = reading(asked)
+        assert m[ABSENT] == 0
+        assert all(m[ACTS.index(a)] == 1 for a in asked)
+        assert m.min() == -1
+
+
+def test_reading_rejects_absence_or_nothing_as_an_ask():
+    with pytest.raises(ValueError, match="an ask names acts"):
+        reading(["absent"])
+    with pytest.raises(ValueError, match="an ask names acts"):
+        reading([])
+
+
+def test_pressure_pushes_toward_the_ask_and_away_from_its_opposite():
+    w = np.full((1, 1, 1), 2.0)
+    p = pressure(w, reading(["no", "abstain"])[None, :])[0, 0]
+    assert p[ACTS.index("yes")] == -2
+    assert p[ACTS.index("abstain")] == 2
+    assert p[ABSENT] == 0
+
+
+def test_a_visible_reversal_costs_and_keeping_the_record_does_not():
+    cost = persistence_cost(np.array([0, 3, -1]), reversal=1.5, leave=0.3, ret=0.2)[0]
+    np.testing.assert_array_equal(cost[0], [0, 1.5, 1.5, 0.3])  # voted yes before
+    np.testing.assert_array_equal(cost[1], [0.2, 0.2, 0.2, 0.0])  # was absent before
+    np.testing.assert_array_equal(cost[2], [0, 0, 0, 0])  # no earlier act known

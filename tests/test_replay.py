@@ -1,0 +1,92 @@
+"""Replays: rows sum to one, the tally agrees with the members, runs are byte-reproducible."""
+
+from __future__ import annotations
+
+import filecmp
+from pathlib import Path
+
+import mesa
+import numpy as np
+import pytest
+
+from sim.acts import ACTS
+from sim.assembly import AssemblyModel
+from sim.replay import prepare, replay
+
+ROOT = Path(__file__).resolve().parents[1]
+ICJ = ROOT / "scenarios" / "icj_referral_2022.toml"
+P = [f"p_{a}" for a in ACTS]
+
+
+@pytest.fixture(scope="module")
+def as_happened():
+    return replay(ICJ, n_draws=300, seed=7)
+
+
+def test_every_member_of_the_assembly_gets_odds_that_sum_to_one(as_happened):
+    members = as_happened.members
+    assert len(members) == 193
+    assert members["iso3"].is_unique
+    assert list(members.columns[:6]) == ["iso3", "name", *P]
+    np.testing.assert_allclose(members[P].sum(axis=1), 1.0, rtol=0, atol=1e-9)
+
+
+def test_a_member_that_lost_its_vote_is_absent_with_probability_one(as_happened):
+    venezuela = as_happened.member("VEN")
+    assert venezuela["p_absent"] == 1.0
+
+
+def test_the_expected_tally_is_the_sum_of_member_probabilities(as_happened):
+    means = as_happened.tally.mean()
+    sums = as_happened.odds.sum(axis=1).mean(axis=0)
+    for k, act in enumerate(ACTS):
+        assert means[act] == pytest.approx(sums[k], rel=1e-12)
+        pmf = as_happened.tally.marginal(act)
+        assert float(np.arange(len(pmf)) @ pmf) == pytest.approx(sums[k], rel=1e-9)
+
+
+def test_the_same_seed_gives_byte_identical_files(tmp_path):
+    a = replay(ICJ, n_draws=50, seed=3).write(tmp_path / "a")
+    b = replay(ICJ, n_draws=50, seed=3).write(tmp_path / "b")
+    names = ["members.csv", "tally.csv", "rounds.csv", "summary.json", "manifest.json"]
+    match, mismatch, errors = filecmp.cmpfiles(a, b, names, shallow=False)
+    assert match == names, (mismatch, errors)
+
+
+def test_another_seed_gives_other_draws():
+    a = replay(ICJ, n_draws=20, seed=3).odds
+    b = replay(ICJ, n_draws=20, seed=4).odds
+    assert not np.array_equal(a, b)
+
+
+def test_a_firmer_offer_makes_the_asked_acts_more_likely_for_ukraine():
+    odds = {
+        v: replay(ICJ, variant=v, n_draws=200, seed=5).member("UKR")
+        for v in ("no_call", "as_happened", "firm_commitment")
+    }
+    asked = {v: o["p_no"] + o["p_abstain"] for v, o in odds.items()}
+    assert asked["no_call"] < asked["as_happened"] < asked["firm_commitment"]
+
+
+def test_the_negotiation_rounds_follow_the_timeline(as_happened):
+    rounds = as_happened.rounds
+    assert list(rounds["date"]) == sorted(rounds["date"])
+    assert rounds["date"].iloc[-1] == "2022-12-30"
+    # Ukraine's yes odds fall once Israel's asks arrive
+    assert rounds["UKR_yes"].iloc[-1] < rounds["UKR_yes"].iloc[0] or len(rounds) == 1
+
+
+def test_ukraine_counter_asks_for_air_defence_when_asked_without_a_firm_offer(as_happened):
+    assert {"member": "UKR", "asks": "ISR", "for": "air_defence", "date": "2022-12-30"} in (
+        as_happened.counter_asks
+    )
+
+
+def test_mesa_batch_run_drives_the_model():
+    setup = prepare(ICJ, n_draws=10, seed=1)
+    rows = mesa.batch_run(
+        AssemblyModel, {"setup": setup}, rng=[1], display_progress=False, number_processes=1
+    )
+    assert rows
+    assert rows[-1]["date"] == "2022-12-30"
+    assert 0 < rows[-1]["expected_yes"] < 193

@@ -1,0 +1,140 @@
+"""Scenario files: every shipped file loads; bad files fail with one clear line, writing nothing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sim.errors import ScenarioError
+from sim.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))
+ICJ = ROOT / "scenarios" / "icj_referral_2022.toml"
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_every_shipped_scenario_loads_and_every_event_cites_a_source(path):
+    scenario = load_scenario(path)
+    for variant in scenario.variants:
+        for event in scenario.events(variant):
+            assert len(event.source) >= 3
+
+
+def test_the_icj_scenario_has_the_three_variants_the_issue_names():
+    s = load_scenario(ICJ)
+    assert set(s.variants) == {"as_happened", "no_call", "firm_commitment"}
+    assert s.spec.default_variant == "as_happened"
+    call = {e.id: e for e in s.events("firm_commitment")}["netanyahu_call"]
+    assert call.offer.credibility.mean() > 0.8
+    assert "netanyahu_call" not in {e.id for e in s.events("no_call")}
+
+
+def mutate(text: str, old: str, new: str) -> str:
+    assert old in text, old
+    return text.replace(old, new, 1)
+
+
+BAD = {
+    "unknown key": (
+        ('rule = "simple_majority"', 'rule = "simple_majority"\nrulez = 1'),
+        "resolution.rulez",
+        "unknown key",
+    ),
+    "wrong type": (("years = 10", 'years = "ten"'), "calibration.years", "integer"),
+    "unknown member": (('focal = ["UKR"', 'focal = ["XXX"'), "focal[0]", "ISO3"),
+    "credibility word": (
+        ('credibility = "talks"', 'credibility = "maybe"'),
+        "offer.credibility",
+        "firm",
+    ),
+    "credibility out of range": (
+        ('credibility = "talks"', "credibility = 1.5"),
+        "offer.credibility",
+        "[0.0, 1.0]",
+    ),
+    "need out of range": (
+        ("air_defence = 1.0, early", "air_defence = 1.5, early"),
+        "members.UKR.security_needs.air_defence",
+        "1",
+    ),
+    "event without source": (
+        ('source = "kurier.at', 'sourcex = "kurier.at'),
+        "events[0] (gantz_early_warning).source",
+        "missing",
+    ),
+    "event after the vote": (
+        ("date = 2022-11-28", "date = 2023-01-05"),
+        "events[4] (lapid_letters).date",
+        "known before the vote",
+    ),
+    "variant of nothing": (
+        ('drop = ["netanyahu_call"', 'drop = ["netanyahu_cal"'),
+        "variants.no_call",
+        "does not exist",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_a_bad_file_names_the_file_the_key_and_what_was_expected(case, tmp_path):
+    (old, new), key, expected = BAD[case]
+    bad = tmp_path / "bad.toml"
+    bad.write_text(mutate(ICJ.read_text(), old, new))
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(bad)
+    message = str(info.value)
+    assert str(bad) in message
+    assert key in message
+    assert expected in message
+
+
+def test_an_unknown_variant_is_an_error_naming_the_choices():
+    with pytest.raises(ScenarioError, match="as_happened, firm_commitment, no_call"):
+        load_scenario(ICJ).events("nope")
+
+
+def test_the_cli_rejects_a_bad_file_with_exit_code_2_and_writes_nothing(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(mutate(ICJ.read_text(), 'credibility = "talks"', 'credibility = "maybe"'))
+    out = tmp_path / "out"
+    run = subprocess.run(
+        [sys.executable, "-m", "sim.cli", "replay", str(bad), "--out", str(out), "--draws", "5"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert run.returncode == 2
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1
+    assert "offer.credibility" in lines[0]
+    assert str(bad) in lines[0]
+    assert not out.exists()
+
+
+def test_the_cli_rejects_an_unknown_variant_with_exit_code_2_and_writes_nothing(tmp_path):
+    out = tmp_path / "out"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sim.cli",
+            "replay",
+            str(ICJ),
+            "--variant",
+            "nope",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert run.returncode == 2
+    assert "variant" in run.stderr
+    assert not out.exists()
