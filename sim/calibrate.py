@@ -68,7 +68,9 @@ from sim.errors import DataError
 
 __all__ = [
     "ISSUES",
+    "ITEM_PARAMS",
     "PERSISTENCE_COSTS",
+    "PERSISTENCE_PRIOR_SD",
     "PRIOR_SD",
     "IdealPoints",
     "act_probabilities_from_item",
@@ -101,6 +103,7 @@ PERSISTENCE_COSTS: Final[tuple[str, str, str]] = ("reversal", "leave", "return")
 #: show the departure it prices; negligible against thousands of member pairs.
 PERSISTENCE_PRIOR_SD: Final[float] = 10.0
 
+#: The item parameters of a roll call, as named in ``items_`` and the pure functions' keywords.
 ITEM_PARAMS: Final[tuple[str, str, str, str]] = (
     "discrimination",
     "cut_abstain",

@@ -162,7 +162,7 @@ def calibrate_scenario(scenario: Scenario, data: Any) -> tuple[pd.DataFrame, dic
         acts = votes.loc[votes["rcid"] == prev].set_index("iso3")["act"].astype(str)
         members["previous_act"] = acts.reindex(members.index).fillna("").to_numpy()
     members = members[list(MEMBER_COLUMNS)]
-    persistence = {k: float(v) for k, v in est.persistence_.items() if k != "converged"}
+    persistence = _text_persistence(est, window)
     meta = {
         "scenario": spec.name,
         "dimension": dimension,
@@ -193,6 +193,27 @@ def calibrate_scenario(scenario: Scenario, data: Any) -> tuple[pd.DataFrame, dic
         "versions": package_versions(),
     }
     return members, meta
+
+
+def _text_persistence(est: Any, window: Any) -> dict[str, float]:
+    """Fit the text shock and reversal costs (:mod:`sim.persistence`) on same-title pairs."""
+    from sim.calibrate import persistence_pairs
+    from sim.persistence import fit_text_persistence
+
+    votes = window.votes[window.votes["rcid"].isin(est.items_.index)]
+    rc = window.roll_calls.loc[est.items_.index]
+    pairs = persistence_pairs(votes, rc, key=est.persistence_key)
+    m = est.members_.loc[pairs["iso3"].to_numpy()]
+    it = est.items_.loc[pairs["rcid_prev"].to_numpy()]
+    fit = fit_text_persistence(
+        m["ideal_point"].to_numpy(),
+        m["participation"].to_numpy(),
+        pairs["act_prev"].to_numpy(dtype=np.int64),
+        pairs["act_next"].to_numpy(dtype=np.int64),
+        item={k: it[k].to_numpy() for k in ITEM_KEYS},
+    )
+    fit["n_texts"] = int(pairs[["rcid_prev", "rcid_next"]].drop_duplicates().shape[0])
+    return {k: float(v) for k, v in fit.items()}
 
 
 def _json_safe(value: Any) -> Any:

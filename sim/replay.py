@@ -219,8 +219,6 @@ def prepare(
     calibration : Path, optional
         Folder of bundles (default: the committed ``sim/defaults/calibration``).
     """
-    from sim.calibrate import log_policy_utility
-
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     if n_draws < 1:
@@ -248,15 +246,6 @@ def prepare(
     member_group = np.array([groups.index(m.un_group) for m in members])
     beta = item["discrimination"]
     eta_shift = shocks[:, member_group] / beta if abs(beta) > 1e-9 else 0.0
-    log_baseline = log_policy_utility(
-        x + eta_shift,
-        rho,
-        discrimination=beta,
-        cut_abstain=item["cut_abstain"],
-        cut_yes=item["cut_yes"],
-        presence=item["presence"],
-    )
-
     available = np.ones((n, len(ACTS)), dtype=bool)
     for i, m in enumerate(members):
         if m.no_vote:
@@ -268,6 +257,7 @@ def prepare(
         previous[iso3.index(member)] = ACTS.index(act)
 
     pers = bundle.persistence
+    log_baseline = _log_baseline(x + eta_shift, rho, previous, item, sigma=pers.get("sigma", 0.0))
     persistence = np.column_stack(
         [
             normal(f"persistence.{k}", [pers[k]], [pers[f"{k}_se"]])[:, 0]
@@ -299,6 +289,21 @@ def prepare(
         bundle=bundle,
         notes=tuple(notes),
     )
+
+
+def _log_baseline(
+    x: FloatArray, rho: FloatArray, previous: IntArray, item: dict[str, float], *, sigma: float
+) -> FloatArray:
+    """Policy-and-participation term per draw, conditioned on each member's earlier vote on the
+    text (:func:`sim.persistence.conditional_log_baseline`), in chunks of draws to bound memory."""
+    from sim.persistence import conditional_log_baseline
+
+    out = np.empty((*x.shape, len(ACTS)))
+    step = 500
+    for start in range(0, x.shape[0], step):
+        part = slice(start, start + step)
+        out[part] = conditional_log_baseline(x[part], rho[part], previous, item=item, sigma=sigma)
+    return out
 
 
 def _ask_specs(

@@ -1,0 +1,117 @@
+"""MODEL.md §7: checks against reality, each with its FACTS.md row and the reason for its tolerance.
+
+The numbers come from the committed calibration (fitted on real roll calls before each vote) and
+the scenarios' cited events; nothing here is tuned per country. Checks the model does not yet
+pass are marked ``xfail(strict=True)``: they run, and turn into failures the day they pass, so
+the gap stays visible rather than hidden.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.special import expit
+
+from sim.embedded import load_bundle
+from sim.replay import replay
+
+ROOT = Path(__file__).resolve().parents[1]
+ICJ = ROOT / "scenarios" / "icj_referral_2022.toml"
+JERUSALEM = ROOT / "scenarios" / "jerusalem_2017.toml"
+DRAWS = 400
+
+
+@cache
+def run(path: Path, variant: str):
+    return replay(path, variant=variant, n_draws=DRAWS, seed=20221230)
+
+
+def earlier_yes_voters(variant: str):
+    members = run(JERUSALEM, variant).members
+    return members[members["previous_act"] == "yes"]
+
+
+# §7.1 / FACTS.md §4: yes -> yes .945, abstain .015, absent .040 (2011-2019, n = 28,953).
+# Tolerance: the replayed item (72/15 -> ES-10/19) is one text, ~150 earlier yes voters, so
+# shares move by a few points from the all-text average: 0.05 on yes and absent, 0.02 on abstain.
+def test_without_pressure_earlier_yes_voters_mostly_vote_yes_again():
+    shares = earlier_yes_voters("no_threat")[["p_yes", "p_abstain", "p_absent"]].mean()
+    assert shares["p_yes"] == pytest.approx(0.945, abs=0.05)
+    assert shares["p_abstain"] == pytest.approx(0.015, abs=0.02)
+    assert shares["p_absent"] == pytest.approx(0.040, abs=0.05)
+
+
+# §7.2 / FACTS.md §4: about 10% of members miss a typical recorded vote (mean 9.9%, most sessions
+# 7-13%); a handful of small missions miss most votes; Ukraine misses about 1%.
+def test_absence_base_rates_follow_the_calibrated_participation():
+    bundle = load_bundle("icj_referral_2022")
+    presence = bundle.item["presence"]  # the last vote on the agenda item, a typical roll call
+    p_absent = 1 - expit(bundle.members["participation"] + presence)
+    assert 0.07 <= p_absent.mean() <= 0.13
+    assert 1 <= int((p_absent > 0.5).sum()) <= 15
+    assert p_absent["UKR"] < 0.03
+
+
+# §7.3 / FACTS.md §2: of 72/15's yes voters, on ES-10/19 about 13% abstained and 9% were absent.
+def test_the_jerusalem_threat_moves_earlier_yes_voters_to_abstain_and_absent():
+    threat = earlier_yes_voters("as_happened")
+    calm = earlier_yes_voters("no_threat")
+    assert threat["p_abstain"].mean() > calm["p_abstain"].mean()
+    assert threat["p_absent"].mean() > calm["p_absent"].mean()
+    assert threat["p_yes"].mean() < calm["p_yes"].mean()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the threat moves too few: ~1% of earlier yes voters abstain (13% recorded); the US "
+    "aid stakes are a coarse bloc rule and the texts differ (see the issue note)",
+)
+def test_the_jerusalem_threat_moves_about_as_many_as_recorded():
+    shares = earlier_yes_voters("as_happened")[["p_abstain", "p_absent"]].mean()
+    # Tolerance: the texts differ (FACTS.md §2), so half the recorded shift is taken as enough.
+    assert shares["p_abstain"] >= 0.13 / 2
+    assert shares["p_absent"] >= 0.09 / 2
+
+
+# §7.4 / FACTS.md §1: Ukraine voted yes in committee; then three variants of the call.
+def most_likely(variant: str) -> str:
+    return run(ICJ, variant).most_likely("UKR")
+
+
+def test_with_no_call_yes_stays_ukraines_most_likely_act():
+    assert most_likely("no_call") == "yes"
+
+
+def test_under_a_firm_commitment_abstain_or_no_overtakes_absence():
+    ukr = run(ICJ, "firm_commitment").member("UKR")
+    assert max(ukr["p_abstain"], ukr["p_no"]) > ukr["p_absent"]
+    assert most_likely("firm_commitment") in ("abstain", "no")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Ukraine's calibrated absence rate (~1.5%) is far below its abstain odds on this item, "
+    "so no ask without a firm offer makes absence its likeliest act; the model picks abstain "
+    "(see the issue note)",
+)
+def test_absence_is_ukraines_likeliest_act_under_an_ask_without_commitment():
+    assert most_likely("as_happened") == "absent"
+
+
+def test_the_call_as_it_happened_lowers_ukraines_yes_odds():
+    assert (
+        run(ICJ, "as_happened").member("UKR")["p_yes"] < run(ICJ, "no_call").member("UKR")["p_yes"]
+    )
+
+
+def test_the_plenary_is_replayed_without_reading_the_recorded_outcome(tmp_path):
+    """Deleting [outcome] from the file changes nothing the model computes."""
+    text = ICJ.read_text()
+    stripped = tmp_path / "icj_referral_2022.toml"
+    stripped.write_text(text[: text.index("\n[outcome]")])
+    a = replay(ICJ, n_draws=20, seed=1)
+    b = replay(stripped, n_draws=20, seed=1)
+    np.testing.assert_array_equal(a.odds, b.odds)
