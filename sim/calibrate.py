@@ -49,12 +49,9 @@ from __future__ import annotations
 import json
 import math
 import os
-import platform
-import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Final
 
@@ -65,6 +62,7 @@ from scipy.special import expit, log_expit, logsumexp
 
 from sim.acts import ABSENT, ABSTAIN, ACTS, NO, YES, FloatArray, IntArray
 from sim.errors import DataError
+from sim.results import atomic_write_text, package_versions
 
 __all__ = [
     "ISSUES",
@@ -1257,27 +1255,6 @@ def _column(rc: pd.DataFrame, name: str) -> pd.Series:
 # ---------------------------------------------------------------------------------------------
 
 
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for pkg in ("sim", "numpy", "scipy", "pandas"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = "unknown"
-    return out
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _json_value(v: Any) -> Any:
     if isinstance(v, float | np.floating):
         return None if math.isnan(v) else float(v)
@@ -1351,11 +1328,11 @@ def save_calibration(
             for prev, row in est.transitions_.to_dict(orient="index").items()
         },
         "data_sha256": data_sha256 if data_sha256 is not None else est.data_sha256_,
-        "versions": _versions(),
+        "versions": package_versions(),
     }
-    _atomic_write(members_path, est.members_.to_csv(**csv))
-    _atomic_write(items_path, items.to_csv(**csv))
-    _atomic_write(json_path, json.dumps(meta, indent=2, sort_keys=True, allow_nan=False) + "\n")
+    atomic_write_text(members_path, est.members_.to_csv(**csv))
+    atomic_write_text(items_path, items.to_csv(**csv))
+    atomic_write_text(json_path, json.dumps(meta, indent=2, sort_keys=True, allow_nan=False) + "\n")
     return members_path, items_path, json_path
 
 

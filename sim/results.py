@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import subprocess
 import tempfile
 from importlib import metadata
@@ -41,7 +42,7 @@ def write_json(path: Path, value: Any) -> None:
 
 def package_versions() -> dict[str, str]:
     """Installed versions of the packages a run depends on (for manifests)."""
-    out = {}
+    out = {"python": platform.python_version()}
     for name in PACKAGES:
         try:
             out[name] = metadata.version(name)
