@@ -16,13 +16,16 @@ also runs under ``mesa.batch_run``::
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import mesa
+import numpy as np
 
-from sim.acts import ACTS, FloatArray
+from sim.absence import log_act_baseline
+from sim.acts import ACTS, FloatArray, IntArray
 from sim.choice import act_probabilities, persistence_cost, utilities
 from sim.members import Member
 
@@ -30,6 +33,10 @@ if TYPE_CHECKING:
     from sim.replay import AskSpec, Setup
 
 __all__ = ["AssemblyModel", "ReceivedAsk"]
+
+#: Draws per chunk (about 1 MB per array for 193 members) and threads for the odds.
+CHUNK = 128
+WORKERS = 2
 
 
 @dataclass(frozen=True)
@@ -77,7 +84,8 @@ class AssemblyModel(mesa.Model):
             leave=setup.persistence[:, 1],
             ret=setup.persistence[:, 2],
         )
-        self.odds = self._odds()
+        self._calm = self._odds_of(np.arange(len(setup.iso3)), [])  # no pressure yet
+        self.odds = self._calm
         for ask in setup.asks:
             round_index = self.round_dates.index(ask.date) + 1
             self.schedule_event(self._make_arrival(ask), at=round_index - 0.5)
@@ -130,10 +138,46 @@ class AssemblyModel(mesa.Model):
         self.run_until(len(self.round_dates))
 
     def _odds(self) -> FloatArray:
+        """Everyone's odds now: members no active ask targets keep their calm odds, the others
+        are recomputed (pressure, ambivalence, persistence costs)."""
+        if not self._active:
+            return self._calm
+        cols = np.unique(np.concatenate([ask.targets for ask in self._active]))
+        odds = self._calm.copy()
+        odds[:, cols, :] = self._odds_of(cols, self._active)
+        return odds
+
+    def _odds_of(self, cols: IntArray, active: list[AskSpec]) -> FloatArray:
+        """Odds of members `cols` under the `active` asks, for all draws.
+
+        Computed in cache-sized chunks of draws on ``WORKERS`` threads (numpy releases the GIL);
+        each chunk is independent, so the result does not depend on the number of threads.
+        """
         s = self.setup
-        pressure = s.pressure(self._active)
-        u = utilities(s.log_baseline, pressure_term=pressure, cost=self._cost)
-        return act_probabilities(u, available=s.available[None, :, :])
+        pressure = s.pressure(active, cols=cols)
+        out = np.empty((s.n_draws, len(cols), len(ACTS)))
+
+        def chunk(start: int) -> None:
+            d = slice(start, start + CHUNK)
+            p = pressure[d]
+            log_baseline = log_act_baseline(
+                s.log_votes[d][:, cols],
+                s.presence_base[d][:, cols],
+                s.gamma[d, None],
+                pressure_votes=p[..., :3],
+            )
+            cost = self._cost[d][:, cols] if self._cost.shape[0] > 1 else self._cost[:, cols]
+            u = utilities(log_baseline, pressure_term=p, cost=cost)
+            out[d] = act_probabilities(u, available=s.available[None, cols, :])
+
+        starts = range(0, s.n_draws, CHUNK)
+        if WORKERS > 1 and s.n_draws > CHUNK:
+            with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+                list(pool.map(chunk, starts))
+        else:
+            for start in starts:
+                chunk(start)
+        return out
 
 
 class _Arrival:

@@ -73,6 +73,14 @@ class Bundle:
         return {k: float(self.meta["item"][k]) for k in ITEM_KEYS}
 
     @property
+    def absence(self) -> dict[str, float]:
+        """Strategic-absence slope ``gamma`` and its ``gamma_se`` (0 in older bundles)."""
+        return {
+            k: float(v)
+            for k, v in self.meta.get("absence", {"gamma": 0.0, "gamma_se": 0.0}).items()
+        }
+
+    @property
     def persistence(self) -> dict[str, float]:
         """Persistence costs ``reversal``, ``leave``, ``return`` and their ``_se``."""
         return {k: float(v) for k, v in self.meta["persistence"].items() if k[0] != "n"}
@@ -146,6 +154,7 @@ def calibrate_scenario(scenario: Scenario, data: Any) -> tuple[pd.DataFrame, dic
     dimension = spec.calibration.dimension or spec.resolution.dimension
     window = data.between(start, end)
     est = IdealPoints(dimension=dimension).fit(window)
+    absence = _strategic_presence(est, window)
     where = f"{scenario.path or spec.name}: item.like"
     like = _find_roll_call(window, spec.item.like, where)
     if like not in est.items_.index:
@@ -162,7 +171,7 @@ def calibrate_scenario(scenario: Scenario, data: Any) -> tuple[pd.DataFrame, dic
         acts = votes.loc[votes["rcid"] == prev].set_index("iso3")["act"].astype(str)
         members["previous_act"] = acts.reindex(members.index).fillna("").to_numpy()
     members = members[list(MEMBER_COLUMNS)]
-    persistence = _text_persistence(est, window)
+    persistence = _text_persistence(est, window, gamma=absence["gamma"])
     meta = {
         "scenario": spec.name,
         "dimension": dimension,
@@ -177,6 +186,7 @@ def calibrate_scenario(scenario: Scenario, data: Any) -> tuple[pd.DataFrame, dic
         },
         "previous": spec.previous.like if spec.previous else None,
         "persistence": persistence,
+        "absence": absence,
         "transitions": {
             str(prev): {str(k): float(v) for k, v in row.items()}
             for prev, row in est.transitions_.iterrows()
@@ -195,7 +205,32 @@ def calibrate_scenario(scenario: Scenario, data: Any) -> tuple[pd.DataFrame, dic
     return members, meta
 
 
-def _text_persistence(est: Any, window: Any) -> dict[str, float]:
+def _strategic_presence(est: Any, window: Any) -> dict[str, float]:
+    """Refit participation and presence with the strategic-absence slope (:mod:`sim.absence`);
+    updates ``est.members_`` and ``est.items_`` in place and returns gamma and fit gains."""
+    from sim.absence import ambivalence, fit_strategic_presence
+    from sim.persistence import vote_log_probs
+
+    votes = window.votes[window.votes["rcid"].isin(est.items_.index)]
+    votes = votes[votes["iso3"].isin(est.members_.index)]
+    member = est.members_.index.get_indexer(votes["iso3"].to_numpy())
+    item = est.items_.index.get_indexer(votes["rcid"].to_numpy())
+    m, it = est.members_, est.items_
+    log_votes = vote_log_probs(
+        m["ideal_point"].to_numpy()[member],
+        item={k: it[k].to_numpy()[item] for k in ("discrimination", "cut_abstain", "cut_yes")},
+    )
+    present = (votes["act"].astype(str).to_numpy() != "absent").astype(float)
+    fit = fit_strategic_presence(
+        member, item, present, ambivalence(log_votes),
+        n_members=len(m), n_items=len(it),
+    )  # fmt: skip
+    est.members_ = m.assign(participation=fit["rho"], participation_se=fit["rho_se"])
+    est.items_ = it.assign(presence=fit["delta"])
+    return {k: float(fit[k]) for k in ("gamma", "gamma_se", "loglik", "loglik_gain")}
+
+
+def _text_persistence(est: Any, window: Any, *, gamma: float) -> dict[str, float]:
     """Fit the text shock and reversal costs (:mod:`sim.persistence`) on same-title pairs."""
     from sim.calibrate import persistence_pairs
     from sim.persistence import fit_text_persistence
@@ -211,6 +246,7 @@ def _text_persistence(est: Any, window: Any) -> dict[str, float]:
         pairs["act_prev"].to_numpy(dtype=np.int64),
         pairs["act_next"].to_numpy(dtype=np.int64),
         item={k: it[k].to_numpy() for k in ITEM_KEYS},
+        gamma=gamma,
     )
     fit["n_texts"] = int(pairs[["rcid_prev", "rcid_next"]].drop_duplicates().shape[0])
     return {k: float(v) for k, v in fit.items()}

@@ -32,6 +32,7 @@ from sim.acts import ABSENT, ACTS, BoolArray, FloatArray, IntArray
 from sim.choice import principal_weight, reading
 from sim.embedded import Bundle, load_bundle, previous_codes
 from sim.members import MemberSpec
+from sim.persistence import conditional_vote_log_probs_on_draws
 from sim.results import atomic_write_text, git_commit, package_versions, write_json
 from sim.scenario import Event, Prior, Scenario, load_scenario, select
 from sim.tally import Tally
@@ -50,6 +51,9 @@ SUPPORT_VALUE = Prior("lognormal", (("median", 2.0), ("sigma", 0.5)))
 BLOC_SHOCK_SD = Prior("fixed", (("value", 0.0),))
 
 INTERVAL = (0.05, 0.95)
+
+#: Threads for the exact tally (results do not depend on it; the machines here have 2 cores).
+TALLY_WORKERS = 2
 
 
 def _stream(seed: int, key: str) -> np.random.Generator:
@@ -93,7 +97,9 @@ class Setup:
     members: tuple[MemberSpec, ...]
     iso3: tuple[str, ...]
     focal: tuple[str, ...]
-    log_baseline: FloatArray  # (draw, member, act)
+    log_votes: FloatArray  # (draw, member, 3): log P(vote | present, earlier vote)
+    presence_base: FloatArray  # (draw, member): rho + delta
+    gamma: FloatArray  # (draw,): strategic-absence slope
     available: BoolArray  # (member, act)
     previous: IntArray  # (member,)
     persistence: FloatArray  # (draw, 3): reversal, leave, return
@@ -103,19 +109,26 @@ class Setup:
     bundle: Bundle
     notes: tuple[str, ...] = field(default=())
 
-    def pressure(self, active: list[AskSpec]) -> FloatArray:
-        """``sum_k w_ik m_k(c)`` from the asks active now; a principal's latest ask to a member
-        supersedes its earlier ones (the current state of that deal)."""
-        out = np.zeros_like(self.log_baseline)
+    def pressure(self, active: list[AskSpec], *, cols: IntArray | None = None) -> FloatArray:
+        """``sum_k w_ik m_k(c)`` from the asks active now, shape (draw, member, act), for the
+        members `cols` (default all); a principal's latest ask to a member supersedes its earlier
+        ones (the current state of that deal)."""
+        n_members = self.presence_base.shape[1]
+        cols = np.arange(n_members) if cols is None else np.asarray(cols)
+        where = np.full(n_members, -1)
+        where[cols] = np.arange(len(cols))
+        out = np.zeros((self.n_draws, len(cols), len(ACTS)))
         latest: dict[tuple[str, int], AskSpec] = {}
         for ask in sorted(active, key=lambda a: (a.date, a.order)):
             for t in ask.targets:
                 latest[(ask.principal, int(t))] = ask
         for ask in active:
-            keep = np.array([latest[(ask.principal, int(t))] is ask for t in ask.targets])
+            keep = np.array(
+                [latest[(ask.principal, int(t))] is ask and where[t] >= 0 for t in ask.targets]
+            )
             if keep.any():
-                cols = ask.targets[keep]
-                out[:, cols, :] += ask.weight[:, keep, None] * ask.m[None, None, :]
+                out[:, where[ask.targets[keep]], :] += ask.weight[:, keep, None] * ask.m
+
         return out
 
 
@@ -194,7 +207,39 @@ def _item(
         item = {
             k: float(fitted[k]) for k in ("discrimination", "cut_abstain", "cut_yes", "presence")
         }
+        item["presence"] = _presence_for_absences(
+            params, item, gamma=bundle.absence["gamma"], known=known, absent=c.tally.not_voting
+        )
     return item, known
+
+
+def _presence_for_absences(
+    params: pd.DataFrame,
+    item: dict[str, float],
+    *,
+    gamma: float,
+    known: dict[str, str],
+    absent: int,
+) -> float:
+    """The roll call's presence effect at which the expected number of absent members, under
+    strategic absence, equals the committee's count (named voters are known to be present)."""
+    from scipy.optimize import brentq
+    from scipy.special import expit
+
+    from sim.absence import ambivalence
+    from sim.persistence import vote_log_probs
+
+    unnamed = ~params.index.isin([k for k, a in known.items() if a != "absent"])
+    named_absent = sum(a == "absent" for a in known.values())
+    x = params["ideal_point"].to_numpy()[unnamed]
+    rho = params["participation"].to_numpy()[unnamed]
+    h = ambivalence(vote_log_probs(x, item=item))
+    target = absent - named_absent
+
+    def gap(delta: float) -> float:
+        return float(expit(-(rho + delta - gamma * h)).sum() - target)
+
+    return float(brentq(gap, -30.0, 30.0, xtol=1e-12))
 
 
 def prepare(
@@ -257,7 +302,11 @@ def prepare(
         previous[iso3.index(member)] = ACTS.index(act)
 
     pers = bundle.persistence
-    log_baseline = _log_baseline(x + eta_shift, rho, previous, item, sigma=pers.get("sigma", 0.0))
+    log_votes = conditional_vote_log_probs_on_draws(
+        x + eta_shift, previous, item=item, sigma=pers.get("sigma", 0.0), scale=pers.get("scale")
+    )
+    absence = bundle.absence
+    gamma = normal("absence.gamma", [absence["gamma"]], [absence["gamma_se"]])[:, 0]
     persistence = np.column_stack(
         [
             normal(f"persistence.{k}", [pers[k]], [pers[f"{k}_se"]])[:, 0]
@@ -279,7 +328,9 @@ def prepare(
         members=members,
         iso3=tuple(iso3),
         focal=focal,
-        log_baseline=log_baseline,
+        log_votes=log_votes,
+        presence_base=rho + item["presence"],
+        gamma=gamma,
         available=available,
         previous=previous,
         persistence=persistence,
@@ -289,21 +340,6 @@ def prepare(
         bundle=bundle,
         notes=tuple(notes),
     )
-
-
-def _log_baseline(
-    x: FloatArray, rho: FloatArray, previous: IntArray, item: dict[str, float], *, sigma: float
-) -> FloatArray:
-    """Policy-and-participation term per draw, conditioned on each member's earlier vote on the
-    text (:func:`sim.persistence.conditional_log_baseline`), in chunks of draws to bound memory."""
-    from sim.persistence import conditional_log_baseline
-
-    out = np.empty((*x.shape, len(ACTS)))
-    step = 500
-    for start in range(0, x.shape[0], step):
-        part = slice(start, start + step)
-        out[part] = conditional_log_baseline(x[part], rho[part], previous, item=item, sigma=sigma)
-    return out
 
 
 def _ask_specs(
@@ -555,7 +591,9 @@ def replay(
     setup = prepare(scenario, variant=variant, n_draws=n_draws, seed=seed, calibration=calibration)
     model = AssemblyModel(setup, rng=np.random.default_rng(np.random.SeedSequence(seed)))
     model.run()
-    tally = Tally.from_probabilities(model.odds, rule=setup.scenario.spec.resolution.rule)
+    tally = Tally.from_probabilities(
+        model.odds, rule=setup.scenario.spec.resolution.rule, workers=TALLY_WORKERS
+    )
     rounds = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
     return ReplayResult(
         setup=setup,

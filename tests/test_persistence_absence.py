@@ -1,0 +1,91 @@
+"""Persistence (text shock) and strategic absence: exactness of the fast paths, recovery."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.special import expit
+
+from sim import assembly
+from sim.absence import ambivalence, fit_strategic_presence, log_act_baseline
+from sim.persistence import (
+    conditional_vote_log_probs,
+    conditional_vote_log_probs_on_draws,
+    vote_log_probs,
+)
+from sim.replay import replay
+
+ITEM = {"discrimination": 4.0, "cut_abstain": -3.0, "cut_yes": -0.5, "presence": 2.0}
+
+
+def test_the_grid_interpolation_matches_direct_quadrature():
+    rng = np.random.default_rng(0)
+    x = rng.normal(-0.5, 0.1, size=(300, 6))
+    previous = np.array([0, 1, 2, 3, -1, 0])
+    fast = conditional_vote_log_probs_on_draws(x, previous, item=ITEM, sigma=1.5)
+    exact = conditional_vote_log_probs(x, previous, item=ITEM, sigma=1.5)
+    np.testing.assert_allclose(fast, exact, rtol=0, atol=1e-6)
+
+
+def shock_prior_predictive(x: float, sigma: float) -> np.ndarray:
+    """P(vote) averaged over the text shock, with the logistic remainder of sim.persistence."""
+    z, w = np.polynomial.hermite_e.hermegauss(80)
+    scale = np.sqrt(1 - 3 * sigma**2 / np.pi**2)
+    beta = ITEM["discrimination"]
+    item = {
+        "discrimination": beta / scale,
+        "cut_abstain": ITEM["cut_abstain"] / scale,
+        "cut_yes": ITEM["cut_yes"] / scale,
+    }
+    p = np.exp(vote_log_probs(x + sigma * z / beta, item=item))
+    return (w[:, None] * p).sum(0) / w.sum()
+
+
+@pytest.mark.parametrize("x", [-1.0, -0.5, 0.0, 0.5])
+def test_averaged_over_the_text_shock_the_calibrated_odds_come_back(x):
+    # a logistic-normal convolution is close to, not exactly, a logistic (a few points at most)
+    base = np.exp(vote_log_probs(np.array([x]), item=ITEM))[0]
+    np.testing.assert_allclose(shock_prior_predictive(x, 1.5), base, atol=0.05)
+
+
+def test_an_earlier_vote_pulls_the_next_toward_itself_and_absence_reveals_nothing():
+    x = np.full(4, -0.5)
+    sigma = 1.5
+    prior = shock_prior_predictive(x[0], sigma)
+    cond = np.exp(conditional_vote_log_probs(x, np.array([0, 1, 2, 3]), item=ITEM, sigma=sigma))
+    for k in range(3):  # yes, no, abstain before: that act gains over the shock's prior
+        assert cond[k, k] > prior[k]
+    base = np.exp(vote_log_probs(x, item=ITEM))
+    np.testing.assert_allclose(cond[3], base[3], rtol=1e-12)
+    np.testing.assert_allclose(cond.sum(axis=1), 1.0, rtol=1e-12)
+
+
+def test_a_member_torn_between_votes_is_likelier_to_stay_away():
+    torn = log_act_baseline(np.log(np.full((1, 3), 1 / 3)), np.array([2.0]), 1.0)
+    sure = log_act_baseline(np.log(np.array([[1 - 2e-9, 1e-9, 1e-9]])), np.array([2.0]), 1.0)
+    assert np.exp(torn[0, 3]) > np.exp(sure[0, 3])
+    np.testing.assert_allclose(np.exp(torn).sum(), 1.0, rtol=1e-12)
+    assert float(ambivalence(np.zeros(3))) == pytest.approx(1.0)
+
+
+def test_the_strategic_absence_slope_is_recovered_from_simulated_roll_calls():
+    rng = np.random.default_rng(1)
+    n_members, n_items, gamma = 120, 150, 1.5
+    rho = rng.normal(2.5, 0.8, n_members)
+    delta = rng.normal(0.0, 0.5, n_items)
+    member, item = np.meshgrid(np.arange(n_members), np.arange(n_items), indexing="ij")
+    member, item = member.ravel(), item.ravel()
+    h = rng.uniform(0, 1, member.size)
+    present = rng.uniform(size=member.size) < expit(rho[member] + delta[item] - gamma * h)
+    fit = fit_strategic_presence(
+        member, item, present.astype(float), h, n_members=n_members, n_items=n_items
+    )
+    assert abs(fit["gamma"] - gamma) < 3 * fit["gamma_se"]
+    assert np.corrcoef(fit["rho"], rho)[0, 1] > 0.9
+
+
+def test_the_odds_do_not_depend_on_the_number_of_threads(monkeypatch):
+    two = replay("scenarios/jerusalem_2017.toml", n_draws=300, seed=2).odds
+    monkeypatch.setattr(assembly, "WORKERS", 1)
+    one = replay("scenarios/jerusalem_2017.toml", n_draws=300, seed=2).odds
+    np.testing.assert_array_equal(one, two)
