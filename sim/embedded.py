@@ -81,6 +81,14 @@ class Bundle:
         }
 
     @property
+    def group_shock(self) -> dict[str, float]:
+        """Sd ``tau`` (and ``tau_se``) of the common shock per UN group (0 in older bundles)."""
+        return {
+            k: float(v)
+            for k, v in self.meta.get("group_shock", {"tau": 0.0, "tau_se": 0.0}).items()
+        }
+
+    @property
     def persistence(self) -> dict[str, float]:
         """Persistence costs ``reversal``, ``leave``, ``return`` and their ``_se``."""
         return {k: float(v) for k, v in self.meta["persistence"].items() if k[0] != "n"}
@@ -155,6 +163,7 @@ def calibrate_scenario(scenario: Scenario, data: Any) -> tuple[pd.DataFrame, dic
     window = data.between(start, end)
     est = IdealPoints(dimension=dimension).fit(window)
     absence = _strategic_presence(est, window)
+    group_shock = _group_shock(est, window, end)
     where = f"{scenario.path or spec.name}: item.like"
     like = _find_roll_call(window, spec.item.like, where)
     if like not in est.items_.index:
@@ -187,6 +196,7 @@ def calibrate_scenario(scenario: Scenario, data: Any) -> tuple[pd.DataFrame, dic
         "previous": spec.previous.like if spec.previous else None,
         "persistence": persistence,
         "absence": absence,
+        "group_shock": group_shock,
         "transitions": {
             str(prev): {str(k): float(v) for k, v in row.items()}
             for prev, row in est.transitions_.iterrows()
@@ -228,6 +238,28 @@ def _strategic_presence(est: Any, window: Any) -> dict[str, float]:
     est.members_ = m.assign(participation=fit["rho"], participation_se=fit["rho_se"])
     est.items_ = it.assign(presence=fit["delta"])
     return {k: float(fit[k]) for k in ("gamma", "gamma_se", "loglik", "loglik_gain")}
+
+
+def _group_shock(est: Any, window: Any, on: pd.Timestamp) -> dict[str, float]:
+    """Sd of the common shock per UN regional group and roll call (:mod:`sim.shocks`)."""
+    from sim.registry import load_members
+    from sim.shocks import fit_group_shock_sd
+
+    groups = load_members(on.date())["un_group"]
+    votes = window.votes[window.votes["rcid"].isin(est.items_.index)]
+    votes = votes[votes["act"].astype(str) != "absent"]
+    m = est.members_.loc[votes["iso3"].to_numpy()]
+    it = est.items_.loc[votes["rcid"].to_numpy()]
+    group = groups.reindex(votes["iso3"].to_numpy()).fillna("none").to_numpy()
+    cluster = pd.factorize(pd.Series(votes["rcid"].astype(str).to_numpy()) + "|" + group)[0]
+    fit = fit_group_shock_sd(
+        it["discrimination"].to_numpy() * m["ideal_point"].to_numpy(),
+        pd.Categorical(votes["act"].astype(str), categories=list(ACTS)).codes.astype(np.int64),
+        cluster,
+        cut_abstain=it["cut_abstain"].to_numpy(),
+        cut_yes=it["cut_yes"].to_numpy(),
+    )
+    return {k: float(v) for k, v in fit.items()}
 
 
 def _text_persistence(est: Any, window: Any, *, gamma: float) -> dict[str, float]:

@@ -46,10 +46,6 @@ __all__ = ["SUPPORT_VALUE", "AskSpec", "ReplayResult", "Setup", "prepare", "repl
 #: e^0.5 either way covers one sd. Scenarios may override it in ``[model] support_value``.
 SUPPORT_VALUE = Prior("lognormal", (("median", 2.0), ("sigma", 0.5)))
 
-#: Default sd of the common shock per UN regional group and draw (logit units on the latent
-#: policy scale): 0 until the calibration estimates it; scenarios may set ``[model] bloc_shock_sd``.
-BLOC_SHOCK_SD = Prior("fixed", (("value", 0.0),))
-
 INTERVAL = (0.05, 0.95)
 
 #: Threads for the exact tally (results do not depend on it; the machines here have 2 cores).
@@ -285,8 +281,11 @@ def prepare(
     x = normal("ideal_point", params["ideal_point"], params["ideal_point_se"])
     rho = normal("participation", params["participation"], params["participation_se"])
     groups = sorted({m.un_group for m in members})
-    shock_prior = spec.model.bloc_shock_sd or BLOC_SHOCK_SD
-    shock_sd = shock_prior.sample(n_draws, rng=_stream(seed, "bloc_shock_sd"))
+    if spec.model.bloc_shock_sd is not None:
+        shock_sd = spec.model.bloc_shock_sd.sample(n_draws, rng=_stream(seed, "bloc_shock_sd"))
+    else:
+        tau = bundle.group_shock
+        shock_sd = np.abs(normal("bloc_shock_sd", [tau["tau"]], [tau["tau_se"]])[:, 0])
     shocks = _stream(seed, "bloc_shock").standard_normal((n_draws, len(groups))) * shock_sd[:, None]
     member_group = np.array([groups.index(m.un_group) for m in members])
     beta = item["discrimination"]

@@ -90,3 +90,13 @@ def test_mesa_batch_run_drives_the_model():
     assert rows
     assert rows[-1]["date"] == "2022-12-30"
     assert 0 < rows[-1]["expected_yes"] < 193
+
+
+def test_common_group_shocks_make_the_tally_more_dispersed_than_independent_votes(as_happened):
+    """MODEL.md §5: shocks shared within a draw correlate votes, so the yes count varies more
+    than it would if members voted independently with their mean odds."""
+    pmf = as_happened.tally.marginal("yes")
+    counts = np.arange(len(pmf))
+    variance = float(pmf @ counts**2 - (pmf @ counts) ** 2)
+    p = as_happened.members["p_yes"].to_numpy()
+    assert variance > 1.5 * float((p * (1 - p)).sum())
