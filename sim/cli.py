@@ -63,8 +63,15 @@ def replay(
         typer.Option(help="Folder of calibration bundles (default: the committed ones)."),
     ] = None,
     all_variants: Annotated[
-        bool, typer.Option("--all-variants", help="Run every variant of the scenario.")
+        bool,
+        typer.Option(
+            "--all-variants",
+            help="Run every variant; also plots the first focal member's odds by variant.",
+        ),
     ] = False,
+    plots: Annotated[
+        bool, typer.Option("--plots/--no-plots", help="Write odds.png and tally.png.")
+    ] = True,
 ) -> None:
     """Replay SCENARIO: print the focal members' odds, the expected tally and the pass odds.
 
@@ -79,6 +86,7 @@ def replay(
         names = list(loaded.variants) if all_variants else [variant or loaded.spec.default_variant]
         for name in names:
             loaded.events(name)  # validates the variant name before any work
+        results = []
         for name in names:
             with err_console.status(f"replaying {loaded.name} / {name} ({draws} draws)..."):
                 result = run_replay(
@@ -88,8 +96,17 @@ def replay(
             if target is None:
                 base = out if out is not None else Path("results")
                 target = base / loaded.name / name
-            result.write(target)
+            result.write(target, plots=plots)
             _print_result(result, target)
+            results.append(result)
+        if all_variants and plots and loaded.spec.focal:
+            from sim.plots import plot_variants
+
+            iso3 = loaded.spec.focal[0]
+            base = out if out is not None else Path("results")
+            path = base / loaded.name / f"variants_{iso3}.png"
+            plot_variants(results, iso3, path)
+            out_console.print(f"{iso3}'s odds by variant: {path}")
     except (ScenarioError, DataError) as exc:
         _fail(exc)
 

@@ -530,11 +530,19 @@ class ReplayResult:
             },
             "versions": package_versions(),
             "git_commit": git_commit(),
-            "files": ["members.csv", "tally.csv", "rounds.csv", "summary.json"],
+            "files": [
+                "members.csv",
+                "tally.csv",
+                "rounds.csv",
+                "summary.json",
+                "odds.png",
+                "tally.png",
+            ],
         }
 
-    def write(self, out_dir: str | Path) -> Path:
-        """Write the result files atomically into `out_dir`; return it."""
+    def write(self, out_dir: str | Path, *, plots: bool = True) -> Path:
+        """Write the result files atomically into `out_dir` (and, with `plots`, ``odds.png`` and
+        ``tally.png``); return it."""
         out = Path(out_dir)
         members = self.members
         atomic_write_text(
@@ -550,6 +558,11 @@ class ReplayResult:
             self.rounds.to_csv(index=False, float_format="%.17g", lineterminator="\n"),
         )
         write_json(out / "summary.json", _round_floats(self.summary()))
+        if plots:
+            from sim.plots import plot_member_odds, plot_tally
+
+            plot_member_odds(self, out / "odds.png")
+            plot_tally(self, out / "tally.png")
         write_json(out / "manifest.json", self.manifest())
         return out
 

@@ -16,19 +16,30 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write_text", "git_commit", "package_versions", "write_json"]
+__all__ = [
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "git_commit",
+    "package_versions",
+    "write_json",
+]
 
 PACKAGES = ("sim", "numpy", "scipy", "pandas", "mesa", "pydantic", "xarray", "pycountry")
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write `text` to `path` atomically (UTF-8, ``\\n`` line ends)."""
+    """Write `text` to `path` atomically (UTF-8, line ends as given)."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -48,7 +48,15 @@ def test_the_expected_tally_is_the_sum_of_member_probabilities(as_happened):
 def test_the_same_seed_gives_byte_identical_files(tmp_path):
     a = replay(ICJ, n_draws=50, seed=3).write(tmp_path / "a")
     b = replay(ICJ, n_draws=50, seed=3).write(tmp_path / "b")
-    names = ["members.csv", "tally.csv", "rounds.csv", "summary.json", "manifest.json"]
+    names = [
+        "members.csv",
+        "tally.csv",
+        "rounds.csv",
+        "summary.json",
+        "manifest.json",
+        "odds.png",
+        "tally.png",
+    ]
     match, mismatch, errors = filecmp.cmpfiles(a, b, names, shallow=False)
     assert match == names, (mismatch, errors)
 

@@ -1,0 +1,99 @@
+"""Figures of a replay: the focal members' odds and the exact tally (matplotlib, files only).
+
+Written next to the result files; PNGs carry no timestamp, so reruns give the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import matplotlib as mpl
+
+mpl.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from sim.acts import ACTS
+from sim.results import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from sim.replay import ReplayResult
+
+__all__ = ["plot_member_odds", "plot_tally", "plot_variants"]
+
+COLOURS = {"yes": "#1b9e77", "no": "#d95f02", "abstain": "#7570b3", "absent": "#999999"}
+METADATA = {"Software": None}
+
+
+def _save(fig: plt.Figure, path: Path) -> None:
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, metadata=METADATA, bbox_inches="tight")
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def _stacked(ax: plt.Axes, labels: Sequence[str], odds: np.ndarray) -> None:
+    left = np.zeros(len(labels))
+    for k, act in enumerate(ACTS):
+        ax.barh(labels, odds[:, k], left=left, color=COLOURS[act], label=act)
+        left += odds[:, k]
+    ax.set_xlim(0, 1)
+    ax.invert_yaxis()
+    ax.set_xlabel("probability")
+    ax.legend(ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.15), frameon=False)
+
+
+def plot_member_odds(result: ReplayResult, path: Path) -> None:
+    """Stacked bars: each focal member's probability of yes, no, abstain, absent."""
+    s = result.setup
+    members = result.members.set_index("iso3").loc[list(s.focal)]
+    odds = members[[f"p_{a}" for a in ACTS]].to_numpy()
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(s.focal) + 1.5))
+    _stacked(ax, [f"{i} {n}" for i, n in zip(s.focal, members["name"], strict=True)], odds)
+    spec = s.scenario.spec
+    ax.set_title(f"{spec.resolution.symbol}, variant {s.variant}: odds of each act")
+    _save(fig, path)
+
+
+def plot_tally(result: ReplayResult, path: Path) -> None:
+    """The exact distribution of each act's count; the recorded tally, if any, as a line."""
+    spec = result.setup.scenario.spec
+    fig, axes = plt.subplots(1, 4, figsize=(12, 2.8), sharey=False)
+    recorded = None
+    if spec.outcome is not None:
+        t = spec.outcome.tally
+        recorded = {"yes": t.yes, "no": t.no, "abstain": t.abstain, "absent": t.not_voting}
+    for ax, act in zip(axes, ACTS, strict=True):
+        pmf = result.tally.marginal(act)
+        lo, hi = result.tally.interval(act, 0.999)
+        counts = np.arange(len(pmf))
+        ax.bar(counts[lo : hi + 1], pmf[lo : hi + 1], width=1.0, color=COLOURS[act])
+        if recorded is not None:
+            ax.axvline(recorded[act], color="black", linestyle="--", linewidth=1,
+                       label="recorded (not an input)")  # fmt: skip
+        ax.set_title(act)
+        ax.set_xlabel("members")
+    axes[0].set_ylabel("probability")
+    if recorded is not None:
+        axes[0].legend(frameon=False, fontsize=8)
+    fig.suptitle(
+        f"{spec.resolution.symbol}, variant {result.setup.variant}: exact tally; "
+        f"P(adopted) = {result.tally.prob_pass():.3f}",
+        y=1.06,
+    )
+    _save(fig, path)
+
+
+def plot_variants(results: Sequence[ReplayResult], iso3: str, path: Path) -> None:
+    """One member's odds under each variant, stacked bars (e.g. Ukraine in the ICJ episode)."""
+    labels = [r.setup.variant for r in results]
+    odds = np.array([[r.member(iso3)[f"p_{a}"] for a in ACTS] for r in results])
+    fig, ax = plt.subplots(figsize=(7, 0.5 * len(results) + 1.5))
+    _stacked(ax, labels, odds)
+    name = results[0].member(iso3)["name"]
+    ax.set_title(f"{name}: odds of each act by variant")
+    _save(fig, path)
