@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -16,6 +16,9 @@ from rich.table import Table
 
 from sim.acts import ACTS
 from sim.errors import DataError, ScenarioError
+
+if TYPE_CHECKING:
+    from sim.replay import ReplayResult
 
 app = typer.Typer(
     help=(
@@ -111,16 +114,8 @@ def replay(
         _fail(exc)
 
 
-def _print_result(result: object, target: Path) -> None:
-    from sim.replay import ReplayResult
-
-    assert isinstance(result, ReplayResult)  # noqa: S101 (narrowing for the type checker)
+def _focal_table(result: ReplayResult) -> Table:
     s = result.setup
-    spec = s.scenario.spec
-    out_console.rule(
-        f"[bold]{spec.resolution.symbol}[/] {spec.resolution.date} · variant "
-        f"[bold]{s.variant}[/] · {s.n_draws} draws · seed {s.seed}"
-    )
     table = Table(title="Focal members: probability of each act (mean over draws)")
     table.add_column("member")
     for act in ACTS:
@@ -130,12 +125,23 @@ def _print_result(result: object, target: Path) -> None:
     for iso3 in s.focal:
         row = members.loc[iso3]
         best = result.most_likely(iso3)
-        cells = []
-        for act in ACTS:
-            text = f"{row[f'p_{act}']:.3f}"
-            cells.append(f"[bold]{text}[/]" if act == best else text)
+        cells = [
+            f"[bold]{row[f'p_{act}']:.3f}[/]" if act == best else f"{row[f'p_{act}']:.3f}"
+            for act in ACTS
+        ]
         table.add_row(f"{iso3} {row['name']}", *cells, best)
-    out_console.print(table)
+    return table
+
+
+def _print_result(result: ReplayResult, target: Path) -> None:
+    s = result.setup
+    spec = s.scenario.spec
+    out_console.rule(
+        f"[bold]{spec.resolution.symbol}[/] {spec.resolution.date} · variant "
+        f"[bold]{s.variant}[/] · {s.n_draws} draws · seed {s.seed}"
+    )
+    if s.focal:
+        out_console.print(_focal_table(result))
     tally = Table(title=f"Assembly tally ({spec.resolution.rule.replace('_', ' ')})")
     tally.add_column("")
     for act in ACTS:
@@ -219,6 +225,138 @@ def calibrate(
             )
     except (ScenarioError, DataError) as exc:
         _fail(exc)
+
+
+@app.command()
+def forecast(
+    like: Annotated[
+        str | None,
+        typer.Option(
+            help="A roll call in the data on the same agenda item: A/RES/74/87 or rcid:9108."
+        ),
+    ] = None,
+    date: Annotated[str | None, typer.Option(help="Date of the future vote, YYYY-MM-DD.")] = None,
+    batch: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV with columns name,like,date: one forecast per row into OUT/<name>/."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default: results/forecast/<date>_<like>/).")
+    ] = None,
+    draws: Annotated[int, typer.Option(min=1, help="Parameter draws.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Root seed.")] = 20221230,
+    years: Annotated[int, typer.Option(min=1, help="Calibration window in years.")] = 10,
+    dimension: Annotated[
+        str, typer.Option(help="auto (the like roll call's issue), all, me, nu, di, hr, co or ec.")
+    ] = "auto",
+    data_dir: Annotated[Path | None, typer.Option(help="Roll-call data folder.")] = None,
+) -> None:
+    """Forecast a future recorded vote like an earlier one: every member's odds on that date.
+
+    Fits the roll calls of the YEARS before the date (as far as the data reach), takes the item
+    from LIKE and each member's act on LIKE as its previous public act. Writes members.csv
+    (iso3,name,p_yes,p_no,p_abstain,p_absent first), tally.csv, summary.json and manifest.json.
+    """
+    from rich.progress import Progress
+
+    from sim.data import load_roll_calls
+    from sim.forecast import Forecaster, forecast_batch, read_batch
+
+    if (batch is None) == (like is None or date is None):
+        _fail(ScenarioError("give either --like and --date, or --batch FILE --out DIR"))
+    if dimension not in ("auto", "all", "me", "nu", "di", "hr", "co", "ec"):
+        _fail(ScenarioError(f"--dimension: expected auto, all or an issue code; got {dimension!r}"))
+    try:
+        rows = read_batch(batch) if batch is not None else None
+        if rows is not None and out is None:
+            raise ScenarioError("--batch needs --out DIR")
+        with err_console.status("loading roll calls..."):
+            data = load_roll_calls(data_dir)
+        forecaster = Forecaster(data, years=years, dimension=dimension)
+        if rows is not None:
+            out = Path(str(out))  # given (checked above)
+            with Progress(console=err_console) as bar:
+                task = bar.add_task("forecasting", total=len(rows))
+                forecast_batch(forecaster, rows, out, n_draws=draws, seed=seed,
+                               progress=lambda _row: bar.advance(task))  # fmt: skip
+            out_console.print(f"{len(rows)} forecasts in {out}/<name>/")
+            return
+        like, date = str(like), str(date)  # both given (checked above)
+        with err_console.status(f"fitting and forecasting like {like} on {date}..."):
+            result = forecaster.forecast(like, date, n_draws=draws, seed=seed)
+        target = out or Path("results") / "forecast" / f"{date}_{like.replace('/', '_')}"
+        result.write(target)
+        _print_result(result, target)
+    except (ScenarioError, DataError, ValueError) as exc:
+        _fail(exc)
+
+
+@app.command()
+def validate(
+    first: Annotated[int, typer.Option(help="First test year.")] = 2015,
+    last: Annotated[int, typer.Option(help="Last test year.")] = 2022,
+    window: Annotated[int, typer.Option(min=1, help="Years of roll calls per fit.")] = 10,
+    dimension: Annotated[
+        str, typer.Option(help="all, or an issue code (me, nu, di, hr, co, ec).")
+    ] = "all",
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("results/validation"),
+    data_dir: Annotated[Path | None, typer.Option(help="Roll-call data folder.")] = None,
+) -> None:
+    """Rolling-origin validation: fit on the years before each test year, predict its votes.
+
+    Scores the model against uniform odds, base rates, FACTS.md's persistence matrix and each
+    member's last vote on the same title (log-loss, Brier, accuracy, tally error). Writes
+    scores.csv, predictions.csv.gz and calibration.png to OUT. About 1.5 minutes per year.
+    """
+    import gzip
+
+    from rich.progress import Progress
+
+    from sim.data import load_roll_calls
+    from sim.plots import plot_calibration
+    from sim.results import atomic_write_bytes, atomic_write_text
+    from sim.validate import validate as run_validation
+
+    if dimension not in ("all", "me", "nu", "di", "hr", "co", "ec"):
+        _fail(ScenarioError(f"--dimension: expected all or an issue code; got {dimension!r}"))
+    if last < first:
+        _fail(ScenarioError(f"--last ({last}) must not be before --first ({first})"))
+    try:
+        data = load_roll_calls(data_dir)
+        years = range(first, last + 1)
+        with Progress(console=err_console) as bar:
+            task = bar.add_task("fitting and predicting", total=len(years))
+            result = run_validation(data, years=years, window=window, dimension=dimension,
+                                    progress=lambda _y: bar.advance(task))  # fmt: skip
+    except (ScenarioError, DataError) as exc:
+        _fail(exc)
+    scores = result.scores
+    atomic_write_text(out / "scores.csv", scores.to_csv(index=False, float_format="%.6f",
+                                                       lineterminator="\n"))  # fmt: skip
+    csv_text = result.predictions.to_csv(index=False, float_format="%.6g", lineterminator="\n")
+    atomic_write_bytes(out / "predictions.csv.gz", gzip.compress(csv_text.encode(), mtime=0))
+    plot_calibration(result.predictions, out / "calibration.png",
+                     methods=("model", "persistence", "base_rates"))  # fmt: skip
+    table = Table(title=f"Rolling-origin validation, {first}-{last} (log-loss; lower is better)")
+    table.add_column("year")
+    methods = list(dict.fromkeys(scores["method"]))
+    for method in methods:
+        table.add_column(method, justify="right")
+    for year, rows in scores.groupby("year", sort=False):
+        by = rows.set_index("method")["log_loss"]
+        best = by.idxmin()
+        table.add_row(str(year), *[
+            f"[bold]{by[m]:.4f}[/]" if m == best else f"{by[m]:.4f}" for m in methods
+        ])  # fmt: skip
+    out_console.print(table)
+    overall = scores[scores["year"] == "all"].set_index("method")
+    worse = [m for m in methods if m != "model" and overall.loc[m, "log_loss"] <= overall.loc[
+        "model", "log_loss"]]  # fmt: skip
+    if worse:
+        out_console.print(f"[yellow]the model does not beat {', '.join(worse)} on log-loss[/]")
+    out_console.print(f"written to {out}/ (scores.csv, predictions.csv.gz, calibration.png)")
 
 
 @data_app.command("fetch")

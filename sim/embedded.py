@@ -35,7 +35,17 @@ from sim.errors import DataError
 from sim.results import atomic_write_text, package_versions
 from sim.scenario import Scenario
 
-__all__ = ["Bundle", "bundle_dir", "calibrate_scenario", "load_bundle", "write_bundle"]
+__all__ = [
+    "Bundle",
+    "WindowFit",
+    "bundle_dir",
+    "bundle_from_fit",
+    "bundle_from_frames",
+    "calibrate_scenario",
+    "fit_window",
+    "load_bundle",
+    "write_bundle",
+]
 
 ITEM_KEYS = ("discrimination", "cut_abstain", "cut_yes", "presence")
 MEMBER_COLUMNS = (
@@ -94,6 +104,19 @@ class Bundle:
         return {k: float(v) for k, v in self.meta["persistence"].items() if k[0] != "n"}
 
 
+def bundle_from_frames(members: pd.DataFrame, meta: dict[str, Any]) -> Bundle:
+    """A bundle held in memory (as :func:`write_bundle` would store it, same hash)."""
+    import hashlib
+
+    table = members.copy()
+    table.index.name = "iso3"
+    members_bytes = table.to_csv(float_format="%.17g", lineterminator="\n").encode()
+    meta = _json_safe(meta)
+    meta_bytes = (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode()
+    digest = hashlib.sha256(members_bytes + b"\0" + meta_bytes).hexdigest()
+    return Bundle(members=table, meta=meta, sha256=digest)
+
+
 def bundle_dir(root: Path | None = None) -> Path:
     """Folder holding the bundles: `root`, or the package's ``defaults/calibration``."""
     if root is not None:
@@ -147,59 +170,74 @@ def _find_roll_call(data: Any, like: str, where: str) -> int:
     return int((whole or list(hits))[-1])
 
 
-def calibrate_scenario(scenario: Scenario, data: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Fit the calibration a scenario asks for on `data` (a :class:`sim.data.RollCallData`).
+@dataclass
+class WindowFit:
+    """Everything fitted on one window of roll calls and one dimension (before any scenario)."""
 
-    The window is the ``calibration.years`` before the resolution's date (the vote itself and
-    anything later excluded), on the scenario's dimension. Returns the members table and the
-    metadata that :func:`write_bundle` stores.
-    """
+    est: Any
+    window: Any
+    dimension: str
+    start: pd.Timestamp
+    end: pd.Timestamp
+    absence: dict[str, float]
+    group_shock: dict[str, float]
+    persistence: dict[str, float]
+
+
+def fit_window(data: Any, *, start: pd.Timestamp, end: pd.Timestamp, dimension: str) -> WindowFit:
+    """Fit ideal points, items, strategic absence, group shocks and persistence on the roll
+    calls dated in ``[start, end)`` of `dimension`."""
     from sim.calibrate import IdealPoints
 
-    spec = scenario.spec
-    end = pd.Timestamp(spec.resolution.date)
-    start = end - pd.DateOffset(years=spec.calibration.years)
-    dimension = spec.calibration.dimension or spec.resolution.dimension
     window = data.between(start, end)
     est = IdealPoints(dimension=dimension).fit(window)
     absence = _strategic_presence(est, window)
     group_shock = _group_shock(est, window, end)
-    where = f"{scenario.path or spec.name}: item.like"
-    like = _find_roll_call(window, spec.item.like, where)
-    if like not in est.items_.index:
+    persistence = _text_persistence(est, window, gamma=absence["gamma"])
+    return WindowFit(est, window, dimension, start, end, absence, group_shock, persistence)
+
+
+def bundle_from_fit(
+    fit: WindowFit, *, like: str, previous: str | None, name: str, where: str, data_sha256: Any
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The members table and metadata of a bundle: `fit` plus the item of roll call `like` and
+    each member's act on roll call `previous` (if any)."""
+    est, window = fit.est, fit.window
+    rcid = _find_roll_call(window, like, f"{where}: item.like")
+    if rcid not in est.items_.index:
         raise DataError(
-            f"{where}: roll call {spec.item.like} (rcid {like}) is not among the {dimension!r} "
-            f"roll calls of {start.date()}..{end.date()}; pick one tagged {dimension!r}"
+            f"{where}: item.like: roll call {like} (rcid {rcid}) is not among the "
+            f"{fit.dimension!r} roll calls of {fit.start.date()}..{fit.end.date()}; pick one "
+            f"tagged {fit.dimension!r} in that window"
         )
-    item = est.items_.loc[like]
+    item = est.items_.loc[rcid]
     members = est.members_.copy()
     members["previous_act"] = ""
-    if spec.previous is not None:
-        prev = _find_roll_call(window, spec.previous.like, f"{scenario.path}: previous.like")
+    if previous is not None:
+        prev = _find_roll_call(window, previous, f"{where}: previous.like")
         votes = window.votes
         acts = votes.loc[votes["rcid"] == prev].set_index("iso3")["act"].astype(str)
         members["previous_act"] = acts.reindex(members.index).fillna("").to_numpy()
     members = members[list(MEMBER_COLUMNS)]
-    persistence = _text_persistence(est, window, gamma=absence["gamma"])
     meta = {
-        "scenario": spec.name,
-        "dimension": dimension,
-        "window": [start.date().isoformat(), end.date().isoformat()],
+        "scenario": name,
+        "dimension": fit.dimension,
+        "window": [fit.start.date().isoformat(), fit.end.date().isoformat()],
         "period": list(est.period_),
         "item": {
-            "like": spec.item.like,
-            "rcid": like,
+            "like": like,
+            "rcid": int(rcid),
             "date": pd.Timestamp(item["date"]).date().isoformat(),
             **{k: float(item[k]) for k in ITEM_KEYS},
             **{f"{k}_se": float(item[f"{k}_se"]) for k in ITEM_KEYS},
         },
-        "previous": spec.previous.like if spec.previous else None,
-        "persistence": persistence,
-        "absence": absence,
-        "group_shock": group_shock,
+        "previous": previous,
+        "persistence": fit.persistence,
+        "absence": fit.absence,
+        "group_shock": fit.group_shock,
         "transitions": {
-            str(prev): {str(k): float(v) for k, v in row.items()}
-            for prev, row in est.transitions_.iterrows()
+            str(p): {str(k): float(v) for k, v in row.items()}
+            for p, row in est.transitions_.iterrows()
         },
         "fit": {
             "n_members": len(members),
@@ -209,10 +247,32 @@ def calibrate_scenario(scenario: Scenario, data: Any) -> tuple[pd.DataFrame, dic
             "n_iter": est.n_iter_,
             "converged": est.converged_,
         },
-        "data_sha256": getattr(data, "sha256", None),
+        "data_sha256": data_sha256,
         "versions": package_versions(),
     }
     return members, meta
+
+
+def calibrate_scenario(scenario: Scenario, data: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Fit the calibration a scenario asks for on `data` (a :class:`sim.data.RollCallData`).
+
+    The window is the ``calibration.years`` before the resolution's date (the vote itself and
+    anything later excluded), on the scenario's dimension. Returns the members table and the
+    metadata that :func:`write_bundle` stores.
+    """
+    spec = scenario.spec
+    end = pd.Timestamp(spec.resolution.date)
+    start = end - pd.DateOffset(years=spec.calibration.years)
+    dimension = spec.calibration.dimension or spec.resolution.dimension
+    fit = fit_window(data, start=start, end=end, dimension=dimension)
+    return bundle_from_fit(
+        fit,
+        like=spec.item.like,
+        previous=spec.previous.like if spec.previous else None,
+        name=spec.name,
+        where=str(scenario.path or spec.name),
+        data_sha256=getattr(data, "sha256", None),
+    )
 
 
 def _strategic_presence(est: Any, window: Any) -> dict[str, float]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import matplotlib as mpl
 
@@ -21,7 +21,7 @@ from sim.results import atomic_write_bytes
 if TYPE_CHECKING:
     from sim.replay import ReplayResult
 
-__all__ = ["plot_member_odds", "plot_tally", "plot_variants"]
+__all__ = ["plot_calibration", "plot_member_odds", "plot_tally", "plot_variants"]
 
 COLOURS = {"yes": "#1b9e77", "no": "#d95f02", "abstain": "#7570b3", "absent": "#999999"}
 METADATA = {"Software": None}
@@ -96,4 +96,25 @@ def plot_variants(results: Sequence[ReplayResult], iso3: str, path: Path) -> Non
     _stacked(ax, labels, odds)
     name = results[0].member(iso3)["name"]
     ax.set_title(f"{name}: odds of each act by variant")
+    _save(fig, path)
+
+
+def plot_calibration(predictions: Any, path: Path, *, methods: Sequence[str] = ("model",)) -> None:
+    """Predicted vs observed frequency of each act (10 bins), one panel per act."""
+    fig, axes = plt.subplots(1, 4, figsize=(13, 3.3))
+    bins = np.linspace(0, 1, 11)
+    for ax, act in zip(axes, ACTS, strict=True):
+        observed = (predictions["act"] == act).to_numpy()
+        for method in methods:
+            p = predictions[f"{method}_{act}"].to_numpy()
+            which = np.clip(np.digitize(p, bins) - 1, 0, 9)
+            x = [p[which == b].mean() for b in range(10) if (which == b).any()]
+            y = [observed[which == b].mean() for b in range(10) if (which == b).any()]
+            ax.plot(x, y, marker="o", label=method)
+        ax.plot([0, 1], [0, 1], color="grey", linewidth=0.8, linestyle=":")
+        ax.set_title(act)
+        ax.set_xlabel("predicted")
+    axes[0].set_ylabel("observed frequency")
+    axes[0].legend(frameon=False, fontsize=8)
+    fig.suptitle("Calibration of member-vote predictions (rolling origin)", y=1.04)
     _save(fig, path)

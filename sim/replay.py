@@ -244,7 +244,7 @@ def prepare(
     variant: str | None = None,
     n_draws: int = 1000,
     seed: int = 20221230,
-    calibration: Path | None = None,
+    calibration: Path | Bundle | None = None,
 ) -> Setup:
     """Build the arrays of a replay (no Mesa yet).
 
@@ -257,8 +257,9 @@ def prepare(
         Parameter draws (MODEL.md §5); each gives exact odds for every member.
     seed : int
         Root seed; every quantity draws from its own stream keyed by its name.
-    calibration : Path, optional
-        Folder of bundles (default: the committed ``sim/defaults/calibration``).
+    calibration : Path or Bundle, optional
+        Folder of bundles (default: the committed ``sim/defaults/calibration``), or a bundle
+        held in memory (:func:`sim.embedded.bundle_from_frames`).
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
@@ -267,7 +268,9 @@ def prepare(
     spec = scenario.spec
     variant = variant or spec.default_variant
     events = scenario.events(variant)
-    bundle = load_bundle(spec.name, root=calibration)
+    bundle = (
+        calibration if isinstance(calibration, Bundle) else load_bundle(spec.name, root=calibration)
+    )
     members = _members(scenario)
     iso3 = [m.iso3 for m in members]
     params, notes = _member_parameters(bundle, iso3)
@@ -585,7 +588,7 @@ def replay(
     variant: str | None = None,
     n_draws: int = 1000,
     seed: int = 20221230,
-    calibration: Path | None = None,
+    calibration: Path | Bundle | None = None,
 ) -> ReplayResult:
     """Replay a scenario's variant: the odds of every member and the exact tally.
 

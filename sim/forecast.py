@@ -1,0 +1,220 @@
+"""Forecast a future recorded vote on the same agenda item as a roll call in the data.
+
+``sim forecast --like A/RES/76/82 --date 2022-12-09`` asks: on that date, how will each member of
+the UN vote on this agenda item's next resolution? The answer is a replay with no pressure beyond
+what the record shows: the calibration of the ``years`` before the date (as far as the data
+reach), the item of the ``like`` roll call, and each member's own act on it as its previous public
+act (the text shock and reversal costs of :mod:`sim.persistence`), strategic absence and group
+shocks. The output has the replay's format (``members.csv`` first).
+
+A batch (:func:`forecast_batch`) fits each dimension once and reuses it for every row.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.embedded import WindowFit, bundle_from_fit, bundle_from_frames, fit_window
+from sim.errors import DataError, ScenarioError
+from sim.replay import ReplayResult, replay
+from sim.scenario import parse_scenario
+
+__all__ = ["ISSUE_ORDER", "Forecaster", "forecast_batch", "read_batch"]
+
+#: Issue dimensions in the order they are preferred when a roll call carries several tags.
+ISSUE_ORDER = ("me", "nu", "di", "hr", "co", "ec")
+
+
+@dataclass
+class Forecaster:
+    """Forecasts from one roll-call record, caching the fits per dimension and window.
+
+    Parameters
+    ----------
+    data : RollCallData
+        The roll calls (:func:`sim.data.load_roll_calls`).
+    years : int
+        Calibration window: the years before the forecast date, as far as the data reach.
+    dimension : str
+        ``"auto"`` (the like roll call's issue tag, else ``"all"``), ``"all"`` or an issue code.
+    """
+
+    data: Any
+    years: int = 10
+    dimension: str = "auto"
+    _fits: dict[tuple[str, str, str], WindowFit] = field(default_factory=dict, repr=False)
+
+    def roll_call(self, like: str) -> tuple[int, pd.Series]:
+        """The roll call `like` names (``A/RES/..`` or ``rcid:N``), whole-text vote preferred."""
+        rc = self.data.roll_calls
+        if like.startswith("rcid:"):
+            try:
+                rcid = int(like[5:])
+            except ValueError:
+                rcid = -1
+            if rcid not in rc.index:
+                raise DataError(f"--like {like}: no roll call with that rcid in the data")
+            return rcid, rc.loc[rcid]
+        hits = rc.index[rc["symbol"].to_numpy() == like]
+        if len(hits) == 0:
+            raise DataError(
+                f"--like {like}: no roll call with that symbol in the data (symbols are written "
+                "like A/RES/74/87; or pass rcid:N)"
+            )
+        whole = [r for r in hits if not bool(rc.loc[r, "partial"])]
+        rcid = int((whole or list(hits))[-1])
+        return rcid, rc.loc[rcid]
+
+    def dimension_for(self, row: pd.Series) -> str:
+        """The dimension a forecast like `row` uses."""
+        if self.dimension != "auto":
+            return self.dimension
+        for code in ISSUE_ORDER:
+            if bool(row.get(code, False)):
+                return code
+        return "all"
+
+    def window(self, date: dt.date) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """``[end - years, end)``, where `end` is the date or the day after the data end."""
+        last = pd.Timestamp(self.data.roll_calls["date"].max()) + pd.Timedelta(days=1)
+        end = min(pd.Timestamp(date), last)
+        return end - pd.DateOffset(years=self.years), end
+
+    def fit(self, dimension: str, date: dt.date) -> WindowFit:
+        """The (cached) fit for `dimension` and the window of `date`."""
+        start, end = self.window(date)
+        key = (dimension, start.isoformat(), end.isoformat())
+        if key not in self._fits:
+            self._fits[key] = fit_window(self.data, start=start, end=end, dimension=dimension)
+        return self._fits[key]
+
+    def forecast(
+        self, like: str, date: dt.date | str, *, n_draws: int = 1000, seed: int = 20221230
+    ) -> ReplayResult:
+        """Forecast the vote on `like`'s agenda item on `date` for the members on that date."""
+        date = pd.Timestamp(date).date()
+        rcid, row = self.roll_call(like)
+        if pd.Timestamp(row["date"]).date() >= date:
+            raise DataError(
+                f"--date {date}: must be after the like roll call ({row['date'].date()})"
+            )
+        dimension = self.dimension_for(row)
+        fit = self.fit(dimension, date)
+        ref = f"rcid:{rcid}"
+        members, meta = bundle_from_fit(
+            fit, like=ref, previous=ref, name="forecast", where=f"--like {like}",
+            data_sha256=getattr(self.data, "sha256", None),
+        )  # fmt: skip
+        scenario = parse_scenario(_scenario_toml(row, rcid, date, dimension, self.years))
+        return replay(
+            scenario, n_draws=n_draws, seed=seed, calibration=bundle_from_frames(members, meta)
+        )
+
+
+def _scenario_toml(row: pd.Series, rcid: int, date: dt.date, dimension: str, years: int) -> str:
+    """A scenario with no events: the next vote on `row`'s agenda item."""
+    q = json.dumps  # a JSON string is a valid TOML basic string
+    symbol = str(row.get("symbol") or f"rcid:{rcid}")
+    title = str(row.get("title") or row.get("descr") or symbol)
+    source = q(
+        f"Voeten UNGA voting data, rcid {rcid} ({symbol}, {pd.Timestamp(row['date']).date()})"
+    )
+    return f"""schema = 1
+name = "forecast"
+title = {q("Forecast like " + symbol)}
+default_variant = "as_happened"
+
+[resolution]
+symbol = {q("like " + symbol)}
+title = {q(title[:300])}
+date = {date.isoformat()}
+dimension = "{dimension}"
+rule = "simple_majority"
+source = {source}
+
+[calibration]
+years = {years}
+dimension = "{dimension}"
+
+[item]
+like = "rcid:{rcid}"
+source = {source}
+
+[previous]
+like = "rcid:{rcid}"
+source = {source}
+
+[variants.as_happened]
+description = "No pressure beyond what the record shows."
+"""
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    """One forecast of a batch file."""
+
+    name: str
+    like: str
+    date: dt.date
+
+
+def read_batch(path: Path) -> list[BatchRow]:
+    """Read a batch CSV with columns ``name,like,date``; errors name the file, row and column."""
+    rows = []
+    try:
+        with Path(path).open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            missing = {"name", "like", "date"} - set(reader.fieldnames or [])
+            if missing:
+                raise ScenarioError(
+                    f"{path}: expected columns name,like,date; missing {sorted(missing)}"
+                )
+            for i, raw in enumerate(reader, start=2):
+                name = (raw["name"] or "").strip()
+                if not name or "/" in name or name.startswith("."):
+                    raise ScenarioError(
+                        f"{path}: row {i}: name: expected a folder name; got {name!r}"
+                    )
+                try:
+                    date = dt.date.fromisoformat((raw["date"] or "").strip())
+                except ValueError as exc:
+                    raise ScenarioError(
+                        f"{path}: row {i}: date: expected YYYY-MM-DD; got {raw['date']!r}"
+                    ) from exc
+                rows.append(BatchRow(name, (raw["like"] or "").strip(), date))
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read the batch file ({exc.strerror})") from exc
+    names = [r.name for r in rows]
+    if len(set(names)) != len(names):
+        raise ScenarioError(f"{path}: name: every row needs its own name")
+    return rows
+
+
+def forecast_batch(
+    forecaster: Forecaster,
+    rows: Iterable[BatchRow],
+    out: Path,
+    *,
+    n_draws: int = 1000,
+    seed: int = 20221230,
+    progress: Callable[[BatchRow], None] | None = None,
+) -> list[Path]:
+    """Forecast every row into ``out/<name>/``, skipping rows already written (resumable)."""
+    written = []
+    for row in rows:
+        target = Path(out) / row.name
+        if not (target / "manifest.json").is_file():
+            result = forecaster.forecast(row.like, row.date, n_draws=n_draws, seed=seed)
+            result.write(target, plots=False)
+        written.append(target)
+        if progress is not None:
+            progress(row)
+    return written

@@ -1,0 +1,257 @@
+"""Rolling-origin validation: predict every recorded vote of a year from the years before it.
+
+For each test year Y, the model is fitted on the roll calls of the ``window`` years before 1
+January Y (:func:`sim.embedded.fit_window`) and predicts every whole-text roll call dated in Y,
+member by member (:func:`sim.predict.member_odds`):
+
+* a **repeated** resolution (a roll call before Y has the same title, normalised) takes its
+  item parameters from that text's last vote, and each member's act on it as its previous act;
+* a **new** one takes the typical item of its issue (the median item parameters of the fitted
+  roll calls sharing its first issue tag, else of all of them) and no previous act.
+
+The model is scored against the rules analysts use (MODEL.md §7, FACTS.md §4):
+``uniform`` (1/4 each), ``base_rates`` (9.9% absent; of votes cast 81.1% yes, 12.2% abstain,
+6.7% no), ``persistence`` (FACTS.md §4's transition matrix applied to the member's last act on
+the same title, base rates where there is none) and ``last_vote`` (the same, with the
+transition matrix of the fitting window). Scores: log-loss, Brier score and accuracy per
+member-vote, and the mean absolute error of the expected tally per act.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.acts import ACTS, FloatArray
+from sim.calibrate import _normalise_text as normalise_title
+from sim.embedded import fit_window
+from sim.forecast import ISSUE_ORDER
+from sim.predict import member_odds
+
+__all__ = ["BASE_RATES", "FACTS_TRANSITIONS", "METHODS", "Validation", "score", "validate"]
+
+#: FACTS.md §4 (1991–2019): 9.9% absent; among votes cast 81.1% yes, 12.2% abstain, 6.7% no.
+BASE_RATES = np.array([0.811 * 0.901, 0.067 * 0.901, 0.122 * 0.901, 0.099])
+
+#: FACTS.md §4: same country, same title, consecutive sessions 2011–2019; rows and columns in
+#: ``ACTS`` order (yes, no, abstain, absent).
+FACTS_TRANSITIONS = np.array(
+    [
+        [0.945, 0.001, 0.015, 0.040],
+        [0.006, 0.922, 0.054, 0.017],
+        [0.050, 0.027, 0.890, 0.033],
+        [0.460, 0.011, 0.060, 0.469],
+    ]
+)
+METHODS = ("model", "uniform", "base_rates", "persistence", "last_vote")
+ITEM_KEYS = ("discrimination", "cut_abstain", "cut_yes", "presence")
+
+
+@dataclass(frozen=True)
+class Validation:
+    """Results of :func:`validate`.
+
+    Attributes
+    ----------
+    scores : DataFrame
+        One row per test year and method (and ``all`` years): ``n_votes``, ``log_loss``,
+        ``brier``, ``accuracy``, ``tally_mae``.
+    predictions : DataFrame
+        One row per member-vote: ``year``, ``rcid``, ``iso3``, ``act``, ``kind`` (repeated or
+        new), ``like`` (rcid of the text's last vote, -1 if new) and ``<method>_<act>``.
+    """
+
+    scores: pd.DataFrame
+    predictions: pd.DataFrame
+
+
+def _normalise(p: FloatArray) -> FloatArray:
+    p = np.clip(np.asarray(p, float), 1e-12, None)
+    return p / p.sum(axis=-1, keepdims=True)
+
+
+def score(probs: FloatArray, acts: Iterable[int]) -> dict[str, float]:
+    """Log-loss, Brier score and accuracy of member-vote predictions.
+
+    Examples
+    --------
+    >>> s = score(np.array([[0.7, 0.1, 0.1, 0.1]]), [0])
+    >>> round(s["log_loss"], 4), round(s["brier"], 4), s["accuracy"]
+    (0.3567, 0.12, 1.0)
+    """
+    p = _normalise(probs)
+    a = np.asarray(list(acts))
+    rows = np.arange(len(a))
+    onehot = np.zeros_like(p)
+    onehot[rows, a] = 1
+    return {
+        "log_loss": float(-np.mean(np.log(p[rows, a]))),
+        "brier": float(np.mean(((p - onehot) ** 2).sum(axis=1))),
+        "accuracy": float(np.mean(p.argmax(axis=1) == a)),
+    }
+
+
+def _new_item_odds(fit: Any, roll_calls: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Per issue (and ``all``): every fitted member's odds on a new resolution of that issue."""
+    from sim.predict import new_item_odds
+
+    items, members = fit.est.items_, fit.est.members_
+    groups = {"all": items.index}
+    for code in ISSUE_ORDER:
+        tagged = items.index[roll_calls.loc[items.index, code].astype(bool).to_numpy()]
+        if len(tagged):
+            groups[code] = tagged
+    out = {}
+    for code, index in groups.items():
+        odds = new_item_odds(
+            members["ideal_point"].to_numpy(), members["participation"].to_numpy(),
+            items={k: items.loc[index, k].to_numpy() for k in ITEM_KEYS},
+            gamma=fit.absence["gamma"], tau=fit.group_shock["tau"],
+        )  # fmt: skip
+        out[code] = pd.DataFrame(odds, index=members.index, columns=list(ACTS))
+    return out
+
+
+def _issue(row: pd.Series) -> str:
+    for code in ISSUE_ORDER:
+        if bool(row.get(code, False)):
+            return code
+    return "all"
+
+
+def _year(
+    data: Any, year: int, *, window: int, dimension: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    cutoff = pd.Timestamp(f"{year}-01-01")
+    fit = fit_window(data, start=cutoff - pd.DateOffset(years=window), end=cutoff,
+                     dimension=dimension)  # fmt: skip
+    rc = data.roll_calls
+    votes = data.votes
+    titles = normalise_title(rc["title"])
+    whole = ~rc["partial"].astype(bool)
+    targets = rc.index[
+        whole & (rc["date"] >= cutoff) & (rc["date"] < pd.Timestamp(f"{year + 1}-01-01"))
+    ]
+    if dimension != "all":
+        targets = targets[rc.loc[targets, dimension].astype(bool).to_numpy()]
+    before = rc.index[whole & (rc["date"] < cutoff) & (titles != "")]
+    last_by_title = (
+        pd.DataFrame({"title": titles[before], "date": rc.loc[before, "date"]})
+        .sort_values(["date"], kind="stable")
+        .groupby("title")
+        .tail(1)
+    )
+    last_by_title = pd.Series(last_by_title.index, index=last_by_title["title"])
+    new_odds = _new_item_odds(fit, rc)
+    population = pd.concat(new_odds.values()).mean().to_numpy()
+    members = fit.est.members_
+    fill = {
+        "ideal_point": float(members["ideal_point"].mean()),
+        "participation": float(members["participation"].median()),
+    }
+    trans_window = fit.est.transitions_[list(ACTS)].to_numpy()
+    trans_window = np.where(np.isfinite(trans_window), trans_window, FACTS_TRANSITIONS)
+    p = fit.persistence
+    frames, tallies = [], []
+    for rcid in targets:
+        cells = votes[votes["rcid"] == rcid]
+        iso3 = cells["iso3"].to_numpy()
+        acts = pd.Categorical(cells["act"].astype(str), categories=list(ACTS)).codes
+        title = titles.get(rcid, "")
+        like = int(last_by_title.get(title, -1)) if title else -1
+        params = members.reindex(iso3)[["ideal_point", "participation"]].fillna(fill)
+        if like >= 0 and like in fit.est.items_.index:
+            item = {k: float(fit.est.items_.loc[like, k]) for k in ITEM_KEYS}
+            prev_acts = votes[votes["rcid"] == like].set_index("iso3")["act"].astype(str)
+            previous = np.array([ACTS.index(a) if a in ACTS else -1
+                                 for a in prev_acts.reindex(iso3).fillna("")])  # fmt: skip
+            kind = "repeated"
+            model = member_odds(
+                params["ideal_point"].to_numpy(), params["participation"].to_numpy(), previous,
+                item=item, persistence=p, gamma=fit.absence["gamma"],
+                tau=fit.group_shock["tau"],
+            )  # fmt: skip
+        else:
+            odds = new_odds.get(_issue(rc.loc[rcid]), new_odds["all"])
+            model = odds.reindex(iso3).to_numpy()
+            model = np.where(np.isfinite(model), model, population)
+            previous = np.full(len(iso3), -1)
+            kind, like = "new", -1
+        has_prev = previous >= 0
+        persistence = np.where(has_prev[:, None], FACTS_TRANSITIONS[previous], BASE_RATES)
+        last_vote = np.where(has_prev[:, None], trans_window[previous], BASE_RATES)
+        preds = {
+            "model": model,
+            "uniform": np.full((len(iso3), 4), 0.25),
+            "base_rates": np.tile(BASE_RATES, (len(iso3), 1)),
+            "persistence": persistence,
+            "last_vote": last_vote,
+        }
+        frame = pd.DataFrame(
+            {"year": year, "rcid": rcid, "iso3": iso3, "act": np.asarray(ACTS)[acts],
+             "kind": kind, "like": like}
+        )  # fmt: skip
+        for method, probs in preds.items():
+            for k, act in enumerate(ACTS):
+                frame[f"{method}_{act}"] = _normalise(probs)[:, k]
+        frames.append(frame)
+        observed = np.bincount(acts, minlength=4)
+        tallies.append({"year": year, "rcid": rcid, **{
+            f"{m}_{act}_error": float(_normalise(pr)[:, k].sum() - observed[k])
+            for m, pr in preds.items() for k, act in enumerate(ACTS)
+        }})  # fmt: skip
+    return pd.concat(frames, ignore_index=True), pd.DataFrame(tallies)
+
+
+def validate(
+    data: Any,
+    *,
+    years: Iterable[int] = range(2015, 2023),
+    window: int = 10,
+    dimension: str = "all",
+    progress: Callable[[int], None] | None = None,
+) -> Validation:
+    """Fit on the `window` years before each test year and score its votes (module docstring).
+
+    Parameters
+    ----------
+    data : RollCallData
+    years : iterable of int
+        Test years (each fitted on the years before it).
+    window : int
+        Years of roll calls per fit.
+    dimension : str
+        ``"all"`` or an issue code (then only that issue's roll calls are predicted).
+    progress : callable, optional
+        Called with each test year when done.
+    """
+    predictions, tallies = [], []
+    for year in years:
+        pred, tally = _year(data, int(year), window=window, dimension=dimension)
+        predictions.append(pred)
+        tallies.append(tally)
+        if progress is not None:
+            progress(int(year))
+    pred = pd.concat(predictions, ignore_index=True)
+    tally = pd.concat(tallies, ignore_index=True)
+    rows = []
+    acts = pd.Categorical(pred["act"], categories=list(ACTS)).codes
+    groups = [
+        (str(y), pred["year"] == y, tally["year"] == y) for y in sorted(pred["year"].unique())
+    ]
+    groups.append(("all", np.ones(len(pred), bool), np.ones(len(tally), bool)))
+    for label, cells, tally_rows in groups:
+        for method in METHODS:
+            probs = pred.loc[cells, [f"{method}_{a}" for a in ACTS]].to_numpy()
+            errors = tally.loc[tally_rows, [f"{method}_{a}_error" for a in ACTS]].to_numpy()
+            rows.append({
+                "year": label, "method": method, "n_votes": int(cells.sum()),
+                "n_roll_calls": int(tally_rows.sum()),
+                **score(probs, acts[np.asarray(cells)]),
+                "tally_mae": float(np.abs(errors).mean()),
+            })  # fmt: skip
+    return Validation(scores=pd.DataFrame(rows), predictions=pred)

@@ -1,0 +1,99 @@
+"""Forecasts of a future vote like an earlier one, scored on a real vote the fit never saw."""
+
+from __future__ import annotations
+
+import datetime
+
+import numpy as np
+import pytest
+
+from sim.acts import ACTS
+from sim.data import load_roll_calls
+from sim.errors import DataError, ScenarioError
+from sim.forecast import Forecaster, forecast_batch, read_batch
+
+P = [f"p_{a}" for a in ACTS]
+
+# FACTS.md §4: same country, same title, consecutive sessions 2011-2019 (rows: previous act),
+# in ACTS order (yes, no, abstain, absent). The persistence rule analysts use.
+TRANSITIONS = {
+    "yes": [0.945, 0.001, 0.015, 0.040],
+    "no": [0.006, 0.922, 0.054, 0.017],
+    "abstain": [0.050, 0.027, 0.890, 0.033],
+    "absent": [0.460, 0.011, 0.060, 0.469],
+}
+
+
+@pytest.fixture(scope="module")
+def data(data_dir):
+    return load_roll_calls(data_dir)
+
+
+@pytest.fixture(scope="module")
+def special_committee_2021(data):
+    """Forecast A/RES/76/80 (9 Dec 2021) like A/RES/75/96 (10 Dec 2020), from earlier data."""
+    forecaster = Forecaster(data, years=4)
+    result = forecaster.forecast("A/RES/75/96", "2021-12-09", n_draws=200, seed=1)
+    votes = data.votes
+    actual = votes[votes["rcid"] == 100143].set_index("iso3")["act"].astype(str)
+    previous = votes[votes["rcid"] == 100052].set_index("iso3")["act"].astype(str)
+    return result, actual, previous
+
+
+def log_loss(probs: np.ndarray, acts: list[str]) -> float:
+    idx = [ACTS.index(a) for a in acts]
+    return float(-np.mean(np.log(np.clip(probs[np.arange(len(idx)), idx], 1e-15, 1))))
+
+
+def test_a_forecast_gives_every_member_on_the_date_odds_that_sum_to_one(special_committee_2021):
+    result, _, _ = special_committee_2021
+    members = result.members
+    assert len(members) == 193
+    assert list(members.columns[:6]) == ["iso3", "name", *P]
+    np.testing.assert_allclose(members[P].sum(axis=1), 1.0, rtol=0, atol=1e-9)
+
+
+def test_the_forecast_beats_uniform_and_persistence_on_a_vote_it_never_saw(special_committee_2021):
+    result, actual, previous = special_committee_2021
+    members = result.members.set_index("iso3").loc[actual.index]
+    model = log_loss(members[P].to_numpy(), list(actual))
+    uniform = np.log(4)
+    persistence = log_loss(
+        np.array([TRANSITIONS[previous.get(i, "absent")] for i in actual.index]), list(actual)
+    )
+    assert model < uniform
+    assert model < persistence
+
+
+def test_the_forecast_uses_only_roll_calls_before_its_date(data):
+    forecaster = Forecaster(data, years=2)
+    _start, end = forecaster.window(datetime.date(2021, 12, 9))
+    assert str(end.date()) == "2021-12-09"
+    fit = forecaster.fit("me", end.date())
+    assert fit.window.roll_calls["date"].max() < end
+
+
+def test_a_batch_writes_one_folder_per_row_and_resumes(data, tmp_path):
+    batch = tmp_path / "batch.csv"
+    batch.write_text("name,like,date\na,A/RES/75/96,2021-12-09\nb,rcid:100052,2021-12-09\n")
+    rows = read_batch(batch)
+    forecaster = Forecaster(data, years=4)
+    out = tmp_path / "out"
+    forecast_batch(forecaster, rows, out, n_draws=20, seed=1)
+    first = (out / "a" / "members.csv").read_bytes()
+    assert (out / "b" / "members.csv").read_bytes() == first  # the same roll call twice
+    assert len(forecaster._fits) == 1  # fitted once
+    (out / "a" / "members.csv").write_text("kept")
+    forecast_batch(forecaster, rows, out, n_draws=20, seed=1)
+    assert (out / "a" / "members.csv").read_text() == "kept"  # finished rows are not redone
+
+
+def test_bad_batch_files_and_unknown_roll_calls_are_rejected(data, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,like,date\na,A/RES/75/96,09-12-2021\n")
+    with pytest.raises(ScenarioError, match="row 2: date"):
+        read_batch(bad)
+    with pytest.raises(DataError, match="no roll call with that symbol"):
+        Forecaster(data).forecast("A/RES/99/999", "2022-12-01")
+    with pytest.raises(DataError, match="must be after"):
+        Forecaster(data).forecast("A/RES/75/96", "2019-01-01")

@@ -1,0 +1,44 @@
+"""Rolling-origin validation on real votes the fit never saw (MODEL.md §7, last paragraph)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.acts import ACTS
+from sim.data import load_roll_calls
+from sim.validate import BASE_RATES, FACTS_TRANSITIONS, score, validate
+
+
+@pytest.fixture(scope="module")
+def validation_2021(data_dir):
+    return validate(load_roll_calls(data_dir), years=[2021], window=4)
+
+
+def test_the_baselines_are_proper_distributions():
+    np.testing.assert_allclose(BASE_RATES.sum(), 1.0, atol=1e-3)
+    np.testing.assert_allclose(FACTS_TRANSITIONS.sum(axis=1), 1.0, atol=2e-3)
+
+
+def test_scores_are_right_on_a_hand_example():
+    s = score(np.array([[0.5, 0.5, 0, 0], [0.25, 0.25, 0.25, 0.25]]), [1, 3])
+    assert s["log_loss"] == pytest.approx(-(np.log(0.5) + np.log(0.25)) / 2, rel=1e-6)
+    assert s["brier"] == pytest.approx((0.5 + 0.75) / 2, rel=1e-6)
+
+
+@pytest.mark.slow
+def test_the_model_beats_every_baseline_on_2021_log_loss(validation_2021):
+    overall = validation_2021.scores.query("year == 'all'").set_index("method")["log_loss"]
+    for baseline in ("uniform", "base_rates", "persistence", "last_vote"):
+        assert overall["model"] < overall[baseline], baseline
+
+
+@pytest.mark.slow
+def test_every_vote_of_2021_is_predicted_once_with_odds_that_sum_to_one(validation_2021):
+    pred = validation_2021.predictions
+    assert not pred.duplicated(["rcid", "iso3"]).any()
+    assert set(pred["kind"]) == {"repeated", "new"}
+    for method in ("model", "persistence"):
+        np.testing.assert_allclose(pred[[f"{method}_{a}" for a in ACTS]].sum(axis=1), 1.0,
+                                   atol=1e-9)  # fmt: skip
+    assert (pred["year"] == 2021).all()
