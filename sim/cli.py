@@ -249,8 +249,9 @@ def forecast(
     seed: Annotated[int, typer.Option(help="Root seed.")] = 20221230,
     years: Annotated[int, typer.Option(min=1, help="Calibration window in years.")] = 10,
     dimension: Annotated[
-        str, typer.Option(help="auto (the like roll call's issue), all, me, nu, di, hr, co or ec.")
-    ] = "auto",
+        str,
+        typer.Option(help="all (every roll call), auto (the like roll call's issue), or an issue."),
+    ] = "all",
     data_dir: Annotated[Path | None, typer.Option(help="Roll-call data folder.")] = None,
 ) -> None:
     """Forecast a future recorded vote like an earlier one: every member's odds on that date.

@@ -44,12 +44,14 @@ class Forecaster:
     years : int
         Calibration window: the years before the forecast date, as far as the data reach.
     dimension : str
-        ``"auto"`` (the like roll call's issue tag, else ``"all"``), ``"all"`` or an issue code.
+        ``"all"`` (default: every roll call, which forecast repeated votes better than the
+        issue's own roll calls in the rolling-origin tests), ``"auto"`` (the like roll call's
+        issue tag, else ``"all"``) or an issue code.
     """
 
     data: Any
     years: int = 10
-    dimension: str = "auto"
+    dimension: str = "all"
     _fits: dict[tuple[str, str, str], WindowFit] = field(default_factory=dict, repr=False)
 
     def roll_call(self, like: str) -> tuple[int, pd.Series]:

@@ -45,6 +45,7 @@ def log_loss(probs: np.ndarray, acts: list[str]) -> float:
     return float(-np.mean(np.log(np.clip(probs[np.arange(len(idx)), idx], 1e-15, 1))))
 
 
+@pytest.mark.slow
 def test_a_forecast_gives_every_member_on_the_date_odds_that_sum_to_one(special_committee_2021):
     result, _, _ = special_committee_2021
     members = result.members
@@ -53,6 +54,7 @@ def test_a_forecast_gives_every_member_on_the_date_odds_that_sum_to_one(special_
     np.testing.assert_allclose(members[P].sum(axis=1), 1.0, rtol=0, atol=1e-9)
 
 
+@pytest.mark.slow
 def test_the_forecast_beats_uniform_and_persistence_on_a_vote_it_never_saw(special_committee_2021):
     result, actual, previous = special_committee_2021
     members = result.members.set_index("iso3").loc[actual.index]
@@ -65,6 +67,7 @@ def test_the_forecast_beats_uniform_and_persistence_on_a_vote_it_never_saw(speci
     assert model < persistence
 
 
+@pytest.mark.slow
 def test_the_forecast_uses_only_roll_calls_before_its_date(data):
     forecaster = Forecaster(data, years=2)
     _start, end = forecaster.window(datetime.date(2021, 12, 9))
@@ -73,6 +76,7 @@ def test_the_forecast_uses_only_roll_calls_before_its_date(data):
     assert fit.window.roll_calls["date"].max() < end
 
 
+@pytest.mark.slow
 def test_a_batch_writes_one_folder_per_row_and_resumes(data, tmp_path):
     batch = tmp_path / "batch.csv"
     batch.write_text("name,like,date\na,A/RES/75/96,2021-12-09\nb,rcid:100052,2021-12-09\n")
@@ -88,6 +92,7 @@ def test_a_batch_writes_one_folder_per_row_and_resumes(data, tmp_path):
     assert (out / "a" / "members.csv").read_text() == "kept"  # finished rows are not redone
 
 
+@pytest.mark.slow
 def test_bad_batch_files_and_unknown_roll_calls_are_rejected(data, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("name,like,date\na,A/RES/75/96,09-12-2021\n")
