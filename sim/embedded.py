@@ -42,6 +42,7 @@ __all__ = [
     "bundle_from_fit",
     "bundle_from_frames",
     "calibrate_scenario",
+    "find_roll_call",
     "fit_window",
     "load_bundle",
     "write_bundle",
@@ -156,16 +157,24 @@ def load_bundle(scenario_name: str, *, root: Path | None = None) -> Bundle:
     return Bundle(members=members, meta=meta, sha256=digest)
 
 
-def _find_roll_call(data: Any, like: str, where: str) -> int:
+def find_roll_call(data: Any, like: str, where: str) -> int:
+    """The rcid that `like` names (``A/RES/74/87`` or ``rcid:9108``); of several roll calls with
+    one symbol (paragraph votes), the last whole-text one. Errors start with `where`."""
     rc = data.roll_calls
     if like.startswith("rcid:"):
-        rcid = int(like[5:])
+        try:
+            rcid = int(like[5:])
+        except ValueError:
+            rcid = -1
         if rcid not in rc.index:
             raise DataError(f"{where}: roll call {like} is not in the data")
         return rcid
     hits = rc.index[rc["symbol"].to_numpy() == like]
     if len(hits) == 0:
-        raise DataError(f"{where}: no roll call with symbol {like!r} in the data")
+        raise DataError(
+            f"{where}: no roll call with symbol {like!r} in the data (symbols are written like "
+            "A/RES/74/87; or pass rcid:N)"
+        )
     whole = [r for r in hits if not bool(rc.loc[r, "partial"])]
     return int((whole or list(hits))[-1])
 
@@ -203,7 +212,7 @@ def bundle_from_fit(
     """The members table and metadata of a bundle: `fit` plus the item of roll call `like` and
     each member's act on roll call `previous` (if any)."""
     est, window = fit.est, fit.window
-    rcid = _find_roll_call(window, like, f"{where}: item.like")
+    rcid = find_roll_call(window, like, f"{where}: item.like")
     if rcid not in est.items_.index:
         raise DataError(
             f"{where}: item.like: roll call {like} (rcid {rcid}) is not among the "
@@ -214,7 +223,7 @@ def bundle_from_fit(
     members = est.members_.copy()
     members["previous_act"] = ""
     if previous is not None:
-        prev = _find_roll_call(window, previous, f"{where}: previous.like")
+        prev = find_roll_call(window, previous, f"{where}: previous.like")
         votes = window.votes
         acts = votes.loc[votes["rcid"] == prev].set_index("iso3")["act"].astype(str)
         members["previous_act"] = acts.reindex(members.index).fillna("").to_numpy()

@@ -22,7 +22,13 @@ from typing import Any
 
 import pandas as pd
 
-from sim.embedded import WindowFit, bundle_from_fit, bundle_from_frames, fit_window
+from sim.embedded import (
+    WindowFit,
+    bundle_from_fit,
+    bundle_from_frames,
+    find_roll_call,
+    fit_window,
+)
 from sim.errors import DataError, ScenarioError
 from sim.replay import ReplayResult, replay
 from sim.scenario import parse_scenario
@@ -56,24 +62,8 @@ class Forecaster:
 
     def roll_call(self, like: str) -> tuple[int, pd.Series]:
         """The roll call `like` names (``A/RES/..`` or ``rcid:N``), whole-text vote preferred."""
-        rc = self.data.roll_calls
-        if like.startswith("rcid:"):
-            try:
-                rcid = int(like[5:])
-            except ValueError:
-                rcid = -1
-            if rcid not in rc.index:
-                raise DataError(f"--like {like}: no roll call with that rcid in the data")
-            return rcid, rc.loc[rcid]
-        hits = rc.index[rc["symbol"].to_numpy() == like]
-        if len(hits) == 0:
-            raise DataError(
-                f"--like {like}: no roll call with that symbol in the data (symbols are written "
-                "like A/RES/74/87; or pass rcid:N)"
-            )
-        whole = [r for r in hits if not bool(rc.loc[r, "partial"])]
-        rcid = int((whole or list(hits))[-1])
-        return rcid, rc.loc[rcid]
+        rcid = find_roll_call(self.data, like, f"--like {like}")
+        return rcid, self.data.roll_calls.loc[rcid]
 
     def dimension_for(self, row: pd.Series) -> str:
         """The dimension a forecast like `row` uses."""

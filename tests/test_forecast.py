@@ -98,7 +98,7 @@ def test_bad_batch_files_and_unknown_roll_calls_are_rejected(data, tmp_path):
     bad.write_text("name,like,date\na,A/RES/75/96,09-12-2021\n")
     with pytest.raises(ScenarioError, match="row 2: date"):
         read_batch(bad)
-    with pytest.raises(DataError, match="no roll call with that symbol"):
+    with pytest.raises(DataError, match="no roll call with symbol"):
         Forecaster(data).forecast("A/RES/99/999", "2022-12-01")
     with pytest.raises(DataError, match="must be after"):
         Forecaster(data).forecast("A/RES/75/96", "2019-01-01")
