@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 from scipy import optimize
-from scipy.special import logsumexp
+from scipy.special import log_expit, logsumexp
 
 from sim.acts import ABSENT, FloatArray, IntArray
 from sim.choice import persistence_cost
@@ -67,12 +67,20 @@ def vote_log_probs(ideal_point: FloatArray, *, item: Mapping[str, Any]) -> Float
     >>> np.exp(vote_log_probs(np.zeros(1), item=item)).round(3)
     array([[0.5, 0.5, 0. ]])
     """
-    from sim.calibrate import log_policy_utility
-
-    return log_policy_utility(
-        ideal_point, np.inf, discrimination=item["discrimination"],
-        cut_abstain=item["cut_abstain"], cut_yes=item["cut_yes"], presence=0.0,
-    )[..., :3]  # fmt: skip
+    x = np.asarray(ideal_point, dtype=float)
+    beta = np.asarray(item["discrimination"], dtype=float)
+    t1 = np.asarray(item["cut_abstain"], dtype=float)
+    gap = np.asarray(item["cut_yes"], dtype=float) - t1
+    if np.any(gap < 0):
+        raise ValueError("cut_yes must not be below cut_abstain (the order yes > abstain > no)")
+    a = beta * x - t1  # logit P(vote >= abstain)
+    b = a - gap  # logit P(yes)
+    out = np.empty((*a.shape, 3))
+    out[..., 0] = log_expit(b)
+    out[..., 1] = log_expit(-a)
+    with np.errstate(divide="ignore"):
+        out[..., 2] = log_expit(a) + log_expit(-b) + np.log(-np.expm1(-gap))
+    return out
 
 
 def conditional_vote_log_probs(

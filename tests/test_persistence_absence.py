@@ -89,3 +89,12 @@ def test_the_odds_do_not_depend_on_the_number_of_threads(monkeypatch):
     monkeypatch.setattr(assembly, "WORKERS", 1)
     one = replay("scenarios/jerusalem_2017.toml", n_draws=300, seed=2).odds
     np.testing.assert_array_equal(one, two)
+
+
+def test_the_vote_part_is_the_calibrated_model_given_presence():
+    from sim.calibrate import log_policy_utility
+
+    x = np.linspace(-3, 3, 41)
+    full = log_policy_utility(x, 1.5, **ITEM)
+    votes = vote_log_probs(x, item=ITEM)
+    np.testing.assert_allclose(votes, full[:, :3] - np.log1p(-np.exp(full[:, 3:])), rtol=1e-12)
