@@ -998,7 +998,8 @@ class IdealPoints:
     tol : float, optional
         L-BFGS-B ``ftol`` and ``gtol`` on the per-cell penalised negative log-likelihood.
     persistence_key : str, optional
-        Roll-call column identifying "the same text" for persistence pairs.
+        Roll-call column identifying "the same text" for persistence pairs: ``"text"``
+        (:func:`sim.data.resolution_text`, the default; ``"title"`` where a frame lacks it).
 
     Attributes
     ----------
@@ -1033,7 +1034,7 @@ class IdealPoints:
         dimension: str = "all",
         max_iter: int = 5000,
         tol: float = 1e-10,
-        persistence_key: str = "title",
+        persistence_key: str = "text",
     ) -> None:
         if dimension != "all" and dimension not in ISSUES:
             raise ValueError(f"dimension: expected 'all' or one of {ISSUES}; got {dimension!r}")
@@ -1151,7 +1152,10 @@ class IdealPoints:
         return float(logp.sum())
 
     def _fit_persistence(self, votes: pd.DataFrame, rc: pd.DataFrame) -> None:
-        if self.persistence_key not in rc.columns or "session" not in rc.columns:
+        key = self.persistence_key
+        if key == "text" and key not in rc.columns and "title" in rc.columns:
+            key = "title"  # frames not from sim.data (no derived text key): the short title
+        if key not in rc.columns or "session" not in rc.columns:
             warnings.warn(
                 f"roll_calls lack {self.persistence_key!r} or 'session': no persistence fit",
                 RuntimeWarning,
@@ -1159,7 +1163,7 @@ class IdealPoints:
             )
             pairs = pd.DataFrame(columns=["iso3", "rcid_prev", "rcid_next", "act_prev", "act_next"])
         else:
-            pairs = persistence_pairs(votes, rc, key=self.persistence_key)
+            pairs = persistence_pairs(votes, rc, key=key)
         prev = pairs["act_prev"].to_numpy(dtype=np.int64)
         nxt = pairs["act_next"].to_numpy(dtype=np.int64)
         self.transitions_ = transition_matrix(prev, nxt)
@@ -1384,7 +1388,7 @@ def load_calibration(directory: str | os.PathLike[str], name: str) -> IdealPoint
         dimension=meta["dimension"],
         max_iter=settings.get("max_iter", 5000),
         tol=settings.get("tol", 1e-10),
-        persistence_key=settings.get("persistence_key", "title"),
+        persistence_key=settings.get("persistence_key", "text"),
     )
     est.members_ = members
     est.items_ = items

@@ -33,6 +33,7 @@ import gzip
 import hashlib
 import io
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -438,6 +439,41 @@ def _read_votes(part_dir: Path, rcids: pd.Index) -> tuple[pd.DataFrame, npt.NDAr
     return pd.DataFrame({"rcid": rcid.to_numpy(), "act": act}), iso3
 
 
+_ADOPTED = re.compile(r"\s*:\s*resolution\s*/\s*adopted by the general assembly.*$", re.I)
+
+
+def resolution_text(title: pd.Series, descr: pd.Series) -> pd.Series:
+    """The resolution's own title, normalised, as a key for "the same text" across sessions.
+
+    Voeten's ``short`` title is a generic subject heading ("PALESTINE QUESTION") or empty in
+    sessions 66-70, carries " : resolution / adopted by the General Assembly" in 71-73 and is
+    plain from 74 on; ``descr`` holds the real title in 66-71. The key is the first field
+    holding "<title> : resolution / adopted ..." (with that suffix cut), else a title that is
+    not an all-capitals heading, else empty; then stripped, white space collapsed, trailing
+    full stops dropped and case-folded.
+
+    Examples
+    --------
+    >>> t = pd.Series(["PALESTINE QUESTION", "Jerusalem : resolution / adopted by the General "
+    ...                "Assembly", "Jerusalem "])
+    >>> d = pd.Series(["Jerusalem : resolution / adopted by the General Assembly", "", ""])
+    >>> resolution_text(t, d).tolist()
+    ['jerusalem', 'jerusalem', 'jerusalem']
+    """
+    out = []
+    for t, d in zip(title.fillna("").astype(str), descr.fillna("").astype(str), strict=True):
+        text = ""
+        for field in (t, d):
+            if _ADOPTED.search(field):
+                text = _ADOPTED.sub("", field)
+                break
+        else:
+            if t.strip() and t.strip() != t.strip().upper():
+                text = t
+        out.append(" ".join(text.split()).rstrip(" .").casefold())
+    return pd.Series(out, index=title.index, dtype=object)
+
+
 @functools.lru_cache(maxsize=8)
 def _load_cached(root: Path, parts: tuple[str, ...], verify: bool, _stamp: object) -> RollCallData:
     roll_call_frames, vote_frames, iso_arrays = [], [], []
@@ -453,6 +489,7 @@ def _load_cached(root: Path, parts: tuple[str, ...], verify: bool, _stamp: objec
         vote_frames.append(votes)
         iso_arrays.append(iso3)
     roll_calls = pd.concat(roll_call_frames).sort_values(["date", "rcid"], kind="mergesort")
+    roll_calls["text"] = resolution_text(roll_calls["title"], roll_calls["descr"])
     cast = pd.concat(vote_frames, ignore_index=True)
     cast_iso3 = np.concatenate(iso_arrays)
 

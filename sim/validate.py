@@ -131,7 +131,7 @@ def _year(
                      dimension=dimension)  # fmt: skip
     rc = data.roll_calls
     votes = data.votes
-    titles = normalise_title(rc["title"])
+    titles = rc["text"] if "text" in rc.columns else normalise_title(rc["title"])
     whole = ~rc["partial"].astype(bool)
     targets = rc.index[
         whole & (rc["date"] >= cutoff) & (rc["date"] < pd.Timestamp(f"{year + 1}-01-01"))

@@ -1,0 +1,243 @@
+"""Dynamic ideal points: recovery of drifting ideal points from roll calls simulated by the model.
+
+The simulated assembly has 100 members over 8 sessions of 40 roll calls; each member's ideal
+point starts at N(0, 1) and moves by N(0, 0.3^2) steps per session. Tolerances are the brief's
+bounds: with 40 roll calls per session a session's ideal point has an se of about 0.25, small
+against the spread of the true values (sd about 1.2), hence correlation > 0.95; the change from
+the first to the last session has a true sd of about 0.8 against an error of about 0.35,
+hence > 0.7.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import optimize
+
+from sim.acts import ACTS
+from sim.calibrate import ITEM_PARAMS, _cells, _select, act_probabilities_from_item
+from sim.dynamic import (
+    DynamicIdealPoints,
+    _negative_log_posterior_dynamic,
+    _walk,
+)
+from sim.errors import DataError
+
+TRUE_WALK_SD = 0.3
+
+
+@dataclasses.dataclass(frozen=True)
+class SimulatedSessions:
+    """The two frames the estimator reads, plus the true member-session ideal points."""
+
+    votes: pd.DataFrame
+    roll_calls: pd.DataFrame
+    truth: pd.Series  # ideal point by (iso3, session)
+
+
+def simulate(
+    rng: np.random.Generator,
+    *,
+    n_members: int = 100,
+    n_sessions: int = 8,
+    n_per_session: int = 40,
+    walk_sd: float = TRUE_WALK_SD,
+) -> SimulatedSessions:
+    """Roll calls from the dynamic model: every member present in every session."""
+    iso3 = np.array(sorted(["USA", *(f"M{k:03d}" for k in range(n_members - 1))]))
+    steps = rng.normal(0.0, walk_sd, (n_members, n_sessions))
+    steps[:, 0] = rng.normal(0.0, 1.0, n_members)
+    x = np.cumsum(steps, axis=1)  # (member, session)
+    rho = rng.normal(2.5, 1.0, n_members)
+    n_items = n_sessions * n_per_session
+    cut_abstain = rng.normal(-1.0, 1.0, n_items)
+    items = pd.DataFrame(
+        {
+            "discrimination": rng.choice([-1.0, 1.0], n_items) * rng.uniform(0.8, 2.5, n_items),
+            "cut_abstain": cut_abstain,
+            "cut_yes": cut_abstain + np.exp(rng.normal(0.3, 0.4, n_items)),
+            "presence": rng.normal(0.0, 0.5, n_items),
+        },
+        index=pd.Index(np.arange(1, n_items + 1), name="rcid"),
+    )
+    session = np.repeat(np.arange(1, n_sessions + 1), n_per_session)
+    p = act_probabilities_from_item(
+        x[:, session - 1],
+        rho[:, None],
+        **{k: items[k].to_numpy() for k in ITEM_PARAMS},
+    )  # (member, item, act)
+    cdf = np.cumsum(p, axis=-1)
+    acts = np.minimum((rng.random(cdf.shape[:2])[..., None] > cdf).sum(axis=-1), len(ACTS) - 1)
+    dates = pd.Timestamp("2001-10-01") + pd.to_timedelta(
+        (session - 1) * 365 + np.arange(n_items) % n_per_session, unit="D"
+    )
+    votes = pd.DataFrame(
+        {
+            "rcid": np.tile(items.index.to_numpy(), n_members),
+            "iso3": np.repeat(iso3, n_items),
+            "act": pd.Categorical.from_codes(acts.ravel(), categories=list(ACTS)),
+            "session": np.tile(session, n_members),
+            "date": np.tile(dates, n_members),
+        }
+    )
+    roll_calls = pd.DataFrame(
+        {
+            "session": session,
+            "date": dates,
+            "symbol": [f"A/RES/{s}/{k}" for s, k in zip(session, items.index, strict=True)],
+            "title": [f"text {k}" for k in items.index],
+            "partial": False,
+            **{code: np.ones(n_items, dtype=bool) for code in ("me", "nu", "di", "hr", "co", "ec")},
+        },
+        index=items.index,
+    )
+    truth = pd.Series(
+        x.ravel(),
+        index=pd.MultiIndex.from_product(
+            [iso3, np.arange(1, n_sessions + 1)], names=["iso3", "session"]
+        ),
+    )
+    return SimulatedSessions(votes, roll_calls, truth)
+
+
+@pytest.fixture(scope="module")
+def simulated() -> SimulatedSessions:
+    return simulate(np.random.default_rng(20240607))
+
+
+@pytest.fixture(scope="module")
+def fitted(simulated: SimulatedSessions) -> DynamicIdealPoints:
+    return DynamicIdealPoints(walk_sd=TRUE_WALK_SD).fit(simulated)
+
+
+def test_session_ideal_points_recover_the_truth(
+    simulated: SimulatedSessions, fitted: DynamicIdealPoints
+) -> None:
+    est = fitted.ideal_points_["ideal_point"]
+    truth = simulated.truth.loc[est.index]
+    assert fitted.converged_
+    assert abs(np.corrcoef(est, truth)[0, 1]) > 0.95
+
+
+def test_the_fit_tracks_each_members_drift(
+    simulated: SimulatedSessions, fitted: DynamicIdealPoints
+) -> None:
+    est = fitted.ideal_points_["ideal_point"].unstack("session")
+    truth = simulated.truth.unstack("session").loc[est.index]
+    sign = np.sign(np.corrcoef(est.to_numpy().ravel(), truth.to_numpy().ravel())[0, 1])
+    est_change = sign * (est.iloc[:, -1] - est.iloc[:, 0])
+    true_change = truth.iloc[:, -1] - truth.iloc[:, 0]
+    assert np.corrcoef(est_change, true_change)[0, 1] > 0.7
+    # Correlation is blind to scale: the changes must also have the true size relative to the
+    # spread of the first session (the posterior mode shrinks them by about the share of their
+    # variance the data explain, ~0.8 here; a walk sd 100 times too small gives ~0.001).
+    est_ratio = est_change.std() / est.iloc[:, 0].std()
+    true_ratio = true_change.std() / truth.iloc[:, 0].std()
+    assert 0.5 < est_ratio / true_ratio < 1.5
+
+
+def test_the_usa_is_on_the_negative_side_and_member_sessions_are_standardised(
+    fitted: DynamicIdealPoints,
+) -> None:
+    x = fitted.ideal_points_["ideal_point"]
+    assert x.xs("USA", level="iso3").mean() < 0
+    np.testing.assert_allclose([x.mean(), x.std(ddof=0)], [0.0, 1.0], atol=1e-12)
+
+
+def test_standard_errors_are_about_the_size_of_the_estimation_error(
+    simulated: SimulatedSessions, fitted: DynamicIdealPoints
+) -> None:
+    # Regress the truth on the estimate to put it in the fitted units, then compare the rms
+    # error with the rms se: the se is approximate (items fixed), so within a factor of 2.
+    est = fitted.ideal_points_["ideal_point"]
+    truth = simulated.truth.loc[est.index].to_numpy()
+    slope, intercept = np.polyfit(truth, est.to_numpy(), 1)
+    error = est.to_numpy() - (slope * truth + intercept)
+    rms_se = np.sqrt(np.mean(fitted.ideal_points_["ideal_point_se"] ** 2))
+    assert 0.5 < np.sqrt(np.mean(error**2)) / rms_se < 2.0
+
+
+def test_members_frame_can_replace_the_static_one(fitted: DynamicIdealPoints) -> None:
+    columns = {"ideal_point", "ideal_point_se", "participation", "participation_se", "n_cells"}
+    assert columns | {"n_votes"} <= set(fitted.members_.columns)
+    last = fitted.ideal_points_.xs(8, level="session")
+    np.testing.assert_array_equal(
+        fitted.members_["ideal_point"], last["ideal_point"].loc[fitted.members_.index]
+    )
+    assert set(ITEM_PARAMS) <= set(fitted.items_.columns)
+    assert np.all(fitted.items_["cut_yes"] >= fitted.items_["cut_abstain"])
+
+
+def test_projection_keeps_the_point_and_grows_the_se_by_the_walk(
+    fitted: DynamicIdealPoints,
+) -> None:
+    proj = fitted.project(on_session=12)
+    m = fitted.members_
+    np.testing.assert_array_equal(proj["ideal_point"], m["ideal_point"])
+    expected = np.sqrt(m["ideal_point_se"] ** 2 + 4 * fitted.step_sd_**2)
+    np.testing.assert_allclose(proj["ideal_point_se"], expected, rtol=1e-12)
+    with pytest.raises(ValueError, match="before the last fitted session"):
+        fitted.project(on_session=7)
+
+
+def test_the_gradient_is_the_derivative_of_the_objective() -> None:
+    small = simulate(np.random.default_rng(5), n_members=6, n_sessions=3, n_per_session=4)
+    votes, rc = _select(small, "all")
+    members = pd.Index(np.unique(votes["iso3"]), name="iso3")
+    cells = _cells(votes, members, pd.Index(rc.index, name="rcid"))
+    # Leave member 0 out of session 2 so that one link spans a gap of two sessions.
+    session = rc["session"].to_numpy()[cells.item]
+    keep = ~((cells.member == 0) & (session == 2))
+    cells = dataclasses.replace(
+        cells, member=cells.member[keep], item=cells.item[keep], act=cells.act[keep]
+    )
+    walk = _walk(cells, session[keep])
+    assert 2.0 in walk.gap
+    theta = np.random.default_rng(1).normal(0.0, 0.5, walk.n_slots + 6 + 4 * 12)
+    error = optimize.check_grad(
+        lambda t: _negative_log_posterior_dynamic(t, walk, 0.2)[0],
+        lambda t: _negative_log_posterior_dynamic(t, walk, 0.2)[1],
+        theta,
+    )
+    assert error < 1e-6
+
+
+def test_two_fits_are_identical(simulated: SimulatedSessions, fitted: DynamicIdealPoints) -> None:
+    again = DynamicIdealPoints(walk_sd=TRUE_WALK_SD).fit(simulated)
+    pd.testing.assert_frame_equal(again.ideal_points_, fitted.ideal_points_, check_exact=True)
+    pd.testing.assert_frame_equal(again.items_, fitted.items_, check_exact=True)
+
+
+def test_relabelling_members_permutes_the_estimates(
+    simulated: SimulatedSessions, fitted: DynamicIdealPoints
+) -> None:
+    # A random permutation of the labels, keeping "USA" (it fixes the orientation).
+    labels = fitted.members_.index.to_numpy()
+    others = labels[labels != "USA"]
+    rng = np.random.default_rng(3)
+    mapping = dict(zip(others, rng.permutation(others), strict=True)) | {"USA": "USA"}
+    votes = simulated.votes.assign(iso3=simulated.votes["iso3"].map(mapping))
+    relabelled = DynamicIdealPoints(walk_sd=TRUE_WALK_SD).fit(
+        dataclasses.replace(simulated, votes=votes)
+    )
+    before = fitted.ideal_points_.rename(index=mapping, level="iso3").sort_index()
+    after = relabelled.ideal_points_.sort_index()
+    # The sum order of the cells changes, so the optimiser's path differs by rounding only.
+    np.testing.assert_allclose(after["ideal_point"], before["ideal_point"], atol=1e-4)
+    np.testing.assert_allclose(after["ideal_point_se"], before["ideal_point_se"], rtol=1e-3)
+
+
+def test_an_unknown_act_is_a_data_error(simulated: SimulatedSessions) -> None:
+    acts = simulated.votes["act"].astype(str).to_numpy().copy()
+    acts[7] = "present"
+    votes = simulated.votes.assign(act=acts)
+    with pytest.raises(DataError, match="present"):
+        DynamicIdealPoints().fit(dataclasses.replace(simulated, votes=votes))
+
+
+def test_estimate_needs_an_rng(simulated: SimulatedSessions) -> None:
+    with pytest.raises(ValueError, match="rng"):
+        DynamicIdealPoints(walk_sd="estimate").fit(simulated)
