@@ -253,6 +253,9 @@ def forecast(
         typer.Option(help="all (every roll call), auto (the like roll call's issue), or an issue."),
     ] = "all",
     data_dir: Annotated[Path | None, typer.Option(help="Roll-call data folder.")] = None,
+    dynamic: Annotated[
+        bool, typer.Option("--dynamic", help="Ideal points that move over sessions.")
+    ] = False,
 ) -> None:
     """Forecast a future recorded vote like an earlier one: every member's odds on that date.
 
@@ -275,7 +278,7 @@ def forecast(
             raise ScenarioError("--batch needs --out DIR")
         with err_console.status("loading roll calls..."):
             data = load_roll_calls(data_dir)
-        forecaster = Forecaster(data, years=years, dimension=dimension)
+        forecaster = Forecaster(data, years=years, dimension=dimension, dynamic=dynamic)
         if rows is not None:
             out = Path(str(out))  # given (checked above)
             with Progress(console=err_console) as bar:
@@ -304,6 +307,9 @@ def validate(
     ] = "all",
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("results/validation"),
     data_dir: Annotated[Path | None, typer.Option(help="Roll-call data folder.")] = None,
+    dynamic: Annotated[
+        bool, typer.Option("--dynamic", help="Ideal points that move over sessions.")
+    ] = False,
 ) -> None:
     """Rolling-origin validation: fit on the years before each test year, predict its votes.
 
@@ -329,8 +335,10 @@ def validate(
         years = range(first, last + 1)
         with Progress(console=err_console) as bar:
             task = bar.add_task("fitting and predicting", total=len(years))
-            result = run_validation(data, years=years, window=window, dimension=dimension,
-                                    progress=lambda _y: bar.advance(task))  # fmt: skip
+            result = run_validation(
+                data, years=years, window=window, dimension=dimension, dynamic=dynamic,
+                progress=lambda _y: bar.advance(task),
+            )  # fmt: skip
     except (ScenarioError, DataError) as exc:
         _fail(exc)
     scores = result.scores

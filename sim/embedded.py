@@ -193,16 +193,45 @@ class WindowFit:
     persistence: dict[str, float]
 
 
-def fit_window(data: Any, *, start: pd.Timestamp, end: pd.Timestamp, dimension: str) -> WindowFit:
+def fit_window(
+    data: Any,
+    *,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    dimension: str,
+    dynamic: bool = False,
+    on: Any = None,
+) -> WindowFit:
     """Fit ideal points, items, strategic absence, group shocks and persistence on the roll
-    calls dated in ``[start, end)`` of `dimension`."""
+    calls dated in ``[start, end)`` of `dimension`.
+
+    With `dynamic`, ideal points follow a random walk over sessions
+    (:class:`sim.dynamic.DynamicIdealPoints`) and the members' table holds each member's point
+    projected to the session of `on` (default `end`), its standard error grown by the walk.
+    """
     from sim.calibrate import IdealPoints
+    from sim.dynamic import DynamicIdealPoints
 
     window = data.between(start, end)
-    est = IdealPoints(dimension=dimension).fit(window)
+    if dynamic:
+        est = DynamicIdealPoints(dimension=dimension).fit(window)
+        if not hasattr(est, "period_"):
+            dates = window.roll_calls.loc[est.items_.index, "date"]
+            est.period_ = (dates.min().date().isoformat(), dates.max().date().isoformat())
+    else:
+        est = IdealPoints(dimension=dimension).fit(window)
     absence = _strategic_presence(est, window)
     group_shock = _group_shock(est, window, end)
     persistence = _text_persistence(est, window, gamma=absence["gamma"])
+    if dynamic:
+        target = max(
+            session_of(on if on is not None else end), int(est.members_["last_session"].max())
+        )
+        projected = est.project(target)
+        est.members_ = est.members_.assign(
+            ideal_point=projected["ideal_point"].reindex(est.members_.index).to_numpy(),
+            ideal_point_se=projected["ideal_point_se"].reindex(est.members_.index).to_numpy(),
+        )
     return WindowFit(est, window, dimension, start, end, absence, group_shock, persistence)
 
 
@@ -284,6 +313,31 @@ def calibrate_scenario(scenario: Scenario, data: Any) -> tuple[pd.DataFrame, dic
     )
 
 
+def session_of(date: Any) -> int:
+    """UNGA session meeting on `date` (session s opens in September of 1945 + s).
+
+    Examples
+    --------
+    >>> session_of("2022-12-30"), session_of("2022-07-28")
+    (77, 76)
+    """
+    ts = pd.Timestamp(date)
+    return ts.year - 1945 if ts.month >= 9 else ts.year - 1946
+
+
+def cell_ideal_points(est: Any, iso3: Any, rcid: Any, roll_calls: pd.DataFrame) -> np.ndarray:
+    """Each cell's ideal point: the member's (static fit) or the member's in the roll call's
+    session (dynamic fit, :class:`sim.dynamic.DynamicIdealPoints`)."""
+    iso3 = np.asarray(iso3)
+    static = est.members_["ideal_point"].reindex(iso3).to_numpy()
+    if not hasattr(est, "ideal_points_"):
+        return static
+    sessions = roll_calls.loc[np.asarray(rcid), "session"].to_numpy()
+    index = pd.MultiIndex.from_arrays([iso3, sessions])
+    dynamic = est.ideal_points_["ideal_point"].reindex(index).to_numpy()
+    return np.where(np.isfinite(dynamic), dynamic, static)
+
+
 def _strategic_presence(est: Any, window: Any) -> dict[str, float]:
     """Refit participation and presence with the strategic-absence slope (:mod:`sim.absence`);
     updates ``est.members_`` and ``est.items_`` in place and returns gamma and fit gains."""
@@ -296,7 +350,9 @@ def _strategic_presence(est: Any, window: Any) -> dict[str, float]:
     item = est.items_.index.get_indexer(votes["rcid"].to_numpy())
     m, it = est.members_, est.items_
     log_votes = vote_log_probs(
-        m["ideal_point"].to_numpy()[member],
+        cell_ideal_points(
+            est, votes["iso3"].to_numpy(), votes["rcid"].to_numpy(), window.roll_calls
+        ),
         item={k: it[k].to_numpy()[item] for k in ("discrimination", "cut_abstain", "cut_yes")},
     )
     present = (votes["act"].astype(str).to_numpy() != "absent").astype(float)
@@ -317,12 +373,14 @@ def _group_shock(est: Any, window: Any, on: pd.Timestamp) -> dict[str, float]:
     groups = load_members(on.date())["un_group"]
     votes = window.votes[window.votes["rcid"].isin(est.items_.index)]
     votes = votes[votes["act"].astype(str) != "absent"]
-    m = est.members_.loc[votes["iso3"].to_numpy()]
     it = est.items_.loc[votes["rcid"].to_numpy()]
     group = groups.reindex(votes["iso3"].to_numpy()).fillna("none").to_numpy()
     cluster = pd.factorize(pd.Series(votes["rcid"].astype(str).to_numpy()) + "|" + group)[0]
     fit = fit_group_shock_sd(
-        it["discrimination"].to_numpy() * m["ideal_point"].to_numpy(),
+        it["discrimination"].to_numpy()
+        * cell_ideal_points(
+            est, votes["iso3"].to_numpy(), votes["rcid"].to_numpy(), window.roll_calls
+        ),
         pd.Categorical(votes["act"].astype(str), categories=list(ACTS)).codes.astype(np.int64),
         cluster,
         cut_abstain=it["cut_abstain"].to_numpy(),
@@ -333,16 +391,20 @@ def _group_shock(est: Any, window: Any, on: pd.Timestamp) -> dict[str, float]:
 
 def _text_persistence(est: Any, window: Any, *, gamma: float) -> dict[str, float]:
     """Fit the text shock and reversal costs (:mod:`sim.persistence`) on same-title pairs."""
-    from sim.calibrate import persistence_pairs
+    from sim.calibrate import persistence_pairs, transition_matrix
     from sim.persistence import fit_text_persistence
 
     votes = window.votes[window.votes["rcid"].isin(est.items_.index)]
     rc = window.roll_calls.loc[est.items_.index]
-    pairs = persistence_pairs(votes, rc, key=est.persistence_key)
+    pairs = persistence_pairs(votes, rc, key=getattr(est, "persistence_key", "text"))
+    if not hasattr(est, "transitions_"):
+        est.transitions_ = transition_matrix(
+            pairs["act_prev"].to_numpy(dtype=np.int64), pairs["act_next"].to_numpy(dtype=np.int64)
+        )
     m = est.members_.loc[pairs["iso3"].to_numpy()]
     it = est.items_.loc[pairs["rcid_prev"].to_numpy()]
     fit = fit_text_persistence(
-        m["ideal_point"].to_numpy(),
+        cell_ideal_points(est, pairs["iso3"].to_numpy(), pairs["rcid_prev"].to_numpy(), rc),
         m["participation"].to_numpy(),
         pairs["act_prev"].to_numpy(dtype=np.int64),
         pairs["act_next"].to_numpy(dtype=np.int64),

@@ -28,6 +28,7 @@ from sim.embedded import (
     bundle_from_frames,
     find_roll_call,
     fit_window,
+    session_of,
 )
 from sim.errors import DataError, ScenarioError
 from sim.replay import ReplayResult, replay
@@ -53,12 +54,17 @@ class Forecaster:
         ``"all"`` (default: every roll call, which forecast repeated votes better than the
         issue's own roll calls in the rolling-origin tests), ``"auto"`` (the like roll call's
         issue tag, else ``"all"``) or an issue code.
+    dynamic : bool
+        Ideal points that move over sessions, projected to the forecast's session.
     """
 
     data: Any
     years: int = 10
     dimension: str = "all"
-    _fits: dict[tuple[str, str, str], WindowFit] = field(default_factory=dict, repr=False)
+    dynamic: bool = False
+    _fits: dict[tuple[str, str, str, int | None], WindowFit] = field(
+        default_factory=dict, repr=False
+    )
 
     def roll_call(self, like: str) -> tuple[int, pd.Series]:
         """The roll call `like` names (``A/RES/..`` or ``rcid:N``), whole-text vote preferred."""
@@ -83,9 +89,13 @@ class Forecaster:
     def fit(self, dimension: str, date: dt.date) -> WindowFit:
         """The (cached) fit for `dimension` and the window of `date`."""
         start, end = self.window(date)
-        key = (dimension, start.isoformat(), end.isoformat())
+        on = session_of(date) if self.dynamic else None
+        key = (dimension, start.isoformat(), end.isoformat(), on)
         if key not in self._fits:
-            self._fits[key] = fit_window(self.data, start=start, end=end, dimension=dimension)
+            self._fits[key] = fit_window(
+                self.data, start=start, end=end, dimension=dimension, dynamic=self.dynamic,
+                on=date,
+            )  # fmt: skip
         return self._fits[key]
 
     def forecast(

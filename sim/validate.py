@@ -124,11 +124,12 @@ def _issue(row: pd.Series) -> str:
 
 
 def _year(
-    data: Any, year: int, *, window: int, dimension: str
+    data: Any, year: int, *, window: int, dimension: str, dynamic: bool = False
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     cutoff = pd.Timestamp(f"{year}-01-01")
     fit = fit_window(data, start=cutoff - pd.DateOffset(years=window), end=cutoff,
-                     dimension=dimension)  # fmt: skip
+                     dimension=dimension, dynamic=dynamic,
+                     on=pd.Timestamp(f"{year}-10-01"))  # fmt: skip
     rc = data.roll_calls
     votes = data.votes
     titles = rc["text"] if "text" in rc.columns else normalise_title(rc["title"])
@@ -213,6 +214,7 @@ def validate(
     years: Iterable[int] = range(2015, 2023),
     window: int = 10,
     dimension: str = "all",
+    dynamic: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> Validation:
     """Fit on the `window` years before each test year and score its votes (module docstring).
@@ -226,12 +228,15 @@ def validate(
         Years of roll calls per fit.
     dimension : str
         ``"all"`` or an issue code (then only that issue's roll calls are predicted).
+    dynamic : bool
+        Ideal points that move over sessions (projected to the test year's autumn session).
     progress : callable, optional
         Called with each test year when done.
     """
     predictions, tallies = [], []
     for year in years:
-        pred, tally = _year(data, int(year), window=window, dimension=dimension)
+        pred, tally = _year(data, int(year), window=window, dimension=dimension,
+                            dynamic=dynamic)  # fmt: skip
         predictions.append(pred)
         tallies.append(tally)
         if progress is not None:
