@@ -302,7 +302,10 @@ def calibrate_scenario(scenario: Scenario, data: Any) -> tuple[pd.DataFrame, dic
     end = pd.Timestamp(spec.resolution.date)
     start = end - pd.DateOffset(years=spec.calibration.years)
     dimension = spec.calibration.dimension or spec.resolution.dimension
-    fit = fit_window(data, start=start, end=end, dimension=dimension)
+    fit = fit_window(
+        data, start=start, end=end, dimension=dimension, dynamic=spec.calibration.dynamic,
+        on=spec.resolution.date,
+    )  # fmt: skip
     return bundle_from_fit(
         fit,
         like=spec.item.like,

@@ -214,10 +214,12 @@ class Resolution(_Strict):
 
 
 class Calibration(_Strict):
-    """Which roll calls the calibration uses: ``years`` before the resolution's date."""
+    """Which roll calls the calibration uses: ``years`` before the resolution's date, on
+    ``dimension``; ``dynamic`` ideal points move over sessions (projected to the vote's)."""
 
     years: Annotated[int, Field(ge=1, le=80)] = 10
     dimension: Literal["all", "me", "nu", "di", "hr", "co", "ec"] | None = None
+    dynamic: bool = False
 
 
 class Item(_Strict):

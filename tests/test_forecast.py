@@ -102,3 +102,15 @@ def test_bad_batch_files_and_unknown_roll_calls_are_rejected(data, tmp_path):
         Forecaster(data).forecast("A/RES/99/999", "2022-12-01")
     with pytest.raises(DataError, match="must be after"):
         Forecaster(data).forecast("A/RES/75/96", "2019-01-01")
+
+
+@pytest.mark.slow
+def test_a_dynamic_forecast_projects_ideal_points_to_the_forecasts_session(data):
+    forecaster = Forecaster(data, years=3, dimension="me", dynamic=True)
+    result = forecaster.forecast("A/RES/75/96", "2021-12-09", n_draws=20, seed=1)
+    np.testing.assert_allclose(result.members[P].sum(axis=1), 1.0, rtol=0, atol=1e-9)
+    fit = next(iter(forecaster._fits.values()))
+    members = fit.est.members_
+    # projected from the last fitted session (75) to the forecast's (76): the walk adds variance
+    last = fit.est.ideal_points_.xs(75, level=1)["ideal_point_se"]
+    assert (members.loc[last.index, "ideal_point_se"] > last).all()
