@@ -143,6 +143,8 @@ class AssemblyModel(mesa.Model):
         if not self._active:
             return self._calm
         cols = np.unique(np.concatenate([ask.targets for ask in self._active]))
+        if len(cols) == self._calm.shape[1]:
+            return self._odds_of(cols, self._active)
         odds = self._calm.copy()
         odds[:, cols, :] = self._odds_of(cols, self._active)
         return odds

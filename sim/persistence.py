@@ -58,6 +58,14 @@ def _nodes() -> tuple[FloatArray, FloatArray]:
     return z, np.log(w / w.sum())
 
 
+def _logsumexp(a: FloatArray, *, axis: int, keepdims: bool = False) -> FloatArray:
+    """``log(sum(exp(a)))`` along `axis`, max-shifted (a lean scipy.special.logsumexp for finite
+    maxima, which these posteriors always have)."""
+    top = np.max(a, axis=axis, keepdims=True)
+    out = np.log(np.sum(np.exp(a - top), axis=axis, keepdims=True)) + top
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
 def vote_log_probs(ideal_point: FloatArray, *, item: Mapping[str, Any]) -> FloatArray:
     """``log P(c | present)`` for c in yes, no, abstain (the ordered logit alone).
 
@@ -155,9 +163,9 @@ def conditional_vote_log_probs(
     index = np.broadcast_to(prev[:, None, None], (*lp.shape[:-1], 1))
     lik = np.take_along_axis(lp, index, axis=-1)[..., 0]  # (..., m, K)
     post = logw + lik
-    post = post - logsumexp(post, axis=-1, keepdims=True)
+    post = post - _logsumexp(post, axis=-1, keepdims=True)
     out = base.copy()
-    out[..., cols, :] = logsumexp(post[..., None] + lp, axis=-2)
+    out[..., cols, :] = _logsumexp(post[..., None] + lp, axis=-2)
     return out
 
 
