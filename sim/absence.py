@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy import optimize, sparse
 from scipy.special import expit, log_expit
 
@@ -110,7 +111,7 @@ def log_act_baseline(
     """
     weighed = log_votes if pressure_votes is None else log_votes + pressure_votes
     z = presence_logit(presence_base, weighed, gamma)
-    out = np.empty((*np.shape(log_votes)[:-1], 4))
+    out = np.empty((*np.broadcast_shapes(np.shape(log_votes)[:-1], np.shape(z)), 4))
     out[..., :3] = log_votes + log_expit(z)[..., None]
     out[..., 3] = log_expit(-z)
     return out
@@ -197,3 +198,102 @@ def fit_strategic_presence(
         "loglik_gain": float(res0.fun - res.fun),
         "converged": bool(res.success),
     }
+
+
+def fit_participation_walk(
+    member: IntArray,
+    session: IntArray,
+    offset: FloatArray,
+    present: FloatArray,
+    *,
+    walk_sd: float,
+) -> dict[str, Any]:
+    """Participation that moves over sessions: ``rho_{i,s}`` under a Gaussian random walk.
+
+    Holds the roll-call effects and the ambivalence term fixed in `offset`
+    (``delta_j - gamma * H_ij``) and fits one participation per member and session with the
+    prior ``rho_{i,s} ~ N(rho_{i,s'}, walk_sd^2 (s - s'))`` between a member's consecutive
+    sessions (``N(0, 5^2)`` for its first), by penalised ML with an analytic gradient.
+
+    Parameters
+    ----------
+    member, session : ndarray of int, shape (n_cells,)
+    offset, present : ndarray, shape (n_cells,)
+    walk_sd : float
+        Logit units per session.
+
+    Returns
+    -------
+    dict
+        ``slots`` (DataFrame of member, session, rho, rho_se), ``last`` (per member: its last
+        session, rho and rho_se), ``loglik``.
+    """
+    member = np.asarray(member)
+    session = np.asarray(session)
+    y = np.asarray(present, float)
+    offset = np.asarray(offset, float)
+    keys = member.astype(np.int64) * 100_000 + session.astype(np.int64)
+    slot_keys, cell_slot = np.unique(keys, return_inverse=True)
+    slot_member, slot_session = slot_keys // 100_000, slot_keys % 100_000
+    n = len(slot_keys)
+    same = slot_member[1:] == slot_member[:-1]  # slots are sorted by member, then session
+    a, b = np.flatnonzero(same), np.flatnonzero(same) + 1
+    prec_edge = 1.0 / (walk_sd**2 * (slot_session[b] - slot_session[a]))
+    first = np.ones(n, bool)
+    first[b] = False
+    prec_first = 1.0 / PRIOR_SD**2
+
+    def objective(rho: FloatArray) -> tuple[float, FloatArray]:
+        z = rho[cell_slot] + offset
+        ll = np.sum(y * log_expit(z) + (1 - y) * log_expit(-z))
+        grad = -np.bincount(cell_slot, y - expit(z), n)
+        diff = rho[b] - rho[a]
+        value = -ll + 0.5 * np.sum(prec_edge * diff**2) + 0.5 * prec_first * np.sum(rho[first] ** 2)
+        grad += np.bincount(b, prec_edge * diff, n) - np.bincount(a, prec_edge * diff, n)
+        grad[first] += prec_first * rho[first]
+        return value, grad
+
+    res = optimize.minimize(objective, np.zeros(n), jac=True, method="L-BFGS-B",
+                            options={"maxiter": 5000, "ftol": 1e-12, "gtol": 1e-8})  # fmt: skip
+    rho = res.x
+    z = rho[cell_slot] + offset
+    info_diag = np.bincount(cell_slot, expit(z) * expit(-z), n)
+    # Each member's block is tridiagonal: invert it member by member for the last slot's se.
+    se = np.full(n, np.nan)
+    starts = np.flatnonzero(np.r_[True, ~same])
+    ends = np.r_[starts[1:], n]
+    edge_of = {int(i): k for k, i in enumerate(a)}
+    for s0, s1 in zip(starts, ends, strict=True):
+        size = s1 - s0
+        block = np.diag(info_diag[s0:s1])
+        block[0, 0] += prec_first
+        for i in range(s0, s1 - 1):
+            p = prec_edge[edge_of[i]]
+            j = i - s0
+            block[j, j] += p
+            block[j + 1, j + 1] += p
+            block[j, j + 1] -= p
+            block[j + 1, j] -= p
+        se[s0:s1] = np.sqrt(np.diag(np.linalg.inv(block))) if size else np.nan
+    slots = pd.DataFrame({"member": slot_member, "session": slot_session, "rho": rho, "rho_se": se})
+    last = slots.groupby("member").tail(1).set_index("member")
+    ll = float(np.sum(y * log_expit(z) + (1 - y) * log_expit(-z)))
+    return {"slots": slots, "last": last, "loglik": ll, "converged": bool(res.success)}
+
+
+def presence_probability(
+    logit: FloatArray, sd: FloatArray | float, *, n_nodes: int = 15
+) -> FloatArray:
+    """``E[sigmoid(logit + u)]`` for ``u ~ N(0, sd^2)``, by Gauss-Hermite quadrature.
+
+    Examples
+    --------
+    >>> float(presence_probability(np.array(0.0), 2.0).round(12))
+    0.5
+    >>> bool(presence_probability(np.array(3.0), 2.0) < expit(3.0))  # uncertainty pulls to 1/2
+    True
+    """
+    z, w = np.polynomial.hermite_e.hermegauss(n_nodes)
+    w = w / w.sum()
+    values = expit(np.asarray(logit, float)[..., None] + np.asarray(sd, float)[..., None] * z)
+    return values @ w

@@ -220,7 +220,8 @@ def fit_window(
             est.period_ = (dates.min().date().isoformat(), dates.max().date().isoformat())
     else:
         est = IdealPoints(dimension=dimension).fit(window)
-    absence = _strategic_presence(est, window)
+    target = session_of(on if on is not None else end)
+    absence = _strategic_presence(est, window, target_session=target)
     group_shock = _group_shock(est, window, end)
     persistence = _text_persistence(est, window, gamma=absence["gamma"])
     if dynamic:
@@ -341,10 +342,17 @@ def cell_ideal_points(est: Any, iso3: Any, rcid: Any, roll_calls: pd.DataFrame) 
     return np.where(np.isfinite(dynamic), dynamic, static)
 
 
-def _strategic_presence(est: Any, window: Any) -> dict[str, float]:
-    """Refit participation and presence with the strategic-absence slope (:mod:`sim.absence`);
-    updates ``est.members_`` and ``est.items_`` in place and returns gamma and fit gains."""
-    from sim.absence import ambivalence, fit_strategic_presence
+#: Candidate sds (logit units per session) of the participation random walk; the one that best
+#: predicts the window's last session from the earlier ones is used.
+PARTICIPATION_WALK_SDS = (0.05, 0.2, 0.5, 1.0)
+
+
+def _strategic_presence(est: Any, window: Any, *, target_session: int) -> dict[str, float]:
+    """Refit participation and presence with the strategic-absence slope (:mod:`sim.absence`),
+    then let participation move over sessions (:func:`sim.absence.fit_participation_walk`):
+    each member's participation becomes its last session's, its se grown by the walk up to
+    `target_session`. Updates ``est.members_`` and ``est.items_`` in place."""
+    from sim.absence import ambivalence, fit_participation_walk, fit_strategic_presence
     from sim.persistence import vote_log_probs
 
     votes = window.votes[window.votes["rcid"].isin(est.items_.index)]
@@ -363,9 +371,51 @@ def _strategic_presence(est: Any, window: Any) -> dict[str, float]:
         member, item, present, ambivalence(log_votes),
         n_members=len(m), n_items=len(it),
     )  # fmt: skip
-    est.members_ = m.assign(participation=fit["rho"], participation_se=fit["rho_se"])
     est.items_ = it.assign(presence=fit["delta"])
-    return {k: float(fit[k]) for k in ("gamma", "gamma_se", "loglik", "loglik_gain")}
+    h = ambivalence(log_votes)
+    offset = fit["delta"][item] - fit["gamma"] * h
+    session = window.roll_calls.loc[votes["rcid"].to_numpy(), "session"].to_numpy()
+    walk_sd, scores = _choose_participation_walk(member, session, offset, present)
+    walk = fit_participation_walk(member, session, offset, present, walk_sd=walk_sd)
+    last = walk["last"].reindex(np.arange(len(m)))
+    gap = np.maximum(target_session - last["session"].to_numpy(), 0)
+    est.members_ = m.assign(
+        participation=last["rho"].to_numpy(),
+        participation_se=np.sqrt(last["rho_se"].to_numpy() ** 2 + walk_sd**2 * gap),
+    )
+    out = {k: float(fit[k]) for k in ("gamma", "gamma_se", "loglik", "loglik_gain")}
+    out["participation_walk_sd"] = float(walk_sd)
+    out.update({f"holdout_loglik_walk_{k:g}": v for k, v in scores.items()})
+    return out
+
+
+def _choose_participation_walk(
+    member: np.ndarray, session: np.ndarray, offset: np.ndarray, present: np.ndarray
+) -> tuple[float, dict[float, float]]:
+    """The walk sd whose fit on all but the last session best predicts the last session."""
+    from sim.absence import fit_participation_walk, presence_probability
+
+    last_session = int(session.max())
+    train, test = session < last_session, session == last_session
+    if not train.any() or not test.any():
+        return PARTICIPATION_WALK_SDS[1], {}
+    scores = {}
+    for sd in PARTICIPATION_WALK_SDS:
+        walk = fit_participation_walk(
+            member[train], session[train], offset[train], present[train], walk_sd=sd
+        )
+        last = walk["last"].reindex(member[test])
+        gap = last_session - last["session"].to_numpy()
+        rho = last["rho"].to_numpy()
+        known = np.isfinite(rho)
+        p = presence_probability(
+            rho[known] + offset[test][known],
+            np.sqrt(last["rho_se"].to_numpy()[known] ** 2 + sd**2 * gap[known]),
+        )
+        y = present[test][known]
+        p = np.clip(p, 1e-12, 1 - 1e-12)
+        scores[sd] = float(np.sum(y * np.log(p) + (1 - y) * np.log1p(-p)))
+    return max(scores, key=lambda k: scores[k]), scores
 
 
 def _group_shock(est: Any, window: Any, on: pd.Timestamp) -> dict[str, float]:

@@ -30,6 +30,7 @@ def member_odds(
     persistence: Mapping[str, float],
     gamma: float,
     tau: float,
+    participation_sd: FloatArray | float = 0.0,
     n_nodes: int = 15,
 ) -> FloatArray:
     """Each member's probabilities of yes, no, abstain, absent on one roll call.
@@ -45,6 +46,9 @@ def member_odds(
         ``sigma``, ``scale``, ``reversal``, ``leave``, ``return`` (a bundle's persistence).
     gamma, tau : float
         Strategic-absence slope and group-shock sd.
+    participation_sd : float or ndarray, shape (n_members,)
+        Uncertainty of each participation (e.g. grown by the participation walk), integrated
+        out by quadrature.
 
     Returns
     -------
@@ -68,14 +72,22 @@ def member_odds(
         x, previous, item=item, sigma=float(persistence.get("sigma", 0.0)),
         scale=persistence.get("scale"),
     )  # fmt: skip
-    base = np.asarray(participation, float) + float(item["presence"])
-    log_baseline = log_act_baseline(log_votes, np.broadcast_to(base, x.shape), gamma)
+    zp, wp = np.polynomial.hermite_e.hermegauss(9)
+    wp = wp / wp.sum()
+    base = (
+        np.asarray(participation, float)[None, :]
+        + float(item["presence"])
+        + zp[:, None] * np.asarray(participation_sd, float)
+    )  # (L, M)
+    log_baseline = log_act_baseline(
+        log_votes[None], np.broadcast_to(base[:, None, :], (len(zp), *x.shape)), gamma
+    )  # (L, K, M, 4)
     cost = persistence_cost(
         np.asarray(previous), reversal=persistence["reversal"], leave=persistence["leave"],
         ret=persistence["return"],
     )  # fmt: skip
     odds = act_probabilities(utilities(log_baseline, cost=cost))
-    return np.einsum("k,kmc->mc", w, odds)
+    return np.einsum("l,k,lkmc->mc", wp, w, odds)
 
 
 def new_item_odds(
@@ -85,6 +97,7 @@ def new_item_odds(
     items: Mapping[str, FloatArray],
     gamma: float,
     tau: float,
+    participation_sd: FloatArray | float = 0.0,
     n_nodes: int = 15,
 ) -> FloatArray:
     """Members' odds on a roll call whose item is unknown but drawn like `items`.
@@ -113,7 +126,13 @@ def new_item_odds(
     x = np.asarray(ideal_point, float)[None, None, :] + tau * z[:, None, None] / beta  # (K,J,M)
     cuts = {k: np.asarray(items[k], float)[None, :, None] for k in ("cut_abstain", "cut_yes")}
     log_votes = vote_log_probs(x, item={"discrimination": beta, **cuts})
-    base = np.asarray(participation, float)[None, :] + np.asarray(items["presence"], float)[:, None]
-    log_baseline = log_act_baseline(log_votes, np.broadcast_to(base[None], x.shape), gamma)
-    odds = act_probabilities(log_baseline)  # (K, J, M, 4)
-    return np.einsum("k,kjmc->mc", w, odds) / odds.shape[1]
+    zp, wp = np.polynomial.hermite_e.hermegauss(5)
+    wp = wp / wp.sum()
+    out = np.zeros((len(np.asarray(ideal_point)), 4))
+    for zl, wl in zip(zp, wp, strict=True):  # participation uncertainty, 5 nodes
+        rho = np.asarray(participation, float) + zl * np.asarray(participation_sd, float)
+        base = rho[None, :] + np.asarray(items["presence"], float)[:, None]
+        log_baseline = log_act_baseline(log_votes, np.broadcast_to(base[None], x.shape), gamma)
+        odds = act_probabilities(log_baseline)  # (K, J, M, 4)
+        out += wl * np.einsum("k,kjmc->mc", w, odds) / odds.shape[1]
+    return out

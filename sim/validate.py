@@ -111,6 +111,7 @@ def _new_item_odds(fit: Any, roll_calls: pd.DataFrame) -> dict[str, pd.DataFrame
             members["ideal_point"].to_numpy(), members["participation"].to_numpy(),
             items={k: items.loc[index, k].to_numpy() for k in ITEM_KEYS},
             gamma=fit.absence["gamma"], tau=fit.group_shock["tau"],
+            participation_sd=members["participation_se"].to_numpy(),
         )  # fmt: skip
         out[code] = pd.DataFrame(odds, index=members.index, columns=list(ACTS))
     return out
@@ -129,7 +130,7 @@ def _year(
     cutoff = pd.Timestamp(f"{year}-01-01")
     fit = fit_window(data, start=cutoff - pd.DateOffset(years=window), end=cutoff,
                      dimension=dimension, dynamic=dynamic,
-                     on=pd.Timestamp(f"{year}-10-01"))  # fmt: skip
+                     on=pd.Timestamp(f"{year}-12-01"))  # fmt: skip
     rc = data.roll_calls
     votes = data.votes
     titles = rc["text"] if "text" in rc.columns else normalise_title(rc["title"])
@@ -153,6 +154,7 @@ def _year(
     fill = {
         "ideal_point": float(members["ideal_point"].mean()),
         "participation": float(members["participation"].median()),
+        "participation_se": float(members["participation"].std()),
     }
     trans_window = fit.est.transitions_[list(ACTS)].to_numpy()
     trans_window = np.where(np.isfinite(trans_window), trans_window, FACTS_TRANSITIONS)
@@ -164,7 +166,8 @@ def _year(
         acts = pd.Categorical(cells["act"].astype(str), categories=list(ACTS)).codes
         title = titles.get(rcid, "")
         like = int(last_by_title.get(title, -1)) if title else -1
-        params = members.reindex(iso3)[["ideal_point", "participation"]].fillna(fill)
+        params = members.reindex(iso3)[["ideal_point", "participation", "participation_se"]]
+        params = params.fillna(fill)
         if like >= 0 and like in fit.est.items_.index:
             item = {k: float(fit.est.items_.loc[like, k]) for k in ITEM_KEYS}
             prev_acts = votes[votes["rcid"] == like].set_index("iso3")["act"].astype(str)
@@ -174,7 +177,7 @@ def _year(
             model = member_odds(
                 params["ideal_point"].to_numpy(), params["participation"].to_numpy(), previous,
                 item=item, persistence=p, gamma=fit.absence["gamma"],
-                tau=fit.group_shock["tau"],
+                tau=fit.group_shock["tau"], participation_sd=params["participation_se"].to_numpy(),
             )  # fmt: skip
         else:
             odds = new_odds.get(_issue(rc.loc[rcid]), new_odds["all"])
