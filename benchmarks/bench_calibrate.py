@@ -38,7 +38,7 @@ FACTS_TRANSITIONS = pd.DataFrame(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dimensions", nargs="+", default=["all", "me"])
-    parser.add_argument("--key", default="title", help="roll-call column naming the text")
+    parser.add_argument("--key", default="text", help="roll-call column naming the text")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
