@@ -25,6 +25,7 @@ from scipy import optimize, sparse
 from scipy.special import expit, log_expit
 
 from sim.acts import FloatArray, IntArray
+from sim.quadrature import normal_nodes
 
 __all__ = ["ambivalence", "fit_strategic_presence", "log_act_baseline", "presence_logit"]
 
@@ -293,7 +294,6 @@ def presence_probability(
     >>> bool(presence_probability(np.array(3.0), 2.0) < expit(3.0))  # uncertainty pulls to 1/2
     True
     """
-    z, w = np.polynomial.hermite_e.hermegauss(n_nodes)
-    w = w / w.sum()
+    z, w = normal_nodes(n_nodes)
     values = expit(np.asarray(logit, float)[..., None] + np.asarray(sd, float)[..., None] * z)
     return values @ w

@@ -76,6 +76,7 @@ class AssemblyModel(mesa.Model):
         self.counter_asks: list[dict[str, str]] = []
         self._active: list[AskSpec] = []
         self._new: dict[str, list[ReceivedAsk]] = {}
+        self._arrivals: list[_Arrival] = []
         for index, spec in enumerate(setup.members):
             Member(self, spec, index)
         self._cost = persistence_cost(
@@ -102,7 +103,7 @@ class AssemblyModel(mesa.Model):
     # -- timeline -------------------------------------------------------------------------
     def _make_arrival(self, ask: AskSpec) -> _Arrival:
         arrival = _Arrival(self, ask)
-        self._arrivals = [*getattr(self, "_arrivals", []), arrival]  # strong refs (Mesa: weak)
+        self._arrivals.append(arrival)  # strong references: Mesa's event list holds weak ones
         return arrival
 
     def ask_arrives(self, ask: AskSpec) -> None:

@@ -1108,24 +1108,7 @@ class IdealPoints:
             },
             index=members,
         )
-        self.items_ = pd.DataFrame(
-            {
-                "symbol": _column(rc, "symbol"),
-                "title": _column(rc, "title"),
-                "date": rc["date"] if "date" in rc.columns else pd.NaT,
-                "discrimination": beta,
-                "discrimination_se": item_se["discrimination_se"],
-                "cut_abstain": t1,
-                "cut_abstain_se": item_se["cut_abstain_se"],
-                "cut_yes": t2,
-                "cut_yes_se": item_se["cut_yes_se"],
-                "presence": delta,
-                "presence_se": item_se["presence_se"],
-                "n_cells": np.bincount(cells.item, minlength=j),
-                "n_votes": np.bincount(cells.item, present, j).astype(np.int64),
-            },
-            index=items,
-        )
+        self.items_ = items_table(rc, cells, items, beta, t1, t2, delta, item_se)
         self.loglik_ = self._loglik(cells)
         self.n_cells_ = len(cells.act)
         self.n_iter_ = int(res.nit)
@@ -1248,6 +1231,39 @@ class IdealPoints:
             raise DataError("score: no cell of the data is on a fitted roll call and member")
         cells = _cells(votes, self.members_.index, self.items_.index)
         return self._loglik(cells) / len(cells.act)
+
+
+def items_table(
+    rc: pd.DataFrame,
+    cells: _Cells,
+    items: pd.Index,
+    beta: FloatArray,
+    t1: FloatArray,
+    t2: FloatArray,
+    delta: FloatArray,
+    item_se: Mapping[str, FloatArray],
+) -> pd.DataFrame:
+    """The ``items_`` table of a fit: labels, item parameters with their se, cell counts."""
+    j = len(items)
+    present = cells.act != ABSENT
+    return pd.DataFrame(
+        {
+            "symbol": _column(rc, "symbol"),
+            "title": _column(rc, "title"),
+            "date": rc["date"] if "date" in rc.columns else pd.NaT,
+            "discrimination": beta,
+            "discrimination_se": item_se["discrimination_se"],
+            "cut_abstain": t1,
+            "cut_abstain_se": item_se["cut_abstain_se"],
+            "cut_yes": t2,
+            "cut_yes_se": item_se["cut_yes_se"],
+            "presence": delta,
+            "presence_se": item_se["presence_se"],
+            "n_cells": np.bincount(cells.item, minlength=j),
+            "n_votes": np.bincount(cells.item, present, j).astype(np.int64),
+        },
+        index=items,
+    )
 
 
 def _column(rc: pd.DataFrame, name: str) -> pd.Series:

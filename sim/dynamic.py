@@ -58,7 +58,6 @@ from sim.calibrate import (
     PRIOR_SD,
     _Cells,
     _cells,
-    _column,
     _item_standard_errors,
     _latent_hessian,
     _log_prob_and_partials,
@@ -67,6 +66,7 @@ from sim.calibrate import (
     _select,
     _start_values,
     _unpack,
+    items_table,
 )
 from sim.errors import DataError
 
@@ -466,25 +466,8 @@ class DynamicIdealPoints:
         item_se = _item_standard_errors(
             _slot_cells(walk), x, rho[walk.slot_member], beta, t1, t2, delta
         )
-        self.items_ = pd.DataFrame(
-            {
-                "symbol": _column(rc, "symbol"),
-                "title": _column(rc, "title"),
-                "date": rc["date"] if "date" in rc.columns else pd.NaT,
-                "session": item_session,
-                "discrimination": beta,
-                "discrimination_se": item_se["discrimination_se"],
-                "cut_abstain": t1,
-                "cut_abstain_se": item_se["cut_abstain_se"],
-                "cut_yes": t2,
-                "cut_yes_se": item_se["cut_yes_se"],
-                "presence": delta,
-                "presence_se": item_se["presence_se"],
-                "n_cells": np.bincount(cells.item, minlength=j),
-                "n_votes": np.bincount(cells.item, present, j).astype(np.int64),
-            },
-            index=items,
-        )
+        self.items_ = items_table(rc, cells, items, beta, t1, t2, delta, item_se)
+        self.items_.insert(3, "session", item_session)
         ji = cells.item
         logp, *_ = _log_prob_and_partials(
             beta[ji] * x[walk.slot] - t1[ji], (t2 - t1)[ji], u, cells.act

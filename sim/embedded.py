@@ -20,6 +20,7 @@ same bytes and ``git diff`` shows what changed.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import math
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ import pandas as pd
 
 from sim.acts import ACTS
 from sim.errors import DataError
-from sim.results import atomic_write_text, package_versions
+from sim.results import atomic_write_bytes, package_versions
 from sim.scenario import Scenario
 
 __all__ = [
@@ -105,17 +106,27 @@ class Bundle:
         return {k: float(v) for k, v in self.meta["persistence"].items() if k[0] != "n"}
 
 
-def bundle_from_frames(members: pd.DataFrame, meta: dict[str, Any]) -> Bundle:
-    """A bundle held in memory (as :func:`write_bundle` would store it, same hash)."""
-    import hashlib
-
+def _serialise(members: pd.DataFrame, meta: dict[str, Any]) -> tuple[bytes, bytes]:
+    """The bytes of ``members.csv`` (full float precision) and ``calibration.json``."""
     table = members.copy()
     table.index.name = "iso3"
     members_bytes = table.to_csv(float_format="%.17g", lineterminator="\n").encode()
-    meta = _json_safe(meta)
-    meta_bytes = (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode()
-    digest = hashlib.sha256(members_bytes + b"\0" + meta_bytes).hexdigest()
-    return Bundle(members=table, meta=meta, sha256=digest)
+    meta_bytes = (json.dumps(_json_safe(meta), indent=2, sort_keys=True) + "\n").encode()
+    return members_bytes, meta_bytes
+
+
+def _digest(members_bytes: bytes, meta_bytes: bytes) -> str:
+    return hashlib.sha256(members_bytes + b"\0" + meta_bytes).hexdigest()
+
+
+def bundle_from_frames(members: pd.DataFrame, meta: dict[str, Any]) -> Bundle:
+    """A bundle held in memory (as :func:`write_bundle` would store it, same hash)."""
+    members_bytes, meta_bytes = _serialise(members, meta)
+    table = members.copy()
+    table.index.name = "iso3"
+    return Bundle(
+        members=table, meta=json.loads(meta_bytes), sha256=_digest(members_bytes, meta_bytes)
+    )
 
 
 def bundle_dir(root: Path | None = None) -> Path:
@@ -151,10 +162,7 @@ def load_bundle(scenario_name: str, *, root: Path | None = None) -> Bundle:
         dtype={"previous_act": str},
     )
     meta = json.loads(meta_bytes)
-    import hashlib
-
-    digest = hashlib.sha256(members_bytes + b"\0" + meta_bytes).hexdigest()
-    return Bundle(members=members, meta=meta, sha256=digest)
+    return Bundle(members=members, meta=meta, sha256=_digest(members_bytes, meta_bytes))
 
 
 def find_roll_call(data: Any, like: str, where: str) -> int:
@@ -484,15 +492,9 @@ def _json_safe(value: Any) -> Any:
 
 def write_bundle(members: pd.DataFrame, meta: dict[str, Any], folder: Path) -> None:
     """Write a bundle atomically (``members.csv`` at full float precision, ``calibration.json``)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    table = members.copy()
-    table.index.name = "iso3"
-    atomic_write_text(
-        folder / "members.csv", table.to_csv(float_format="%.17g", lineterminator="\n")
-    )
-    atomic_write_text(
-        folder / "calibration.json", json.dumps(_json_safe(meta), indent=2, sort_keys=True) + "\n"
-    )
+    members_bytes, meta_bytes = _serialise(members, meta)
+    atomic_write_bytes(folder / "members.csv", members_bytes)
+    atomic_write_bytes(folder / "calibration.json", meta_bytes)
 
 
 def previous_codes(members: pd.DataFrame, iso3: list[str]) -> np.ndarray:

@@ -34,6 +34,7 @@ from scipy.special import log_expit, logsumexp
 
 from sim.acts import ABSENT, FloatArray, IntArray
 from sim.choice import persistence_cost
+from sim.quadrature import normal_nodes
 
 __all__ = [
     "N_NODES",
@@ -54,8 +55,8 @@ GRID = 513
 
 
 def _nodes() -> tuple[FloatArray, FloatArray]:
-    z, w = np.polynomial.hermite_e.hermegauss(N_NODES)  # weight exp(-z^2/2)
-    return z, np.log(w / w.sum())
+    z, w = normal_nodes(N_NODES)
+    return z, np.log(w)
 
 
 def _logsumexp(a: FloatArray, *, axis: int, keepdims: bool = False) -> FloatArray:

@@ -17,6 +17,7 @@ from sim.absence import log_act_baseline
 from sim.acts import FloatArray, IntArray
 from sim.choice import act_probabilities, persistence_cost, utilities
 from sim.persistence import conditional_vote_log_probs
+from sim.quadrature import normal_nodes
 
 __all__ = ["member_odds"]
 
@@ -64,16 +65,14 @@ def member_odds(
     >>> bool(np.allclose(p.sum(axis=1), 1)) and bool(p[0, 0] > p[1, 0])
     True
     """
-    z, w = np.polynomial.hermite_e.hermegauss(n_nodes)
-    w = w / w.sum()
+    z, w = normal_nodes(n_nodes)
     beta = float(item["discrimination"]) or 1e-9
     x = np.asarray(ideal_point, float)[None, :] + (tau * z / beta)[:, None]  # (K, M)
     log_votes = conditional_vote_log_probs(
         x, previous, item=item, sigma=float(persistence.get("sigma", 0.0)),
         scale=persistence.get("scale"),
     )  # fmt: skip
-    zp, wp = np.polynomial.hermite_e.hermegauss(9)
-    wp = wp / wp.sum()
+    zp, wp = normal_nodes(9)
     base = (
         np.asarray(participation, float)[None, :]
         + float(item["presence"])
@@ -119,15 +118,13 @@ def new_item_odds(
     """
     from sim.persistence import vote_log_probs
 
-    z, w = np.polynomial.hermite_e.hermegauss(n_nodes)
-    w = w / w.sum()
+    z, w = normal_nodes(n_nodes)
     beta = np.asarray(items["discrimination"], float)
     beta = np.where(np.abs(beta) > 1e-9, beta, 1e-9)[None, :, None]  # (1, J, 1)
     x = np.asarray(ideal_point, float)[None, None, :] + tau * z[:, None, None] / beta  # (K,J,M)
     cuts = {k: np.asarray(items[k], float)[None, :, None] for k in ("cut_abstain", "cut_yes")}
     log_votes = vote_log_probs(x, item={"discrimination": beta, **cuts})
-    zp, wp = np.polynomial.hermite_e.hermegauss(5)
-    wp = wp / wp.sum()
+    zp, wp = normal_nodes(5)
     out = np.zeros((len(np.asarray(ideal_point)), 4))
     for zl, wl in zip(zp, wp, strict=True):  # participation uncertainty, 5 nodes
         rho = np.asarray(participation, float) + zl * np.asarray(participation_sd, float)

@@ -18,6 +18,7 @@ from scipy import optimize
 from scipy.special import logsumexp
 
 from sim.acts import FloatArray, IntArray
+from sim.quadrature import normal_nodes
 
 __all__ = ["fit_group_shock_sd"]
 
@@ -30,7 +31,7 @@ def _node_loglik(
     """log P(act | present, eta + tau z_k) per cell and node, shape (n_cells, N_NODES)."""
     from scipy.special import log_expit
 
-    z, _ = np.polynomial.hermite_e.hermegauss(N_NODES)
+    z, _ = normal_nodes(N_NODES)
     e = eta[:, None] + tau * z[None, :]
     a = e - cut_abstain[:, None]
     b = e - cut_yes[:, None]
@@ -89,8 +90,7 @@ def fit_group_shock_sd(
     >>> bool(abs(fit["tau"] - 1.5) < 3 * fit["tau_se"])
     True
     """
-    weights = np.polynomial.hermite_e.hermegauss(N_NODES)[1]
-    logw = np.log(weights / weights.sum())
+    logw = np.log(normal_nodes(N_NODES)[1])
     _, cluster = np.unique(np.asarray(cluster), return_inverse=True)
     n_clusters = int(cluster.max()) + 1
 
