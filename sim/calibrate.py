@@ -16,11 +16,17 @@ For member *i* with ideal point ``x_i`` (``ideal_point``) and participation prop
     P(yes | present)         = sigmoid(eta_ij - tau2_j)
 
 an ordered logit on the latent order yes > abstain > no (MODEL.md §3), with absence carrying no
-policy content. ``tau2 = tau1 + exp(s)`` keeps the cutpoints ordered during the fit.
+policy content. ``tau2 = tau1 + exp(s)`` keeps the cutpoints ordered during the fit. With
+``strategic=True`` (the default) presence is ``sigmoid(rho_i + delta_j - gamma * H_ij)``, ``H_ij``
+the ambivalence (normalised entropy) of the member's vote given presence, and ``gamma`` is fitted
+jointly with everything else (strategic absence, :mod:`sim.absence`): absences then carry
+information about ideal points and items. A member-session without any vote gets no strategic
+term (``_Cells.strategic``).
 
 Estimation is penalised maximum likelihood with weak Gaussian priors (identification and
 regularisation): ``x ~ N(0, 1)``, ``beta ~ N(0, 2.5^2)``, ``tau1, tau2, rho, delta ~ N(0, 5^2)``
-and the log gap ``s ~ N(0, 2^2)`` (keeps a roll call with no abstention at a finite gap).
+and the log gap ``s ~ N(0, 2^2)`` (keeps a roll call with no abstention at a finite gap);
+``gamma ~ N(0, 5^2)``.
 The gradient is analytic and the whole objective is vectorised over the observed cells
 (``np.bincount`` accumulates it); scipy's L-BFGS-B minimises it from SVD start values.
 
@@ -62,6 +68,7 @@ from scipy.special import expit, log_expit, logsumexp
 
 from sim.acts import ABSENT, ABSTAIN, ACTS, NO, YES, FloatArray, IntArray
 from sim.errors import DataError
+from sim.progress import fit_progress
 from sim.results import atomic_write_text, package_versions
 
 __all__ = [
@@ -92,6 +99,7 @@ PRIOR_SD: Final[dict[str, float]] = {
     "log_gap": 2.0,
     "participation": 5.0,
     "presence": 5.0,
+    "strategic": 5.0,
 }
 
 #: The three persistence costs, in the order of :func:`fit_persistence`'s parameter vector.
@@ -143,12 +151,17 @@ def _item_arrays(
     return beta * x - t1, gap, rho + delta
 
 
-def _log_probabilities(a: FloatArray, gap: FloatArray, u: FloatArray) -> FloatArray:
+def _log_probabilities(
+    a: FloatArray, gap: FloatArray, u: FloatArray, gamma: FloatArray | float = 0.0
+) -> FloatArray:
     """Log act probabilities in ``ACTS`` order from the latent indices, computed in log space.
 
     ``P(abstain | present) = sigmoid(a) - sigmoid(b)`` with ``b = a - gap`` equals
-    ``sigmoid(a) * sigmoid(-b) * (1 - exp(-gap))``, whose log has no cancellation.
+    ``sigmoid(a) * sigmoid(-b) * (1 - exp(-gap))``, whose log has no cancellation. With
+    ``gamma``, presence is ``sigmoid(u - gamma * H)`` (strategic absence, :mod:`sim.absence`).
     """
+    if np.any(np.asarray(gamma) != 0):
+        u = u - np.asarray(gamma, dtype=float) * _ambivalence_and_partials(a, gap)[0]
     b = a - gap
     log_present = log_expit(u)
     with np.errstate(divide="ignore"):
@@ -169,6 +182,7 @@ def log_policy_utility(
     cut_abstain: FloatArray | float,
     cut_yes: FloatArray | float,
     presence: FloatArray | float,
+    gamma: FloatArray | float = 0.0,
 ) -> FloatArray:
     """Log of :func:`act_probabilities_from_item`: the baseline utility ``P_i(c; r)``.
 
@@ -184,6 +198,10 @@ def log_policy_utility(
     discrimination, cut_abstain, cut_yes, presence : float or ndarray
         The item's ``beta``, ``tau1``, ``tau2`` and ``delta`` (logit units), broadcastable
         against `ideal_point` (e.g. shape (n_draws, 1) for per-draw items).
+    gamma : float or ndarray, optional
+        Strategic-absence slope: presence is ``sigmoid(rho + delta - gamma * H)`` with ``H``
+        the ambivalence of the vote (:func:`sim.absence.ambivalence`); 0 (default) is the
+        plain participation model.
 
     Returns
     -------
@@ -200,7 +218,7 @@ def log_policy_utility(
     a, gap, u = _item_arrays(
         ideal_point, participation, discrimination, cut_abstain, cut_yes, presence
     )
-    return _log_probabilities(a, gap, u)
+    return _log_probabilities(a, gap, u, gamma)
 
 
 def act_probabilities_from_item(
@@ -211,6 +229,7 @@ def act_probabilities_from_item(
     cut_abstain: FloatArray | float,
     cut_yes: FloatArray | float,
     presence: FloatArray | float,
+    gamma: FloatArray | float = 0.0,
 ) -> FloatArray:
     """Probabilities of yes, no, abstain and absent under the calibrated spatial model.
 
@@ -230,6 +249,8 @@ def act_probabilities_from_item(
         ``tau1 <= tau2``, logit units.
     presence : float or ndarray, broadcastable
         ``delta``, the roll call's attendance effect, logit units.
+    gamma : float or ndarray, optional
+        Strategic-absence slope (see :func:`log_policy_utility`); default 0.
 
     Returns
     -------
@@ -257,6 +278,7 @@ def act_probabilities_from_item(
             cut_abstain=cut_abstain,
             cut_yes=cut_yes,
             presence=presence,
+            gamma=gamma,
         )
     )
 
@@ -297,6 +319,62 @@ def _log_prob_and_partials(
     return logp.reshape(shape), g_a.reshape(shape), g_b.reshape(shape), g_u.reshape(shape)
 
 
+_LOG3: Final[float] = float(np.log(3.0))
+
+
+def _ambivalence_and_partials(
+    a: FloatArray, gap: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Normalised entropy ``H`` of the vote given presence, and its partials in ``a`` and ``b``.
+
+    ``q = (sigmoid(b), sigmoid(-a), sigmoid(a) - sigmoid(b))`` for yes, no, abstain with
+    ``b = a - gap``; ``H = -sum q log q / log 3`` (:func:`sim.absence.ambivalence`). Since
+    ``sum q = 1``, ``dH/da = s_a (log q_no - log q_abs) / log 3`` and
+    ``dH/db = s_b (log q_abs - log q_yes) / log 3`` with ``s = sigmoid * sigmoid(-.)``.
+    """
+    b = a - gap
+    with np.errstate(divide="ignore"):
+        lq_yes = log_expit(b)
+        lq_no = log_expit(-a)
+        lq_abs = log_expit(a) + log_expit(-b) + np.log(-np.expm1(-gap))
+    lq_yes, lq_no, lq_abs = (np.maximum(v, -745.0) for v in (lq_yes, lq_no, lq_abs))
+    h = -(np.exp(lq_yes) * lq_yes + np.exp(lq_no) * lq_no + np.exp(lq_abs) * lq_abs) / _LOG3
+    s_a = expit(a) * expit(-a)
+    s_b = expit(b) * expit(-b)
+    return (
+        np.clip(h, 0.0, 1.0),
+        s_a * (lq_no - lq_abs) / _LOG3,
+        s_b * (lq_abs - lq_yes) / _LOG3,
+    )
+
+
+def _strategic_log_prob_and_partials(
+    a: FloatArray,
+    gap: FloatArray,
+    u: FloatArray,
+    act: IntArray,
+    gamma: float,
+    mask: FloatArray | None = None,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """As :func:`_log_prob_and_partials`, with strategic presence ``z = u - gamma * H(a, b)``.
+
+    The presence term of every cell, absent ones included, depends on the vote indices through
+    the ambivalence ``H`` (:func:`_ambivalence_and_partials`): an absence is evidence that the
+    member was torn, so absences inform ideal points and items, and ``gamma`` is estimated
+    jointly with them (MODEL.md §3; :mod:`sim.absence`). Returns
+    ``(logp, g_a, g_b, g_u, g_gamma)``, the last the per-cell partial in ``gamma``. `mask`
+    (0 or 1 per cell, :class:`_Cells` ``strategic``) switches the ambivalence term off where
+    absence cannot be strategic.
+    """
+    h, dh_da, dh_db = _ambivalence_and_partials(a, gap)
+    if mask is not None:
+        h, dh_da, dh_db = h * mask, dh_da * mask, dh_db * mask
+    logp, g_a, g_b, g_z = _log_prob_and_partials(a, gap, u - gamma * h, act)
+    g_a = g_a - gamma * g_z * dh_da
+    g_b = g_b - gamma * g_z * dh_db
+    return logp, g_a, g_b, g_z, -g_z * h
+
+
 def _latent_hessian(
     a: FloatArray, gap: FloatArray, act: IntArray
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -328,6 +406,11 @@ class _Cells:
     act: IntArray  # (n_cells,) index into ACTS
     n_members: int
     n_items: int
+    # (n_cells,) 1 where absence can be strategic: the member voted at least once in the roll
+    # call's session. A member-session without any vote (arrears, no delegation) is absent for
+    # other reasons; letting its ambivalence explain that would drag its ideal point to wherever
+    # the votes are most torn. None: every cell.
+    strategic: FloatArray | None = None
 
 
 def _unpack(theta: FloatArray, n: int, j: int) -> tuple[FloatArray, ...]:
@@ -337,14 +420,19 @@ def _unpack(theta: FloatArray, n: int, j: int) -> tuple[FloatArray, ...]:
     return x, rho, beta, t1, s, delta
 
 
-def _negative_log_posterior(theta: FloatArray, cells: _Cells) -> tuple[float, FloatArray]:
+def _negative_log_posterior(
+    theta: FloatArray, cells: _Cells, strategic: bool = False
+) -> tuple[float, FloatArray]:
     """Penalised negative log-likelihood per cell and its analytic gradient.
 
     Parameters
     ----------
-    theta : ndarray, shape (2 n_members + 4 n_items,)
-        Packed as in :func:`_unpack`.
+    theta : ndarray, shape (2 n_members + 4 n_items [+ 1],)
+        Packed as in :func:`_unpack`; with `strategic`, ``gamma`` last.
     cells : _Cells
+    strategic : bool
+        Presence ``sigmoid(rho + delta - gamma * H)`` with the ambivalence ``H`` of the vote
+        (:func:`_strategic_log_prob_and_partials`), ``gamma ~ N(0, 5^2)``; else ``gamma = 0``.
 
     Returns
     -------
@@ -360,18 +448,33 @@ def _negative_log_posterior(theta: FloatArray, cells: _Cells) -> tuple[float, Fl
     a = bj * xi - t1[ji]
     gap = gap_item[ji]
     u = rho[mi] + delta[ji]
-    logp, g_a, g_b, g_u = _log_prob_and_partials(a, gap, u, cells.act)
+    sd = PRIOR_SD
+    if strategic:
+        gamma = float(theta[-1])
+        logp, g_a, g_b, g_u, g_gamma = _strategic_log_prob_and_partials(
+            a, gap, u, cells.act, gamma, cells.strategic
+        )
+        gamma_terms = (
+            0.5 * gamma**2 / sd["strategic"] ** 2,
+            [np.array([g_gamma.sum() - gamma / sd["strategic"] ** 2])],
+        )
+    else:
+        logp, g_a, g_b, g_u = _log_prob_and_partials(a, gap, u, cells.act)
+        gamma_terms = (0.0, [])
     g_eta = g_a + g_b
 
-    sd = PRIOR_SD
     loglik = logp.sum()
-    log_prior = -0.5 * (
-        np.sum(x**2) / sd["ideal_point"] ** 2
-        + np.sum(beta**2) / sd["discrimination"] ** 2
-        + (np.sum(t1**2) + np.sum(t2**2)) / sd["cutpoint"] ** 2
-        + np.sum(s**2) / sd["log_gap"] ** 2
-        + np.sum(rho**2) / sd["participation"] ** 2
-        + np.sum(delta**2) / sd["presence"] ** 2
+    log_prior = (
+        -0.5
+        * (
+            np.sum(x**2) / sd["ideal_point"] ** 2
+            + np.sum(beta**2) / sd["discrimination"] ** 2
+            + (np.sum(t1**2) + np.sum(t2**2)) / sd["cutpoint"] ** 2
+            + np.sum(s**2) / sd["log_gap"] ** 2
+            + np.sum(rho**2) / sd["participation"] ** 2
+            + np.sum(delta**2) / sd["presence"] ** 2
+        )
+        - gamma_terms[0]
     )
     grad = np.concatenate(
         [
@@ -383,6 +486,7 @@ def _negative_log_posterior(theta: FloatArray, cells: _Cells) -> tuple[float, Fl
             - t2 * gap_item / sd["cutpoint"] ** 2
             - s / sd["log_gap"] ** 2,
             np.bincount(ji, g_u, j) - delta / sd["presence"] ** 2,
+            *gamma_terms[1],
         ]
     )
     scale = 1.0 / max(len(mi), 1)
@@ -964,21 +1068,80 @@ def _select(data: Any, dimension: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     return cells.sort_values(["rcid", "iso3"], kind="stable").reset_index(drop=True), rc
 
 
-def _cells(votes: pd.DataFrame, members: pd.Index, items: pd.Index) -> _Cells:
-    member = members.get_indexer(votes["iso3"].to_numpy())
-    item = items.get_indexer(votes["rcid"].to_numpy())
+def _cells(
+    votes: pd.DataFrame,
+    members: pd.Index,
+    items: pd.Index,
+    item_session: IntArray | None = None,
+) -> _Cells:
+    """Index arrays of `votes`; with `item_session` (each item's session), the ``strategic``
+    mask of member-sessions with at least one vote (else members with at least one vote)."""
+    member = members.get_indexer(votes["iso3"].to_numpy()).astype(np.int64)
+    item = items.get_indexer(votes["rcid"].to_numpy()).astype(np.int64)
+    act = _act_codes(votes)
+    session = (
+        np.zeros(len(item), np.int64) if item_session is None else np.asarray(item_session)[item]
+    )
+    key = member * (int(session.max(initial=0)) + 1) + session
+    slots, slot = np.unique(key, return_inverse=True)
+    voted = np.bincount(slot, act != ABSENT, len(slots)) > 0
     return _Cells(
-        member=member.astype(np.int64),
-        item=item.astype(np.int64),
-        act=_act_codes(votes),
+        member=member,
+        item=item,
+        act=act,
         n_members=len(members),
         n_items=len(items),
+        strategic=voted[slot].astype(float),
     )
 
 
 # ---------------------------------------------------------------------------------------------
 # The estimator
 # ---------------------------------------------------------------------------------------------
+
+
+def _item_sessions(rc: pd.DataFrame) -> IntArray | None:
+    """Each roll call's session, or None if the frame has none (the mask is then per member)."""
+    if "session" not in rc.columns or rc["session"].isna().any():
+        return None
+    return rc["session"].to_numpy(dtype=np.int64)
+
+
+def _gamma_se(
+    cells: _Cells,
+    x_cell: FloatArray,
+    rho: FloatArray,
+    beta: FloatArray,
+    t1: FloatArray,
+    t2: FloatArray,
+    delta: FloatArray,
+    gamma: float,
+    row: IntArray,
+    row_precision: Any = None,
+) -> float:
+    """Sd of the strategic-absence slope (:func:`sim.absence.gamma_standard_error`).
+
+    `x_cell` is each cell's ideal point and `row` each cell's participation effect (a member,
+    or a member-session of the dynamic fit, with its random-walk `row_precision`)."""
+    from sim.absence import gamma_standard_error
+
+    ji = cells.item
+    a = beta[ji] * x_cell - t1[ji]
+    h = _ambivalence_and_partials(a, (t2 - t1)[ji])[0]
+    if cells.strategic is not None:
+        h = h * cells.strategic
+    z = rho[row] + delta[ji] - gamma * h
+    return gamma_standard_error(
+        row,
+        ji,
+        z,
+        h,
+        row_precision=(
+            1.0 / PRIOR_SD["participation"] ** 2 if row_precision is None else row_precision
+        ),
+        item_precision=1.0 / PRIOR_SD["presence"] ** 2,
+        gamma_precision=1.0 / PRIOR_SD["strategic"] ** 2,
+    )
 
 
 class IdealPoints:
@@ -1000,6 +1163,13 @@ class IdealPoints:
     persistence_key : str, optional
         Roll-call column identifying "the same text" for persistence pairs: ``"text"``
         (:func:`sim.data.resolution_text`, the default; ``"title"`` where a frame lacks it).
+    strategic : bool, optional
+        Estimate strategic absence jointly with the vote (default): presence is
+        ``sigmoid(rho + delta - gamma * H)``, ``H`` the ambivalence of the member's vote on the
+        roll call (:mod:`sim.absence`), and ``gamma`` is fitted with every other parameter, so
+        absences inform the ideal points and items. ``False``: ``gamma = 0``.
+    progress : bool, optional
+        Show a live progress line (iterations, objective) on a terminal while fitting.
 
     Attributes
     ----------
@@ -1020,6 +1190,10 @@ class IdealPoints:
         Empirical previous -> next act shares of the persistence pairs (:func:`transition_matrix`).
     period_ : tuple of str
         First and last roll-call date fitted (ISO).
+    gamma_, gamma_se_ : float
+        The strategic-absence slope and its sd (participation and roll-call effects profiled
+        out, vote parameters fixed; :func:`sim.absence.gamma_standard_error`); 0 and 0 when
+        ``strategic=False``.
 
     Examples
     --------
@@ -1035,6 +1209,8 @@ class IdealPoints:
         max_iter: int = 5000,
         tol: float = 1e-10,
         persistence_key: str = "text",
+        strategic: bool = True,
+        progress: bool = False,
     ) -> None:
         if dimension != "all" and dimension not in ISSUES:
             raise ValueError(f"dimension: expected 'all' or one of {ISSUES}; got {dimension!r}")
@@ -1044,6 +1220,8 @@ class IdealPoints:
         self.max_iter = max_iter
         self.tol = tol
         self.persistence_key = persistence_key
+        self.strategic = strategic
+        self.progress = progress
 
     def fit(self, data: Any) -> IdealPoints:
         """Fit to roll calls.
@@ -1067,24 +1245,38 @@ class IdealPoints:
         votes, rc = _select(data, self.dimension)
         members = pd.Index(np.unique(votes["iso3"].to_numpy().astype(str)), name="iso3")
         items = pd.Index(rc.index.to_numpy(), name="rcid")
-        cells = _cells(votes, members, items)
+        cells = _cells(votes, members, items, _item_sessions(rc))
         n, j = cells.n_members, cells.n_items
 
         theta0 = _start_values(cells)
-        res = optimize.minimize(
-            _negative_log_posterior,
-            theta0,
-            args=(cells,),
-            jac=True,
-            method="L-BFGS-B",
-            options={"maxiter": self.max_iter, "ftol": self.tol, "gtol": self.tol, "maxcor": 20},
-        )
+        if self.strategic:
+            theta0 = np.append(theta0, 0.0)
+        with fit_progress(
+            f"ideal points ({self.dimension})", self.progress, total=self.max_iter
+        ) as callback:
+            res = optimize.minimize(
+                _negative_log_posterior,
+                theta0,
+                args=(cells, self.strategic),
+                jac=True,
+                method="L-BFGS-B",
+                callback=callback,
+                options={
+                    "maxiter": self.max_iter, "ftol": self.tol, "gtol": self.tol, "maxcor": 20
+                },
+            )  # fmt: skip
         if not res.success:
             warnings.warn(
                 f"IdealPoints.fit did not converge: {res.message}", RuntimeWarning, stacklevel=2
             )
         x, rho, beta, t1, s, delta = _unpack(res.x, n, j)
         t2 = t1 + np.exp(s)
+        self.gamma_ = float(res.x[-1]) if self.strategic else 0.0
+        self.gamma_se_ = (
+            _gamma_se(cells, x[cells.member], rho, beta, t1, t2, delta, self.gamma_, cells.member)
+            if self.strategic
+            else 0.0
+        )
         usa = members.get_indexer(["USA"])[0]
         if usa < 0:
             warnings.warn(
@@ -1129,9 +1321,10 @@ class IdealPoints:
         beta, t1 = it["discrimination"].to_numpy(), it["cut_abstain"].to_numpy()
         t2, delta = it["cut_yes"].to_numpy(), it["presence"].to_numpy()
         mi, ji = cells.member, cells.item
-        logp, *_ = _log_prob_and_partials(
-            beta[ji] * x[mi] - t1[ji], (t2 - t1)[ji], rho[mi] + delta[ji], cells.act
-        )
+        logp, *_ = _strategic_log_prob_and_partials(
+            beta[ji] * x[mi] - t1[ji], (t2 - t1)[ji], rho[mi] + delta[ji], cells.act,
+            self.gamma_, cells.strategic,
+        )  # fmt: skip
         return float(logp.sum())
 
     def _fit_persistence(self, votes: pd.DataFrame, rc: pd.DataFrame) -> None:
@@ -1165,6 +1358,7 @@ class IdealPoints:
             m["ideal_point"].to_numpy(),
             m["participation"].to_numpy(),
             **{k: it[k].to_numpy() for k in ITEM_PARAMS},
+            gamma=self.gamma_,
         )
         self.persistence_ = {**fit_persistence(log_base, prev, nxt), "n_texts": n_texts}
 
@@ -1200,6 +1394,7 @@ class IdealPoints:
             m["ideal_point"].to_numpy(),
             m["participation"].to_numpy(),
             **{k: float(item[k]) for k in ITEM_PARAMS},
+            gamma=self.gamma_,
         )
 
     def score(self, data: Any) -> float:
@@ -1229,7 +1424,8 @@ class IdealPoints:
         votes = votes.loc[known]
         if votes.empty:
             raise DataError("score: no cell of the data is on a fitted roll call and member")
-        cells = _cells(votes, self.members_.index, self.items_.index)
+        rc = getattr(data, "roll_calls", pd.DataFrame()).reindex(self.items_.index)
+        cells = _cells(votes, self.members_.index, self.items_.index, _item_sessions(rc))
         return self._loglik(cells) / len(cells.act)
 
 
@@ -1332,6 +1528,7 @@ def save_calibration(
             "max_iter": est.max_iter,
             "tol": est.tol,
             "persistence_key": est.persistence_key,
+            "strategic": est.strategic,
             "prior_sd": dict(PRIOR_SD),
             "persistence_prior_sd": PERSISTENCE_PRIOR_SD,
         },
@@ -1342,6 +1539,7 @@ def save_calibration(
         "n_items": len(est.items_),
         "n_iter": est.n_iter_,
         "converged": est.converged_,
+        "absence": {"gamma": est.gamma_, "gamma_se": est.gamma_se_},
         "persistence": {k: _json_value(v) for k, v in est.persistence_.items()},
         "transitions": {
             prev: {k: _json_value(v) for k, v in row.items()}
@@ -1367,9 +1565,9 @@ def load_calibration(directory: str | os.PathLike[str], name: str) -> IdealPoint
     Returns
     -------
     IdealPoints
-        With ``members_``, ``items_``, ``persistence_``, ``transitions_``, ``loglik_``,
-        ``n_cells_``, ``n_iter_``, ``converged_``, ``period_`` and ``metadata_`` (the JSON), ready
-        for ``predict_proba``.
+        With ``members_``, ``items_``, ``gamma_``, ``gamma_se_``, ``persistence_``,
+        ``transitions_``, ``loglik_``, ``n_cells_``, ``n_iter_``, ``converged_``, ``period_``
+        and ``metadata_`` (the JSON), ready for ``predict_proba``.
 
     Raises
     ------
@@ -1405,7 +1603,10 @@ def load_calibration(directory: str | os.PathLike[str], name: str) -> IdealPoint
         max_iter=settings.get("max_iter", 5000),
         tol=settings.get("tol", 1e-10),
         persistence_key=settings.get("persistence_key", "text"),
+        strategic=settings.get("strategic", False),
     )
+    absence = meta.get("absence", {"gamma": 0.0, "gamma_se": 0.0})
+    est.gamma_, est.gamma_se_ = float(absence["gamma"]), float(absence["gamma_se"])
     est.members_ = members
     est.items_ = items
     est.loglik_ = meta["loglik"]

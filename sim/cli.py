@@ -212,8 +212,8 @@ def calibrate(
         with err_console.status("loading roll calls..."):
             data = load_roll_calls(data_dir)
         for s in loaded:
-            with err_console.status(f"calibrating {s.name}..."):
-                members, meta = calibrate_scenario(s, data)
+            err_console.print(f"calibrating {s.name}...")
+            members, meta = calibrate_scenario(s, data, progress=True)
             folder = bundle_dir(out) / s.name
             write_bundle(members, meta, folder)
             p = meta["persistence"]

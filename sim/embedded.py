@@ -209,6 +209,7 @@ def fit_window(
     dimension: str,
     dynamic: bool = False,
     on: Any = None,
+    progress: bool = False,
 ) -> WindowFit:
     """Fit ideal points, items, strategic absence, group shocks and persistence on the roll
     calls dated in ``[start, end)`` of `dimension`.
@@ -216,18 +217,19 @@ def fit_window(
     With `dynamic`, ideal points follow a random walk over sessions
     (:class:`sim.dynamic.DynamicIdealPoints`) and the members' table holds each member's point
     projected to the session of `on` (default `end`), its standard error grown by the walk.
+    `progress` draws the optimiser's progress on a terminal (:mod:`sim.progress`).
     """
     from sim.calibrate import IdealPoints
     from sim.dynamic import DynamicIdealPoints
 
     window = data.between(start, end)
     if dynamic:
-        est = DynamicIdealPoints(dimension=dimension).fit(window)
+        est = DynamicIdealPoints(dimension=dimension, progress=progress).fit(window)
         if not hasattr(est, "period_"):
             dates = window.roll_calls.loc[est.items_.index, "date"]
             est.period_ = (dates.min().date().isoformat(), dates.max().date().isoformat())
     else:
-        est = IdealPoints(dimension=dimension).fit(window)
+        est = IdealPoints(dimension=dimension, progress=progress).fit(window)
     target = session_of(on if on is not None else end)
     absence = _strategic_presence(est, window, target_session=target)
     group_shock = _group_shock(est, window, end)
@@ -300,7 +302,9 @@ def bundle_from_fit(
     return members, meta
 
 
-def calibrate_scenario(scenario: Scenario, data: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
+def calibrate_scenario(
+    scenario: Scenario, data: Any, *, progress: bool = False
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Fit the calibration a scenario asks for on `data` (a :class:`sim.data.RollCallData`).
 
     The window is the ``calibration.years`` before the resolution's date (the vote itself and
@@ -313,7 +317,7 @@ def calibrate_scenario(scenario: Scenario, data: Any) -> tuple[pd.DataFrame, dic
     dimension = spec.calibration.dimension or spec.resolution.dimension
     fit = fit_window(
         data, start=start, end=end, dimension=dimension, dynamic=spec.calibration.dynamic,
-        on=spec.resolution.date,
+        on=spec.resolution.date, progress=progress,
     )  # fmt: skip
     return bundle_from_fit(
         fit,
@@ -337,16 +341,19 @@ def session_of(date: Any) -> int:
     return ts.year - 1945 if ts.month >= 9 else ts.year - 1946
 
 
-def cell_ideal_points(est: Any, iso3: Any, rcid: Any, roll_calls: pd.DataFrame) -> np.ndarray:
-    """Each cell's ideal point: the member's (static fit) or the member's in the roll call's
-    session (dynamic fit, :class:`sim.dynamic.DynamicIdealPoints`)."""
+def cell_ideal_points(
+    est: Any, iso3: Any, rcid: Any, roll_calls: pd.DataFrame, column: str = "ideal_point"
+) -> np.ndarray:
+    """Each cell's ideal point (or another member-session `column`, e.g. ``participation``):
+    the member's (static fit) or the member's in the roll call's session (dynamic fit,
+    :class:`sim.dynamic.DynamicIdealPoints`)."""
     iso3 = np.asarray(iso3)
-    static = est.members_["ideal_point"].reindex(iso3).to_numpy()
-    if not hasattr(est, "ideal_points_"):
+    static = est.members_[column].reindex(iso3).to_numpy()
+    if column not in getattr(est, "ideal_points_", pd.DataFrame()).columns:
         return static
     sessions = roll_calls.loc[np.asarray(rcid), "session"].to_numpy()
     index = pd.MultiIndex.from_arrays([iso3, sessions])
-    dynamic = est.ideal_points_["ideal_point"].reindex(index).to_numpy()
+    dynamic = est.ideal_points_[column].reindex(index).to_numpy()
     return np.where(np.isfinite(dynamic), dynamic, static)
 
 
@@ -356,13 +363,34 @@ PARTICIPATION_WALK_SDS = (0.05, 0.2, 0.5, 1.0)
 
 
 def _strategic_presence(est: Any, window: Any, *, target_session: int) -> dict[str, float]:
-    """Refit participation and presence with the strategic-absence slope (:mod:`sim.absence`),
-    then let participation move over sessions (:func:`sim.absence.fit_participation_walk`):
-    each member's participation becomes its last session's, its se grown by the walk up to
-    `target_session`. Updates ``est.members_`` and ``est.items_`` in place."""
+    """Strategic absence and participation moving over sessions, carried to `target_session`.
+
+    A dynamic fit (:class:`sim.dynamic.DynamicIdealPoints`) estimated ``gamma``, the roll-call
+    effects and each member-session's participation jointly with the vote: its last session's
+    participation is used, the se grown by the participation walk. After a static fit (its
+    ``gamma`` also joint when ``strategic``), the presence model is refitted given the vote
+    (:func:`sim.absence.fit_strategic_presence`: at a joint estimate this returns the same
+    ``gamma`` and effects, and their standard errors), then participation moves over sessions
+    by :func:`sim.absence.fit_participation_walk`. Updates ``est.members_`` and ``est.items_``
+    in place."""
     from sim.absence import ambivalence, fit_participation_walk, fit_strategic_presence
     from sim.persistence import vote_log_probs
 
+    if "participation" in getattr(est, "ideal_points_", pd.DataFrame()).columns:
+        # The dynamic fit estimated gamma, the roll-call effects and each member-session's
+        # participation jointly with the vote: carry the last session's forward by its walk.
+        m = est.members_
+        gap = np.maximum(target_session - m["last_session"].to_numpy(), 0)
+        sd = est.participation_walk_sd
+        est.members_ = m.assign(
+            participation_se=np.sqrt(m["participation_se"].to_numpy() ** 2 + sd**2 * gap)
+        )
+        return {
+            "gamma": float(est.gamma_),
+            "gamma_se": float(est.gamma_se_),
+            "participation_walk_sd": float(sd),
+            "joint": True,
+        }
     votes = window.votes[window.votes["rcid"].isin(est.items_.index)]
     votes = votes[votes["iso3"].isin(est.members_.index)]
     member = est.members_.index.get_indexer(votes["iso3"].to_numpy())
@@ -375,14 +403,14 @@ def _strategic_presence(est: Any, window: Any, *, target_session: int) -> dict[s
         item={k: it[k].to_numpy()[item] for k in ("discrimination", "cut_abstain", "cut_yes")},
     )
     present = (votes["act"].astype(str).to_numpy() != "absent").astype(float)
-    fit = fit_strategic_presence(
-        member, item, present, ambivalence(log_votes),
-        n_members=len(m), n_items=len(it),
-    )  # fmt: skip
-    est.items_ = it.assign(presence=fit["delta"])
-    h = ambivalence(log_votes)
-    offset = fit["delta"][item] - fit["gamma"] * h
     session = window.roll_calls.loc[votes["rcid"].to_numpy(), "session"].to_numpy()
+    # As in the joint fit (sim.calibrate._Cells.strategic): no strategic term for a member in a
+    # session in which it cast no vote at all.
+    voted = pd.Series(present).groupby([member, session]).transform("max").to_numpy()
+    h = ambivalence(log_votes) * voted
+    fit = fit_strategic_presence(member, item, present, h, n_members=len(m), n_items=len(it))
+    est.items_ = it.assign(presence=fit["delta"])
+    offset = fit["delta"][item] - fit["gamma"] * h
     walk_sd, scores = _choose_participation_walk(member, session, offset, present)
     walk = fit_participation_walk(member, session, offset, present, walk_sd=walk_sd)
     last = walk["last"].reindex(np.arange(len(m)))
@@ -393,6 +421,7 @@ def _strategic_presence(est: Any, window: Any, *, target_session: int) -> dict[s
     )
     out = {k: float(fit[k]) for k in ("gamma", "gamma_se", "loglik", "loglik_gain")}
     out["participation_walk_sd"] = float(walk_sd)
+    out["joint"] = bool(getattr(est, "strategic", False))
     out.update({f"holdout_loglik_walk_{k:g}": v for k, v in scores.items()})
     return out
 
@@ -462,11 +491,12 @@ def _text_persistence(est: Any, window: Any, *, gamma: float) -> dict[str, float
         est.transitions_ = transition_matrix(
             pairs["act_prev"].to_numpy(dtype=np.int64), pairs["act_next"].to_numpy(dtype=np.int64)
         )
-    m = est.members_.loc[pairs["iso3"].to_numpy()]
     it = est.items_.loc[pairs["rcid_prev"].to_numpy()]
     fit = fit_text_persistence(
         cell_ideal_points(est, pairs["iso3"].to_numpy(), pairs["rcid_prev"].to_numpy(), rc),
-        m["participation"].to_numpy(),
+        cell_ideal_points(
+            est, pairs["iso3"].to_numpy(), pairs["rcid_prev"].to_numpy(), rc, "participation"
+        ),
         pairs["act_prev"].to_numpy(dtype=np.int64),
         pairs["act_next"].to_numpy(dtype=np.int64),
         item={k: it[k].to_numpy() for k in ITEM_KEYS},

@@ -76,8 +76,12 @@ def simulate(
     n_per_session: int = 150,
     n_repeated: int = 100,
     costs: dict[str, float] = TRUE_COSTS,
+    gamma: float = 0.0,
 ) -> SimulatedRollCalls:
-    """Two sessions of roll calls from the spatial model; repeated texts follow persistence."""
+    """Two sessions of roll calls from the spatial model; repeated texts follow persistence.
+
+    `gamma` is the strategic-absence slope of presence (0: absence does not depend on how torn
+    the member is)."""
     iso3 = np.array(sorted(["USA", *(f"M{k:03d}" for k in range(n_members - 1))]))
     members = pd.DataFrame(
         {
@@ -101,7 +105,7 @@ def simulate(
 
     acts = np.empty((n_members, len(items)), dtype=np.int64)
     for col, rcid in enumerate(items.index):
-        p = act_probabilities_from_item(x, rho, **items.loc[rcid, list(ITEM_PARAMS)])
+        p = act_probabilities_from_item(x, rho, **items.loc[rcid, list(ITEM_PARAMS)], gamma=gamma)
         if session[col] == 2 and col - n_per_session < n_repeated:
             previous = acts[:, col - n_per_session]
             cost = choice.persistence_cost(
@@ -177,6 +181,42 @@ def test_discriminations_recover_the_first_session_items(fitted, simulated):
     )
     est = sign * fitted.items_.loc[first, "discrimination"]
     assert np.corrcoef(est, truth)[0, 1] > 0.9
+
+
+@pytest.mark.parametrize("gamma", [0.0, 2.0])
+def test_the_strategic_absence_slope_is_recovered_jointly_with_the_vote(gamma):
+    data = simulate(np.random.default_rng(77), n_repeated=0, gamma=gamma)
+    est = IdealPoints(dimension="all").fit(data)
+    assert est.gamma_se_ > 0
+    assert abs(est.gamma_ - gamma) < 3 * est.gamma_se_
+    # The joint estimate is a fixed point of the presence-only fit given the vote parameters.
+    from sim.absence import fit_strategic_presence
+    from sim.calibrate import _ambivalence_and_partials
+
+    v = data.votes
+    member = est.members_.index.get_indexer(v["iso3"])
+    item = est.items_.index.get_indexer(v["rcid"])
+    m, it = est.members_.iloc[member], est.items_.iloc[item]
+    a = it["discrimination"].to_numpy() * m["ideal_point"].to_numpy() - it["cut_abstain"]
+    h = _ambivalence_and_partials(a.to_numpy(), (it["cut_yes"] - it["cut_abstain"]).to_numpy())[0]
+    refit = fit_strategic_presence(
+        member, item, (v["act"] != "absent").to_numpy(float), h,
+        n_members=len(est.members_), n_items=len(est.items_),
+    )  # fmt: skip
+    assert refit["gamma"] == pytest.approx(est.gamma_, abs=0.02)
+
+
+def test_absences_of_torn_members_inform_their_ideal_points():
+    """With strategic absence, the joint fit uses absences as evidence and recovers ideal points
+    at least as well as the fit that treats absence as uninformative."""
+    data = simulate(np.random.default_rng(78), n_repeated=0, gamma=3.0)
+    truth = data.members["ideal_point"]
+    joint = IdealPoints().fit(data).members_["ideal_point"]
+    plain = IdealPoints(strategic=False).fit(data).members_["ideal_point"]
+    r_joint = np.corrcoef(joint.loc[truth.index], truth)[0, 1]
+    r_plain = np.corrcoef(plain.loc[truth.index], truth)[0, 1]
+    assert r_joint > 0.95
+    assert r_joint >= r_plain - 1e-3
 
 
 def test_standard_errors_are_positive_and_shrink_with_more_votes(fitted):
@@ -421,6 +461,7 @@ def test_predict_proba_gives_a_fitted_items_probabilities(fitted):
         m["ideal_point"].to_numpy(),
         m["participation"].to_numpy(),
         **{k: item[k] for k in ITEM_PARAMS},
+        gamma=fitted.gamma_,
     )
     np.testing.assert_array_equal(p, expected)
     np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-12)
@@ -482,3 +523,23 @@ def test_middle_east_dimension_on_the_real_record_2012_2022(data_dir):
     for name in PERSISTENCE_COSTS:
         assert est.persistence_[name] > 3 * est.persistence_[f"{name}_se"]
     assert est.transitions_.loc["yes", "yes"] > 0.9
+
+
+def test_the_strategic_gradient_is_the_derivative_of_the_objective():
+    from scipy import optimize
+
+    from sim.calibrate import _Cells, _negative_log_posterior, _start_values
+
+    rng = np.random.default_rng(0)
+    n, j = 12, 9
+    member, item = np.repeat(np.arange(n), j), np.tile(np.arange(j), n)
+    act = rng.integers(0, 4, n * j)
+    mask = (rng.random(n * j) < 0.8).astype(float)
+    cells = _Cells(member, item, act, n, j, mask)
+    theta = np.r_[_start_values(cells) + 0.3 * rng.normal(size=2 * n + 4 * j), 0.7]
+    error = optimize.check_grad(
+        lambda t: _negative_log_posterior(t, cells, True)[0],
+        lambda t: _negative_log_posterior(t, cells, True)[1],
+        theta,
+    )
+    assert error < 1e-6
