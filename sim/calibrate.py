@@ -1035,6 +1035,28 @@ def _act_codes(votes: pd.DataFrame) -> IntArray:
     return codes.astype(np.int64)
 
 
+def _check_membership(data: Any, cells: pd.DataFrame, roll_calls: pd.DataFrame) -> None:
+    """Every cell's member must be in the data's membership table for the roll call's session
+    (where the data has one, as :class:`sim.data.RollCallData` does); :class:`DataError` naming
+    the first offenders otherwise."""
+    membership = getattr(data, "membership", None)
+    if not isinstance(membership, pd.DataFrame) or "session" not in roll_calls.columns:
+        return
+    if not {"iso3", "session"} <= set(membership.columns):
+        raise DataError("membership: expected columns 'iso3' and 'session'")
+    session = roll_calls["session"].reindex(cells["rcid"].to_numpy()).to_numpy()
+    keys = pd.MultiIndex.from_arrays([cells["iso3"].to_numpy(), session])
+    known = pd.MultiIndex.from_frame(membership[["iso3", "session"]])
+    missing = ~keys.isin(known)
+    if missing.any():
+        examples = sorted({(str(i), int(s)) for i, s in keys[missing]})[:5]
+        raise DataError(
+            f"votes: {int(missing.sum())} cells belong to members missing from the membership "
+            f"table of their session, e.g. (iso3, session) {examples}; add them to "
+            "RollCallData.membership or drop their cells"
+        )
+
+
 def _select(data: Any, dimension: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The cells and roll calls of the fitted dimension, validated."""
     for attr in ("votes", "roll_calls"):
@@ -1064,6 +1086,7 @@ def _select(data: Any, dimension: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         raise DataError(f"votes: duplicate (rcid, iso3) cells, e.g. {dup.values.tolist()}")
     if cells.empty:
         raise DataError(f"no roll call with dimension {dimension!r} in the data")
+    _check_membership(data, cells, roll_calls)
     rc = rc.loc[rc.index.isin(cells["rcid"].unique())]
     return cells.sort_values(["rcid", "iso3"], kind="stable").reset_index(drop=True), rc
 

@@ -433,6 +433,25 @@ def test_an_act_outside_acts_is_a_data_error(small):
         IdealPoints().fit(dataclasses.replace(small, votes=votes))
 
 
+@dataclasses.dataclass(frozen=True)
+class _WithMembership:
+    votes: pd.DataFrame
+    roll_calls: pd.DataFrame
+    membership: pd.DataFrame
+
+
+@pytest.mark.parametrize("estimator", ["static", "dynamic"])
+def test_a_member_missing_from_the_membership_table_is_a_data_error(small, estimator):
+    from sim.dynamic import DynamicIdealPoints
+
+    membership = small.votes[["iso3", "session"]].drop_duplicates().reset_index(drop=True)
+    fit = IdealPoints().fit if estimator == "static" else DynamicIdealPoints().fit
+    fit(_WithMembership(small.votes, small.roll_calls, membership))  # complete: fits
+    gap = membership[~((membership["iso3"] == "M007") & (membership["session"] == 2))]
+    with pytest.raises(DataError, match=r"membership table.*\('M007', 2\)"):
+        fit(_WithMembership(small.votes, small.roll_calls, gap))
+
+
 def test_a_missing_act_is_a_data_error(small):
     votes = small.votes.copy()
     votes["act"] = votes["act"].astype(object)
