@@ -1,0 +1,89 @@
+"""The embedded default: `sim calibrate` regenerates the committed bundles, and a scenario can
+draw on the dynamic calibration instead.
+
+Both refit ten years of Middle East roll calls (about 30 s each), hence slow.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from sim.acts import ACTS
+from sim.cli import app
+from sim.embedded import load_bundle
+from sim.replay import replay
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ("icj_referral_2022", "jerusalem_2017")
+PARAMETERS = [
+    "ideal_point",
+    "ideal_point_se",
+    "participation",
+    "participation_se",
+]
+
+
+def _calibrate(scenario: Path, out: Path, data_dir: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["calibrate", str(scenario), "--out", str(out), "--data-dir", str(data_dir)]
+    )
+    assert result.exit_code == 0, result.output
+
+
+def _close(a: object, b: object, path: str = "") -> None:
+    """Nested numbers equal to 1e-6 relative (the fits converge to 1e-10 per cell)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        assert a.keys() == b.keys(), path
+        for k in a:
+            _close(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, float | int) and not isinstance(a, bool):
+        assert math.isclose(a, float(b), rel_tol=1e-6, abs_tol=1e-8), (path, a, b)
+    else:
+        assert a == b, path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_sim_calibrate_regenerates_the_committed_bundle(name, tmp_path, data_dir):
+    _calibrate(ROOT / "scenarios" / f"{name}.toml", tmp_path, data_dir)
+    fresh, committed = load_bundle(name, root=tmp_path), load_bundle(name)
+    pd.testing.assert_index_equal(fresh.members.index, committed.members.index)
+    np.testing.assert_allclose(
+        fresh.members[PARAMETERS].to_numpy(),
+        committed.members[PARAMETERS].to_numpy(),
+        rtol=1e-6,
+        atol=1e-8,
+    )
+    for key in ("item", "absence", "persistence", "group_shock", "window", "dimension"):
+        _close(fresh.meta[key], committed.meta[key], key)
+
+
+@pytest.mark.slow
+def test_a_scenario_can_draw_on_the_dynamic_calibration(tmp_path, data_dir):
+    text = (ROOT / "scenarios" / "icj_referral_2022.toml").read_text(encoding="utf-8")
+    assert "\ndynamic = true" not in text
+    dynamic = text.replace('dimension = "me"    #', 'dynamic = true\ndimension = "me"    #', 1)
+    assert dynamic != text
+    scenario = tmp_path / "icj_referral_2022.toml"
+    scenario.write_text(dynamic, encoding="utf-8")
+    bundles = tmp_path / "calibration"
+    _calibrate(scenario, bundles, data_dir)
+
+    bundle = load_bundle("icj_referral_2022", root=bundles)
+    assert bundle.meta["absence"]["joint"] is True  # gamma fitted with the vote
+    assert bundle.meta["absence"]["gamma_se"] > 0
+    static = load_bundle("icj_referral_2022")
+    # Member-session estimates, projected to the vote's session: other numbers than the static.
+    assert not np.allclose(
+        bundle.members["ideal_point"].to_numpy(), static.members["ideal_point"].to_numpy()
+    )
+    result = replay(scenario, n_draws=200, seed=3, calibration=bundles)
+    odds = result.members[[f"p_{a}" for a in ACTS]].to_numpy()
+    np.testing.assert_allclose(odds.sum(axis=1), 1.0, atol=1e-9)
+    assert len(result.members) == 193
