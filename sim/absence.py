@@ -38,6 +38,8 @@ from sim.quadrature import normal_nodes
 
 __all__ = [
     "ambivalence",
+    "carry_presence",
+    "fit_presence_carryover",
     "fit_strategic_presence",
     "gamma_standard_error",
     "log_act_baseline",
@@ -366,3 +368,73 @@ def presence_probability(
     z, w = normal_nodes(n_nodes)
     values = expit(np.asarray(logit, float)[..., None] + np.asarray(sd, float)[..., None] * z)
     return values @ w
+
+
+def fit_presence_carryover(
+    presence: pd.Series, text: pd.Series, session: pd.Series
+) -> dict[str, float]:
+    """How a roll call's attendance effect carries over to the same text's next vote.
+
+    A future roll call's ``delta`` is unknown; the same text's last vote tells part of it (the
+    same item comes up at the same point of the session with the same salience). On pairs of
+    consecutive sessions voting the same text (each text-session's mean ``delta``), the least
+    squares line ``delta_next = intercept + slope * delta_prev`` and the sd of its residuals.
+
+    Parameters
+    ----------
+    presence, text, session : Series indexed alike (roll calls)
+        Fitted ``delta``, the normalised text key ("" for none) and the session.
+
+    Returns
+    -------
+    dict
+        ``intercept``, ``slope``, ``sd``, ``n_pairs``. With fewer than 10 pairs: no carry-over
+        (slope 0, the mean and sd of all ``delta``).
+
+    Examples
+    --------
+    >>> d = pd.Series([0.0, 1.0, 2.0, 0.5, 1.5, 2.5])
+    >>> t = pd.Series(["a", "b", "c", "a", "b", "c"])
+    >>> fit_presence_carryover(d, t, pd.Series([1, 1, 1, 2, 2, 2]))["n_pairs"]
+    3
+    """
+    frame = pd.DataFrame(
+        {"delta": presence.to_numpy(float), "text": text.to_numpy(), "session": session.to_numpy()}
+    )
+    frame = frame[frame["text"] != ""]
+    means = frame.groupby(["text", "session"])["delta"].mean().reset_index()
+    nxt = means.assign(session=means["session"] - 1)
+    pairs = means.merge(nxt, on=["text", "session"], suffixes=("_prev", "_next"))
+    all_delta = presence.to_numpy(float)
+    if len(pairs) < 10:
+        return {
+            "intercept": float(np.mean(all_delta)),
+            "slope": 0.0,
+            "sd": float(np.std(all_delta)),
+            "n_pairs": len(pairs),
+        }
+    x, y = pairs["delta_prev"].to_numpy(), pairs["delta_next"].to_numpy()
+    slope, intercept = np.polyfit(x, y, 1)
+    resid = y - (intercept + slope * x)
+    return {
+        "intercept": float(intercept),
+        "slope": float(slope),
+        "sd": float(np.sqrt(np.sum(resid**2) / max(len(y) - 2, 1))),
+        "n_pairs": len(pairs),
+    }
+
+
+def carry_presence(
+    delta: float, delta_se: float, carryover: dict[str, float]
+) -> tuple[float, float]:
+    """The predicted attendance effect of a text's next vote in a later session, and its sd.
+
+    Examples
+    --------
+    >>> mean, sd = carry_presence(2.0, 0.1, {"intercept": 0.2, "slope": 0.8, "sd": 0.6})
+    >>> round(mean, 6), round(sd, 4)
+    (1.8, 0.6053)
+    """
+    mean = carryover["intercept"] + carryover["slope"] * delta
+    sd = float(np.hypot(carryover["slope"] * delta_se, carryover["sd"]))
+    return float(mean), sd

@@ -23,7 +23,7 @@ import datetime as dt
 import hashlib
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -199,6 +199,9 @@ class WindowFit:
     absence: dict[str, float]
     group_shock: dict[str, float]
     persistence: dict[str, float]
+    #: How an attendance effect carries over to the same text's vote in a later session
+    #: (:func:`sim.absence.fit_presence_carryover`).
+    presence_carryover: dict[str, float] = field(default_factory=dict)
 
 
 def fit_window(
@@ -219,7 +222,8 @@ def fit_window(
     projected to the session of `on` (default `end`), its standard error grown by the walk.
     `progress` draws the optimiser's progress on a terminal (:mod:`sim.progress`).
     """
-    from sim.calibrate import IdealPoints
+    from sim.absence import fit_presence_carryover
+    from sim.calibrate import IdealPoints, _normalise_text
     from sim.dynamic import DynamicIdealPoints
 
     window = data.between(start, end)
@@ -243,7 +247,12 @@ def fit_window(
             ideal_point=projected["ideal_point"].reindex(est.members_.index).to_numpy(),
             ideal_point_se=projected["ideal_point_se"].reindex(est.members_.index).to_numpy(),
         )
-    return WindowFit(est, window, dimension, start, end, absence, group_shock, persistence)
+    rc = window.roll_calls.loc[est.items_.index]
+    text = rc["text"] if "text" in rc.columns else _normalise_text(rc["title"])
+    carryover = fit_presence_carryover(est.items_["presence"], text, rc["session"])
+    return WindowFit(
+        est, window, dimension, start, end, absence, group_shock, persistence, carryover
+    )
 
 
 def bundle_from_fit(
@@ -283,6 +292,7 @@ def bundle_from_fit(
         "previous": previous,
         "persistence": fit.persistence,
         "absence": fit.absence,
+        "presence_carryover": fit.presence_carryover,
         "group_shock": fit.group_shock,
         "transitions": {
             str(p): {str(k): float(v) for k, v in row.items()}

@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.absence import carry_presence
 from sim.embedded import (
     WindowFit,
     bundle_from_fit,
@@ -115,6 +116,13 @@ class Forecaster:
             fit, like=ref, previous=ref, name="forecast", where=f"--like {like}",
             data_sha256=getattr(self.data, "sha256", None),
         )  # fmt: skip
+        if session_of(date) > int(row["session"]) and fit.presence_carryover:
+            # A later session's vote: its attendance effect is not the earlier vote's, only
+            # correlated with it (sim.absence.fit_presence_carryover).
+            item = meta["item"]
+            item["presence"], item["presence_se"] = carry_presence(
+                item["presence"], item["presence_se"], fit.presence_carryover
+            )
         scenario = parse_scenario(_scenario_toml(row, rcid, date, dimension, self.years))
         return replay(
             scenario, n_draws=n_draws, seed=seed, calibration=bundle_from_frames(members, meta)

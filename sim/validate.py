@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.absence import carry_presence
 from sim.acts import ACTS, FloatArray
 from sim.calibrate import _normalise_text as normalise_title
 from sim.embedded import fit_window
@@ -170,6 +171,12 @@ def _year(
         params = params.fillna(fill)
         if like >= 0 and like in fit.est.items_.index:
             item = {k: float(fit.est.items_.loc[like, k]) for k in ITEM_KEYS}
+            presence_sd = 0.0
+            if int(rc.loc[rcid, "session"]) > int(rc.loc[like, "session"]):
+                item["presence"], presence_sd = carry_presence(
+                    item["presence"], float(fit.est.items_.loc[like, "presence_se"]),
+                    fit.presence_carryover,
+                )  # fmt: skip
             prev_acts = votes[votes["rcid"] == like].set_index("iso3")["act"].astype(str)
             previous = np.array([ACTS.index(a) if a in ACTS else -1
                                  for a in prev_acts.reindex(iso3).fillna("")])  # fmt: skip
@@ -177,7 +184,8 @@ def _year(
             model = member_odds(
                 params["ideal_point"].to_numpy(), params["participation"].to_numpy(), previous,
                 item=item, persistence=p, gamma=fit.absence["gamma"],
-                tau=fit.group_shock["tau"], participation_sd=params["participation_se"].to_numpy(),
+                tau=fit.group_shock["tau"],
+                participation_sd=np.hypot(params["participation_se"].to_numpy(), presence_sd),
             )  # fmt: skip
         else:
             odds = new_odds.get(_issue(rc.loc[rcid]), new_odds["all"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.special import expit
 
@@ -98,3 +99,29 @@ def test_the_vote_part_is_the_calibrated_model_given_presence():
     full = log_policy_utility(x, 1.5, **ITEM)
     votes = vote_log_probs(x, item=ITEM)
     np.testing.assert_allclose(votes, full[:, :3] - np.log1p(-np.exp(full[:, 3:])), rtol=1e-12)
+
+
+def test_the_attendance_carry_over_is_recovered_from_repeated_texts():
+    from sim.absence import carry_presence, fit_presence_carryover
+
+    rng = np.random.default_rng(4)
+    n_texts, n_sessions = 200, 4
+    delta = np.empty((n_texts, n_sessions))
+    delta[:, 0] = rng.normal(1.0, 1.0, n_texts)
+    for s in range(1, n_sessions):
+        delta[:, s] = 0.4 + 0.7 * delta[:, s - 1] + rng.normal(0.0, 0.5, n_texts)
+    text = pd.Series(np.repeat([f"t{k}" for k in range(n_texts)], n_sessions))
+    session = pd.Series(np.tile(np.arange(70, 70 + n_sessions), n_texts))
+    fit = fit_presence_carryover(pd.Series(delta.ravel()), text, session)
+    assert fit["n_pairs"] == n_texts * (n_sessions - 1)
+    assert fit["slope"] == pytest.approx(0.7, abs=0.05)
+    assert fit["sd"] == pytest.approx(0.5, abs=0.05)
+    # The next vote's effect regresses toward the mean and is less certain than the last one's.
+    mean, sd = carry_presence(3.0, 0.1, fit)
+    assert mean < 3.0
+    assert sd > 0.1
+    # Texts voted once, or no text at all: no pairs, no carry-over.
+    lonely = fit_presence_carryover(
+        pd.Series(delta[:, 0]), text[::n_sessions], session[::n_sessions]
+    )
+    assert lonely["slope"] == 0.0
