@@ -157,10 +157,14 @@ def _print_result(result: ReplayResult, target: Path) -> None:
         )
     out_console.print(tally)
     out_console.print(f"P(adopted) = [bold]{result.tally.prob_pass():.3f}[/]")
+    # One line per (date, patron, support): a threat to every member draws dozens of them.
+    grouped: dict[tuple[str, str, str], list[str]] = {}
     for ask in result.counter_asks:
-        out_console.print(
-            f"counter-ask {ask['date']}: {ask['member']} asks {ask['asks']} for {ask['for']}"
-        )
+        grouped.setdefault((ask["date"], ask["asks"], ask["for"]), []).append(ask["member"])
+    for (date, patron, support), who in grouped.items():
+        shown = ", ".join(who[:8]) + (f" and {len(who) - 8} more" if len(who) > 8 else "")
+        verb = "asks" if len(who) == 1 else "ask"
+        out_console.print(f"counter-ask {date}: {shown} {verb} {patron} for {support}")
     for note in s.notes:
         out_console.print(f"[yellow]note:[/] {note}")
     out_console.print(f"written to {target}/")
