@@ -6,8 +6,10 @@ member by member (:func:`sim.predict.member_odds`):
 
 * a **repeated** resolution (a roll call before Y has the same title, normalised) takes its
   item parameters from that text's last vote, and each member's act on it as its previous act;
-* a **new** one takes the typical item of its issue (the median item parameters of the fitted
-  roll calls sharing its first issue tag, else of all of them) and no previous act.
+* a **new** one has no previous act, and its odds are each member's odds mixed over the fitted
+  first votes of texts sharing its first issue tag (:func:`first_votes`; over all the issue's
+  fitted roll calls if it has fewer than ``MIN_FIRST_VOTES``; over every roll call if it has
+  no tag).
 
 The model is scored against the rules analysts use (MODEL.md §7, FACTS.md §4):
 ``uniform`` (1/4 each), ``base_rates`` (9.9% absent; of votes cast 81.1% yes, 12.2% abstain,
@@ -33,7 +35,15 @@ from sim.embedded import fit_window
 from sim.forecast import ISSUE_ORDER
 from sim.predict import member_odds
 
-__all__ = ["BASE_RATES", "FACTS_TRANSITIONS", "METHODS", "Validation", "score", "validate"]
+__all__ = [
+    "BASE_RATES",
+    "FACTS_TRANSITIONS",
+    "METHODS",
+    "Validation",
+    "first_votes",
+    "score",
+    "validate",
+]
 
 #: FACTS.md §4 (1991–2019): 9.9% absent; among votes cast 81.1% yes, 12.2% abstain, 6.7% no.
 BASE_RATES = np.array([0.811 * 0.901, 0.067 * 0.901, 0.122 * 0.901, 0.099])
@@ -96,15 +106,41 @@ def score(probs: FloatArray, acts: Iterable[int]) -> dict[str, float]:
     }
 
 
-def _new_item_odds(fit: Any, roll_calls: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Per issue (and ``all``): every fitted member's odds on a new resolution of that issue."""
+#: An issue's new-text predictive mixes over its fitted first votes of texts when it has at
+#: least this many, else over all its fitted roll calls.
+MIN_FIRST_VOTES = 10
+
+
+def first_votes(roll_calls: pd.DataFrame, titles: pd.Series) -> pd.Index:
+    """Roll calls that are the first vote of their text in the record (empty texts excluded):
+    the kind of roll call a new resolution is."""
+    dated = pd.DataFrame({"text": titles.reindex(roll_calls.index), "date": roll_calls["date"]})
+    keep = dated["text"].fillna("") != ""
+    if "partial" in roll_calls.columns:
+        keep &= ~roll_calls["partial"].astype(bool)
+    dated = dated[keep]
+    first = dated.sort_values("date", kind="stable").groupby("text").head(1)
+    return pd.Index(first.index)
+
+
+def _new_item_odds(fit: Any, roll_calls: pd.DataFrame, first: pd.Index) -> dict[str, pd.DataFrame]:
+    """Per issue (and ``all``): every fitted member's odds on a new resolution of that issue,
+    mixed over the issue's fitted first votes of texts (`first`; all its roll calls if it has
+    fewer than ``MIN_FIRST_VOTES``). First votes split the Assembly differently from texts
+    repeated year after year, and a new resolution is a first vote."""
     from sim.predict import new_item_odds
 
     items, members = fit.est.items_, fit.est.members_
-    groups = {"all": items.index}
-    for code in ISSUE_ORDER:
-        tagged = items.index[roll_calls.loc[items.index, code].astype(bool).to_numpy()]
-        if len(tagged):
+    groups = {}
+    for code in ("all", *ISSUE_ORDER):
+        if code == "all":
+            tagged = items.index
+        else:
+            tagged = items.index[roll_calls.loc[items.index, code].astype(bool).to_numpy()]
+        new = tagged[tagged.isin(first)]
+        if len(new) >= MIN_FIRST_VOTES:
+            groups[code] = new
+        elif len(tagged):
             groups[code] = tagged
     out = {}
     for code, index in groups.items():
@@ -149,7 +185,7 @@ def _year(
         .tail(1)
     )
     last_by_title = pd.Series(last_by_title.index, index=last_by_title["title"])
-    new_odds = _new_item_odds(fit, rc)
+    new_odds = _new_item_odds(fit, rc, first_votes(rc, titles))
     population = pd.concat(new_odds.values()).mean().to_numpy()
     members = fit.est.members_
     fill = {

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sim.acts import ACTS
 from sim.data import load_roll_calls
-from sim.validate import BASE_RATES, FACTS_TRANSITIONS, score, validate
+from sim.validate import BASE_RATES, FACTS_TRANSITIONS, first_votes, score, validate
 
 
 @pytest.fixture(scope="module")
@@ -42,3 +43,18 @@ def test_every_vote_of_2021_is_predicted_once_with_odds_that_sum_to_one(validati
         np.testing.assert_allclose(pred[[f"{method}_{a}" for a in ACTS]].sum(axis=1), 1.0,
                                    atol=1e-9)  # fmt: skip
     assert (pred["year"] == 2021).all()
+
+
+def test_first_votes_are_the_earliest_whole_text_vote_of_each_text():
+    rc = pd.DataFrame(
+        {
+            "date": pd.to_datetime(
+                ["2001-01-01", "2001-02-01", "2002-01-01", "2002-02-01", "2000-06-01"]
+            ),
+            "partial": [False, False, False, False, True],
+        },
+        index=pd.Index([10, 11, 12, 13, 14], name="rcid"),
+    )
+    titles = pd.Series(["a", "b", "a", "", "b"], index=rc.index)
+    # 14 is an earlier paragraph vote on b: not a whole-text vote; 13 has no text.
+    assert first_votes(rc, titles).tolist() == [10, 11]
