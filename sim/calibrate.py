@@ -124,6 +124,8 @@ _FORMAT_VERSION: Final[int] = 1
 _TALLY_BOUND: Final[float] = 30.0
 _TALLY_MAX_DISCRIMINATION: Final[float] = 8.0
 
+_LOG3: Final[float] = float(np.log(3.0))
+
 
 # ---------------------------------------------------------------------------------------------
 # Pure maths: act probabilities of the spatial model
@@ -160,18 +162,38 @@ def _log_probabilities(
     ``sigmoid(a) * sigmoid(-b) * (1 - exp(-gap))``, whose log has no cancellation. With
     ``gamma``, presence is ``sigmoid(u - gamma * H)`` (strategic absence, :mod:`sim.absence`).
     """
+    lq_yes, lq_no, lq_abs = _log_vote_probabilities(a, gap)
     if np.any(np.asarray(gamma) != 0):
-        u = u - np.asarray(gamma, dtype=float) * _ambivalence_and_partials(a, gap)[0]
-    b = a - gap
+        u = u - np.asarray(gamma, dtype=float) * _normalised_entropy(lq_yes, lq_no, lq_abs)
     log_present = log_expit(u)
-    with np.errstate(divide="ignore"):
-        log_gap_term = np.log(-np.expm1(-gap))
     out = np.empty((*a.shape, len(ACTS)))
-    out[..., YES] = log_present + log_expit(b)
-    out[..., NO] = log_present + log_expit(-a)
-    out[..., ABSTAIN] = log_present + log_expit(a) + log_expit(-b) + log_gap_term
+    out[..., YES] = log_present + lq_yes
+    out[..., NO] = log_present + lq_no
+    out[..., ABSTAIN] = log_present + lq_abs
     out[..., ABSENT] = log_expit(-u)
     return out
+
+
+def _log_vote_probabilities(
+    a: FloatArray, gap: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """``log P(yes | present)``, ``log P(no | present)``, ``log P(abstain | present)`` from the
+    latent indices (``b = a - gap``; the abstain term without cancellation, see
+    :func:`_log_probabilities`). ``-inf`` for abstain only when ``gap == 0``."""
+    b = a - gap
+    with np.errstate(divide="ignore"):
+        return (
+            log_expit(b),
+            log_expit(-a),
+            log_expit(a) + log_expit(-b) + np.log(-np.expm1(-gap)),
+        )
+
+
+def _normalised_entropy(lq_yes: FloatArray, lq_no: FloatArray, lq_abs: FloatArray) -> FloatArray:
+    """``-sum q log q / log 3`` of the vote given presence, from its log probabilities (each
+    floored at -745, where ``exp`` underflows), clipped to [0, 1]."""
+    lq = [np.maximum(v, -745.0) for v in (lq_yes, lq_no, lq_abs)]
+    return np.clip(-sum(np.exp(v) * v for v in lq) / _LOG3, 0.0, 1.0)
 
 
 def log_policy_utility(
@@ -319,9 +341,6 @@ def _log_prob_and_partials(
     return logp.reshape(shape), g_a.reshape(shape), g_b.reshape(shape), g_u.reshape(shape)
 
 
-_LOG3: Final[float] = float(np.log(3.0))
-
-
 def _ambivalence_and_partials(
     a: FloatArray, gap: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -333,16 +352,11 @@ def _ambivalence_and_partials(
     ``dH/db = s_b (log q_abs - log q_yes) / log 3`` with ``s = sigmoid * sigmoid(-.)``.
     """
     b = a - gap
-    with np.errstate(divide="ignore"):
-        lq_yes = log_expit(b)
-        lq_no = log_expit(-a)
-        lq_abs = log_expit(a) + log_expit(-b) + np.log(-np.expm1(-gap))
-    lq_yes, lq_no, lq_abs = (np.maximum(v, -745.0) for v in (lq_yes, lq_no, lq_abs))
-    h = -(np.exp(lq_yes) * lq_yes + np.exp(lq_no) * lq_no + np.exp(lq_abs) * lq_abs) / _LOG3
+    lq_yes, lq_no, lq_abs = (np.maximum(v, -745.0) for v in _log_vote_probabilities(a, gap))
     s_a = expit(a) * expit(-a)
     s_b = expit(b) * expit(-b)
     return (
-        np.clip(h, 0.0, 1.0),
+        _normalised_entropy(lq_yes, lq_no, lq_abs),
         s_a * (lq_no - lq_abs) / _LOG3,
         s_b * (lq_abs - lq_yes) / _LOG3,
     )
@@ -1123,6 +1137,31 @@ def _cells(
 # ---------------------------------------------------------------------------------------------
 
 
+def _lbfgs(
+    fun: Any,
+    theta0: FloatArray,
+    args: tuple[Any, ...],
+    *,
+    label: str,
+    progress: bool,
+    max_iter: int,
+    tol: float,
+) -> optimize.OptimizeResult:
+    """scipy's L-BFGS-B on a penalised objective returning its value and analytic gradient:
+    ``ftol`` and ``gtol`` both `tol`, 20 stored corrections, a progress bar labelled `label` on
+    a terminal (:func:`sim.progress.fit_progress`). Shared by the static and dynamic fits."""
+    with fit_progress(label, progress, total=max_iter) as callback:
+        return optimize.minimize(
+            fun,
+            theta0,
+            args=args,
+            jac=True,
+            method="L-BFGS-B",
+            callback=callback,
+            options={"maxiter": max_iter, "ftol": tol, "gtol": tol, "maxcor": 20},
+        )
+
+
 def _item_sessions(rc: pd.DataFrame) -> IntArray | None:
     """Each roll call's session, or None if the frame has none (the mask is then per member)."""
     if "session" not in rc.columns or rc["session"].isna().any():
@@ -1274,20 +1313,11 @@ class IdealPoints:
         theta0 = _start_values(cells)
         if self.strategic:
             theta0 = np.append(theta0, 0.0)
-        with fit_progress(
-            f"ideal points ({self.dimension})", self.progress, total=self.max_iter
-        ) as callback:
-            res = optimize.minimize(
-                _negative_log_posterior,
-                theta0,
-                args=(cells, self.strategic),
-                jac=True,
-                method="L-BFGS-B",
-                callback=callback,
-                options={
-                    "maxiter": self.max_iter, "ftol": self.tol, "gtol": self.tol, "maxcor": 20
-                },
-            )  # fmt: skip
+        res = _lbfgs(
+            _negative_log_posterior, theta0, (cells, self.strategic),
+            label=f"ideal points ({self.dimension})", progress=self.progress,
+            max_iter=self.max_iter, tol=self.tol,
+        )  # fmt: skip
         if not res.success:
             warnings.warn(
                 f"IdealPoints.fit did not converge: {res.message}", RuntimeWarning, stacklevel=2

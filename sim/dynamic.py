@@ -72,6 +72,7 @@ from sim.calibrate import (
     _gamma_se,
     _item_standard_errors,
     _latent_hessian,
+    _lbfgs,
     _negative_log_posterior,
     _normalise,
     _select,
@@ -81,7 +82,6 @@ from sim.calibrate import (
     items_table,
 )
 from sim.errors import DataError
-from sim.progress import fit_progress
 
 __all__ = [
     "DEFAULT_PARTICIPATION_WALK_SD",
@@ -426,20 +426,11 @@ class DynamicIdealPoints:
         n, j = cells.n_members, cells.n_items
         p = int(spatial.max()) + 1 if len(spatial) else 0
         lay = _Layout(k=walk.n_slots, p=p, j=j)
-        options = {"maxiter": self.max_iter, "maxcor": 20}
-        static_tol = max(self.tol, 1e-8)
-        with fit_progress(
-            f"static start ({self.dimension})", self.progress, total=self.max_iter
-        ) as callback:
-            static = optimize.minimize(
-                _negative_log_posterior,
-                np.append(_start_values(cells), 0.0),
-                args=(cells, True),
-                jac=True,
-                method="L-BFGS-B",
-                callback=callback,
-                options={**options, "ftol": static_tol, "gtol": static_tol},
-            )
+        static = _lbfgs(
+            _negative_log_posterior, np.append(_start_values(cells), 0.0), (cells, True),
+            label=f"static start ({self.dimension})", progress=self.progress,
+            max_iter=self.max_iter, tol=max(self.tol, 1e-8),
+        )  # fmt: skip
         x, rho, beta, t1, s, delta = _unpack(static.x, n, j)
         count = np.bincount(spatial, minlength=p)
 
@@ -457,18 +448,12 @@ class DynamicIdealPoints:
                 [static.x[-1]],
             ]
         )
-        with fit_progress(
-            f"dynamic ideal points ({self.dimension})", self.progress, total=self.max_iter
-        ) as callback:
-            res = optimize.minimize(
-                _negative_log_posterior_dynamic,
-                theta0,
-                args=(walk, spatial, lay, walk_sd, self.participation_walk_sd),
-                jac=True,
-                method="L-BFGS-B",
-                callback=callback,
-                options={**options, "ftol": self.tol, "gtol": self.tol},
-            )
+        res = _lbfgs(
+            _negative_log_posterior_dynamic, theta0,
+            (walk, spatial, lay, walk_sd, self.participation_walk_sd),
+            label=f"dynamic ideal points ({self.dimension})", progress=self.progress,
+            max_iter=self.max_iter, tol=self.tol,
+        )  # fmt: skip
         return res, lay, int(static.nit)
 
     def _choose_walk_sd(
