@@ -663,43 +663,61 @@ def _normalise_text(text: pd.Series) -> pd.Series:
 
 
 def persistence_pairs(
-    votes: pd.DataFrame, roll_calls: pd.DataFrame, *, key: str = "title"
+    votes: pd.DataFrame,
+    roll_calls: pd.DataFrame,
+    *,
+    key: str = "title",
+    consecutive: bool = True,
 ) -> pd.DataFrame:
-    """Member pairs of acts on the same text in consecutive sessions.
+    """Member pairs of acts on the same text: each vote with the text's previous vote.
 
     Two non-partial roll calls pair when their `key` (normalised: stripped, white space
-    collapsed, case-folded; empty titles skipped) is equal and their sessions are consecutive;
-    the later one is the "next". A title used by more than one roll call within a session is
-    ambiguous there (which of them continues which?) and that session's roll calls with it are
-    not paired. A member contributes a pair when it has a cell (an act, absence included) in
-    both roll calls.
+    collapsed, case-folded; empty titles skipped) is equal; the later one is the "next". With
+    `consecutive` (the default, as in FACTS.md §4) their sessions must be consecutive; without
+    it each vote pairs with the text's last vote in any earlier session, however long ago. A
+    title used by more than one roll call within a session is ambiguous there (which of them
+    continues which?) and that session's roll calls with it are not paired. A member
+    contributes a pair when it has a cell (an act, absence included) in both roll calls.
 
     Parameters
     ----------
     votes : DataFrame
         Tidy cells: ``rcid``, ``iso3``, ``act`` (values in ``ACTS``).
     roll_calls : DataFrame
-        Indexed by ``rcid`` with ``session``, ``partial`` and the `key` column.
+        Indexed by ``rcid`` with ``session``, ``partial`` and the `key` column (and ``date``
+        for the gap).
     key : str, optional
         Column naming the text (``"title"``; ``"descr"`` is the other candidate in Voeten's data).
+    consecutive : bool, optional
+        Pair only votes in consecutive sessions.
 
     Returns
     -------
     DataFrame
         One row per member pair: ``iso3``, ``rcid_prev``, ``rcid_next``, ``act_prev``,
-        ``act_next`` (int codes into ``ACTS``), sorted by ``rcid_next``, ``iso3``.
+        ``act_next`` (int codes into ``ACTS``) and ``gap`` (years between the two votes; NaN
+        without dates), sorted by ``rcid_next``, ``iso3``.
     """
-    columns = ["iso3", "rcid_prev", "rcid_next", "act_prev", "act_next"]
-    rc = roll_calls.loc[~roll_calls["partial"].astype(bool), ["session", key]].copy()
+    columns = ["iso3", "rcid_prev", "rcid_next", "act_prev", "act_next", "gap"]
+    cols = ["session", key] + (["date"] if "date" in roll_calls.columns else [])
+    rc = roll_calls.loc[~roll_calls["partial"].astype(bool), cols].copy()
     rc["text"] = _normalise_text(rc[key])
     rc = rc[rc["text"] != ""]
     per_session = rc.groupby(["text", "session"])["text"].transform("size")
     rc = rc[per_session == 1]
     texts = rc.reset_index()[["rcid", "text", "session"]]
-    following = texts.assign(session=texts["session"] - 1)
-    pairs = texts.merge(following, on=["text", "session"], suffixes=("_prev", "_next"))
+    if consecutive:
+        following = texts.assign(session=texts["session"] - 1)
+        pairs = texts.merge(following, on=["text", "session"], suffixes=("_prev", "_next"))
+    else:
+        ordered = texts.sort_values(["text", "session"], kind="stable")
+        ordered["rcid_prev"] = ordered.groupby("text")["rcid"].shift(1)
+        pairs = ordered.dropna(subset=["rcid_prev"]).rename(columns={"rcid": "rcid_next"})
+        pairs["rcid_prev"] = pairs["rcid_prev"].astype(np.int64)
     if pairs.empty:
-        return pd.DataFrame({c: pd.Series(dtype=int if c != "iso3" else object) for c in columns})
+        frame = {c: pd.Series(dtype=int if c not in ("iso3", "gap") else object) for c in columns}
+        frame["gap"] = pd.Series(dtype=float)
+        return pd.DataFrame(frame)
     codes = _act_codes(votes)
     cells = pd.DataFrame(
         {"rcid": votes["rcid"].to_numpy(), "iso3": votes["iso3"].to_numpy(), "act": codes}
@@ -708,6 +726,13 @@ def persistence_pairs(
     nxt = cells.rename(columns={"rcid": "rcid_next", "act": "act_next"})
     out = pairs[["rcid_prev", "rcid_next"]].merge(prev, on="rcid_prev")
     out = out.merge(nxt, on=["rcid_next", "iso3"])
+    if "date" in rc.columns:
+        dates = pd.to_datetime(rc["date"])
+        after = dates.reindex(out["rcid_next"]).to_numpy()
+        out["gap"] = pd.to_timedelta(after - dates.reindex(out["rcid_prev"]).to_numpy()).days
+        out["gap"] = out["gap"].to_numpy() / 365.25
+    else:
+        out["gap"] = np.nan
     return out[columns].sort_values(["rcid_next", "iso3"], kind="stable").reset_index(drop=True)
 
 
@@ -753,7 +778,11 @@ def _persistence_features(previous: IntArray) -> FloatArray:
 
 
 def fit_persistence(
-    log_baseline: FloatArray, previous: IntArray, chosen: IntArray
+    log_baseline: FloatArray,
+    previous: IntArray,
+    chosen: IntArray,
+    *,
+    start: FloatArray | None = None,
 ) -> dict[str, float | int | bool]:
     """Fit the three persistence costs by maximum likelihood.
 
@@ -771,6 +800,8 @@ def fit_persistence(
         with the previous roll call's item parameters).
     previous, chosen : ndarray of int, shape (n_pairs,)
         Codes into ``ACTS`` of the previous and the next act.
+    start : ndarray, shape (3,), optional
+        Starting costs (e.g. the last solution when the baseline moves a little); default 0.
 
     Returns
     -------
@@ -818,7 +849,7 @@ def fit_persistence(
 
     res = optimize.minimize(
         objective,
-        np.zeros(3),
+        np.zeros(3) if start is None else np.asarray(start, dtype=float),
         jac=True,
         hess=lambda lam: information(lam) / n,
         method="trust-exact",

@@ -271,11 +271,13 @@ def bundle_from_fit(
     item = est.items_.loc[rcid]
     members = est.members_.copy()
     members["previous_act"] = ""
+    previous_date = None
     if previous is not None:
         prev = find_roll_call(window, previous, f"{where}: previous.like")
         votes = window.votes
         acts = votes.loc[votes["rcid"] == prev].set_index("iso3")["act"].astype(str)
         members["previous_act"] = acts.reindex(members.index).fillna("").to_numpy()
+        previous_date = pd.Timestamp(window.roll_calls.loc[prev, "date"]).date().isoformat()
     members = members[list(MEMBER_COLUMNS)]
     meta = {
         "scenario": name,
@@ -290,6 +292,7 @@ def bundle_from_fit(
             **{f"{k}_se": float(item[f"{k}_se"]) for k in ITEM_KEYS},
         },
         "previous": previous,
+        "previous_date": previous_date,
         "persistence": fit.persistence,
         "absence": fit.absence,
         "presence_carryover": fit.presence_carryover,
@@ -490,17 +493,21 @@ def _group_shock(est: Any, window: Any, on: pd.Timestamp) -> dict[str, float]:
 
 
 def _text_persistence(est: Any, window: Any, *, gamma: float) -> dict[str, float]:
-    """Fit the text shock and reversal costs (:mod:`sim.persistence`) on same-title pairs."""
+    """Fit the text shock, how fast it moves, and the reversal costs (:mod:`sim.persistence`)
+    on same-title pairs: each vote with its text's previous vote, at whatever gap."""
     from sim.calibrate import persistence_pairs, transition_matrix
     from sim.persistence import fit_text_persistence
 
     votes = window.votes[window.votes["rcid"].isin(est.items_.index)]
     rc = window.roll_calls.loc[est.items_.index]
-    pairs = persistence_pairs(votes, rc, key=getattr(est, "persistence_key", "text"))
+    key = getattr(est, "persistence_key", "text")
     if not hasattr(est, "transitions_"):
+        consecutive = persistence_pairs(votes, rc, key=key)
         est.transitions_ = transition_matrix(
-            pairs["act_prev"].to_numpy(dtype=np.int64), pairs["act_next"].to_numpy(dtype=np.int64)
+            consecutive["act_prev"].to_numpy(dtype=np.int64),
+            consecutive["act_next"].to_numpy(dtype=np.int64),
         )
+    pairs = persistence_pairs(votes, rc, key=key, consecutive=False)
     it = est.items_.loc[pairs["rcid_prev"].to_numpy()]
     fit = fit_text_persistence(
         cell_ideal_points(est, pairs["iso3"].to_numpy(), pairs["rcid_prev"].to_numpy(), rc),
@@ -511,6 +518,7 @@ def _text_persistence(est: Any, window: Any, *, gamma: float) -> dict[str, float
         pairs["act_next"].to_numpy(dtype=np.int64),
         item={k: it[k].to_numpy() for k in ITEM_KEYS},
         gamma=gamma,
+        gap=pairs["gap"].to_numpy(dtype=float),
     )
     fit["n_texts"] = int(pairs[["rcid_prev", "rcid_next"]].drop_duplicates().shape[0])
     return {k: float(v) for k, v in fit.items()}

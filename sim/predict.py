@@ -16,7 +16,7 @@ import numpy as np
 from sim.absence import log_act_baseline
 from sim.acts import FloatArray, IntArray
 from sim.choice import act_probabilities, persistence_cost, utilities
-from sim.persistence import conditional_vote_log_probs
+from sim.persistence import conditional_vote_log_probs, shock_correlation
 from sim.quadrature import normal_nodes
 
 __all__ = ["member_odds"]
@@ -32,6 +32,7 @@ def member_odds(
     gamma: float,
     tau: float,
     participation_sd: FloatArray | float = 0.0,
+    gap: FloatArray | float = 0.0,
     n_nodes: int = 15,
 ) -> FloatArray:
     """Each member's probabilities of yes, no, abstain, absent on one roll call.
@@ -44,12 +45,16 @@ def member_odds(
     item : mapping
         ``discrimination``, ``cut_abstain``, ``cut_yes``, ``presence``.
     persistence : mapping
-        ``sigma``, ``scale``, ``reversal``, ``leave``, ``return`` (a bundle's persistence).
+        ``sigma``, ``scale``, ``reversal``, ``leave``, ``return`` and, if the shock moves over
+        time, ``tau`` and ``power`` (a bundle's persistence).
     gamma, tau : float
         Strategic-absence slope and group-shock sd.
     participation_sd : float or ndarray, shape (n_members,)
         Uncertainty of each participation (e.g. grown by the participation walk), integrated
         out by quadrature.
+    gap : float or ndarray, shape (n_members,)
+        Years since each member's previous act on the text (the shock's correlation decays
+        with it, :func:`sim.persistence.shock_correlation`).
 
     Returns
     -------
@@ -68,9 +73,13 @@ def member_odds(
     z, w = normal_nodes(n_nodes)
     beta = float(item["discrimination"]) or 1e-9
     x = np.asarray(ideal_point, float)[None, :] + (tau * z / beta)[:, None]  # (K, M)
+    correlation = shock_correlation(
+        np.broadcast_to(np.asarray(gap, float), np.shape(previous)),
+        tau=float(persistence.get("tau", np.inf)), power=float(persistence.get("power", 1.0)),
+    )  # fmt: skip
     log_votes = conditional_vote_log_probs(
         x, previous, item=item, sigma=float(persistence.get("sigma", 0.0)),
-        scale=persistence.get("scale"),
+        scale=persistence.get("scale"), correlation=correlation,
     )  # fmt: skip
     zp, wp = normal_nodes(9)
     base = (

@@ -32,7 +32,7 @@ from sim.acts import ABSENT, ACTS, BoolArray, FloatArray, IntArray
 from sim.choice import principal_weight, reading
 from sim.embedded import Bundle, load_bundle, previous_codes
 from sim.members import MemberSpec
-from sim.persistence import conditional_vote_log_probs_on_draws
+from sim.persistence import conditional_vote_log_probs_on_draws, shock_correlation
 from sim.results import atomic_write_text, git_commit, package_versions, write_json
 from sim.scenario import Event, Prior, Scenario, load_scenario, select
 from sim.tally import Tally
@@ -300,13 +300,22 @@ def prepare(
             available[i, ABSENT] = True
 
     previous = previous_codes(bundle.members, iso3)
-    for member, act in known.items():
-        previous[iso3.index(member)] = ACTS.index(act)
-
     pers = bundle.persistence
-    log_votes = conditional_vote_log_probs_on_draws(
-        x + eta_shift, previous, item=item, sigma=pers.get("sigma", 0.0), scale=pers.get("scale")
+    gap = np.zeros(n)  # years from each member's previous public act to the vote
+    vote_day = pd.Timestamp(spec.resolution.date)
+    if bundle.meta.get("previous_date"):
+        gap[:] = (vote_day - pd.Timestamp(bundle.meta["previous_date"])).days / 365.25
+    for member, act in known.items():
+        i = iso3.index(member)
+        previous[i] = ACTS.index(act)
+        gap[i] = (vote_day - pd.Timestamp(spec.committee.date)).days / 365.25  # type: ignore[union-attr]
+    correlation = shock_correlation(
+        gap, tau=pers.get("tau", float("inf")), power=pers.get("power", 1.0)
     )
+    log_votes = conditional_vote_log_probs_on_draws(
+        x + eta_shift, previous, item=item, sigma=pers.get("sigma", 0.0), scale=pers.get("scale"),
+        correlation=correlation,
+    )  # fmt: skip
     absence = bundle.absence
     gamma = normal("absence.gamma", [absence["gamma"]], [absence["gamma_se"]])[:, 0]
     persistence = np.column_stack(

@@ -222,6 +222,7 @@ def _year(
                 item=item, persistence=p, gamma=fit.absence["gamma"],
                 tau=fit.group_shock["tau"],
                 participation_sd=np.hypot(params["participation_se"].to_numpy(), presence_sd),
+                gap=(rc.loc[rcid, "date"] - rc.loc[like, "date"]).days / 365.25,
             )  # fmt: skip
         else:
             odds = new_odds.get(_issue(rc.loc[rcid]), new_odds["all"])

@@ -339,6 +339,38 @@ def test_transition_matrix_counts_by_hand():
     assert t.loc["no", "n"] == 0
 
 
+def test_each_vote_pairs_with_its_texts_previous_vote_at_whatever_gap():
+    from sim.calibrate import persistence_pairs
+
+    roll_calls = pd.DataFrame(
+        {
+            "session": [60, 61, 63, 63],
+            "date": pd.to_datetime(["2005-12-01", "2006-12-01", "2008-12-01", "2008-12-02"]),
+            "title": ["Text A", "text  a", "TEXT A", "Other"],
+            "partial": False,
+        },
+        index=pd.Index([10, 11, 12, 13], name="rcid"),
+    )
+    votes = pd.DataFrame(
+        {
+            "rcid": [10, 11, 12, 13] * 2,
+            "iso3": ["AAA"] * 4 + ["BBB"] * 4,
+            "act": ["yes", "abstain", "no", "yes", "yes", "yes", "absent", "no"],
+        }
+    )
+    consecutive = persistence_pairs(votes, roll_calls)
+    assert set(zip(consecutive["rcid_prev"], consecutive["rcid_next"], strict=True)) == {(10, 11)}
+    anywhere = persistence_pairs(votes, roll_calls, consecutive=False)
+    assert set(zip(anywhere["rcid_prev"], anywhere["rcid_next"], strict=True)) == {
+        (10, 11),
+        (11, 12),
+    }
+    aaa = anywhere[anywhere["iso3"] == "AAA"].set_index("rcid_next")
+    assert aaa.loc[12, "act_prev"] == ACTS.index("abstain")
+    assert aaa.loc[12, "act_next"] == ACTS.index("no")
+    assert aaa.loc[12, "gap"] == pytest.approx(731 / 365.25)
+
+
 # ---------------------------------------------------------------------------------------------
 # A new item from a tally
 

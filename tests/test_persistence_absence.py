@@ -125,3 +125,87 @@ def test_the_attendance_carry_over_is_recovered_from_repeated_texts():
         pd.Series(delta[:, 0]), text[::n_sessions], session[::n_sessions]
     )
     assert lonely["slope"] == 0.0
+
+
+# -- the shock moves over time --------------------------------------------------------------
+def test_a_correlation_of_one_is_the_shock_shared_by_both_votes():
+    x = np.linspace(-1, 0.5, 5)
+    previous = np.array([0, 1, 2, 3, -1])
+    same = conditional_vote_log_probs(x, previous, item=ITEM, sigma=2.0, scale=0.5)
+    ones = conditional_vote_log_probs(
+        x, previous, item=ITEM, sigma=2.0, scale=0.5, correlation=np.ones(5)
+    )
+    np.testing.assert_array_equal(same, ones)
+
+
+def test_persistence_weakens_as_the_gap_grows_and_vanishes_without_correlation():
+    from sim.persistence import shock_correlation
+
+    x = np.full(3, -0.5)
+    previous = np.array([0, 1, 2])  # yes, no, abstain before
+    stay = []
+    for gap in (0.1, 1.0, 2.0, 4.0):
+        r = shock_correlation(np.full(3, gap), tau=1.8, power=2.0)
+        p = np.exp(conditional_vote_log_probs(x, previous, item=ITEM, sigma=2.0, scale=0.3,
+                                              correlation=r))  # fmt: skip
+        stay.append(p[[0, 1, 2], [0, 1, 2]])  # the same act again
+    assert np.all(np.diff(np.array(stay), axis=0) < 0)
+    unrelated = np.exp(conditional_vote_log_probs(
+        x, previous, item=ITEM, sigma=2.0, scale=0.3, correlation=np.zeros(3)
+    ))  # fmt: skip
+    np.testing.assert_allclose(unrelated[0], unrelated[1], rtol=1e-10)
+    np.testing.assert_allclose(unrelated[0], unrelated[2], rtol=1e-10)
+
+
+def test_the_grid_interpolation_matches_direct_quadrature_with_a_moving_shock():
+    rng = np.random.default_rng(3)
+    x = rng.normal(-0.5, 0.1, size=(200, 5))
+    previous = np.array([0, 1, 2, 0, -1])
+    r = np.array([0.99, 0.7, 0.2, 0.0, 1.0])
+    fast = conditional_vote_log_probs_on_draws(
+        x, previous, item=ITEM, sigma=2.0, scale=0.4, correlation=r
+    )
+    exact = conditional_vote_log_probs(x, previous, item=ITEM, sigma=2.0, scale=0.4, correlation=r)
+    np.testing.assert_allclose(fast, exact, rtol=0, atol=1e-6)
+
+
+def test_a_negative_gap_is_rejected():
+    from sim.persistence import shock_correlation
+
+    with pytest.raises(ValueError, match="non-negative"):
+        shock_correlation(-0.1, tau=1.0)
+
+
+def simulate_pairs(rng, n, *, sigma, scale, tau, power):
+    """Pairs of votes on the same text from the persistence model of sim.persistence."""
+    from sim.persistence import shock_correlation
+
+    x = rng.normal(0.0, 1.0, n)
+    beta = rng.uniform(1.0, 3.0, n)
+    t1 = rng.normal(-1.5, 1.0, n)
+    t2 = t1 + rng.uniform(0.2, 2.0, n)
+    gap = rng.choice([0.15, 1.0, 1.0, 2.0, 3.0], n)
+    r = shock_correlation(gap, tau=tau, power=power)
+    e0 = rng.normal(0.0, sigma, n)
+    fresh = np.sqrt(scale**2 + 3 * sigma**2 * (1 - r**2) / np.pi**2)
+    first = beta * x + e0 + scale * rng.logistic(size=n)
+    second = beta * x + r * e0 + fresh * rng.logistic(size=n)
+
+    def act(latent):
+        return np.where(latent > t2, 0, np.where(latent > t1, 2, 1))  # yes, abstain, no
+
+    item = {"discrimination": beta, "cut_abstain": t1, "cut_yes": t2, "presence": np.full(n, 9.0)}
+    return x, np.full(n, 9.0), act(first), act(second), item, gap
+
+
+@pytest.mark.slow
+def test_the_shock_and_its_decay_are_recovered_from_simulated_pairs():
+    from sim.persistence import fit_text_persistence
+
+    rng = np.random.default_rng(11)
+    truth = {"sigma": 2.0, "scale": 0.5, "tau": 1.5, "power": 1.0}
+    x, rho, prev, nxt, item, gap = simulate_pairs(rng, 20_000, **truth)
+    fit = fit_text_persistence(x, rho, prev, nxt, item=item, gap=gap)
+    for name in ("sigma", "tau", "power"):
+        assert abs(fit[name] - truth[name]) < 3 * fit[f"{name}_se"], (name, fit[name])
+    assert fit["loglik"] > fit["loglik_no_decay"] + 10  # the decay is found, not imposed
