@@ -7,6 +7,12 @@ vote) lets members answer the asks they received, then computes every member's o
 the choice core (:mod:`sim.choice`) for all parameter draws. A ``DataCollector`` records each
 round's odds of the focal members and the expected tally.
 
+Attendance and pressure: with ``L`` the log-odds of voting at all (``log sum_votes exp U -
+U(absent)``), the asks move it from its calm value ``L0`` to ``L0 + evasion * (L - L0)``. An
+``evasion`` of 1 (the default) is the multinomial logit of MODEL.md §3; the replay draws it from
+the calibration on earlier episodes (:mod:`sim.episodes`) when the scenario names some. Members
+no ask reaches keep their calm odds exactly.
+
 Mesa reserves the keyword ``scenario`` for its own ``Scenario`` class, so the prepared episode is
 passed as ``setup`` (a :class:`sim.replay.Setup`, built by :func:`sim.replay.prepare`). The model
 also runs under ``mesa.batch_run``::
@@ -25,7 +31,7 @@ import mesa
 import numpy as np
 
 from sim.absence import log_act_baseline
-from sim.acts import ACTS, FloatArray, IntArray
+from sim.acts import ABSENT, ACTS, FloatArray, IntArray
 from sim.choice import act_probabilities, persistence_cost, utilities
 from sim.members import Member
 
@@ -160,17 +166,22 @@ class AssemblyModel(mesa.Model):
         pressure = s.pressure(active, cols=cols)
         out = np.empty((s.n_draws, len(cols), len(ACTS)))
 
+        evasion = s.evasion
+
         def chunk(start: int) -> None:
             d = slice(start, start + CHUNK)
             p = pressure[d]
+            log_votes, presence = s.log_votes[d][:, cols], s.presence_base[d][:, cols]
             log_baseline = log_act_baseline(
-                s.log_votes[d][:, cols],
-                s.presence_base[d][:, cols],
-                s.gamma[d, None],
-                pressure_votes=p[..., :3],
+                log_votes, presence, s.gamma[d, None], pressure_votes=p[..., :3]
             )
             cost = self._cost[d][:, cols] if self._cost.shape[0] > 1 else self._cost[:, cols]
             u = utilities(log_baseline, pressure_term=p, cost=cost)
+            if evasion is not None and active:
+                calm = utilities(log_act_baseline(log_votes, presence, s.gamma[d, None]), cost=cost)
+                u[..., ABSENT] -= (evasion[d, None] - 1.0) * (
+                    _presence_log_odds(u) - _presence_log_odds(calm)
+                )
             out[d] = act_probabilities(u, available=s.available[None, cols, :])
 
         starts = range(0, s.n_draws, CHUNK)
@@ -181,6 +192,16 @@ class AssemblyModel(mesa.Model):
             for start in starts:
                 chunk(start)
         return out
+
+
+def _presence_log_odds(u: FloatArray) -> FloatArray:
+    """``log sum_votes exp(U) - U(absent)``: the log-odds of voting at all."""
+    votes = u[..., :ABSENT]
+    top = votes.max(axis=-1, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(divide="ignore"):
+        lse = np.log(np.exp(votes - top).sum(axis=-1)) + top[..., 0]
+    return lse - u[..., ABSENT]
 
 
 class _Arrival:

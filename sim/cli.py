@@ -212,21 +212,28 @@ def calibrate(
 
     paths = scenarios or sorted(Path("scenarios").glob("*.toml"))
     try:
-        loaded = [load_scenario(p) for p in paths]
+        # Oldest vote first: a scenario's episodes are calibrated before it.
+        loaded = sorted((load_scenario(p) for p in paths), key=lambda s: s.spec.resolution.date)
         with err_console.status("loading roll calls..."):
             data = load_roll_calls(data_dir)
         for s in loaded:
             err_console.print(f"calibrating {s.name}...")
-            members, meta = calibrate_scenario(s, data, progress=True)
+            members, meta = calibrate_scenario(s, data, progress=True, calibration=bundle_dir(out))
             folder = bundle_dir(out) / s.name
             write_bundle(members, meta, folder)
             p = meta["persistence"]
-            out_console.print(
+            line = (
                 f"{s.name}: {meta['dimension']} {meta['window'][0]}..{meta['window'][1]}, "
                 f"{meta['fit']['n_roll_calls']} roll calls, {meta['fit']['n_members']} members; "
-                f"reversal {p['reversal']:.2f}, leave {p['leave']:.2f}, return {p['return']:.2f} "
-                f"-> {folder}/"
+                f"reversal {p['reversal']:.2f}, leave {p['leave']:.2f}, return {p['return']:.2f}"
             )
+            if "deal" in meta:
+                d = meta["deal"]
+                line += (
+                    f"; from {', '.join(d['episodes'])}: support value "
+                    f"{d['support_value']['median']:.1f}, evasion {d['evasion']['median']:.2f}"
+                )
+            out_console.print(f"{line} -> {folder}/")
     except (ScenarioError, DataError) as exc:
         _fail(exc)
 

@@ -316,14 +316,18 @@ def bundle_from_fit(
 
 
 def calibrate_scenario(
-    scenario: Scenario, data: Any, *, progress: bool = False
+    scenario: Scenario, data: Any, *, progress: bool = False, calibration: Path | None = None
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Fit the calibration a scenario asks for on `data` (a :class:`sim.data.RollCallData`).
 
     The window is the ``calibration.years`` before the resolution's date (the vote itself and
-    anything later excluded), on the scenario's dimension. Returns the members table and the
-    metadata that :func:`write_bundle` stores.
+    anything later excluded), on the scenario's dimension. With ``calibration.episodes``, the
+    deal parameters are calibrated on those earlier episodes (:mod:`sim.episodes`), whose
+    bundles are read from `calibration` first, then from the package's defaults. Returns the
+    members table and the metadata that :func:`write_bundle` stores.
     """
+    from sim.episodes import calibrate_deal
+
     spec = scenario.spec
     end = pd.Timestamp(spec.resolution.date)
     start = end - pd.DateOffset(years=spec.calibration.years)
@@ -332,7 +336,7 @@ def calibrate_scenario(
         data, start=start, end=end, dimension=dimension, dynamic=spec.calibration.dynamic,
         on=spec.resolution.date, progress=progress,
     )  # fmt: skip
-    return bundle_from_fit(
+    members, meta = bundle_from_fit(
         fit,
         like=spec.item.like,
         previous=spec.previous.like if spec.previous else None,
@@ -340,6 +344,10 @@ def calibrate_scenario(
         where=str(scenario.path or spec.name),
         data_sha256=getattr(data, "sha256", None),
     )
+    deal = calibrate_deal(scenario, data, calibration=calibration)
+    if deal is not None:
+        meta["deal"] = deal
+    return members, meta
 
 
 def session_of(date: Any) -> int:

@@ -20,7 +20,7 @@ summary for comparison after everything is computed.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,11 @@ class AskSpec:
         ``w_ik = credibility * need * support_value + tie`` (logit units).
     m : ndarray, shape (4,)
         The principal's reading of each act (:func:`sim.choice.reading`).
+    offer : ndarray, shape (n_draws, n_targets)
+        ``credibility * need``: what multiplies the value of support in `weight` (0 without an
+        offer).
+    tie : ndarray, shape (n_draws, n_targets)
+        The standing value of the relationship (logit units).
     """
 
     event_id: str
@@ -80,6 +85,22 @@ class AskSpec:
     offer_kind: str | None
     firm: bool
     order: int
+    offer: FloatArray
+    tie: FloatArray
+    need: FloatArray | None = None
+    credibility: Prior | None = None
+
+    def valued_at(self, support_value: FloatArray) -> AskSpec:
+        """The same ask with the value of support set to `support_value` (shape (n_draws,))."""
+        weight = principal_weight(self.offer, np.asarray(support_value, float)[:, None], self.tie)
+        return replace(self, weight=weight)
+
+    def at_mean_credibility(self) -> AskSpec:
+        """The same ask with its offer's credibility at its prior mean in every draw."""
+        if self.credibility is None or self.need is None:
+            return self
+        offer = np.broadcast_to(self.credibility.mean() * self.need, self.offer.shape).copy()
+        return replace(self, offer=offer)
 
 
 @dataclass(frozen=True)
@@ -104,6 +125,19 @@ class Setup:
     item: dict[str, float]
     bundle: Bundle
     notes: tuple[str, ...] = field(default=())
+    #: (draw,): how strongly attendance answers the asks' change to the value of voting
+    #: (:mod:`sim.assembly`); None is 1 in every draw, the plain logit.
+    evasion: FloatArray | None = None
+
+    def with_deal(
+        self, *, support_value: FloatArray | None = None, evasion: FloatArray | None = None
+    ) -> Setup:
+        """The same episode with the value of support and/or the evasion elasticity replaced
+        (arrays of shape (n_draws,)): what an episode's calibration varies."""
+        asks = self.asks
+        if support_value is not None:
+            asks = tuple(ask.valued_at(support_value) for ask in asks)
+        return replace(self, asks=asks, evasion=self.evasion if evasion is None else evasion)
 
     def pressure(self, active: list[AskSpec], *, cols: IntArray | None = None) -> FloatArray:
         """``sum_k w_ik m_k(c)`` from the asks active now, shape (draw, member, act), for the
@@ -325,8 +359,7 @@ def prepare(
         ]
     )
 
-    support_prior = spec.model.support_value or SUPPORT_VALUE
-    support_value = support_prior.sample(n_draws, rng=_stream(seed, "support_value"))
+    support_value, evasion = _deal_draws(spec.model, bundle.meta.get("deal"), n_draws, seed)
     asks = tuple(_ask_specs(scenario, events, members, support_value, seed, n_draws, known))
     vote_date = spec.resolution.date.isoformat()
     rounds = tuple(sorted({a.date for a in asks} | {vote_date}))
@@ -350,7 +383,43 @@ def prepare(
         item=item,
         bundle=bundle,
         notes=tuple(notes),
+        evasion=evasion,
     )
+
+
+def _lognormal(entry: dict[str, float]) -> Prior:
+    return Prior("lognormal", (("median", entry["median"]), ("sigma", entry["sigma"])))
+
+
+def _deal_draws(
+    model: Any, deal: dict[str, Any] | None, n_draws: int, seed: int
+) -> tuple[FloatArray, FloatArray | None]:
+    """Draws of the value of support and of the evasion elasticity (None: 1, the logit).
+
+    A scenario's ``[model]`` priors win; otherwise the bundle's posterior from earlier episodes
+    (:mod:`sim.episodes`), both drawn jointly with their correlation; otherwise the literature
+    prior of the value of support and the plain logit.
+    """
+    if deal is not None and model.support_value is None and model.evasion is None:
+        z = _stream(seed, "deal").standard_normal((n_draws, 2))
+        rho = float(np.clip(deal.get("correlation", 0.0), -0.999, 0.999))
+        second = rho * z[:, 0] + np.sqrt(1.0 - rho**2) * z[:, 1]
+        v, k = deal["support_value"], deal["evasion"]
+        return (
+            v["median"] * np.exp(v["sigma"] * z[:, 0]),
+            k["median"] * np.exp(k["sigma"] * second),
+        )
+    support_prior = model.support_value or (
+        _lognormal(deal["support_value"]) if deal is not None else SUPPORT_VALUE
+    )
+    support_value = support_prior.sample(n_draws, rng=_stream(seed, "support_value"))
+    evasion_prior = model.evasion or (_lognormal(deal["evasion"]) if deal is not None else None)
+    evasion = (
+        None
+        if evasion_prior is None
+        else evasion_prior.sample(n_draws, rng=_stream(seed, "evasion"))
+    )
+    return support_value, evasion
 
 
 def _ask_specs(
@@ -383,18 +452,20 @@ def _ask_specs(
         targets = [t for t in targets if t != principal.iso3]  # nobody lobbies itself
         idx = np.array([index[t] for t in targets], dtype=np.int64)
         tie = event.tie.sample(n_draws, rng=_stream(seed, f"event.{event.id}.tie"))
+        tie = np.broadcast_to(tie[:, None], (n_draws, len(idx))).copy()
         if event.offer is not None:
             cred = event.offer.credibility.sample(
                 n_draws, rng=_stream(seed, f"event.{event.id}.credibility")
             )
             need = np.array([members[i].needs.get(event.offer.kind, 0.0) for i in idx])
-            value = support_value[:, None] * need[None, :]
-            weight = principal_weight(cred[:, None], value, tie[:, None])
+            offer = cred[:, None] * need[None, :]
             firm = event.offer.credibility.mean() >= 0.5
-            kind = event.offer.kind
+            kind, credibility = event.offer.kind, event.offer.credibility
         else:
-            weight = np.broadcast_to(tie[:, None], (n_draws, len(idx))).copy()
-            firm, kind = False, None
+            offer = np.zeros((n_draws, len(idx)))
+            need = np.zeros(len(idx))
+            firm, kind, credibility = False, None, None
+        weight = principal_weight(offer, support_value[:, None], tie)
         out.append(
             AskSpec(
                 event_id=event.id,
@@ -407,6 +478,10 @@ def _ask_specs(
                 offer_kind=kind,
                 firm=firm,
                 order=order,
+                offer=offer,
+                tie=tie,
+                need=need,
+                credibility=credibility,
             )
         )
     return out

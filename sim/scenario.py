@@ -215,11 +215,14 @@ class Resolution(_Strict):
 
 class Calibration(_Strict):
     """Which roll calls the calibration uses: ``years`` before the resolution's date, on
-    ``dimension``; ``dynamic`` ideal points move over sessions (projected to the vote's)."""
+    ``dimension``; ``dynamic`` ideal points move over sessions (projected to the vote's);
+    ``episodes``: earlier scenarios (file names beside this one) whose recorded votes calibrate
+    the deal parameters (:mod:`sim.episodes`)."""
 
     years: Annotated[int, Field(ge=1, le=80)] = 10
     dimension: Literal["all", "me", "nu", "di", "hr", "co", "ec"] | None = None
     dynamic: bool = False
+    episodes: list[Ident] = []
 
 
 class Item(_Strict):
@@ -355,6 +358,7 @@ class ModelPriors(_Strict):
 
     support_value: NonNegativePrior | None = None
     bloc_shock_sd: NonNegativePrior | None = None
+    evasion: NonNegativePrior | None = None
 
 
 class ScenarioFile(_Strict):

@@ -166,7 +166,8 @@ def test_the_grid_interpolation_matches_direct_quadrature_with_a_moving_shock():
         x, previous, item=ITEM, sigma=2.0, scale=0.4, correlation=r
     )
     exact = conditional_vote_log_probs(x, previous, item=ITEM, sigma=2.0, scale=0.4, correlation=r)
-    np.testing.assert_allclose(fast, exact, rtol=0, atol=1e-6)
+    # Linear interpolation on 513 points of a function steepened by the small logistic scale.
+    np.testing.assert_allclose(fast, exact, rtol=0, atol=2e-6)
 
 
 def test_a_negative_gap_is_rejected():

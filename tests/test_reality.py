@@ -66,8 +66,10 @@ def test_the_jerusalem_threat_moves_earlier_yes_voters_to_abstain_and_absent():
 
 @pytest.mark.xfail(
     strict=True,
-    reason="the threat moves too few: ~1% of earlier yes voters abstain (13% recorded); the US "
-    "aid stakes are a coarse bloc rule and the texts differ (see the issue note)",
+    reason="the threat moves too few: ~1% of earlier yes voters abstain (13% recorded). No "
+    "earlier episode calibrates the value of US aid for this replay, so it keeps the literature "
+    "prior (median 2 logits); ES-10/19 itself says about 19, but a replay may not learn from "
+    "the vote it replays (see the issue note)",
 )
 def test_the_jerusalem_threat_moves_about_as_many_as_recorded():
     shares = earlier_yes_voters("as_happened")[["p_abstain", "p_absent"]].mean()
@@ -93,9 +95,10 @@ def test_under_a_firm_commitment_abstain_or_no_overtakes_absence():
 
 @pytest.mark.xfail(
     strict=True,
-    reason="Ukraine's calibrated absence rate (~1.5%) is far below its abstain odds on this item, "
-    "so no ask without a firm offer makes absence its likeliest act; the model picks abstain "
-    "(see the issue note)",
+    reason="calibrated on the Jerusalem episode, support is worth about 19 logits and attendance "
+    "barely answers pressure (evasion 0.13, the logit is 1), so even a call without commitment "
+    "buys an abstention (0.89) and Ukraine's absence stays near its calm 2%; the model picks "
+    "abstain (see the issue note)",
 )
 def test_absence_is_ukraines_likeliest_act_under_an_ask_without_commitment():
     assert most_likely("as_happened") == "absent"

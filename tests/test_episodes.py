@@ -1,0 +1,157 @@
+"""Deal parameters calibrated on earlier episodes, and the evasion elasticity they carry.
+
+The elasticity's claims are exact (the logit is its value 1; it moves only members under
+pressure, in the direction of its sign). The calibration recovers known values from acts
+simulated by the model itself, and refuses episodes that are not earlier than the vote.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim.acts import ABSENT, ACTS
+from sim.assembly import AssemblyModel
+from sim.episodes import Episode, episode_loglik, fit_deal, load_episodes, log_credibility_moments
+from sim.errors import ScenarioError
+from sim.replay import prepare
+from sim.scenario import Prior, load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+JERUSALEM = ROOT / "scenarios" / "jerusalem_2017.toml"
+ICJ = ROOT / "scenarios" / "icj_referral_2022.toml"
+
+
+@cache
+def setup(draws: int = 200):
+    return prepare(JERUSALEM, n_draws=draws, seed=5)
+
+
+def odds(s) -> np.ndarray:
+    model = AssemblyModel(s, rng=np.random.default_rng(0))
+    model.run()
+    return model.odds
+
+
+def with_evasion(s, value: float):
+    return s.with_deal(evasion=np.full(s.n_draws, value))
+
+
+def test_an_evasion_of_one_is_the_plain_logit():
+    s = setup()
+    np.testing.assert_allclose(odds(with_evasion(s, 1.0)), odds(s), rtol=0, atol=1e-14)
+
+
+def test_evasion_moves_attendance_of_members_under_pressure_only():
+    s = setup()
+    base, high, low = odds(s), odds(with_evasion(s, 3.0)), odds(with_evasion(s, 0.3))
+    # Members the threat leaves worse off whatever they vote (earlier yes voters with a stake
+    # in US aid) stay away more when attendance answers pressure more, and less when less.
+    stake = np.zeros(len(s.iso3), dtype=bool)
+    for ask in s.asks:
+        stake[ask.targets[(ask.offer > 0).any(axis=0)]] = True
+    torn = stake & (s.previous == ACTS.index("yes"))
+    assert torn.sum() > 20
+    assert np.all(high[:, torn, ABSENT].mean(0) > base[:, torn, ABSENT].mean(0))
+    assert np.all(low[:, torn, ABSENT].mean(0) < base[:, torn, ABSENT].mean(0))
+    # Members no ask reaches (the principal itself) keep their odds exactly.
+    usa = s.iso3.index("USA")
+    np.testing.assert_array_equal(high[:, usa], base[:, usa])
+    np.testing.assert_allclose(high.sum(axis=-1), 1.0, rtol=1e-12)
+
+
+def test_a_larger_value_of_support_moves_earlier_yes_voters_toward_the_ask():
+    s = setup()
+    yes = s.previous == ACTS.index("yes")
+    small = odds(s.with_deal(support_value=np.full(s.n_draws, 1.0)))[:, yes].mean((0, 1))
+    large = odds(s.with_deal(support_value=np.full(s.n_draws, 20.0)))[:, yes].mean((0, 1))
+    assert large[ACTS.index("yes")] < small[ACTS.index("yes")]
+    assert large[ACTS.index("abstain")] > small[ACTS.index("abstain")]
+
+
+def test_log_credibility_moments_match_a_large_sample():
+    for prior in (
+        Prior("beta", (("a", 2.0), ("b", 6.0))),
+        Prior("beta", (("a", 18.0), ("b", 2.0))),
+    ):
+        draws = np.log(prior.sample(400_000, rng=np.random.default_rng(1)))
+        mean, var = log_credibility_moments(prior)
+        assert mean == pytest.approx(draws.mean(), abs=0.01)
+        assert var == pytest.approx(draws.var(), rel=0.02)
+
+
+def simulated_episode(support_value: float, evasion: float, seed: int) -> Episode:
+    """Acts drawn from the model at known values, credibility at its mean (as the fit scores)."""
+    s = setup(400)
+    s = replace(s, asks=tuple(a.at_mean_credibility() for a in s.asks))
+    truth = s.with_deal(
+        support_value=np.full(s.n_draws, support_value), evasion=np.full(s.n_draws, evasion)
+    )
+    p = odds(truth)[0]  # one draw of everything else: one realised episode
+    rng = np.random.default_rng(seed)
+    acts = np.array([rng.choice(4, p=row / row.sum()) for row in p])
+    return Episode("simulated", s, acts)
+
+
+@pytest.mark.slow
+def test_the_value_of_support_is_recovered_from_a_simulated_episode():
+    episode = simulated_episode(12.0, 1.0, seed=3)
+    fit = fit_deal([episode], support_prior=Prior("lognormal", (("median", 3.0), ("sigma", 2.0))))
+    fitted = np.log(fit["support_value"]["at_mean_credibility"])
+    # The likelihood's own spread (the posterior's, without the credibility term) is the scale.
+    spread = np.sqrt(max(fit["support_value"]["sigma"] ** 2 - 0.512, 0.01))
+    assert abs(fitted - np.log(12.0)) < 3 * spread + 0.1
+    assert fit["loglik"] > fit["loglik_prior"]
+
+
+def test_an_episode_after_the_vote_is_refused(tmp_path):
+    text = JERUSALEM.read_text(encoding="utf-8").replace(
+        "[calibration]\n", '[calibration]\nepisodes = ["later"]\n', 1
+    )
+    (tmp_path / "early.toml").write_text(text, encoding="utf-8")
+    (tmp_path / "later.toml").write_text(ICJ.read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"calibration\.episodes: 'later' votes on 2022-12-30"):
+        load_episodes(load_scenario(tmp_path / "early.toml"), data=None)
+
+
+def test_a_missing_episode_file_is_named(tmp_path):
+    text = ICJ.read_text(encoding="utf-8").replace("jerusalem_2017", "nowhere_2001")
+    (tmp_path / "icj.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"calibration\.episodes: 'nowhere_2001'"):
+        load_episodes(load_scenario(tmp_path / "icj.toml"), data=None)
+
+
+def test_the_shipped_calibration_learns_from_jerusalem_and_the_replay_draws_from_it(tmp_path):
+    from sim.embedded import load_bundle
+
+    deal = load_bundle("icj_referral_2022").meta["deal"]
+    assert deal["episodes"] == ["jerusalem_2017"]
+    assert deal["loglik"] > deal["loglik_prior"]  # the episode moved the literature prior
+    s = prepare(ICJ, n_draws=4000, seed=1)
+    assert s.evasion is not None
+    assert np.median(s.evasion) == pytest.approx(deal["evasion"]["median"], rel=0.05)
+    ukraine_call = next(a for a in s.asks if a.event_id == "netanyahu_call")
+    support = ukraine_call.weight - ukraine_call.tie
+    value = support / np.where(ukraine_call.offer > 0, ukraine_call.offer, np.nan)
+    assert np.nanmedian(value) == pytest.approx(deal["support_value"]["median"], rel=0.05)
+    # A scenario's own prior wins over the calibration.
+    override = ICJ.read_text(encoding="utf-8") + (
+        '\n[model]\nsupport_value = { dist = "fixed", value = 2.0 }\n'
+        'evasion = { dist = "fixed", value = 1.0 }\n'
+    )
+    path = tmp_path / "icj_referral_2022.toml"
+    path.write_text(override, encoding="utf-8")
+    o = prepare(path, n_draws=50, seed=1, calibration=load_bundle("icj_referral_2022"))
+    assert np.all(o.evasion == 1.0)
+
+
+def test_the_episode_likelihood_is_finite_and_prefers_the_recorded_direction():
+    episode = simulated_episode(12.0, 1.0, seed=4)
+    near = episode_loglik(episode, support_value=12.0, evasion=1.0)
+    far = episode_loglik(episode, support_value=0.5, evasion=1.0)
+    assert np.isfinite(near)
+    assert near > far
