@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sim.acts import ACTS
@@ -157,6 +158,13 @@ def _print_result(result: ReplayResult, target: Path) -> None:
         )
     out_console.print(tally)
     out_console.print(f"P(adopted) = [bold]{result.tally.prob_pass():.3f}[/]")
+    deal = result.deal()
+    v, k = deal["support_value"], deal["evasion"]
+    out_console.print(
+        f"value of support {v['median']:.1f} logits (90% {v['q05']:.1f}–{v['q95']:.1f}), "
+        f"evasion {k['median']:.2f} ({k['q05']:.2f}–{k['q95']:.2f}); from the "
+        f"{escape(deal['source'])}"
+    )
     # One line per (date, patron, support): a threat to every member draws dozens of them.
     grouped: dict[tuple[str, str, str], list[str]] = {}
     for ask in result.counter_asks:
@@ -204,7 +212,10 @@ def calibrate(
 ) -> None:
     """Fit ideal points, items, participation and persistence for each scenario.
 
-    Writes the embedded default (sim/defaults/calibration/<scenario>/) that replays use.
+    Scenarios that name earlier episodes (calibration.episodes) also get the value of support
+    and the evasion elasticity calibrated on those episodes' recorded votes; scenarios are
+    calibrated oldest vote first, so an episode's bundle is fresh when it is used. Writes the
+    embedded default (sim/defaults/calibration/<scenario>/) that replays use.
     """
     from sim.data import load_roll_calls
     from sim.embedded import bundle_dir, calibrate_scenario, write_bundle

@@ -128,16 +128,25 @@ class Setup:
     #: (draw,): how strongly attendance answers the asks' change to the value of voting
     #: (:mod:`sim.assembly`); None is 1 in every draw, the plain logit.
     evasion: FloatArray | None = None
+    #: (draw,): the value of support drawn for this run, and where its prior came from.
+    support_value: FloatArray | None = None
+    deal_source: str = "literature prior"
 
     def with_deal(
         self, *, support_value: FloatArray | None = None, evasion: FloatArray | None = None
     ) -> Setup:
         """The same episode with the value of support and/or the evasion elasticity replaced
         (arrays of shape (n_draws,)): what an episode's calibration varies."""
-        asks = self.asks
+        asks, value = self.asks, self.support_value
         if support_value is not None:
             asks = tuple(ask.valued_at(support_value) for ask in asks)
-        return replace(self, asks=asks, evasion=self.evasion if evasion is None else evasion)
+            value = np.asarray(support_value, float)
+        return replace(
+            self,
+            asks=asks,
+            support_value=value,
+            evasion=self.evasion if evasion is None else evasion,
+        )
 
     def pressure(self, active: list[AskSpec], *, cols: IntArray | None = None) -> FloatArray:
         """``sum_k w_ik m_k(c)`` from the asks active now, shape (draw, member, act), for the
@@ -359,7 +368,9 @@ def prepare(
         ]
     )
 
-    support_value, evasion = _deal_draws(spec.model, bundle.meta.get("deal"), n_draws, seed)
+    support_value, evasion, deal_source = _deal_draws(
+        spec.model, bundle.meta.get("deal"), n_draws, seed
+    )
     asks = tuple(_ask_specs(scenario, events, members, support_value, seed, n_draws, known))
     vote_date = spec.resolution.date.isoformat()
     rounds = tuple(sorted({a.date for a in asks} | {vote_date}))
@@ -384,6 +395,8 @@ def prepare(
         bundle=bundle,
         notes=tuple(notes),
         evasion=evasion,
+        support_value=support_value,
+        deal_source=deal_source,
     )
 
 
@@ -393,13 +406,15 @@ def _lognormal(entry: dict[str, float]) -> Prior:
 
 def _deal_draws(
     model: Any, deal: dict[str, Any] | None, n_draws: int, seed: int
-) -> tuple[FloatArray, FloatArray | None]:
-    """Draws of the value of support and of the evasion elasticity (None: 1, the logit).
+) -> tuple[FloatArray, FloatArray | None, str]:
+    """Draws of the value of support and of the evasion elasticity (None: 1, the logit), and
+    where they come from.
 
     A scenario's ``[model]`` priors win; otherwise the bundle's posterior from earlier episodes
     (:mod:`sim.episodes`), both drawn jointly with their correlation; otherwise the literature
     prior of the value of support and the plain logit.
     """
+    learnt = f"episodes {', '.join(deal['episodes'])}" if deal is not None else ""
     if deal is not None and model.support_value is None and model.evasion is None:
         z = _stream(seed, "deal").standard_normal((n_draws, 2))
         rho = float(np.clip(deal.get("correlation", 0.0), -0.999, 0.999))
@@ -408,6 +423,7 @@ def _deal_draws(
         return (
             v["median"] * np.exp(v["sigma"] * z[:, 0]),
             k["median"] * np.exp(k["sigma"] * second),
+            learnt,
         )
     support_prior = model.support_value or (
         _lognormal(deal["support_value"]) if deal is not None else SUPPORT_VALUE
@@ -419,7 +435,10 @@ def _deal_draws(
         if evasion_prior is None
         else evasion_prior.sample(n_draws, rng=_stream(seed, "evasion"))
     )
-    return support_value, evasion
+    source = "scenario [model]" if model.support_value or model.evasion else "literature prior"
+    if deal is not None and not (model.support_value and model.evasion):
+        source = f"{source} and {learnt}"
+    return support_value, evasion, source
 
 
 def _ask_specs(
@@ -547,6 +566,22 @@ class ReplayResult:
             },
         )
 
+    def deal(self) -> dict[str, Any]:
+        """The deal parameters of the run: median and 90% interval across draws of the value of
+        support and the evasion elasticity, and where their priors came from."""
+        s = self.setup
+
+        def spread(x: FloatArray | None) -> dict[str, float]:
+            values = np.ones(s.n_draws) if x is None else np.asarray(x, float)
+            lo, mid, hi = np.quantile(values, [INTERVAL[0], 0.5, INTERVAL[1]])
+            return {"median": float(mid), "q05": float(lo), "q95": float(hi)}
+
+        return {
+            "support_value": spread(s.support_value),
+            "evasion": spread(s.evasion),
+            "source": s.deal_source,
+        }
+
     def most_likely(self, iso3: str) -> str:
         """The act with the highest mean probability for `iso3`."""
         row = self.member(iso3)
@@ -580,6 +615,7 @@ class ReplayResult:
             },
             "tally": tally,
             "prob_adopted": self.tally.prob_pass(),
+            "deal": self.deal(),
             "item": s.item,
             "counter_asks": list(self.counter_asks),
             "notes": list(s.notes),
