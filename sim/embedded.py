@@ -269,6 +269,7 @@ def bundle_from_fit(
             f"tagged {fit.dimension!r} in that window"
         )
     item = est.items_.loc[rcid]
+    location_sd = _new_text_location_sd(est, window)
     members = est.members_.copy()
     members["previous_act"] = ""
     previous_date = None
@@ -290,6 +291,7 @@ def bundle_from_fit(
             "date": pd.Timestamp(item["date"]).date().isoformat(),
             **{k: float(item[k]) for k in ITEM_KEYS},
             **{f"{k}_se": float(item[f"{k}_se"]) for k in ITEM_KEYS},
+            "new_text_location_sd": location_sd,
         },
         "previous": previous,
         "previous_date": previous_date,
@@ -313,6 +315,27 @@ def bundle_from_fit(
         "versions": package_versions(),
     }
     return members, meta
+
+
+def _new_text_location_sd(est: Any, window: Any) -> float:
+    """Spread of where the window's new texts sit: the sd, over the first votes of texts, of
+    the item's location ``(cut_abstain + cut_yes) / (2 * discrimination)`` (ideal-point units).
+
+    It is how uncertain a new text's position is around the roll call it is said to be like
+    (``[item] new_text``); NaN with fewer than three first votes.
+    """
+    from sim.calibrate import _normalise_text
+    from sim.validate import first_votes
+
+    items = est.items_
+    rc = window.roll_calls.loc[items.index]
+    titles = rc["text"] if "text" in rc.columns else _normalise_text(rc["title"])
+    first = [r for r in first_votes(rc, titles) if r in items.index]
+    if len(first) < 3:
+        return float("nan")
+    it = items.loc[first]
+    beta = it["discrimination"].where(it["discrimination"].abs() > 1e-9, 1e-9)
+    return float(((it["cut_abstain"] + it["cut_yes"]) / (2 * beta)).std())
 
 
 def calibrate_scenario(

@@ -31,6 +31,7 @@ import xarray as xr
 from sim.acts import ABSENT, ACTS, BoolArray, FloatArray, IntArray
 from sim.choice import principal_weight, reading
 from sim.embedded import Bundle, load_bundle, previous_codes
+from sim.errors import DataError
 from sim.members import MemberSpec
 from sim.persistence import conditional_vote_log_probs_on_draws, shock_correlation
 from sim.results import atomic_write_text, git_commit, package_versions, write_json
@@ -336,6 +337,16 @@ def prepare(
     member_group = np.array([groups.index(m.un_group) for m in members])
     beta = item["discrimination"]
     eta_shift = shocks[:, member_group] / beta if abs(beta) > 1e-9 else 0.0
+    if spec.item.new_text:
+        # A different text sits somewhere around its like: one shift of the item per draw, with
+        # the spread of the window's new texts (a shift of the item is minus one of everyone).
+        spread = float(bundle.meta["item"].get("new_text_location_sd", float("nan")))
+        if not np.isfinite(spread):
+            raise DataError(
+                f"{scenario.path or spec.name}: item.new_text: the calibration has no spread "
+                f"of new texts; run `sim calibrate` on this scenario"
+            )
+        eta_shift = eta_shift + normal("item.new_text", [0.0], [spread])  # (draw, 1)
     available = np.ones((n, len(ACTS)), dtype=bool)
     for i, m in enumerate(members):
         if m.no_vote:
@@ -348,6 +359,8 @@ def prepare(
     vote_day = pd.Timestamp(spec.resolution.date)
     if bundle.meta.get("previous_date"):
         gap[:] = (vote_day - pd.Timestamp(bundle.meta["previous_date"])).days / 365.25
+        if spec.previous is not None and not spec.previous.same_text:
+            gap[:] = np.maximum(gap, 1.0)  # another text: as much as next session's version
     for member, act in known.items():
         i = iso3.index(member)
         previous[i] = ACTS.index(act)

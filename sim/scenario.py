@@ -226,9 +226,14 @@ class Calibration(_Strict):
 
 
 class Item(_Strict):
-    """Where the resolution sits: the last roll call on the same agenda item in the data."""
+    """Where the resolution sits: the last roll call on the same agenda item in the data.
+
+    ``new_text``: the resolution is a different text from `like` (not this session's version of
+    it), so where it sits is uncertain by the spread of the issue's new texts around theirs.
+    """
 
     like: Annotated[str, Field(min_length=3)]
+    new_text: bool = False
     source: Source
 
 
@@ -262,9 +267,15 @@ class Committee(_Strict):
 
 
 class Previous(_Strict):
-    """An earlier roll call in the data whose acts count as each member's previous public act."""
+    """An earlier roll call in the data whose acts count as each member's previous public act.
+
+    ``same_text = false``: it was a different text on the same question; the acts still count
+    as public positions (reversing them costs), but a member's take on that text carries over
+    only as much as to next session's version of a text (the shock's correlation one year on).
+    """
 
     like: Annotated[str, Field(min_length=3)]
+    same_text: bool = True
     source: Source
 
 

@@ -108,3 +108,49 @@ def test_common_group_shocks_make_the_tally_more_dispersed_than_independent_vote
     variance = float(pmf @ counts**2 - (pmf @ counts) ** 2)
     p = as_happened.members["p_yes"].to_numpy()
     assert variance > 1.5 * float((p * (1 - p)).sum())
+
+
+# -- how the resolution relates to earlier roll calls ---------------------------------------
+def _variant_of_jerusalem(tmp_path, *, new_text: bool, same_text: bool):
+    text = (ROOT / "scenarios" / "jerusalem_2017.toml").read_text(encoding="utf-8")
+    text = text.replace("new_text = true", f"new_text = {str(new_text).lower()}")
+    text = text.replace("same_text = false", f"same_text = {str(same_text).lower()}")
+    path = tmp_path / f"j_{new_text}_{same_text}.toml"
+    path.write_text(text, encoding="utf-8")
+    return replay(
+        path, variant="no_threat", n_draws=300, seed=4, calibration=_bundle("jerusalem_2017")
+    )
+
+
+def _bundle(name):
+    from sim.embedded import load_bundle
+
+    return load_bundle(name)
+
+
+def test_a_new_text_is_placed_less_surely_than_a_revision_of_its_like(tmp_path):
+    revised = _variant_of_jerusalem(tmp_path, new_text=False, same_text=False)
+    new = _variant_of_jerusalem(tmp_path, new_text=True, same_text=False)
+    # Across draws the new text's item moves, so everyone's odds spread more.
+    assert new.odds[:, :, 0].std(axis=0).mean() > revised.odds[:, :, 0].std(axis=0).mean()
+
+
+def test_a_previous_act_on_another_text_carries_less_than_one_on_the_same_text(tmp_path):
+    same = _variant_of_jerusalem(tmp_path, new_text=False, same_text=True).members
+    other = _variant_of_jerusalem(tmp_path, new_text=False, same_text=False).members
+    yes = same["previous_act"] == "yes"
+    assert other.loc[yes, "p_yes"].mean() < same.loc[yes, "p_yes"].mean()
+
+
+def test_a_new_text_needs_a_calibration_that_knows_the_spread_of_new_texts(tmp_path):
+    import copy
+
+    from sim.embedded import bundle_from_frames
+    from sim.errors import DataError
+
+    bundle = _bundle("jerusalem_2017")
+    meta = copy.deepcopy(bundle.meta)
+    del meta["item"]["new_text_location_sd"]
+    old = bundle_from_frames(bundle.members, meta)
+    with pytest.raises(DataError, match=r"item\.new_text"):
+        replay(ROOT / "scenarios" / "jerusalem_2017.toml", n_draws=10, calibration=old)
