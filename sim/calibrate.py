@@ -783,6 +783,7 @@ def fit_persistence(
     chosen: IntArray,
     *,
     start: FloatArray | None = None,
+    weight: FloatArray | None = None,
 ) -> dict[str, float | int | bool]:
     """Fit the three persistence costs by maximum likelihood.
 
@@ -802,6 +803,8 @@ def fit_persistence(
         Codes into ``ACTS`` of the previous and the next act.
     start : ndarray, shape (3,), optional
         Starting costs (e.g. the last solution when the baseline moves a little); default 0.
+    weight : ndarray, shape (n_pairs,), optional
+        How many pairs each pair stands for (a thinned sample's expansion weights); default 1.
 
     Returns
     -------
@@ -823,8 +826,9 @@ def fit_persistence(
     chosen = np.asarray(chosen)
     feats = _persistence_features(previous)  # (n, 4, 3)
     rows = np.arange(len(chosen))
+    w = np.ones(len(chosen)) if weight is None else np.asarray(weight, dtype=float)
     f_obs = feats[rows, chosen]  # (n, 3)
-    n = max(len(chosen), 1)
+    n = max(float(w.sum()), 1.0)
     precision = 1.0 / PERSISTENCE_PRIOR_SD**2
 
     def probabilities(lam: FloatArray) -> FloatArray:
@@ -835,17 +839,17 @@ def fit_persistence(
     def objective(lam: FloatArray) -> tuple[float, FloatArray]:
         u = log_baseline - feats @ lam
         norm = logsumexp(u, axis=1)
-        ll = np.sum(u[rows, chosen] - norm)
+        ll = w @ (u[rows, chosen] - norm)
         p = np.exp(u - norm[:, None])
         expected = np.einsum("nc,nck->nk", p, feats)
-        grad = (f_obs - expected).sum(axis=0)  # d ll / d lambda = -(f_obs - E f)
+        grad = w @ (f_obs - expected)  # d ll / d lambda = -(f_obs - E f)
         return (-ll + 0.5 * precision * lam @ lam) / n, (grad + precision * lam) / n
 
     def information(lam: FloatArray) -> FloatArray:
         p = probabilities(lam)
         mean = np.einsum("nc,nck->nk", p, feats)
-        second = np.einsum("nc,nck,ncl->kl", p, feats, feats)
-        return second - mean.T @ mean + precision * np.eye(3)
+        second = np.einsum("n,nc,nck,ncl->kl", w, p, feats, feats)
+        return second - (w[:, None] * mean).T @ mean + precision * np.eye(3)
 
     res = optimize.minimize(
         objective,

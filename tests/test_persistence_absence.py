@@ -205,8 +205,34 @@ def test_the_shock_and_its_decay_are_recovered_from_simulated_pairs():
 
     rng = np.random.default_rng(11)
     truth = {"sigma": 2.0, "scale": 0.5, "tau": 1.5, "power": 1.0}
-    x, rho, prev, nxt, item, gap = simulate_pairs(rng, 20_000, **truth)
+    x, rho, prev, nxt, item, gap = simulate_pairs(rng, 12_000, **truth)
     fit = fit_text_persistence(x, rho, prev, nxt, item=item, gap=gap)
     for name in ("sigma", "tau", "power"):
         assert abs(fit[name] - truth[name]) < 3 * fit[f"{name}_se"], (name, fit[name])
     assert fit["loglik"] > fit["loglik_no_decay"] + 10  # the decay is found, not imposed
+
+
+def test_weights_in_the_persistence_fit_count_pairs_like_copies():
+    from sim.calibrate import fit_persistence
+
+    rng = np.random.default_rng(8)
+    base = np.log(rng.dirichlet(np.ones(4), size=600))
+    prev = rng.integers(0, 4, 600)
+    nxt = np.where(rng.random(600) < 0.7, prev, rng.integers(0, 4, 600))
+    twice = fit_persistence(np.vstack([base, base]), np.tile(prev, 2), np.tile(nxt, 2))
+    weighted = fit_persistence(base, prev, nxt, weight=np.full(600, 2.0))
+    for name in ("reversal", "leave", "return", "reversal_se"):
+        assert weighted[name] == pytest.approx(twice[name], rel=1e-6)
+
+
+def test_a_thinned_fit_keeps_the_long_gaps_and_weights_the_rest():
+    from sim.persistence import _sample
+
+    gap = np.r_[np.full(9_000, 1.0), np.full(600, 2.0), np.full(400, 3.0)]
+    keep, weight = _sample(gap, len(gap), 3_000)
+    assert len(keep) == 3_000
+    assert np.all(np.isin(np.arange(9_000, 10_000), keep))  # every long gap
+    short = gap[keep] < 1.5
+    # Each kept short pair stands for 9,000 / 2,000 of them, each long one for itself.
+    assert weight[short][0] / weight[~short][0] == pytest.approx(4.5)
+    assert weight.mean() == pytest.approx(1.0)
