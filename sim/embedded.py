@@ -355,6 +355,8 @@ def calibrate_scenario(
     end = pd.Timestamp(spec.resolution.date)
     start = end - pd.DateOffset(years=spec.calibration.years)
     dimension = spec.calibration.dimension or spec.resolution.dimension
+    # The episodes first: a missing file or bundle is reported before a long fit, not after.
+    deal = calibrate_deal(scenario, data, calibration=calibration)
     fit = fit_window(
         data, start=start, end=end, dimension=dimension, dynamic=spec.calibration.dynamic,
         on=spec.resolution.date, progress=progress,
@@ -367,7 +369,6 @@ def calibrate_scenario(
         where=str(scenario.path or spec.name),
         data_sha256=getattr(data, "sha256", None),
     )
-    deal = calibrate_deal(scenario, data, calibration=calibration)
     if deal is not None:
         meta["deal"] = deal
     return members, meta

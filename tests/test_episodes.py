@@ -155,3 +155,16 @@ def test_the_episode_likelihood_is_finite_and_prefers_the_recorded_direction():
     far = episode_loglik(episode, support_value=0.5, evasion=1.0)
     assert np.isfinite(near)
     assert near > far
+
+
+def test_an_episode_without_a_bundle_says_how_to_make_one(tmp_path):
+    from sim.errors import DataError
+
+    episode = JERUSALEM.read_text(encoding="utf-8").replace(
+        'name = "jerusalem_2017"', 'name = "other_2017"'
+    )
+    (tmp_path / "other_2017.toml").write_text(episode, encoding="utf-8")
+    text = ICJ.read_text(encoding="utf-8").replace("jerusalem_2017", "other_2017")
+    (tmp_path / "icj.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(DataError, match=r"'other_2017' has no calibration bundle yet; run `sim"):
+        load_episodes(load_scenario(tmp_path / "icj.toml"), data=None, calibration=tmp_path)
