@@ -35,6 +35,7 @@ import numpy as np
 from scipy import optimize
 
 from sim.acts import ACTS, FloatArray, IntArray
+from sim.derivatives import hessian
 from sim.errors import DataError, ScenarioError
 from sim.scenario import Prior, Scenario, load_scenario
 
@@ -203,18 +204,6 @@ def _log_prior(theta: FloatArray, priors: tuple[Prior, Prior]) -> float:
     return total
 
 
-def _hessian(f: Any, theta: FloatArray, h: float = 0.02) -> FloatArray:
-    k = len(theta)
-    out = np.empty((k, k))
-    for i in range(k):
-        for j in range(i, k):
-            ei, ej = np.eye(k)[i] * h, np.eye(k)[j] * h
-            out[i, j] = out[j, i] = (
-                f(theta + ei + ej) - f(theta + ei - ej) - f(theta - ei + ej) + f(theta - ei - ej)
-            ) / (4 * h * h)
-    return out
-
-
 def fit_deal(
     episodes: Sequence[Episode], *, support_prior: Prior, evasion_prior: Prior = EVASION
 ) -> dict[str, Any]:
@@ -247,7 +236,7 @@ def fit_deal(
         options={"eps": 1e-4, "ftol": 1e-12, "maxiter": 200},
     )  # fmt: skip
     mode = res.x
-    precision = -_hessian(log_posterior, mode)
+    precision = -hessian(log_posterior, mode, step=0.02)
     try:
         cov = np.linalg.inv(precision)
         if np.any(np.linalg.eigvalsh(cov) <= 0):

@@ -44,6 +44,7 @@ from scipy.special import log_expit, logsumexp
 
 from sim.acts import ABSENT, FloatArray, IntArray
 from sim.choice import persistence_cost
+from sim.derivatives import hessian
 from sim.quadrature import normal_nodes
 
 __all__ = [
@@ -333,19 +334,6 @@ def _pairwise_cost(prev: IntArray, fit: Mapping[str, Any]) -> FloatArray:
     ]
 
 
-def _inverse_hessian(f: Any, theta: FloatArray, h: float = 1e-3) -> FloatArray:
-    """Inverse of a central finite-difference Hessian of `f` at `theta`."""
-    k = len(theta)
-    hess = np.empty((k, k))
-    for i in range(k):
-        for j in range(i, k):
-            ei, ej = np.eye(k)[i] * h, np.eye(k)[j] * h
-            hess[i, j] = hess[j, i] = (
-                f(theta + ei + ej) - f(theta + ei - ej) - f(theta - ei + ej) + f(theta - ei - ej)
-            ) / (4 * h * h)
-    return np.linalg.pinv(hess)
-
-
 def _thin(n: int, most: int) -> IntArray:
     """At most `most` indices spread evenly over ``range(n)`` (all of them if ``n <= most``)."""
     if n <= most:
@@ -488,7 +476,9 @@ def fit_text_persistence(
             full[free] = t
             return negative(full)
 
-        se[free] = np.sqrt(np.clip(np.diag(_inverse_hessian(restricted, theta[free])), 0, None))
+        se[free] = np.sqrt(
+            np.clip(np.diag(np.linalg.pinv(hessian(restricted, theta[free], step=1e-3))), 0, None)
+        )
     jac = [values["sigma"], values["scale"]] + ([values["tau"], 1.0] if gap is not None else [])
     se = se * np.array(jac)
     out: dict[str, Any] = {}
