@@ -425,27 +425,16 @@ def fit_presence_carryover(
 
 
 def carry_presence(
-    delta: float, delta_se: float, carryover: dict[str, float], *, sessions: int = 1
+    delta: float, delta_se: float, carryover: dict[str, float]
 ) -> tuple[float, float]:
-    """The predicted attendance effect of a text's vote `sessions` sessions after its last
-    one, and its sd: the carry-over line of :func:`fit_presence_carryover`, a session at a time
-    (a first-order autoregression, so the effect regresses further toward the mean and grows
-    less certain the longer ago the last vote was).
+    """The predicted attendance effect of a text's next vote in a later session, and its sd.
 
     Examples
     --------
-    >>> line = {"intercept": 0.2, "slope": 0.8, "sd": 0.6}
-    >>> mean, sd = carry_presence(2.0, 0.1, line)
+    >>> mean, sd = carry_presence(2.0, 0.1, {"intercept": 0.2, "slope": 0.8, "sd": 0.6})
     >>> round(mean, 6), round(sd, 4)
     (1.8, 0.6053)
-    >>> mean, sd = carry_presence(2.0, 0.1, line, sessions=2)   # the line applied twice
-    >>> round(mean, 6), round(sd, 4)
-    (1.64, 0.771)
     """
-    if sessions < 1:
-        raise ValueError(f"sessions must be at least 1; got {sessions}")
-    mean, sd = float(delta), float(delta_se)
-    for _ in range(sessions):
-        mean = carryover["intercept"] + carryover["slope"] * mean
-        sd = float(np.hypot(carryover["slope"] * sd, carryover["sd"]))
+    mean = carryover["intercept"] + carryover["slope"] * delta
+    sd = float(np.hypot(carryover["slope"] * delta_se, carryover["sd"]))
     return float(mean), sd

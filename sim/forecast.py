@@ -116,14 +116,12 @@ class Forecaster:
             fit, like=ref, previous=ref, name="forecast", where=f"--like {like}",
             data_sha256=getattr(self.data, "sha256", None),
         )  # fmt: skip
-        sessions = session_of(date) - int(row["session"])
-        if sessions > 0 and fit.presence_carryover:
+        if session_of(date) > int(row["session"]) and fit.presence_carryover:
             # A later session's vote: its attendance effect is not the earlier vote's, only
-            # correlated with it, the less the more sessions lie between
-            # (sim.absence.fit_presence_carryover).
+            # correlated with it (sim.absence.fit_presence_carryover).
             item = meta["item"]
             item["presence"], item["presence_se"] = carry_presence(
-                item["presence"], item["presence_se"], fit.presence_carryover, sessions=sessions
+                item["presence"], item["presence_se"], fit.presence_carryover
             )
         scenario = parse_scenario(_scenario_toml(row, rcid, date, dimension, self.years))
         return replay(

@@ -208,11 +208,10 @@ def _year(
         if like >= 0 and like in fit.est.items_.index:
             item = {k: float(fit.est.items_.loc[like, k]) for k in ITEM_KEYS}
             presence_sd = 0.0
-            sessions = int(rc.loc[rcid, "session"]) - int(rc.loc[like, "session"])
-            if sessions > 0:
+            if int(rc.loc[rcid, "session"]) > int(rc.loc[like, "session"]):
                 item["presence"], presence_sd = carry_presence(
                     item["presence"], float(fit.est.items_.loc[like, "presence_se"]),
-                    fit.presence_carryover, sessions=sessions,
+                    fit.presence_carryover,
                 )  # fmt: skip
             prev_acts = votes[votes["rcid"] == like].set_index("iso3")["act"].astype(str)
             previous = np.array([ACTS.index(a) if a in ACTS else -1
