@@ -44,7 +44,7 @@ ScenarioArg = Annotated[
 
 def _fail(exc: Exception) -> None:
     for line in str(exc).splitlines():
-        err_console.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
 
 

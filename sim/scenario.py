@@ -32,6 +32,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     ValidationError,
     field_validator,
     model_validator,
@@ -221,7 +222,7 @@ class Calibration(_Strict):
 
     years: Annotated[int, Field(ge=1, le=80)] = 10
     dimension: Literal["all", "me", "nu", "di", "hr", "co", "ec"] | None = None
-    dynamic: bool = False
+    dynamic: StrictBool = False
     episodes: list[Ident] = []
 
 
@@ -233,7 +234,7 @@ class Item(_Strict):
     """
 
     like: Annotated[str, Field(min_length=3)]
-    new_text: bool = False
+    new_text: StrictBool = False
     source: Source
 
 
@@ -275,14 +276,14 @@ class Previous(_Strict):
     """
 
     like: Annotated[str, Field(min_length=3)]
-    same_text: bool = True
+    same_text: StrictBool = True
     source: Source
 
 
 class MemberOverride(_Strict):
     """What is special about one member in this scenario."""
 
-    no_vote: bool = False
+    no_vote: StrictBool = False
     security_needs: dict[str, Probability] = {}
     source: Source
 

@@ -76,6 +76,16 @@ BAD = {
         "variants.no_call",
         "does not exist",
     ),
+    "episode not a file name": (
+        ('episodes = ["jerusalem_2017"]', 'episodes = ["Jerusalem 2017"]'),
+        "calibration.episodes[0]",
+        "pattern",
+    ),
+    "yes for true": (
+        ('like = "A/RES/75/98"', 'like = "A/RES/75/98"\nnew_text = "yes"'),
+        "item.new_text",
+        "boolean",
+    ),
 }
 
 
@@ -138,3 +148,18 @@ def test_the_cli_rejects_an_unknown_variant_with_exit_code_2_and_writes_nothing(
     assert run.returncode == 2
     assert "variant" in run.stderr
     assert not out.exists()
+
+
+def test_the_cli_prints_an_error_with_brackets_as_written(tmp_path):
+    """Rich reads [a-z] as markup; the error must reach the user whole."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text(mutate(ICJ.read_text(), '"jerusalem_2017"]', '"Jerusalem 2017"]'))
+    run = subprocess.run(
+        [sys.executable, "-m", "sim.cli", "check", str(bad)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert run.returncode == 2
+    assert "'^[a-z][a-z0-9_]*$'" in run.stderr
