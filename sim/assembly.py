@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import mesa
 import numpy as np
+from scipy.special import logsumexp
 
 from sim.absence import log_act_baseline
 from sim.acts import ABSENT, ACTS, FloatArray, IntArray
@@ -196,12 +197,7 @@ class AssemblyModel(mesa.Model):
 
 def _presence_log_odds(u: FloatArray) -> FloatArray:
     """``log sum_votes exp(U) - U(absent)``: the log-odds of voting at all."""
-    votes = u[..., :ABSENT]
-    top = votes.max(axis=-1, keepdims=True)
-    top = np.where(np.isfinite(top), top, 0.0)
-    with np.errstate(divide="ignore"):
-        lse = np.log(np.exp(votes - top).sum(axis=-1)) + top[..., 0]
-    return lse - u[..., ABSENT]
+    return logsumexp(u[..., :ABSENT], axis=-1) - u[..., ABSENT]
 
 
 class _Arrival:

@@ -715,9 +715,8 @@ def persistence_pairs(
         pairs = ordered.dropna(subset=["rcid_prev"]).rename(columns={"rcid": "rcid_next"})
         pairs["rcid_prev"] = pairs["rcid_prev"].astype(np.int64)
     if pairs.empty:
-        frame = {c: pd.Series(dtype=int if c not in ("iso3", "gap") else object) for c in columns}
-        frame["gap"] = pd.Series(dtype=float)
-        return pd.DataFrame(frame)
+        dtypes = {"iso3": object, "gap": float}
+        return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, int)) for c in columns})
     codes = _act_codes(votes)
     cells = pd.DataFrame(
         {"rcid": votes["rcid"].to_numpy(), "iso3": votes["iso3"].to_numpy(), "act": codes}
@@ -728,9 +727,9 @@ def persistence_pairs(
     out = out.merge(nxt, on=["rcid_next", "iso3"])
     if "date" in rc.columns:
         dates = pd.to_datetime(rc["date"])
-        after = dates.reindex(out["rcid_next"]).to_numpy()
-        out["gap"] = pd.to_timedelta(after - dates.reindex(out["rcid_prev"]).to_numpy()).days
-        out["gap"] = out["gap"].to_numpy() / 365.25
+        later = dates.reindex(out["rcid_next"]).to_numpy()
+        earlier = dates.reindex(out["rcid_prev"]).to_numpy()
+        out["gap"] = (later - earlier) / np.timedelta64(1, "D") / 365.25
     else:
         out["gap"] = np.nan
     return out[columns].sort_values(["rcid_next", "iso3"], kind="stable").reset_index(drop=True)

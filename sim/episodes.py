@@ -18,10 +18,11 @@ by the same model with their own cited events. Two parameters are calibrated:
 
 The posterior is found by maximising ``log prior + sum over episodes of log-likelihood`` over
 ``(log support_value, log evasion)``; its curvature gives a bivariate normal in the logs (a
-Laplace approximation) from which a replay draws both jointly. The episodes' likelihood is
-exact for each parameter draw (the odds of every member, averaged over ``EPISODE_DRAWS``
-draws of the episode's other uncertain parameters, at its recorded act). An episode must be
-dated before the scenario's vote: the model only learns from what happened before.
+Laplace approximation) from which a replay draws both jointly. An episode's likelihood scores
+its members' recorded acts jointly, averaged over ``EPISODE_DRAWS`` draws of what they share
+(:func:`episode_loglik`), with its offers at their mean credibility (:func:`load_episodes`). An
+episode must be dated before the scenario's vote: the model only learns from what happened
+before.
 """
 
 from __future__ import annotations

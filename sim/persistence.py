@@ -438,10 +438,10 @@ def fit_text_persistence(
                                  options={"eps": 1e-5, "ftol": 1e-9, "maxiter": 200})  # fmt: skip
 
     res0 = fit(still, np.log([1.5, 0.8]), 2)
-    if gap is None:
+    g = None if gap is None else np.asarray(gap, float)[keep]
+    if g is None:
         theta, negative, names = res0.x, still, ("sigma", "scale")
     else:
-        g = np.asarray(gap, float)[keep]
 
         def moving(theta: FloatArray) -> float:
             sigma, scale, tau = np.exp(theta[:3])
@@ -453,17 +453,14 @@ def fit_text_persistence(
         res = fit(moving, np.array([res0.x[0], res0.x[1], np.log(2.0), 1.0]), 4)
         theta, negative, names = res.x, moving, ("sigma", "scale", "tau", "power")
     values = {"sigma": float(np.exp(theta[0])), "scale": float(np.exp(theta[1]))}
-    if gap is not None:
+    correlation: FloatArray | float = 1.0
+    if g is not None:
         values["tau"] = float(np.exp(theta[2]))
         values["power"] = float(theta[3])
-    ll = -negative(theta)
-    r_fit = (
-        1.0
-        if gap is None
-        else shock_correlation(np.asarray(gap, float)[keep], tau=values["tau"],
-                               power=values["power"])
-    )  # fmt: skip
-    _, fit = _profile(values["sigma"], values["scale"], *args, correlation=r_fit, **weighted)
+        correlation = shock_correlation(g, tau=values["tau"], power=values["power"])
+    ll, fit = _profile(
+        values["sigma"], values["scale"], *args, correlation=correlation, warm=warm, **weighted
+    )
     ll0, _ = _profile(0.0, 1.0, *args, **weighted)
     # Curvature of the profile likelihood in the free parameters (a parameter at its bound is
     # held there: se 0), then the delta method from the logs.

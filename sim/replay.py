@@ -74,6 +74,10 @@ class AskSpec:
         offer).
     tie : ndarray, shape (n_draws, n_targets)
         The standing value of the relationship (logit units).
+    need : ndarray, shape (n_targets,)
+        Each target's need for the offered kind of support (0 without an offer).
+    credibility : Prior or None
+        The offer's credibility prior (None without an offer).
     """
 
     event_id: str
@@ -88,8 +92,8 @@ class AskSpec:
     order: int
     offer: FloatArray
     tie: FloatArray
-    need: FloatArray | None = None
-    credibility: Prior | None = None
+    need: FloatArray
+    credibility: Prior | None
 
     def valued_at(self, support_value: FloatArray) -> AskSpec:
         """The same ask with the value of support set to `support_value` (shape (n_draws,))."""
@@ -98,7 +102,7 @@ class AskSpec:
 
     def at_mean_credibility(self) -> AskSpec:
         """The same ask with its offer's credibility at its prior mean in every draw."""
-        if self.credibility is None or self.need is None:
+        if self.credibility is None:
             return self
         offer = np.broadcast_to(self.credibility.mean() * self.need, self.offer.shape).copy()
         return replace(self, offer=offer)

@@ -107,17 +107,22 @@ def test_an_unknown_variant_is_an_error_naming_the_choices():
         load_scenario(ICJ).events("nope")
 
 
-def test_the_cli_rejects_a_bad_file_with_exit_code_2_and_writes_nothing(tmp_path):
-    bad = tmp_path / "bad.toml"
-    bad.write_text(mutate(ICJ.read_text(), 'credibility = "talks"', 'credibility = "maybe"'))
-    out = tmp_path / "out"
-    run = subprocess.run(
-        [sys.executable, "-m", "sim.cli", "replay", str(bad), "--out", str(out), "--draws", "5"],
+def sim_cli(*args: object) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m sim.cli ARGS`` from the repository root, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "sim.cli", *map(str, args)],
         capture_output=True,
         text=True,
         cwd=ROOT,
         check=False,
     )
+
+
+def test_the_cli_rejects_a_bad_file_with_exit_code_2_and_writes_nothing(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(mutate(ICJ.read_text(), 'credibility = "talks"', 'credibility = "maybe"'))
+    out = tmp_path / "out"
+    run = sim_cli("replay", bad, "--out", out, "--draws", 5)
     assert run.returncode == 2
     lines = [line for line in run.stderr.splitlines() if line.strip()]
     assert len(lines) == 1
@@ -128,23 +133,7 @@ def test_the_cli_rejects_a_bad_file_with_exit_code_2_and_writes_nothing(tmp_path
 
 def test_the_cli_rejects_an_unknown_variant_with_exit_code_2_and_writes_nothing(tmp_path):
     out = tmp_path / "out"
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sim.cli",
-            "replay",
-            str(ICJ),
-            "--variant",
-            "nope",
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
+    run = sim_cli("replay", ICJ, "--variant", "nope", "--out", out)
     assert run.returncode == 2
     assert "variant" in run.stderr
     assert not out.exists()
@@ -154,12 +143,6 @@ def test_the_cli_prints_an_error_with_brackets_as_written(tmp_path):
     """Rich reads [a-z] as markup; the error must reach the user whole."""
     bad = tmp_path / "bad.toml"
     bad.write_text(mutate(ICJ.read_text(), '"jerusalem_2017"]', '"Jerusalem 2017"]'))
-    run = subprocess.run(
-        [sys.executable, "-m", "sim.cli", "check", str(bad)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
+    run = sim_cli("check", bad)
     assert run.returncode == 2
     assert "'^[a-z][a-z0-9_]*$'" in run.stderr
