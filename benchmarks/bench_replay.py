@@ -1,41 +1,69 @@
 """Time a full replay (193 members, N draws, exact tally) and its parts. Not a test.
 
-Usage: .venv/bin/python benchmarks/bench_replay.py [DRAWS]
+Each scenario is replayed ``--repeats`` times after a small warm-up (imports, caches); the
+median is printed, split into ``prepare`` (calibrated draws, the text-shock predictive), the
+Mesa rounds (``AssemblyModel``: calm odds, then each round under the asks) and the exact tally
+(``Tally.from_probabilities`` with the replay's two workers). The machine is shared and noisy:
+read medians, not single runs.
+
+Usage: .venv/bin/python benchmarks/bench_replay.py [--draws 10000] [--repeats 5]
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
+import os
+import platform
+import statistics
 import time
 from pathlib import Path
 
 import numpy as np
 
-from sim.replay import prepare, replay
+from sim.assembly import AssemblyModel
+from sim.replay import TALLY_WORKERS, prepare, replay
 from sim.tally import Tally
 
 ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ("icj_referral_2022", "jerusalem_2017")
 
 
-def main(draws: int) -> None:
-    for name in ("icj_referral_2022", "jerusalem_2017"):
+def time_parts(path: Path, draws: int) -> dict[str, float]:
+    """One replay, timed by stage (the stages of :func:`sim.replay.replay`)."""
+    t0 = time.perf_counter()
+    setup = prepare(path, n_draws=draws, seed=1)
+    t1 = time.perf_counter()
+    model = AssemblyModel(setup, rng=np.random.default_rng(1))
+    model.run()
+    t2 = time.perf_counter()
+    odds = model.odds if model.odds.flags.writeable else model.odds.copy()
+    rule = setup.scenario.spec.resolution.rule
+    Tally.from_probabilities(odds, rule=rule, workers=TALLY_WORKERS, copy=False)
+    t3 = time.perf_counter()
+    return {"prepare": t1 - t0, "rounds": t2 - t1, "tally": t3 - t2}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--draws", type=int, default=10_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"{args.draws} draws, median of {args.repeats}")  # fmt: skip
+    for name in SCENARIOS:
         path = ROOT / "scenarios" / f"{name}.toml"
         replay(path, n_draws=10, seed=0)  # warm imports and caches
-        t0 = time.perf_counter()
-        setup = prepare(path, n_draws=draws, seed=1)
-        t1 = time.perf_counter()
-        result = replay(path, n_draws=draws, seed=1)
-        t2 = time.perf_counter()
-        tally_times = []
-        for _ in range(3):
-            s = time.perf_counter()
-            Tally.from_probabilities(result.odds, rule="simple_majority").prob_pass()
-            tally_times.append(time.perf_counter() - s)
+        whole = []
+        for _ in range(args.repeats):
+            t = time.perf_counter()
+            replay(path, n_draws=args.draws, seed=1)
+            whole.append(time.perf_counter() - t)
+        parts = [time_parts(path, args.draws) for _ in range(args.repeats)]
+        split = ", ".join(f"{k} {statistics.median(p[k] for p in parts):.2f} s" for k in parts[0])
         print(
-            f"{name}: {len(setup.iso3)} members x {draws} draws: prepare {t1 - t0:.2f} s, "
-            f"whole replay {t2 - t1:.2f} s (exact tally alone {np.median(tally_times):.2f} s)"
+            f"{name}: whole replay {statistics.median(whole):.2f} s (min {min(whole):.2f}); {split}"
         )
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000)
+    main()

@@ -33,7 +33,8 @@ import pandas as pd
 from scipy import optimize, sparse
 from scipy.special import expit, log_expit
 
-from sim.acts import FloatArray, IntArray
+from sim.acts import FloatArray, IntArray, last_max, last_sum
+from sim.choice import log_expit as fast_log_expit
 from sim.quadrature import normal_nodes
 
 __all__ = [
@@ -71,9 +72,9 @@ def ambivalence(log_votes: FloatArray) -> FloatArray:
     0.0
     """
     lv = np.maximum(np.asarray(log_votes, dtype=float), -745.0)  # exp underflows to 0 there
-    shifted = lv - lv.max(axis=-1, keepdims=True)
+    shifted = lv - last_max(lv)[..., None]
     e = np.exp(shifted)
-    total = e.sum(axis=-1)
+    total = last_sum(e)
     # H = -sum q log q with q = e / total, i.e. log(total) - sum(q * shifted)
     h = np.log(total) - np.einsum("...c,...c->...", e, shifted) / total
     return np.clip(h / _LOG3, 0.0, 1.0)
@@ -130,8 +131,8 @@ def log_act_baseline(
     weighed = log_votes if pressure_votes is None else log_votes + pressure_votes
     z = presence_logit(presence_base, weighed, gamma)
     out = np.empty((*np.broadcast_shapes(np.shape(log_votes)[:-1], np.shape(z)), 4))
-    out[..., :3] = log_votes + log_expit(z)[..., None]
-    out[..., 3] = log_expit(-z)
+    out[..., :3] = log_votes + fast_log_expit(z)[..., None]
+    out[..., 3] = fast_log_expit(-z)
     return out
 
 

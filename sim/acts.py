@@ -1,6 +1,7 @@
 """The four acts a member can take on a recorded vote, in the one order used everywhere.
 
-Every array with an act axis (last axis, length 4) follows ``ACTS``. Absence is an act, not a
+Every array with an act axis (last axis, length 4) follows ``ACTS``; :func:`last_max` and
+:func:`last_sum` reduce that short axis fast. Absence is an act, not a
 vote: it has no policy content and principals read it as neither compliance nor defection
 (MODEL.md §3).
 
@@ -30,3 +31,35 @@ LATENT_ORDER: Final[dict[str, int]] = {"no": 0, "abstain": 1, "yes": 2}
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
+
+
+def last_max(x: FloatArray) -> FloatArray:
+    """``x.max(axis=-1)`` for a short last axis (the acts), as elementwise maxima.
+
+    numpy reduces a length-3 or 4 last axis about eight times slower than it compares whole
+    slices; the result is the same.
+
+    Examples
+    --------
+    >>> last_max(np.array([[1.0, 3.0, 2.0], [0.0, -1.0, -2.0]]))
+    array([3., 0.])
+    """
+    out = np.maximum(x[..., 0], x[..., 1])
+    for k in range(2, x.shape[-1]):
+        out = np.maximum(out, x[..., k])
+    return out
+
+
+def last_sum(x: FloatArray) -> FloatArray:
+    """``x.sum(axis=-1)`` for a short last axis, as elementwise sums in the same order
+    (numpy adds fewer than eight terms left to right), so the result is identical, faster.
+
+    Examples
+    --------
+    >>> last_sum(np.array([[0.1, 0.2, 0.3, 0.4]])) == np.array([[0.1, 0.2, 0.3, 0.4]]).sum(-1)
+    array([ True])
+    """
+    out = x[..., 0] + x[..., 1]
+    for k in range(2, x.shape[-1]):
+        out += x[..., k]
+    return out

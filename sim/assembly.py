@@ -29,10 +29,9 @@ from typing import TYPE_CHECKING, Any
 
 import mesa
 import numpy as np
-from scipy.special import logsumexp
 
 from sim.absence import log_act_baseline
-from sim.acts import ABSENT, ACTS, FloatArray, IntArray
+from sim.acts import ABSENT, ACTS, FloatArray, IntArray, last_max, last_sum
 from sim.choice import act_probabilities, persistence_cost, utilities
 from sim.members import Member
 
@@ -86,14 +85,15 @@ class AssemblyModel(mesa.Model):
         self._arrivals: list[_Arrival] = []
         for index, spec in enumerate(setup.members):
             Member(self, spec, index)
-        self._cost = persistence_cost(
-            setup.previous,
-            reversal=setup.persistence[:, 0],
-            leave=setup.persistence[:, 1],
-            ret=setup.persistence[:, 2],
-        )
+        # Calm presence log-odds per draw and member, kept for the evasion step of later rounds.
+        self._calm_presence = np.empty(setup.presence_base.shape)
         self._calm = self._odds_of(np.arange(len(setup.iso3)), [])  # no pressure yet
+        self._calm.setflags(write=False)
+        self._working: FloatArray | None = None  # the odds under pressure, updated in place
+        self._working_cols = np.zeros(0, dtype=np.intp)
+        self._computed_for = 0  # how many asks were active when `_working` was computed
         self.odds = self._calm
+        self._expected = self._expected_counts()
         for ask in setup.asks:
             round_index = self.round_dates.index(ask.date) + 1
             self.schedule_event(self._make_arrival(ask), at=round_index - 0.5)
@@ -137,6 +137,7 @@ class AssemblyModel(mesa.Model):
         self.agents.shuffle_do("respond_to_asks")
         self._new = {}
         self.odds = self._odds()
+        self._expected = self._expected_counts()
         self.datacollector.collect(self)
         if self.steps >= len(self.round_dates):
             self.running = False
@@ -147,43 +148,78 @@ class AssemblyModel(mesa.Model):
 
     def _odds(self) -> FloatArray:
         """Everyone's odds now: members no active ask targets keep their calm odds, the others
-        are recomputed (pressure, ambivalence, persistence costs)."""
+        are recomputed (pressure, ambivalence, persistence costs).
+
+        The odds under pressure live in one array updated in place round after round (a fresh
+        copy of the calm odds per round would cost more than the round itself); `odds` of an
+        earlier round is therefore not kept, only what the ``DataCollector`` took from it.
+        """
         if not self._active:
             return self._calm
+        if self._working is not None and len(self._active) == self._computed_for:
+            return self._working  # no ask arrived since the last round: nothing moved
+        self._computed_for = len(self._active)
         cols = np.unique(np.concatenate([ask.targets for ask in self._active]))
-        if len(cols) == self._calm.shape[1]:
-            return self._odds_of(cols, self._active)
-        odds = self._calm.copy()
-        odds[:, cols, :] = self._odds_of(cols, self._active)
-        return odds
+        if self._working is None:
+            self._working = self._calm.copy()
+        stale = np.setdiff1d(self._working_cols, cols)
+        self._working[:, stale, :] = self._calm[:, stale, :]
+        self._odds_of(cols, self._active, out=self._working)
+        self._working_cols = cols
+        return self._working
 
-    def _odds_of(self, cols: IntArray, active: list[AskSpec]) -> FloatArray:
+    def _expected_counts(self) -> FloatArray:
+        """Expected count of each act (mean over draws), for the reporters: one pass."""
+        return self.odds.sum(axis=1).mean(axis=0)
+
+    def _odds_of(
+        self, cols: IntArray, active: list[AskSpec], *, out: FloatArray | None = None
+    ) -> FloatArray:
         """Odds of members `cols` under the `active` asks, for all draws.
 
-        Computed in cache-sized chunks of draws on ``WORKERS`` threads (numpy releases the GIL);
-        each chunk is independent, so the result does not depend on the number of threads.
+        Written into ``out[:, cols]`` when `out` (shape (n_draws, n_members, 4)) is given, else
+        returned with shape (n_draws, len(cols), 4). Computed in cache-sized chunks of draws on
+        ``WORKERS`` threads (numpy releases the GIL); each chunk is independent, so the result
+        does not depend on the number of threads. Without asks the chunks also store the calm
+        presence log-odds that later rounds' evasion step starts from.
         """
         s = self.setup
-        pressure = s.pressure(active, cols=cols)
-        out = np.empty((s.n_draws, len(cols), len(ACTS)))
-
-        evasion = s.evasion
+        terms = s.pressure_terms(active, cols=cols)
+        every = len(cols) == s.presence_base.shape[1]
+        if out is None:
+            out = np.empty((s.n_draws, len(cols), len(ACTS)))
+            every = True
+        available = s.available[None, cols, :] if not s.available[cols].all() else None
+        evasion = s.evasion if active else None
 
         def chunk(start: int) -> None:
             d = slice(start, start + CHUNK)
-            p = pressure[d]
             log_votes, presence = s.log_votes[d][:, cols], s.presence_base[d][:, cols]
-            log_baseline = log_act_baseline(
-                log_votes, presence, s.gamma[d, None], pressure_votes=p[..., :3]
-            )
-            cost = self._cost[d][:, cols] if self._cost.shape[0] > 1 else self._cost[:, cols]
-            u = utilities(log_baseline, pressure_term=p, cost=cost)
-            if evasion is not None and active:
-                calm = utilities(log_act_baseline(log_votes, presence, s.gamma[d, None]), cost=cost)
-                u[..., ABSENT] -= (evasion[d, None] - 1.0) * (
-                    _presence_log_odds(u) - _presence_log_odds(calm)
+            if active:
+                p = s.pressure(terms, n_members=len(cols), draws=d)
+                log_baseline = log_act_baseline(
+                    log_votes, presence, s.gamma[d, None], pressure_votes=p[..., :3]
                 )
-            out[d] = act_probabilities(u, available=s.available[None, cols, :])
+            else:
+                p, log_baseline = None, log_act_baseline(log_votes, presence, s.gamma[d, None])
+            # a_i(c), per chunk: the full (draw, member, act) array would cost more to build
+            cost = persistence_cost(
+                s.previous[cols],
+                reversal=s.persistence[d, 0],
+                leave=s.persistence[d, 1],
+                ret=s.persistence[d, 2],
+            )
+            u = utilities(log_baseline, pressure_term=p, cost=cost)
+            if not active:
+                self._calm_presence[d][:, cols] = _presence_log_odds(u)
+            elif evasion is not None:
+                calm = self._calm_presence[d][:, cols]
+                u[..., ABSENT] -= (evasion[d, None] - 1.0) * (_presence_log_odds(u) - calm)
+            odds = act_probabilities(u, available=available)
+            if every:
+                out[d] = odds
+            else:
+                out[d, cols] = odds
 
         starts = range(0, s.n_draws, CHUNK)
         if WORKERS > 1 and s.n_draws > CHUNK:
@@ -196,8 +232,17 @@ class AssemblyModel(mesa.Model):
 
 
 def _presence_log_odds(u: FloatArray) -> FloatArray:
-    """``log sum_votes exp(U) - U(absent)``: the log-odds of voting at all."""
-    return logsumexp(u[..., :ABSENT], axis=-1) - u[..., ABSENT]
+    """``log sum_votes exp(U) - U(absent)``: the log-odds of voting at all.
+
+    Max-shifted by hand rather than with ``scipy.special.logsumexp``, whose per-call overhead
+    dominated on these small chunks; a member with no vote available gets -inf.
+    """
+    votes = u[..., :ABSENT]
+    top = last_max(votes)
+    finite = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(divide="ignore"):
+        total = np.log(last_sum(np.exp(votes - finite[..., None])))
+    return total + finite - u[..., ABSENT]
 
 
 class _Arrival:
@@ -212,7 +257,7 @@ class _Arrival:
 
 def _expected(model: AssemblyModel, *, k: int) -> float:
     """Expected count of act `k` after the round (mean over draws)."""
-    return float(model.odds[:, :, k].sum(axis=1).mean())
+    return float(model._expected[k])
 
 
 def _member_odds(model: AssemblyModel, *, i: int, k: int) -> float:

@@ -30,6 +30,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",  # reflow docstring paragraphs to the terminal's width
 )
 data_app = typer.Typer(help="The UNGA roll-call data: fetch and check.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
@@ -60,7 +61,7 @@ def replay(
     seed: Annotated[int, typer.Option(help="Root seed (same seed, same bytes).")] = 20221230,
     out: Annotated[
         Path | None,
-        typer.Option(help="Output folder (default: results/<scenario>/<variant>/)."),
+        typer.Option(help="Output folder (default: results/SCENARIO/VARIANT/)."),
     ] = None,
     calibration: Annotated[
         Path | None,
@@ -215,7 +216,7 @@ def calibrate(
     Scenarios that name earlier episodes (calibration.episodes) also get the value of support
     and the evasion elasticity calibrated on those episodes' recorded votes; scenarios are
     calibrated oldest vote first, so an episode's bundle is fresh when it is used. Writes the
-    embedded default (sim/defaults/calibration/<scenario>/) that replays use.
+    embedded default (sim/defaults/calibration/SCENARIO/) that replays use.
     """
     from sim.data import load_roll_calls
     from sim.embedded import bundle_dir, calibrate_scenario, write_bundle
@@ -261,11 +262,11 @@ def forecast(
     batch: Annotated[
         Path | None,
         typer.Option(
-            help="CSV with columns name,like,date: one forecast per row into OUT/<name>/."
+            help="CSV with columns name,like,date: one forecast per row into OUT/NAME/."
         ),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option(help="Output folder (default: results/forecast/<date>_<like>/).")
+        Path | None, typer.Option(help="Output folder (default: results/forecast/DATE_LIKE/).")
     ] = None,
     draws: Annotated[int, typer.Option(min=1, help="Parameter draws.")] = 1000,
     seed: Annotated[int, typer.Option(help="Root seed.")] = 20221230,

@@ -153,26 +153,55 @@ class Setup:
             evasion=self.evasion if evasion is None else evasion,
         )
 
-    def pressure(self, active: list[AskSpec], *, cols: IntArray | None = None) -> FloatArray:
-        """``sum_k w_ik m_k(c)`` from the asks active now, shape (draw, member, act), for the
-        members `cols` (default all); a principal's latest ask to a member supersedes its earlier
-        ones (the current state of that deal)."""
+    def pressure_terms(
+        self, active: list[AskSpec], *, cols: IntArray | None = None
+    ) -> list[tuple[AskSpec, IntArray | None, IntArray | None]]:
+        """Which ask weighs on which of the members `cols` (default all), for :meth:`pressure`.
+
+        A principal's latest ask to a member supersedes its earlier ones (the current state of
+        that deal). Each term is ``(ask, positions, keep)``: the ask's targets ``keep`` land on
+        rows ``positions`` of the members `cols`; both are None when the ask's targets are
+        exactly `cols` in order (the common case of an ask to every member).
+        """
         n_members = self.presence_base.shape[1]
         cols = np.arange(n_members) if cols is None else np.asarray(cols)
         where = np.full(n_members, -1)
         where[cols] = np.arange(len(cols))
-        out = np.zeros((self.n_draws, len(cols), len(ACTS)))
         latest: dict[tuple[str, int], AskSpec] = {}
         for ask in sorted(active, key=lambda a: (a.date, a.order)):
             for t in ask.targets:
                 latest[(ask.principal, int(t))] = ask
+        terms: list[tuple[AskSpec, IntArray | None, IntArray | None]] = []
         for ask in active:
             keep = np.array(
-                [latest[(ask.principal, int(t))] is ask and where[t] >= 0 for t in ask.targets]
+                [latest[(ask.principal, int(t))] is ask and where[t] >= 0 for t in ask.targets],
+                dtype=bool,
             )
-            if keep.any():
-                out[:, where[ask.targets[keep]], :] += ask.weight[:, keep, None] * ask.m
+            if not keep.any():
+                continue
+            if keep.all() and np.array_equal(ask.targets, cols):
+                terms.append((ask, None, None))
+            else:
+                terms.append((ask, where[ask.targets[keep]], np.flatnonzero(keep)))
+        return terms
 
+    def pressure(
+        self,
+        terms: list[tuple[AskSpec, IntArray | None, IntArray | None]],
+        *,
+        n_members: int,
+        draws: slice = slice(None),
+    ) -> FloatArray:
+        """``sum_k w_ik m_k(c)`` for the draws `draws`, shape (draw, n_members, act), from
+        :meth:`pressure_terms` (whose `cols` has length `n_members`)."""
+        n_draws = len(range(*draws.indices(self.n_draws)))
+        out = np.zeros((n_draws, n_members, len(ACTS)))
+        for ask, positions, keep in terms:
+            weight = ask.weight[draws]
+            if positions is None:
+                out += weight[:, :, None] * ask.m
+            else:
+                out[:, positions, :] += weight[:, keep, None] * ask.m
         return out
 
 
@@ -743,13 +772,14 @@ def replay(
     setup = prepare(scenario, variant=variant, n_draws=n_draws, seed=seed, calibration=calibration)
     model = AssemblyModel(setup, rng=np.random.default_rng(np.random.SeedSequence(seed)))
     model.run()
+    odds = model.odds if model.odds.flags.writeable else model.odds.copy()  # calm: read-only
     tally = Tally.from_probabilities(
-        model.odds, rule=setup.scenario.spec.resolution.rule, workers=TALLY_WORKERS
+        odds, rule=setup.scenario.spec.resolution.rule, workers=TALLY_WORKERS, copy=False
     )
     rounds = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
     return ReplayResult(
         setup=setup,
-        odds=model.odds,
+        odds=tally.probabilities,
         tally=tally,
         rounds=rounds,
         counter_asks=tuple(model.counter_asks),

@@ -17,14 +17,19 @@ Cost and accuracy
 -----------------
 Every DP adds only non-negative terms, so each probability carries a *relative* rounding error
 of order ``n_members * 2**-52``, tails included (no FFT, whose error is relative to the largest
-value). The count DP touches only the reachable counts (at most ``j + 1`` after ``j`` members):
-``n**2 / 2`` updates per draw and act. The adoption DP runs over the margin ``D = yes - w * no``
-and absorbs, as it goes, every margin whose outcome is already decided whatever the remaining
-members do, which halves its support on average. Draws are processed in cache-sized chunks, with
-optional threads (numpy releases the GIL in its loops; the chunks are combined in a fixed order,
-so the result does not depend on ``workers``). For 193 members and 10,000 draws the four
-marginals and the pass probability take about 1.3 s on one core and 0.8 s with ``workers=2``
-(``benchmarks/bench_tally.py``); a joint query is computed only when asked (:meth:`Tally.pmf`).
+value), down to :data:`TINY` (1e-300): edge counts below it in every draw of a chunk are
+dropped, where double precision loses its relative accuracy anyway and subnormal arithmetic is
+slow. The count DP touches only the reachable counts (at most ``j + 1`` after ``j`` members).
+The mixture of the count pmfs over draws splits the members in two halves: a DP per half and
+draw, then one matrix product over draws per act (:func:`_marginals`), which halves the DP's
+updates. The adoption DP runs over the margin ``D = yes - w * no`` and absorbs, as it goes,
+every margin whose outcome is already decided whatever the remaining members do, which halves
+its support on average. Draws are processed in chunks, with optional threads (numpy releases
+the GIL in its loops; the chunks are combined in a fixed order and the matrix product runs on
+one BLAS thread, so the result depends neither on ``workers`` nor on the machine's cores). For
+193 members and 10,000 draws the four marginals and the pass probability take about 1.1 s on
+one core and 0.7 s with ``workers=2`` (``benchmarks/bench_tally.py``); a joint query is
+computed only when asked (:meth:`Tally.pmf`).
 
 Examples
 --------
@@ -45,8 +50,20 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Literal
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
-from sim.acts import ABSENT, ABSTAIN, ACTS, NO, YES, Act, BoolArray, FloatArray, IntArray
+from sim.acts import (
+    ABSENT,
+    ABSTAIN,
+    ACTS,
+    NO,
+    YES,
+    Act,
+    BoolArray,
+    FloatArray,
+    IntArray,
+    last_sum,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -65,8 +82,13 @@ __all__ = [
 
 #: How far act probabilities may stray from summing to 1 before they are refused.
 SUM_TOLERANCE: Final = 1e-9
-#: Columns (draws times acts) per chunk of the count DP: the state and one buffer fit in L2.
+#: Columns (draws) per chunk of the count DP: few enough to stay in cache, enough that
+#: numpy's per-call overhead (which holds the GIL) stays small next to the work.
 _COUNT_COLUMNS: Final = 1024
+#: Probabilities below this at the edge of a DP's support, in every column of a chunk, are
+#: dropped: double precision keeps no relative accuracy below 2.2e-308 anyway, and arithmetic on
+#: such subnormal numbers is many times slower than on normal ones.
+TINY: Final = 1e-300
 #: Draws per chunk of the adoption DP.
 _MARGIN_COLUMNS: Final = 1024
 #: Elements per chunk of the joint DP's state (512 KiB of float64: three buffers fit in L2).
@@ -141,15 +163,16 @@ def decision_rule(rule: RuleName | DecisionRule) -> DecisionRule:
 # --------------------------------------------------------------------------- validation
 
 
-def _check_probabilities(probs: FloatArray) -> FloatArray:
-    """Validate `probs` of shape (n_draws, n_members, 4) and return it renormalised, float64."""
+def _check_probabilities(probs: FloatArray, *, copy: bool = True) -> FloatArray:
+    """Validate `probs` of shape (n_draws, n_members, 4) and return it renormalised, float64
+    (with ``copy=False``, a writeable float64 array is renormalised in place and returned)."""
     probs = np.asarray(probs, dtype=np.float64)
     if probs.ndim != 3 or probs.shape[2] != len(ACTS) or 0 in probs.shape[:2]:
         raise ValueError(
             f"probs: expected shape (n_draws, n_members, {len(ACTS)}) with at least one draw "
             f"and one member, acts in order {ACTS}; got shape {probs.shape}"
         )
-    total = probs.sum(axis=2)  # not finite if any entry is not
+    total = last_sum(probs)  # not finite if any entry is not
     if not np.isfinite(total).all() or probs.min() < 0 or probs.max() > 1.0 + SUM_TOLERANCE:
         _check_unit_interval("probs", probs, labels=("draw", "member", "act"))
     bad = np.abs(total - 1.0) > SUM_TOLERANCE
@@ -160,6 +183,9 @@ def _check_probabilities(probs: FloatArray) -> FloatArray:
             f"member; {int(bad.sum())} do not, e.g. draw {d}, member {m} sums to "
             f"{total[d, m]!r}"
         )
+    if not copy and probs.flags.writeable:
+        probs /= total[:, :, None]
+        return probs
     return probs / total[:, :, None]
 
 
@@ -209,6 +235,17 @@ def _map_chunks[T](fn: Callable[[int, int], T], n: int, size: int, workers: int)
 # --------------------------------------------------------------------------- DP kernels
 
 
+def _trim(state: FloatArray, lo: int, hi: int) -> tuple[int, int]:
+    """Drop edge rows of `state` (rows lo..hi) below :data:`TINY` in every column; zero them."""
+    while hi > lo and state[hi].max() < TINY:
+        state[hi] = 0.0
+        hi -= 1
+    while lo < hi and state[lo].max() < TINY:
+        state[lo] = 0.0
+        lo += 1
+    return hi, lo
+
+
 def _count_kernel(p: FloatArray, q: FloatArray) -> FloatArray:
     """Poisson-binomial DP for independent columns, taking members two at a time.
 
@@ -239,6 +276,7 @@ def _count_kernel(p: FloatArray, q: FloatArray) -> FloatArray:
         pmf[lo + 2 : hi + 3] += two[:size]
         hi += int(can_take[j]) + int(can_take[j + 1])
         lo += int(must_take[j]) + int(must_take[j + 1])
+        hi, lo = _trim(pmf, lo, hi)
     if n % 2:
         rows, size = pmf[lo : hi + 1], hi - lo + 1
         np.multiply(rows, p[n - 1], out=one[:size])
@@ -488,19 +526,40 @@ def _prob_adopted(probs: FloatArray, *, rule: DecisionRule, workers: int) -> Flo
 
 
 def _marginals(probs: FloatArray, *, workers: int) -> FloatArray:
-    """Mixture over draws of every act's count pmf: shape (4, n_members + 1)."""
+    """Mixture over draws of every act's count pmf: shape (4, n_members + 1).
+
+    The count is split between the first ``h`` members and the rest: a DP over each half per
+    draw gives pmfs ``a_d`` and ``b_d``, and the mixture of their convolutions is
+    ``sum_d (a_d * b_d)[k] = sum_{i + j = k} M[i, j]`` with ``M = A @ B.T`` (the draws are the
+    inner dimension): one matrix product per act, so the DPs cover half the members each (half
+    the updates of one DP over all of them) and every term stays non-negative. The DPs run per
+    act and chunk of draws on the worker threads, so an act's support (:func:`_trim`) stays as
+    narrow as the act allows.
+    """
     n_draws, n, n_acts = probs.shape
-    size = max(1, _COUNT_COLUMNS // n_acts)
+    h = n // 2
+    first = np.empty((n_acts, h + 1, n_draws))
+    second = np.empty((n_acts, n - h + 1, n_draws))
 
-    def run(start: int, stop: int) -> FloatArray:
+    def run(start: int, stop: int) -> None:
         block = probs[start:stop]
-        # Columns ordered (act, draw): one DP runs all four acts of the chunk's draws.
-        p = np.ascontiguousarray(block.transpose(1, 2, 0)).reshape(n, -1)
-        q = np.ascontiguousarray(_complements(block).transpose(1, 2, 0)).reshape(n, -1)
-        pmf = _count_kernel(p, q)
-        return pmf.reshape(n + 1, n_acts, stop - start).sum(axis=2).T
+        others = _complements(block)
+        for act in range(n_acts):
+            p = np.ascontiguousarray(block[:, :, act].T)
+            q = np.ascontiguousarray(others[:, :, act].T)
+            first[act, :, start:stop] = _count_kernel(p[:h], q[:h])
+            second[act, :, start:stop] = _count_kernel(p[h:], q[h:])
 
-    return np.sum(_map_chunks(run, n_draws, size, workers), axis=0) / n_draws
+    _map_chunks(run, n_draws, _COUNT_COLUMNS, workers)
+    pmf = np.zeros((n_acts, n + 1))
+    # One BLAS thread: how a threaded product splits its work changes the last bit of the sums,
+    # and the files must not depend on the machine's core count (the product is ~50 ms).
+    with threadpool_limits(limits=1, user_api="blas"):
+        for act in range(n_acts):
+            products = first[act] @ second[act].T
+            for i in range(h + 1):  # anti-diagonals: i in the first half, k - i in the second
+                pmf[act, i : i + n - h + 1] += products[i]
+    return pmf / n_draws
 
 
 # --------------------------------------------------------------------------- Tally
@@ -555,7 +614,12 @@ class Tally:
 
     @classmethod
     def from_probabilities(
-        cls, probs: FloatArray, *, rule: RuleName | DecisionRule, workers: int = 1
+        cls,
+        probs: FloatArray,
+        *,
+        rule: RuleName | DecisionRule,
+        workers: int = 1,
+        copy: bool = True,
     ) -> Tally:
         """Compute the tally from act probabilities.
 
@@ -568,6 +632,9 @@ class Tally:
             The decision rule (see :func:`prob_adopted`).
         workers : int, default 1
             Threads over chunks of draws; the result does not depend on it.
+        copy : bool, default True
+            False hands `probs` over: a writeable float64 array is renormalised in place and
+            made read-only, which saves a copy of the largest array of a replay.
 
         Raises
         ------
@@ -577,7 +644,7 @@ class Tally:
         """
         rule = decision_rule(rule)
         _check_workers(workers)
-        probs = _check_probabilities(probs)
+        probs = _check_probabilities(probs, copy=copy)
         return cls(
             probabilities=_readonly(probs),
             rule=rule,

@@ -10,6 +10,7 @@ from scipy.special import expit
 from sim import assembly
 from sim.absence import ambivalence, fit_strategic_presence, log_act_baseline
 from sim.persistence import (
+    GRID,
     conditional_vote_log_probs,
     conditional_vote_log_probs_on_draws,
     vote_log_probs,
@@ -25,7 +26,7 @@ def test_the_grid_interpolation_matches_direct_quadrature():
     previous = np.array([0, 1, 2, 3, -1, 0])
     fast = conditional_vote_log_probs_on_draws(x, previous, item=ITEM, sigma=1.5)
     exact = conditional_vote_log_probs(x, previous, item=ITEM, sigma=1.5)
-    np.testing.assert_allclose(fast, exact, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(fast, exact, rtol=0, atol=1e-8)
 
 
 def shock_prior_predictive(x: float, sigma: float) -> np.ndarray:
@@ -166,8 +167,23 @@ def test_the_grid_interpolation_matches_direct_quadrature_with_a_moving_shock():
         x, previous, item=ITEM, sigma=2.0, scale=0.4, correlation=r
     )
     exact = conditional_vote_log_probs(x, previous, item=ITEM, sigma=2.0, scale=0.4, correlation=r)
-    # Linear interpolation on 513 points of a function steepened by the small logistic scale.
-    np.testing.assert_allclose(fast, exact, rtol=0, atol=2e-6)
+    # Cubics on 257 points of a function steepened by the small logistic scale.
+    np.testing.assert_allclose(fast, exact, rtol=0, atol=1e-7)
+
+
+def test_the_grid_interpolation_holds_over_draws_as_spread_as_a_new_texts():
+    # A new text's item shift (sd 0.8) spreads a member's draws over 5-6 units, as in the
+    # Jerusalem replay; the error grows as the cube of the spacing.
+    rng = np.random.default_rng(5)
+    x = rng.normal(-0.5, 0.8, size=(3000, 5))
+    previous = np.array([0, 1, 2, 0, -1])
+    r = np.array([0.99, 0.7, 0.2, 0.0, 1.0])
+    kw = dict(item=ITEM, sigma=2.0, scale=0.4, correlation=r)
+    exact = conditional_vote_log_probs(x, previous, **kw)
+    fast = conditional_vote_log_probs_on_draws(x, previous, **kw)
+    np.testing.assert_allclose(fast, exact, rtol=0, atol=2e-4)
+    finer = conditional_vote_log_probs_on_draws(x, previous, grid=2 * GRID - 1, **kw)
+    assert np.abs(finer - exact).max() < np.abs(fast - exact).max() / 4
 
 
 def test_a_negative_gap_is_rejected():
