@@ -261,9 +261,7 @@ def forecast(
     date: Annotated[str | None, typer.Option(help="Date of the future vote, YYYY-MM-DD.")] = None,
     batch: Annotated[
         Path | None,
-        typer.Option(
-            help="CSV with columns name,like,date: one forecast per row into OUT/NAME/."
-        ),
+        typer.Option(help="CSV with columns name,like,date: one forecast per row into OUT/NAME/."),
     ] = None,
     out: Annotated[
         Path | None, typer.Option(help="Output folder (default: results/forecast/DATE_LIKE/).")
