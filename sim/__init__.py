@@ -8,6 +8,9 @@ The Python API for scenario scripts::
     result.members            # DataFrame: iso3, name, p_yes, p_no, p_abstain, p_absent, ...
     result.tally.prob_pass()  # exact probability of adoption
     result.write("results/icj_referral_2022/no_call")
+
+Sweeps over values of the scenario file's keys: :mod:`sim.sweep` (``sim sweep`` on the command
+line).
 """
 
 from sim.acts import ACTS

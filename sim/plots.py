@@ -21,7 +21,7 @@ from sim.results import atomic_write_bytes
 if TYPE_CHECKING:
     from sim.replay import ReplayResult
 
-__all__ = ["plot_calibration", "plot_member_odds", "plot_tally", "plot_variants"]
+__all__ = ["plot_calibration", "plot_member_odds", "plot_sweep", "plot_tally", "plot_variants"]
 
 COLOURS = {"yes": "#1b9e77", "no": "#d95f02", "abstain": "#7570b3", "absent": "#999999"}
 METADATA = {"Software": None}
@@ -117,4 +117,26 @@ def plot_calibration(predictions: Any, path: Path, *, methods: Sequence[str] = (
     axes[0].set_ylabel("observed frequency")
     axes[0].legend(frameon=False, fontsize=8)
     fig.suptitle("Calibration of member-vote predictions (rolling origin)", y=1.04)
+    _save(fig, path)
+
+
+def plot_sweep(points: Any, members: Any, key: str, iso3: str, path: Path) -> None:
+    """One focal member's odds (top) and the probability of adoption (bottom) along a sweep of
+    one key (``points`` and ``members``: the tables of :func:`sim.sweep.run_sweep`)."""
+    rows = members[members["iso3"] == iso3]
+    labels = [str(v) for v in rows[key]]
+    x = np.arange(len(labels))
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(6.5, 5.5), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
+    )
+    for act in ACTS:
+        top.plot(x, rows[f"p_{act}"], marker="o", label=act, color=COLOURS[act])
+    top.set_ylabel(f"{iso3}: probability of each act")
+    top.set_ylim(0, 1)
+    top.legend(ncol=4, fontsize="small", loc="upper center")
+    bottom.plot(x, points["p_adopted"], marker="o", color="black")
+    bottom.set_ylabel("P(adopted)")
+    bottom.set_ylim(-0.05, 1.05)
+    bottom.set_xticks(x, labels, rotation=30, ha="right")
+    bottom.set_xlabel(key)
     _save(fig, path)

@@ -24,7 +24,17 @@ __all__ = [
     "write_json",
 ]
 
-PACKAGES = ("sim", "numpy", "scipy", "pandas", "mesa", "pydantic", "xarray", "pycountry")
+PACKAGES = (
+    "sim",
+    "numpy",
+    "scipy",
+    "pandas",
+    "mesa",
+    "pydantic",
+    "xarray",
+    "pycountry",
+    "threadpoolctl",
+)
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -48,6 +48,7 @@ __all__ = [
     "Scenario",
     "load_scenario",
     "parse_scenario",
+    "validate_scenario",
 ]
 
 ISSUES = ("all", "me", "nu", "di", "hr", "co", "ec")
@@ -564,11 +565,22 @@ def parse_scenario(data: bytes | str, *, path: Path | None = None) -> Scenario:
         raw = tomllib.loads(raw_bytes.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"{where}: not valid TOML: {exc}") from exc
+    return validate_scenario(raw, sha256=hashlib.sha256(raw_bytes).hexdigest(), path=path)
+
+
+def validate_scenario(
+    raw: Mapping[str, Any], *, sha256: str, path: Path | None = None, where: str | None = None
+) -> Scenario:
+    """Validate a scenario already read into a mapping (as :func:`tomllib.loads` gives it).
+
+    `sha256` identifies the content in manifests; `where` labels messages (default: `path`).
+    """
+    where = where or (str(path) if path else "<scenario>")
     try:
         spec = ScenarioFile.model_validate(raw)
     except ValidationError as exc:
         raise ScenarioError("\n".join(_format_errors(where, exc, raw))) from exc
-    scenario = Scenario(path=path, sha256=hashlib.sha256(raw_bytes).hexdigest(), spec=spec)
+    scenario = Scenario(path=path, sha256=sha256, spec=spec)
     problems = _check_references(scenario)
     if problems:
         raise ScenarioError("\n".join(f"{where}: {p}" for p in problems))

@@ -522,7 +522,8 @@ def _prob_adopted(probs: FloatArray, *, rule: DecisionRule, workers: int) -> Flo
         )
 
     _map_chunks(run, n_draws, _MARGIN_COLUMNS, workers)
-    return out
+    # The absorbed pieces add up to 1 + a few ulps when adoption is certain: a probability.
+    return np.minimum(out, 1.0, out=out)
 
 
 def _marginals(probs: FloatArray, *, workers: int) -> FloatArray:

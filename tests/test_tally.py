@@ -369,3 +369,12 @@ def test_bad_queries_are_refused():
         count_pmf(np.array([0.5]), complement=np.array([0.4]))
     with pytest.raises(ValueError, match="workers"):
         prob_adopted(np.full((1, 2, 4), 0.25), rule="two_thirds", workers=0)
+
+
+def test_a_certain_adoption_has_probability_at_most_one():
+    # The ICJ replay's pieces added up to 1 + 8 ulps before they were clipped.
+    rng = np.random.default_rng(7)
+    probs = rng.dirichlet([40.0, 0.5, 2.0, 2.0], size=(50, 193))
+    tally = Tally.from_probabilities(probs, rule="simple_majority")
+    assert np.all(tally.prob_pass_draws <= 1.0)
+    assert tally.prob_pass() == pytest.approx(1.0, abs=1e-12)
