@@ -111,14 +111,17 @@ class Sweep:
     @property
     def sha256(self) -> str:
         """Hash of what determines the results: the file's content, grid, variant, draws,
-        seed and calibration folder."""
+        seed, and the calibration bundle's content (a resumed sweep refuses a recalibration
+        between its points)."""
+        from sim.embedded import load_bundle
+
         spec = {
             "scenario": self._raw,
             "grid": [[k, list(v)] for k, v in self.grid],
             "variant": self.variant,
             "draws": self.draws,
             "seed": self.seed,
-            "calibration": str(self.calibration) if self.calibration else None,
+            "calibration": load_bundle(str(self._raw.get("name")), root=self.calibration).sha256,
             "format": FORMAT,
         }
         text = json.dumps(spec, sort_keys=True, default=str)
@@ -268,9 +271,9 @@ def run_sweep(
         if previous.get("sweep_sha256") != sweep.sha256:
             if not restart:
                 raise ScenarioError(
-                    f"{out}: holds another sweep (manifest.json differs in scenario, grid, "
-                    f"variant, draws, seed or calibration); use --restart to discard it, or "
-                    f"another --out"
+                    f"{out}: holds another sweep (manifest.json differs in the scenario file, "
+                    f"grid, variant, draws, seed or calibration bundle); use --restart to "
+                    f"discard it, or another --out"
                 )
             shutil.rmtree(out / "points", ignore_errors=True)
     write_json(manifest_path, _manifest(sweep, scenario))
@@ -297,6 +300,8 @@ def run_sweep(
 
 
 def _manifest(sweep: Sweep, scenario: Scenario) -> dict[str, Any]:
+    from sim.embedded import load_bundle
+
     return {
         "sweep_sha256": sweep.sha256,
         "format": FORMAT,
@@ -310,7 +315,10 @@ def _manifest(sweep: Sweep, scenario: Scenario) -> dict[str, Any]:
         "points": len(sweep.points),
         "draws": sweep.draws,
         "seed": sweep.seed,
-        "calibration": str(sweep.calibration) if sweep.calibration else "committed",
+        "calibration": {
+            "folder": str(sweep.calibration) if sweep.calibration else "committed",
+            "sha256": load_bundle(scenario.name, root=sweep.calibration).sha256,
+        },
         "versions": package_versions(),
         "git_commit": git_commit(),
         "files": ["points/NNNN.json", "points.csv", "members.csv"],

@@ -119,3 +119,21 @@ def test_the_command_line_sweeps_and_refuses_bad_input(tmp_path):
     assert bad.exit_code == 2
     assert "sweep point 0" in bad.output
     assert not (tmp_path / "bad").exists()
+
+
+def test_a_recalibration_between_runs_is_not_mixed_into_a_resumed_sweep(tmp_path):
+    import shutil
+
+    from sim.embedded import bundle_dir
+
+    bundles = tmp_path / "bundles"
+    shutil.copytree(bundle_dir(), bundles)
+    plan = Sweep(
+        scenario=ICJ, grid=grid_from_assignments([f"{CREDIBILITY}=0,firm"]), draws=40,
+        calibration=bundles,
+    )  # fmt: skip
+    run_sweep(plan, tmp_path / "out")
+    meta = bundles / "icj_referral_2022" / "calibration.json"
+    meta.write_text(meta.read_text() + "\n")  # as if `sim calibrate` had rewritten it
+    with pytest.raises(ScenarioError, match="calibration bundle"):
+        run_sweep(plan, tmp_path / "out")
