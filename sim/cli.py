@@ -438,7 +438,7 @@ def validate(
 
     Scores the model against uniform odds, base rates, FACTS.md's persistence matrix and each
     member's last vote on the same title (log-loss, Brier, accuracy, tally error). Writes
-    scores.csv, predictions.csv.gz and calibration.png to OUT. About 2 minutes per year on 2 cores.
+    scores.csv, predictions.csv.gz and calibration.png to OUT. About 50 s per year on 2 cores.
     """
     import gzip
 

@@ -532,34 +532,36 @@ def _marginals(probs: FloatArray, *, workers: int) -> FloatArray:
     The count is split between the first ``h`` members and the rest: a DP over each half per
     draw gives pmfs ``a_d`` and ``b_d``, and the mixture of their convolutions is
     ``sum_d (a_d * b_d)[k] = sum_{i + j = k} M[i, j]`` with ``M = A @ B.T`` (the draws are the
-    inner dimension): one matrix product per act, so the DPs cover half the members each (half
-    the updates of one DP over all of them) and every term stays non-negative. The DPs run per
-    act and chunk of draws on the worker threads, so an act's support (:func:`_trim`) stays as
-    narrow as the act allows.
+    inner dimension): one matrix product per act and chunk of draws, so the DPs cover half the
+    members each (half the updates of one DP over all of them) and every term stays
+    non-negative. The DPs run per act and chunk on the worker threads, so an act's support
+    (:func:`_trim`) stays as narrow as the act allows.
     """
     n_draws, n, n_acts = probs.shape
     h = n // 2
-    first = np.empty((n_acts, h + 1, n_draws))
-    second = np.empty((n_acts, n - h + 1, n_draws))
 
-    def run(start: int, stop: int) -> None:
+    def run(start: int, stop: int) -> FloatArray:
         block = probs[start:stop]
         others = _complements(block)
+        out = np.empty((n_acts, h + 1, n - h + 1))
         for act in range(n_acts):
             p = np.ascontiguousarray(block[:, :, act].T)
             q = np.ascontiguousarray(others[:, :, act].T)
-            first[act, :, start:stop] = _count_kernel(p[:h], q[:h])
-            second[act, :, start:stop] = _count_kernel(p[h:], q[h:])
+            first = _count_kernel(p[:h], q[:h])
+            np.matmul(first, _count_kernel(p[h:], q[h:]).T, out=out[act])
+        return out
 
-    _map_chunks(run, n_draws, _COUNT_COLUMNS, workers)
-    pmf = np.zeros((n_acts, n + 1))
-    # One BLAS thread: how a threaded product splits its work changes the last bit of the sums,
-    # and the files must not depend on the machine's core count (the product is ~50 ms).
+    # One BLAS thread per product: a threaded product splits its work by the core count, which
+    # changes the last bit of the sums (the files must not depend on the machine), and would
+    # compete with the worker threads.
     with threadpool_limits(limits=1, user_api="blas"):
-        for act in range(n_acts):
-            products = first[act] @ second[act].T
-            for i in range(h + 1):  # anti-diagonals: i in the first half, k - i in the second
-                pmf[act, i : i + n - h + 1] += products[i]
+        products = _map_chunks(run, n_draws, _COUNT_COLUMNS, workers)
+    total = products[0]
+    for chunk in products[1:]:  # in chunk order, whatever the number of workers
+        total += chunk
+    pmf = np.zeros((n_acts, n + 1))
+    for i in range(h + 1):  # anti-diagonals: i in the first half, k - i in the second
+        pmf[:, i : i + n - h + 1] += total[:, i, :]
     return pmf / n_draws
 
 
