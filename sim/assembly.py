@@ -11,7 +11,9 @@ Attendance and pressure: with ``L`` the log-odds of voting at all (``log sum_vot
 U(absent)``), the asks move it from its calm value ``L0`` to ``L0 + evasion * (L - L0)``. An
 ``evasion`` of 1 (the default) is the multinomial logit of MODEL.md §3; the replay draws it from
 the calibration on earlier episodes (:mod:`sim.episodes`) when the scenario names some. Members
-no ask reaches keep their calm odds exactly.
+no ask reaches keep their calm odds exactly. Every member's odds are finally mixed with the
+calibrated tremble (:mod:`sim.tremble`): the small share of acts the choice model does not
+explain.
 
 Mesa reserves the keyword ``scenario`` for its own ``Scenario`` class, so the prepared episode is
 passed as ``setup`` (a :class:`sim.replay.Setup`, built by :func:`sim.replay.prepare`). The model
@@ -34,6 +36,7 @@ from sim.absence import log_act_baseline
 from sim.acts import ABSENT, ACTS, FloatArray, IntArray, last_max, last_sum
 from sim.choice import act_probabilities, persistence_cost, utilities
 from sim.members import Member
+from sim.tremble import apply_tremble
 
 if TYPE_CHECKING:
     from sim.replay import AskSpec, Setup
@@ -191,6 +194,7 @@ class AssemblyModel(mesa.Model):
             every = True
         available = s.available[None, cols, :] if not s.available[cols].all() else None
         evasion = s.evasion if active else None
+        tremble = s.tremble
 
         def chunk(start: int) -> None:
             d = slice(start, start + CHUNK)
@@ -216,6 +220,10 @@ class AssemblyModel(mesa.Model):
                 calm = self._calm_presence[d][:, cols]
                 u[..., ABSENT] -= (evasion[d, None] - 1.0) * (_presence_log_odds(u) - calm)
             odds = act_probabilities(u, available=available)
+            if tremble is not None:
+                odds = apply_tremble(
+                    odds, eps=tremble[0], base=tremble[1], available=s.available[None, cols, :]
+                )
             if every:
                 out[d] = odds
             else:

@@ -344,12 +344,15 @@ def calibrate_scenario(
     """Fit the calibration a scenario asks for on `data` (a :class:`sim.data.RollCallData`).
 
     The window is the ``calibration.years`` before the resolution's date (the vote itself and
-    anything later excluded), on the scenario's dimension. With ``calibration.episodes``, the
+    anything later excluded), on the scenario's dimension; the tremble (:mod:`sim.tremble`) is
+    measured on the year before the vote's, predicted from its own window. With
+    ``calibration.episodes``, the
     deal parameters are calibrated on those earlier episodes (:mod:`sim.episodes`), whose
     bundles are read from `calibration` first, then from the package's defaults. Returns the
     members table and the metadata that :func:`write_bundle` stores.
     """
     from sim.episodes import calibrate_deal
+    from sim.tremble import held_out_tremble
 
     spec = scenario.spec
     end = pd.Timestamp(spec.resolution.date)
@@ -371,6 +374,12 @@ def calibrate_scenario(
     )
     if deal is not None:
         meta["deal"] = deal
+    # What the model misses out of sample: measured on the last complete year before the vote,
+    # predicted from the window before that year (sim.tremble).
+    meta["tremble"] = held_out_tremble(
+        data, year=end.year - 1, window=spec.calibration.years, dimension=dimension,
+        dynamic=spec.calibration.dynamic,
+    )  # fmt: skip
     return members, meta
 
 

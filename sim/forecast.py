@@ -34,6 +34,7 @@ from sim.embedded import (
 from sim.errors import DataError, ScenarioError
 from sim.replay import ReplayResult, replay
 from sim.scenario import parse_scenario
+from sim.tremble import held_out_tremble
 
 __all__ = ["ISSUE_ORDER", "Forecaster", "forecast_batch", "read_batch"]
 
@@ -66,6 +67,7 @@ class Forecaster:
     _fits: dict[tuple[str, str, str, int | None], WindowFit] = field(
         default_factory=dict, repr=False
     )
+    _trembles: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict, repr=False)
 
     def roll_call(self, like: str) -> tuple[int, pd.Series]:
         """The roll call `like` names (``A/RES/..`` or ``rcid:N``), whole-text vote preferred."""
@@ -99,6 +101,19 @@ class Forecaster:
             )  # fmt: skip
         return self._fits[key]
 
+    def tremble(self, dimension: str, date: dt.date) -> dict[str, Any]:
+        """The (cached) tremble for forecasts on `dimension` from the window of `date`: measured
+        on the last complete year before the window's end, predicted from the years before it."""
+        _, end = self.window(date)
+        year = (end - pd.Timedelta(days=1)).year - 1
+        key = (dimension, year)
+        if key not in self._trembles:
+            self._trembles[key] = held_out_tremble(
+                self.data, year=year, window=self.years, dimension=dimension,
+                dynamic=self.dynamic,
+            )  # fmt: skip
+        return self._trembles[key]
+
     def forecast(
         self, like: str, date: dt.date | str, *, n_draws: int = 1000, seed: int = 20221230
     ) -> ReplayResult:
@@ -123,6 +138,7 @@ class Forecaster:
             item["presence"], item["presence_se"] = carry_presence(
                 item["presence"], item["presence_se"], fit.presence_carryover
             )
+        meta["tremble"] = self.tremble(dimension, date)
         scenario = parse_scenario(_scenario_toml(row, rcid, date, dimension, self.years))
         return replay(
             scenario, n_draws=n_draws, seed=seed, calibration=bundle_from_frames(members, meta)

@@ -136,6 +136,9 @@ class Setup:
     #: (draw,): the value of support drawn for this run, and where its prior came from.
     support_value: FloatArray | None = None
     deal_source: str = "literature prior"
+    #: (eps, base act shares): the calibrated tremble mixed into every member's odds
+    #: (:mod:`sim.tremble`); None for none (bundles made before it).
+    tremble: tuple[float, FloatArray] | None = None
 
     def with_deal(
         self, *, support_value: FloatArray | None = None, evasion: FloatArray | None = None
@@ -443,7 +446,15 @@ def prepare(
         evasion=evasion,
         support_value=support_value,
         deal_source=deal_source,
+        tremble=_tremble(bundle.meta.get("tremble")),
     )
+
+
+def _tremble(entry: dict[str, Any] | None) -> tuple[float, FloatArray] | None:
+    """The bundle's tremble as (eps, base), or None if it has none (or a zero share)."""
+    if not entry or not entry.get("eps"):
+        return None
+    return float(entry["eps"]), np.asarray(entry["base"], dtype=float)
 
 
 def _lognormal(entry: dict[str, float]) -> Prior:

@@ -34,6 +34,7 @@ from sim.calibrate import _normalise_text as normalise_title
 from sim.embedded import fit_window
 from sim.forecast import ISSUE_ORDER
 from sim.predict import member_odds
+from sim.tremble import apply_tremble, fit_tremble
 
 __all__ = [
     "BASE_RATES",
@@ -253,7 +254,25 @@ def _year(
             f"{m}_{act}_error": float(_normalise(pr)[:, k].sum() - observed[k])
             for m, pr in preds.items() for k, act in enumerate(ACTS)
         }})  # fmt: skip
+    if not frames:  # no roll call on the dimension that year
+        return pd.DataFrame(), pd.DataFrame()
     return pd.concat(frames, ignore_index=True), pd.DataFrame(tallies)
+
+
+def _tremble(pred: pd.DataFrame, tally: pd.DataFrame, held_out: pd.DataFrame) -> None:
+    """Mix the model's predictions of a year (in place) with the tremble measured on its
+    predictions of the year before (:mod:`sim.tremble`), and redo its tally errors."""
+    columns = [f"model_{a}" for a in ACTS]
+    if held_out.empty or pred.empty:
+        return
+    acts = held_out["act"].map({a: i for i, a in enumerate(ACTS)}).to_numpy()
+    fit = fit_tremble(held_out[columns].to_numpy(), acts)
+    pred[columns] = apply_tremble(pred[columns].to_numpy(), eps=fit["eps"], base=fit["base"])
+    observed = pd.get_dummies(pd.Categorical(pred["act"], categories=list(ACTS))).to_numpy()
+    errors = pd.DataFrame(pred[columns].to_numpy() - observed, columns=list(ACTS))
+    sums = errors.groupby(pred["rcid"].to_numpy()).sum()
+    for act in ACTS:
+        tally[f"model_{act}_error"] = tally["rcid"].map(sums[act]).to_numpy()
 
 
 def validate(
@@ -282,9 +301,17 @@ def validate(
         Called with each test year when done.
     """
     predictions, tallies = [], []
+    years = [int(y) for y in years]
+    held_out, held_out_year = pd.DataFrame(), None  # the model's predictions of the year before
     for year in years:
-        pred, tally = _year(data, int(year), window=window, dimension=dimension,
+        if held_out_year != year - 1:
+            held_out, _ = _year(data, year - 1, window=window, dimension=dimension,
+                                dynamic=dynamic)  # fmt: skip
+        pred, tally = _year(data, year, window=window, dimension=dimension,
                             dynamic=dynamic)  # fmt: skip
+        raw = pred.copy()
+        _tremble(pred, tally, held_out)
+        held_out, held_out_year = raw, year
         predictions.append(pred)
         tallies.append(tally)
         if progress is not None:

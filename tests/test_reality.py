@@ -127,9 +127,9 @@ def test_under_a_firm_commitment_abstain_or_no_overtakes_absence():
 
 @pytest.mark.xfail(
     strict=True,
-    reason="calibrated on the Jerusalem episode, support is worth about 5 logits and "
-    "attendance answers pressure less than the logit does (evasion 0.32, the logit is 1), so "
-    "the call without commitment buys an abstention (0.64) and Ukraine's absence stays near "
+    reason="calibrated on the Jerusalem episode, support is worth about 13 logits and "
+    "attendance answers pressure less than the logit does (evasion 0.15, the logit is 1), so "
+    "the call without commitment buys an abstention (0.81) and Ukraine's absence stays near "
     "its calm 3%; the model picks abstain (see the issue note)",
 )
 def test_absence_is_ukraines_likeliest_act_under_an_ask_without_commitment():
