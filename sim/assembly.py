@@ -195,6 +195,11 @@ class AssemblyModel(mesa.Model):
         available = s.available[None, cols, :] if not s.available[cols].all() else None
         evasion = s.evasion if active else None
         tremble = s.tremble
+        if tremble is not None:
+            floor = apply_tremble(
+                np.zeros((len(cols), len(ACTS))), eps=tremble[0], base=tremble[1],
+                available=s.available[cols],
+            )  # fmt: skip
 
         def chunk(start: int) -> None:
             d = slice(start, start + CHUNK)
@@ -220,10 +225,9 @@ class AssemblyModel(mesa.Model):
                 calm = self._calm_presence[d][:, cols]
                 u[..., ABSENT] -= (evasion[d, None] - 1.0) * (_presence_log_odds(u) - calm)
             odds = act_probabilities(u, available=available)
-            if tremble is not None:
-                odds = apply_tremble(
-                    odds, eps=tremble[0], base=tremble[1], available=s.available[None, cols, :]
-                )
+            if tremble is not None:  # apply_tremble, with the members' shares computed once
+                odds *= 1.0 - tremble[0]
+                odds += floor
             if every:
                 out[d] = odds
             else:
