@@ -93,7 +93,6 @@ class AssemblyModel(mesa.Model):
         self._calm = self._odds_of(np.arange(len(setup.iso3)), [])  # no pressure yet
         self._calm.setflags(write=False)
         self._working: FloatArray | None = None  # the odds under pressure, updated in place
-        self._working_cols = np.zeros(0, dtype=np.intp)
         self._computed_for = 0  # how many asks were active when `_working` was computed
         self.odds = self._calm
         self._expected = self._expected_counts()
@@ -155,21 +154,19 @@ class AssemblyModel(mesa.Model):
 
         The odds under pressure live in one array updated in place round after round (a fresh
         copy of the calm odds per round would cost more than the round itself); `odds` of an
-        earlier round is therefore not kept, only what the ``DataCollector`` took from it.
+        earlier round is therefore not kept, only what the ``DataCollector`` took from it. Asks
+        only accumulate (:meth:`ask_arrives`), so the members under pressure only grow and every
+        other member's row still holds its calm odds.
         """
         if not self._active:
             return self._calm
         if self._working is not None and len(self._active) == self._computed_for:
             return self._working  # no ask arrived since the last round: nothing moved
         self._computed_for = len(self._active)
-        cols = np.unique(np.concatenate([ask.targets for ask in self._active]))
         if self._working is None:
             self._working = self._calm.copy()
-        stale = np.setdiff1d(self._working_cols, cols)
-        self._working[:, stale, :] = self._calm[:, stale, :]
-        self._odds_of(cols, self._active, out=self._working)
-        self._working_cols = cols
-        return self._working
+        cols = np.unique(np.concatenate([ask.targets for ask in self._active]))
+        return self._odds_of(cols, self._active, out=self._working)
 
     def _expected_counts(self) -> FloatArray:
         """Expected count of each act (mean over draws), for the reporters: one pass."""

@@ -228,19 +228,13 @@ def utilities(
     -------
     ndarray, shape (n_draws, n_members, 4)
     """
-    u = np.array(log_baseline, dtype=float, copy=True)
+    terms = [t for t in (pressure_term, cost) if t is not None]
+    shape = np.broadcast_shapes(np.shape(log_baseline), *(np.shape(t) for t in terms))
+    u = np.array(np.broadcast_to(log_baseline, shape), dtype=float)  # a copy: added to in place
     if pressure_term is not None:
-        u = (
-            np.add(u, pressure_term, out=u)
-            if u.shape == np.shape(pressure_term)
-            else u + pressure_term
-        )
+        u += pressure_term
     if cost is not None:
-        u = (
-            np.subtract(u, cost, out=u)
-            if np.broadcast_shapes(u.shape, np.shape(cost)) == u.shape
-            else u - cost
-        )
+        u -= cost
     return u
 
 

@@ -232,9 +232,7 @@ def sweep(
             seed=seed,
             calibration=calibration,
         )
-        first = plan.scenario_at(0)
-        for index in range(1, len(plan.points)):  # every point valid before the progress bar
-            plan.scenario_at(index)
+        first = plan.scenario_at(0)  # validates every point, before the progress bar
         target = out if out is not None else Path("results") / first.name / "sweep"
         with Progress(
             "[bold]{task.description}",

@@ -783,9 +783,8 @@ def replay(
     setup = prepare(scenario, variant=variant, n_draws=n_draws, seed=seed, calibration=calibration)
     model = AssemblyModel(setup, rng=np.random.default_rng(np.random.SeedSequence(seed)))
     model.run()
-    odds = model.odds if model.odds.flags.writeable else model.odds.copy()  # calm: read-only
-    tally = Tally.from_probabilities(
-        odds, rule=setup.scenario.spec.resolution.rule, workers=TALLY_WORKERS, copy=False
+    tally = Tally.from_probabilities(  # copy=False: the model's odds are handed over
+        model.odds, rule=setup.scenario.spec.resolution.rule, workers=TALLY_WORKERS, copy=False
     )
     rounds = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
     return ReplayResult(

@@ -38,6 +38,7 @@ import tomllib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +100,7 @@ class Sweep:
             raise ScenarioError(f"{self.scenario}: not valid TOML: {exc}") from exc
         self._raw.update(raw)
 
-    @property
+    @cached_property
     def points(self) -> list[dict[str, Any]]:
         """Every combination of values, as ``{key: value}`` in grid order."""
         keys = [key for key, _ in self.grid]
@@ -127,8 +128,16 @@ class Sweep:
         text = json.dumps(spec, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
 
+    @cached_property
+    def scenarios(self) -> list[Scenario]:
+        """Every point's validated scenario, validated once (errors name the point and key)."""
+        return [self._validate(index) for index in range(len(self.points))]
+
     def scenario_at(self, index: int) -> Scenario:
-        """The validated scenario of point `index` (errors name the point and the key)."""
+        """The validated scenario of point `index` (validating every point on first use)."""
+        return self.scenarios[index]
+
+    def _validate(self, index: int) -> Scenario:
         point = self.points[index]
         raw = copy.deepcopy(self._raw)
         for key, value in point.items():
@@ -261,10 +270,9 @@ def run_sweep(
         raise ScenarioError(f"sweep: workers must be at least 1; got {workers}")
     out = Path(out)
     n = len(sweep.points)
-    scenarios = [sweep.scenario_at(index) for index in range(n)]  # all valid before any runs
-    for scenario in scenarios:
+    for scenario in sweep.scenarios:  # all valid before anything runs
         scenario.events(sweep.variant)  # the variant exists (a sweep may patch variants)
-    scenario = scenarios[0]
+    scenario = sweep.scenarios[0]
     manifest_path = out / "manifest.json"
     if manifest_path.exists():
         previous = json.loads(manifest_path.read_text())
@@ -277,9 +285,10 @@ def run_sweep(
                 )
             shutil.rmtree(out / "points", ignore_errors=True)
     write_json(manifest_path, _manifest(sweep, scenario))
-    todo = [i for i in range(n) if not _point_file(out, i).exists()]
+    done = [_point_file(out, i).exists() for i in range(n)]
+    todo = [i for i in range(n) if not done[i]]
     for index in range(n):
-        if index not in todo and on_point is not None:
+        if done[index] and on_point is not None:
             on_point(index)
     if workers == 1 or len(todo) <= 1:
         for index in todo:

@@ -236,14 +236,15 @@ def _map_chunks[T](fn: Callable[[int, int], T], n: int, size: int, workers: int)
 
 
 def _trim(state: FloatArray, lo: int, hi: int) -> tuple[int, int]:
-    """Drop edge rows of `state` (rows lo..hi) below :data:`TINY` in every column; zero them."""
+    """Drop edge rows of `state` (rows lo..hi) below :data:`TINY` in every column; zero them.
+    Returns the new ``(lo, hi)``."""
     while hi > lo and state[hi].max() < TINY:
         state[hi] = 0.0
         hi -= 1
     while lo < hi and state[lo].max() < TINY:
         state[lo] = 0.0
         lo += 1
-    return hi, lo
+    return lo, hi
 
 
 def _count_kernel(p: FloatArray, q: FloatArray) -> FloatArray:
@@ -276,7 +277,7 @@ def _count_kernel(p: FloatArray, q: FloatArray) -> FloatArray:
         pmf[lo + 2 : hi + 3] += two[:size]
         hi += int(can_take[j]) + int(can_take[j + 1])
         lo += int(must_take[j]) + int(must_take[j + 1])
-        hi, lo = _trim(pmf, lo, hi)
+        lo, hi = _trim(pmf, lo, hi)
     if n % 2:
         rows, size = pmf[lo : hi + 1], hi - lo + 1
         np.multiply(rows, p[n - 1], out=one[:size])
@@ -637,7 +638,8 @@ class Tally:
             Threads over chunks of draws; the result does not depend on it.
         copy : bool, default True
             False hands `probs` over: a writeable float64 array is renormalised in place and
-            made read-only, which saves a copy of the largest array of a replay.
+            made read-only, which saves a copy of the largest array of a replay (a read-only one
+            is still copied).
 
         Raises
         ------

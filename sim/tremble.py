@@ -30,7 +30,7 @@ from scipy import optimize
 
 from sim.acts import ACTS, BoolArray, FloatArray, IntArray
 
-__all__ = ["apply_tremble", "fit_tremble", "held_out_tremble"]
+__all__ = ["apply_tremble", "fit_tremble", "held_out_tremble", "tremble_of"]
 
 #: Upper bound of the tremble share (a model that misses more than this is not calibrated).
 EPS_MAX = 0.5
@@ -119,6 +119,12 @@ def held_out_tremble(
     if predictions.empty:  # nothing to measure it on: no tremble
         return {"eps": 0.0, "eps_se": None, "base": [0.25] * len(ACTS), "n": 0,
                 "loglik_gain": 0.0, "year": int(year)}  # fmt: skip
+    return {**tremble_of(predictions), "year": int(year)}
+
+
+def tremble_of(predictions: Any) -> dict[str, Any]:
+    """:func:`fit_tremble` on a table of held-out predictions (:func:`sim.validate.validate`'s
+    rows: ``act`` and the model's ``model_<act>`` columns)."""
     probs = predictions[[f"model_{a}" for a in ACTS]].to_numpy()
     acts = predictions["act"].map({a: i for i, a in enumerate(ACTS)}).to_numpy()
-    return {**fit_tremble(probs, acts), "year": int(year)}
+    return fit_tremble(probs, acts)

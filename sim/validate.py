@@ -34,7 +34,7 @@ from sim.calibrate import _normalise_text as normalise_title
 from sim.embedded import fit_window
 from sim.forecast import ISSUE_ORDER
 from sim.predict import member_odds
-from sim.tremble import apply_tremble, fit_tremble
+from sim.tremble import apply_tremble, tremble_of
 
 __all__ = [
     "BASE_RATES",
@@ -265,8 +265,7 @@ def _tremble(pred: pd.DataFrame, tally: pd.DataFrame, held_out: pd.DataFrame) ->
     columns = [f"model_{a}" for a in ACTS]
     if held_out.empty or pred.empty:
         return
-    acts = held_out["act"].map({a: i for i, a in enumerate(ACTS)}).to_numpy()
-    fit = fit_tremble(held_out[columns].to_numpy(), acts)
+    fit = tremble_of(held_out)
     pred[columns] = apply_tremble(pred[columns].to_numpy(), eps=fit["eps"], base=fit["base"])
     observed = pd.get_dummies(pd.Categorical(pred["act"], categories=list(ACTS))).to_numpy()
     errors = pd.DataFrame(pred[columns].to_numpy() - observed, columns=list(ACTS))
