@@ -19,10 +19,8 @@ same bytes and ``git diff`` shows what changed.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
-import math
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -33,7 +31,7 @@ import pandas as pd
 
 from sim.acts import ACTS
 from sim.errors import DataError
-from sim.results import atomic_write_bytes, package_versions
+from sim.results import atomic_write_bytes, json_text, package_versions
 from sim.scenario import Scenario
 
 __all__ = [
@@ -111,7 +109,7 @@ def _serialise(members: pd.DataFrame, meta: dict[str, Any]) -> tuple[bytes, byte
     table = members.copy()
     table.index.name = "iso3"
     members_bytes = table.to_csv(float_format="%.17g", lineterminator="\n").encode()
-    meta_bytes = (json.dumps(_json_safe(meta), indent=2, sort_keys=True) + "\n").encode()
+    meta_bytes = json_text(meta).encode()
     return members_bytes, meta_bytes
 
 
@@ -563,20 +561,6 @@ def _text_persistence(est: Any, window: Any, *, gamma: float) -> dict[str, float
     )
     fit["n_texts"] = int(pairs[["rcid_prev", "rcid_next"]].drop_duplicates().shape[0])
     return {k: float(v) for k, v in fit.items()}
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, float | np.floating):
-        return None if not math.isfinite(value) else float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
 
 
 def write_bundle(members: pd.DataFrame, meta: dict[str, Any], folder: Path) -> None:

@@ -34,7 +34,7 @@ from sim.embedded import Bundle, load_bundle, previous_codes
 from sim.errors import DataError
 from sim.members import MemberSpec
 from sim.persistence import conditional_vote_log_probs_on_draws, shock_correlation
-from sim.results import atomic_write_text, git_commit, package_versions, write_json
+from sim.results import atomic_write_text, git_commit, json_text, package_versions
 from sim.scenario import Event, Prior, Scenario, load_scenario, select
 from sim.tally import Tally
 
@@ -722,41 +722,35 @@ class ReplayResult:
 
     def write(self, out_dir: str | Path, *, plots: bool = True) -> Path:
         """Write the result files atomically into `out_dir` (and, with `plots`, ``odds.png`` and
-        ``tally.png``); return it."""
+        ``tally.png``); return it.
+
+        Every table and JSON file is rendered before the first is written, so a run that fails
+        while rendering leaves no file behind; ``manifest.json`` is written last.
+        """
         out = Path(out_dir)
-        members = self.members
-        atomic_write_text(
-            out / "members.csv",
-            members.to_csv(index=False, float_format="%.17g", lineterminator="\n"),
-        )
-        atomic_write_text(
-            out / "tally.csv",
-            self.tally.to_frame().to_csv(index=False, float_format="%.17g", lineterminator="\n"),
-        )
-        atomic_write_text(
-            out / "rounds.csv",
-            self.rounds.to_csv(index=False, float_format="%.17g", lineterminator="\n"),
-        )
-        write_json(out / "summary.json", _round_floats(self.summary()))
+
+        def csv(frame: pd.DataFrame) -> str:
+            return frame.to_csv(index=False, float_format="%.17g", lineterminator="\n")
+
+        texts = {
+            "members.csv": csv(self.members),
+            "tally.csv": csv(self.tally.to_frame()),
+            "rounds.csv": csv(self.rounds),
+            "summary.json": json_text(self.summary()),
+        }
+        manifest = self.manifest()
+        if not plots:
+            manifest["files"] = [f for f in manifest["files"] if not f.endswith(".png")]
+        manifest_text = json_text(manifest)
+        for name, text in texts.items():
+            atomic_write_text(out / name, text)
         if plots:
             from sim.plots import plot_member_odds, plot_tally
 
             plot_member_odds(self, out / "odds.png")
             plot_tally(self, out / "tally.png")
-        write_json(out / "manifest.json", self.manifest())
+        atomic_write_text(out / "manifest.json", manifest_text)
         return out
-
-
-def _round_floats(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _round_floats(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_round_floats(v) for v in value]
-    if isinstance(value, float | np.floating):
-        return float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
 
 
 def replay(

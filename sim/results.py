@@ -7,7 +7,9 @@ run writes nothing. Manifests hold no wall-clock time: the same inputs give the 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import math
 import os
 import platform
 import subprocess
@@ -16,10 +18,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
     "git_commit",
+    "json_safe",
+    "json_text",
     "package_versions",
     "write_json",
 ]
@@ -56,9 +62,36 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
+def json_safe(value: Any) -> Any:
+    """`value` with numpy scalars as Python numbers, tuples as lists, dates as ISO text and
+    non-finite floats as None (JSON has no NaN), recursively through dicts and lists.
+
+    Examples
+    --------
+    >>> json_safe({"a": np.float64(0.5), "b": (np.int64(2), float("nan"))})
+    {'a': 0.5, 'b': [2, None]}
+    """
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def json_text(value: Any) -> str:
+    """`value` (through :func:`json_safe`) as sorted, indented JSON with a final newline."""
+    return json.dumps(json_safe(value), indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+
 def write_json(path: Path, value: Any) -> None:
-    """Write `value` as sorted, indented JSON, atomically."""
-    atomic_write_text(path, json.dumps(value, indent=2, sort_keys=True, allow_nan=False) + "\n")
+    """Write `value` as sorted, indented JSON (:func:`json_text`), atomically."""
+    atomic_write_text(path, json_text(value))
 
 
 def package_versions() -> dict[str, str]:

@@ -61,6 +61,26 @@ def test_the_same_seed_gives_byte_identical_files(tmp_path):
     assert match == names, (mismatch, errors)
 
 
+def test_a_result_that_cannot_be_rendered_writes_no_file(as_happened, tmp_path, monkeypatch):
+    """Everything is rendered before the first file is written: a failure leaves nothing."""
+
+    def broken_summary(self):
+        raise RuntimeError("rendering failed")
+
+    monkeypatch.setattr(type(as_happened), "summary", broken_summary)
+    with pytest.raises(RuntimeError, match="rendering failed"):
+        as_happened.write(tmp_path / "out", plots=False)
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_manifest_lists_the_files_the_run_wrote(as_happened, tmp_path):
+    import json
+
+    out = as_happened.write(tmp_path / "out", plots=False)
+    listed = json.loads((out / "manifest.json").read_text())["files"]
+    assert sorted(listed) == sorted(p.name for p in out.iterdir() if p.name != "manifest.json")
+
+
 def test_another_seed_gives_other_draws():
     a = replay(ICJ, n_draws=20, seed=3).odds
     b = replay(ICJ, n_draws=20, seed=4).odds
