@@ -31,10 +31,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import optimize, sparse
-from scipy.special import expit, log_expit
+from scipy.special import expit
 
 from sim.acts import FloatArray, IntArray, last_max, last_sum
-from sim.choice import log_expit as fast_log_expit
+from sim.choice import log_expit
 from sim.quadrature import normal_nodes
 
 __all__ = [
@@ -131,8 +131,8 @@ def log_act_baseline(
     weighed = log_votes if pressure_votes is None else log_votes + pressure_votes
     z = presence_logit(presence_base, weighed, gamma)
     out = np.empty((*np.broadcast_shapes(np.shape(log_votes)[:-1], np.shape(z)), 4))
-    out[..., :3] = log_votes + fast_log_expit(z)[..., None]
-    out[..., 3] = fast_log_expit(-z)
+    out[..., :3] = log_votes + log_expit(z)[..., None]
+    out[..., 3] = log_expit(-z)
     return out
 
 

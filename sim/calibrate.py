@@ -64,9 +64,10 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 from scipy import optimize
-from scipy.special import expit, log_expit, logsumexp
+from scipy.special import expit, logsumexp
 
 from sim.acts import ABSENT, ABSTAIN, ACTS, NO, YES, FloatArray, IntArray
+from sim.choice import log_expit, ordered_log_probs
 from sim.errors import DataError
 from sim.progress import fit_progress
 from sim.results import atomic_write_text, package_versions
@@ -180,13 +181,8 @@ def _log_vote_probabilities(
     """``log P(yes | present)``, ``log P(no | present)``, ``log P(abstain | present)`` from the
     latent indices (``b = a - gap``; the abstain term without cancellation, see
     :func:`_log_probabilities`). ``-inf`` for abstain only when ``gap == 0``."""
-    b = a - gap
-    with np.errstate(divide="ignore"):
-        return (
-            log_expit(b),
-            log_expit(-a),
-            log_expit(a) + log_expit(-b) + np.log(-np.expm1(-gap)),
-        )
+    out = ordered_log_probs(a, gap)
+    return out[..., 0], out[..., 1], out[..., 2]
 
 
 def _normalised_entropy(lq_yes: FloatArray, lq_no: FloatArray, lq_abs: FloatArray) -> FloatArray:
@@ -333,7 +329,7 @@ def _log_prob_and_partials(
     ab = np.flatnonzero(act == ABSTAIN)
     a_ab, gap_ab = a[ab], gap[ab]
     b = a_ab - gap_ab
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):  # gap -> 0: log P -> -inf, slope -> inf
         logp[ab] += log_expit(a_ab) + log_expit(-b) + np.log(-np.expm1(-gap_ab))
         inv_expm1 = 1.0 / np.expm1(gap_ab)
     g_a[ab] = expit(-a_ab) + inv_expm1

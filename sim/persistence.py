@@ -44,7 +44,7 @@ from scipy import optimize
 from scipy.special import logsumexp
 
 from sim.acts import ABSENT, FloatArray, IntArray
-from sim.choice import log_expit, persistence_cost
+from sim.choice import ordered_log_probs, persistence_cost
 from sim.derivatives import hessian
 from sim.quadrature import normal_nodes
 
@@ -117,17 +117,7 @@ def vote_log_probs(ideal_point: FloatArray, *, item: Mapping[str, Any]) -> Float
     gap = np.asarray(item["cut_yes"], dtype=float) - t1
     if np.any(gap < 0):
         raise ValueError("cut_yes must not be below cut_abstain (the order yes > abstain > no)")
-    a = beta * x - t1  # logit P(vote >= abstain)
-    b = a - gap  # logit P(yes)
-    out = np.empty((*a.shape, 3))
-    la = log_expit(a)
-    out[..., 0] = log_expit(b)
-    out[..., 1] = log_expit(-a)
-    # log expit(-b) = log expit(b) - b saves a transcendental pass; its absolute error, about
-    # 1e-16 * |b|, is that relative error in the abstention's probability.
-    with np.errstate(divide="ignore"):
-        out[..., 2] = la + (out[..., 0] - b) + np.log(-np.expm1(-gap))
-    return out
+    return ordered_log_probs(beta * x - t1, gap)
 
 
 def shock_correlation(

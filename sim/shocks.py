@@ -18,6 +18,7 @@ from scipy import optimize
 from scipy.special import logsumexp
 
 from sim.acts import FloatArray, IntArray
+from sim.choice import ordered_log_probs
 from sim.quadrature import normal_nodes
 
 __all__ = ["fit_group_shock_sd"]
@@ -29,25 +30,10 @@ def _node_loglik(
     eta: FloatArray, act: IntArray, cut_abstain: FloatArray, cut_yes: FloatArray, tau: float
 ) -> FloatArray:
     """log P(act | present, eta + tau z_k) per cell and node, shape (n_cells, N_NODES)."""
-    from scipy.special import log_expit
-
     z, _ = normal_nodes(N_NODES)
-    e = eta[:, None] + tau * z[None, :]
-    a = e - cut_abstain[:, None]
-    b = e - cut_yes[:, None]
-    gap = (cut_yes - cut_abstain)[:, None]
-    out = np.empty_like(e)
-    yes, no = act == 0, act == 1
-    abstain = act == 2
-    out[yes] = log_expit(b[yes])
-    out[no] = log_expit(-a[no])
-    with np.errstate(divide="ignore"):
-        out[abstain] = (
-            log_expit(a[abstain])
-            + log_expit(-b[abstain])
-            + np.log(-np.expm1(-np.broadcast_to(gap, e.shape)[abstain]))
-        )
-    return out
+    a = eta[:, None] + tau * z[None, :] - cut_abstain[:, None]
+    full = ordered_log_probs(a, (cut_yes - cut_abstain)[:, None])  # (cell, node, vote)
+    return np.take_along_axis(full, np.asarray(act)[:, None, None], axis=-1)[..., 0]
 
 
 def fit_group_shock_sd(

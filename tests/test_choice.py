@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from sim.acts import ABSENT, ACTS
-from sim.choice import act_probabilities, persistence_cost, pressure, reading
+from sim.choice import act_probabilities, ordered_log_probs, persistence_cost, pressure, reading
 
 finite = st.floats(-30, 30, allow_nan=False)
 
@@ -75,3 +75,24 @@ def test_a_visible_reversal_costs_and_keeping_the_record_does_not():
     np.testing.assert_array_equal(cost[0], [0, 1.5, 1.5, 0.3])  # voted yes before
     np.testing.assert_array_equal(cost[1], [0.2, 0.2, 0.2, 0.0])  # was absent before
     np.testing.assert_array_equal(cost[2], [0, 0, 0, 0])  # no earlier act known
+
+
+@given(
+    st.floats(-40, 40),
+    st.floats(0, 30),
+)
+def test_the_ordered_logit_is_exact_in_log_space(a, gap):
+    """One formula for every fit and replay: it matches sigmoid differences, sums to one, and
+    the fit's per-cell log-likelihood (with its gradients) agrees with it."""
+    from scipy.special import expit
+
+    from sim.calibrate import _log_prob_and_partials
+
+    lp = ordered_log_probs(np.array([a]), gap)[0]
+    assert np.exp(lp).sum() == pytest.approx(1.0, abs=1e-12)
+    b = a - gap
+    direct = [expit(b), expit(-a), expit(a) - expit(b)]
+    for got, want in zip(np.exp(lp), direct, strict=True):
+        assert got == pytest.approx(want, rel=1e-9, abs=1e-14)  # the difference cancels
+    cells = _log_prob_and_partials(np.full(3, a), np.full(3, gap), np.zeros(3), np.arange(3))[0]
+    np.testing.assert_allclose(cells - np.log(0.5), lp, rtol=1e-12, atol=1e-12)
