@@ -164,7 +164,7 @@ def _issue(row: pd.Series) -> str:
 
 def _year(
     data: Any, year: int, *, window: int, dimension: str, dynamic: bool = False
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> pd.DataFrame:
     cutoff = pd.Timestamp(f"{year}-01-01")
     fit = fit_window(data, start=cutoff - pd.DateOffset(years=window), end=cutoff,
                      dimension=dimension, dynamic=dynamic,
@@ -197,7 +197,7 @@ def _year(
     trans_window = fit.est.transitions_[list(ACTS)].to_numpy()
     trans_window = np.where(np.isfinite(trans_window), trans_window, FACTS_TRANSITIONS)
     p = fit.persistence
-    frames, tallies = [], []
+    frames = []
     for rcid in targets:
         cells = votes[votes["rcid"] == rcid]
         iso3 = cells["iso3"].to_numpy()
@@ -249,29 +249,33 @@ def _year(
             for k, act in enumerate(ACTS):
                 frame[f"{method}_{act}"] = _normalise(probs)[:, k]
         frames.append(frame)
-        observed = np.bincount(acts, minlength=4)
-        tallies.append({"year": year, "rcid": rcid, **{
-            f"{m}_{act}_error": float(_normalise(pr)[:, k].sum() - observed[k])
-            for m, pr in preds.items() for k, act in enumerate(ACTS)
-        }})  # fmt: skip
     if not frames:  # no roll call on the dimension that year
-        return pd.DataFrame(), pd.DataFrame()
-    return pd.concat(frames, ignore_index=True), pd.DataFrame(tallies)
+        return pd.DataFrame()
+    return pd.concat(frames, ignore_index=True)
 
 
-def _tremble(pred: pd.DataFrame, tally: pd.DataFrame, held_out: pd.DataFrame) -> None:
+def _tally_errors(pred: pd.DataFrame) -> pd.DataFrame:
+    """Per roll call (``year``, ``rcid``) and method, expected minus recorded count of each act:
+    columns ``{method}_{act}_error``."""
+    observed = pd.get_dummies(pd.Categorical(pred["act"], categories=list(ACTS))).to_numpy(float)
+    columns = {
+        f"{method}_{act}_error": pred[f"{method}_{act}"].to_numpy() - observed[:, k]
+        for method in METHODS
+        for k, act in enumerate(ACTS)
+    }
+    keys = {"year": pred["year"].to_numpy(), "rcid": pred["rcid"].to_numpy()}
+    frame = pd.DataFrame({**keys, **columns})
+    return frame.groupby(["year", "rcid"], sort=False).sum().reset_index()
+
+
+def _tremble(pred: pd.DataFrame, held_out: pd.DataFrame) -> None:
     """Mix the model's predictions of a year (in place) with the tremble measured on its
-    predictions of the year before (:mod:`sim.tremble`), and redo its tally errors."""
+    predictions of the year before (:mod:`sim.tremble`)."""
     columns = [f"model_{a}" for a in ACTS]
     if held_out.empty or pred.empty:
         return
     fit = tremble_of(held_out)
     pred[columns] = apply_tremble(pred[columns].to_numpy(), eps=fit["eps"], base=fit["base"])
-    observed = pd.get_dummies(pd.Categorical(pred["act"], categories=list(ACTS))).to_numpy()
-    errors = pd.DataFrame(pred[columns].to_numpy() - observed, columns=list(ACTS))
-    sums = errors.groupby(pred["rcid"].to_numpy()).sum()
-    for act in ACTS:
-        tally[f"model_{act}_error"] = tally["rcid"].map(sums[act]).to_numpy()
 
 
 def validate(
@@ -299,24 +303,22 @@ def validate(
     progress : callable, optional
         Called with each test year when done.
     """
-    predictions, tallies = [], []
+    predictions = []
     years = [int(y) for y in years]
     held_out, held_out_year = pd.DataFrame(), None  # the model's predictions of the year before
     for year in years:
         if held_out_year != year - 1:
-            held_out, _ = _year(data, year - 1, window=window, dimension=dimension,
-                                dynamic=dynamic)  # fmt: skip
-        pred, tally = _year(data, year, window=window, dimension=dimension,
-                            dynamic=dynamic)  # fmt: skip
+            held_out = _year(data, year - 1, window=window, dimension=dimension,
+                             dynamic=dynamic)  # fmt: skip
+        pred = _year(data, year, window=window, dimension=dimension, dynamic=dynamic)
         raw = pred.copy()
-        _tremble(pred, tally, held_out)
+        _tremble(pred, held_out)
         held_out, held_out_year = raw, year
         predictions.append(pred)
-        tallies.append(tally)
         if progress is not None:
             progress(int(year))
     pred = pd.concat(predictions, ignore_index=True)
-    tally = pd.concat(tallies, ignore_index=True)
+    tally = _tally_errors(pred)
     rows = []
     acts = pd.Categorical(pred["act"], categories=list(ACTS)).codes
     groups = [
