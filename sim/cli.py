@@ -39,7 +39,10 @@ out_console = Console()
 err_console = Console(stderr=True)
 
 ScenarioArg = Annotated[
-    Path, typer.Argument(help="A scenario TOML file, e.g. scenarios/icj_referral_2022.toml.")
+    Path,
+    typer.Argument(
+        metavar="SCENARIO", help="A scenario TOML file, e.g. scenarios/icj_referral_2022.toml."
+    ),
 ]
 
 
@@ -280,7 +283,9 @@ def sweep(
 
 
 @app.command()
-def check(scenarios: Annotated[list[Path], typer.Argument(help="Scenario files.")]) -> None:
+def check(
+    scenarios: Annotated[list[Path], typer.Argument(metavar="SCENARIO", help="Scenario files.")],
+) -> None:
     """Validate scenario files without running them."""
     from sim.scenario import load_scenario
 
@@ -301,7 +306,10 @@ def check(scenarios: Annotated[list[Path], typer.Argument(help="Scenario files."
 def calibrate(
     scenarios: Annotated[
         list[Path] | None,
-        typer.Argument(help="Scenario files to calibrate (default: every file in scenarios/)."),
+        typer.Argument(
+            metavar="SCENARIO",
+            help="Scenario files to calibrate (default: every file in scenarios/).",
+        ),
     ] = None,
     data_dir: Annotated[
         Path | None,
