@@ -115,7 +115,7 @@ def held_out_tremble(
     (as :func:`sim.validate.validate` predicts a test year), with the year recorded."""
     from sim.validate import _year  # validate builds on the calibration: import at use
 
-    predictions, _ = _year(data, year, window=window, dimension=dimension, dynamic=dynamic)
+    predictions = _year(data, year, window=window, dimension=dimension, dynamic=dynamic)
     if predictions.empty:  # nothing to measure it on: no tremble
         return {"eps": 0.0, "eps_se": None, "base": [0.25] * len(ACTS), "n": 0,
                 "loglik_gain": 0.0, "year": int(year)}  # fmt: skip
