@@ -3,7 +3,7 @@
 For the ten years before the 30 Dec 2022 plenary vote, on ``"me"`` and ``"all"``: the whole
 window fit (:func:`sim.embedded.fit_window`: ideal points, strategic absence, group shocks,
 persistence) with the persistence parameters and how much the decay improves their fit; then
-the deal calibration of the ICJ scenario on its episode (:func:`sim.episodes.calibrate_deal`).
+the deal calibration of the ICJ scenario on its episodes (:func:`sim.episodes.calibrate_deal`).
 Not a test. Run::
 
     SIM_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_persistence.py

@@ -74,8 +74,9 @@ def test_a_scenario_can_draw_on_the_dynamic_calibration(tmp_path, data_dir):
     assert dynamic != text
     scenario = tmp_path / "icj_referral_2022.toml"
     scenario.write_text(dynamic, encoding="utf-8")
-    episode = (ROOT / "scenarios" / "jerusalem_2017.toml").read_text(encoding="utf-8")
-    (tmp_path / "jerusalem_2017.toml").write_text(episode, encoding="utf-8")  # its episode
+    for name in ("jerusalem_2017", "hrc_suspension_2022"):  # its episodes
+        episode = (ROOT / "scenarios" / f"{name}.toml").read_text(encoding="utf-8")
+        (tmp_path / f"{name}.toml").write_text(episode, encoding="utf-8")
     bundles = tmp_path / "calibration"
     _calibrate(scenario, bundles, data_dir)
 

@@ -23,6 +23,7 @@ from sim.scenario import Prior, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 JERUSALEM = ROOT / "scenarios" / "jerusalem_2017.toml"
+HRC = ROOT / "scenarios" / "hrc_suspension_2022.toml"
 ICJ = ROOT / "scenarios" / "icj_referral_2022.toml"
 
 
@@ -125,12 +126,13 @@ def test_a_missing_episode_file_is_named(tmp_path):
         load_episodes(load_scenario(tmp_path / "icj.toml"), data=None)
 
 
-def test_the_shipped_calibration_learns_from_jerusalem_and_the_replay_draws_from_it(tmp_path):
+def test_the_shipped_calibration_learns_from_both_episodes_and_the_replay_draws_from_it(tmp_path):
     from sim.embedded import load_bundle
 
     deal = load_bundle("icj_referral_2022").meta["deal"]
-    assert deal["episodes"] == ["jerusalem_2017"]
-    assert deal["loglik"] > deal["loglik_prior"]  # the episode moved the literature prior
+    assert deal["episodes"] == ["jerusalem_2017", "hrc_suspension_2022"]
+    assert deal["n_members"] == 2 * 193
+    assert deal["loglik"] > deal["loglik_prior"]  # the episodes moved the literature prior
     s = prepare(ICJ, n_draws=4000, seed=1)
     assert s.evasion is not None
     assert np.median(s.evasion) == pytest.approx(deal["evasion"]["median"], rel=0.05)
@@ -168,3 +170,24 @@ def test_an_episode_without_a_bundle_says_how_to_make_one(tmp_path):
     (tmp_path / "icj.toml").write_text(text, encoding="utf-8")
     with pytest.raises(DataError, match=r"'other_2017' has no calibration bundle yet; run `sim"):
         load_episodes(load_scenario(tmp_path / "icj.toml"), data=None, calibration=tmp_path)
+
+
+@pytest.mark.slow
+def test_each_episode_says_attendance_answers_pressure_less_than_the_logit(data_dir):
+    """Two threats five years apart, a US one and a Russian one: each alone puts the evasion
+    elasticity below the plain logit's 1 (members move between the votes more than out of the
+    hall), and the two together pin the value of support down more tightly than either."""
+    from sim.data import load_roll_calls
+    from sim.episodes import EVASION
+    from sim.replay import SUPPORT_VALUE
+
+    data = load_roll_calls(data_dir)
+    episodes = load_episodes(load_scenario(ICJ), data)
+    assert [e.name for e in episodes] == ["jerusalem_2017", "hrc_suspension_2022"]
+    fits = [fit_deal([e], support_prior=SUPPORT_VALUE, evasion_prior=EVASION) for e in episodes]
+    both = fit_deal(episodes, support_prior=SUPPORT_VALUE, evasion_prior=EVASION)
+    for fit in (*fits, both):
+        assert fit["converged"]
+        assert fit["evasion"]["median"] < 1.0
+        assert fit["loglik"] > fit["loglik_prior"]
+    assert both["support_value"]["sigma"] < min(f["support_value"]["sigma"] for f in fits)

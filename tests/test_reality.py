@@ -15,12 +15,14 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
+from sim.acts import ACTS
 from sim.embedded import load_bundle
 from sim.replay import replay
 
 ROOT = Path(__file__).resolve().parents[1]
 ICJ = ROOT / "scenarios" / "icj_referral_2022.toml"
 JERUSALEM = ROOT / "scenarios" / "jerusalem_2017.toml"
+HRC = ROOT / "scenarios" / "hrc_suspension_2022.toml"
 DRAWS = 400
 
 
@@ -127,10 +129,10 @@ def test_under_a_firm_commitment_abstain_or_no_overtakes_absence():
 
 @pytest.mark.xfail(
     strict=True,
-    reason="calibrated on the Jerusalem episode, support is worth about 13 logits and "
-    "attendance answers pressure less than the logit does (evasion 0.15, the logit is 1), so "
-    "the call without commitment buys an abstention (0.81) and Ukraine's absence stays near "
-    "its calm 3%; the model picks abstain (see the issue note)",
+    reason="calibrated on the Jerusalem and HRC-suspension episodes, support is worth about 6 "
+    "logits and attendance answers pressure less than the logit does (evasion 0.20, the logit "
+    "is 1), so the call without commitment buys an abstention (0.67) and Ukraine's absence "
+    "stays near its calm 3%; the model picks abstain (see the issue note)",
 )
 def test_absence_is_ukraines_likeliest_act_under_an_ask_without_commitment():
     assert most_likely("as_happened") == "absent"
@@ -150,3 +152,23 @@ def test_the_plenary_is_replayed_without_reading_the_recorded_outcome(tmp_path):
     a = replay(ICJ, n_draws=20, seed=1)
     b = replay(stripped, n_draws=20, seed=1)
     np.testing.assert_array_equal(a.odds, b.odds)
+
+
+# FACTS.md §2: before ES-11/3 (7 Apr 2022) Russia warned that a yes or even an abstention would be
+# an "unfriendly gesture". Its treaty allies that had abstained on ES-11/2 two weeks earlier
+# (Kazakhstan, Kyrgyzstan, Tajikistan) voted no [COMPUTED from the roll calls]. The replay's deal
+# parameters are learnt from the 2017 US threat only (its [calibration] episodes), so this is a
+# test of what one episode teaches about another, five years and a patron apart.
+def test_russias_warning_turns_its_abstaining_treaty_allies_to_no(data_dir):
+    from sim.data import load_roll_calls
+    from sim.episodes import recorded_acts
+    from sim.scenario import load_scenario
+
+    allies = ["KAZ", "KGZ", "TJK"]
+    data = load_roll_calls(data_dir)
+    es11_3 = recorded_acts(data, load_scenario(HRC), allies)
+    assert [ACTS[a] for a in es11_3] == ["no", "no", "no"]  # what happened, for the record
+    warned, calm = run(HRC, "as_happened"), run(HRC, "no_warning")
+    for iso3 in allies:
+        assert calm.most_likely(iso3) == "abstain"
+        assert warned.most_likely(iso3) == "no"
