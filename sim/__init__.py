@@ -10,12 +10,26 @@ The Python API for scenario scripts::
     result.write("results/icj_referral_2022/no_call")
 
 Sweeps over values of the scenario file's keys: :mod:`sim.sweep` (``sim sweep`` on the command
-line).
+line). Pricing an offer, the bargaining game (``sim bargain``)::
+
+    game = sim.price_offer(scenario, event="netanyahu_call", target="UKR")
+    game.switch_points        # the offers the patron ever makes, by range of cost ratio
+    game.best_response(1.0)   # the equilibrium at one cost ratio
 """
 
 from sim.acts import ACTS
+from sim.bargaining import Bargain, price_offer
 from sim.replay import ReplayResult, replay
 from sim.scenario import Scenario, load_scenario
 
-__all__ = ["ACTS", "ReplayResult", "Scenario", "__version__", "load_scenario", "replay"]
+__all__ = [
+    "ACTS",
+    "Bargain",
+    "ReplayResult",
+    "Scenario",
+    "__version__",
+    "load_scenario",
+    "price_offer",
+    "replay",
+]
 __version__ = "0.1.0"

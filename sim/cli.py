@@ -283,6 +283,106 @@ def sweep(
 
 
 @app.command()
+def bargain(
+    scenario: ScenarioArg,
+    event: Annotated[
+        str, typer.Option(help="Id of the ask whose offer is priced, e.g. netanyahu_call.")
+    ],
+    target: Annotated[str, typer.Option(help="ISO3 code of the member asked, e.g. UKR.")],
+    grid: Annotated[
+        str | None,
+        typer.Option(
+            help="Credibilities the patron chooses among, comma-separated in [0, 1] (default: "
+            "0 to 1 in steps of 0.05; 0 is always included)."
+        ),
+    ] = None,
+    cost_ratio: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            help="Cost to the patron of delivering the target's whole need, per unit of the "
+            "target's compliance it gains: report the equilibrium at this ratio.",
+        ),
+    ] = None,
+    variant: Annotated[
+        str | None, typer.Option(help="Variant to price in (default: the scenario's default).")
+    ] = None,
+    draws: Annotated[int, typer.Option(min=1, help="Parameter draws.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Root seed (same seed, same bytes).")] = 20221230,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Output folder (default: results/SCENARIO/VARIANT/bargain_EVENT_TARGET/)."
+        ),
+    ] = None,
+    calibration: Annotated[
+        Path | None,
+        typer.Option(help="Folder of calibration bundles (default: the committed ones)."),
+    ] = None,
+    plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Write bargain.png.")] = True,
+) -> None:
+    """Price an offer (MODEL.md §4): how firmly should the patron commit the support it offers?
+
+    For every credibility on the grid, TARGET's exact odds under EVENT's offer (every other
+    parameter at the same draws), the patron's expected compliance (its reading of the act: +1
+    asked, -1 the opposite, 0 absent) and the target's surplus in logits. The patron's best
+    response depends only on the cost ratio, so the offers it ever makes are listed with the
+    range of cost ratios on which each is best; --cost-ratio picks the equilibrium at one.
+    Writes offers.csv, switch_points.csv, summary.json, bargain.png and manifest.json.
+    """
+    from sim.bargaining import DEFAULT_GRID, price_offer
+    from sim.scenario import load_scenario
+
+    try:
+        loaded = load_scenario(scenario)
+        name = variant or loaded.spec.default_variant
+        loaded.events(name)  # validates the variant name before any work
+        try:
+            values = DEFAULT_GRID if grid is None else [float(v) for v in grid.split(",")]
+        except ValueError:
+            raise ScenarioError(
+                f"--grid: expected numbers in [0, 1] separated by commas; got {grid!r}"
+            ) from None
+        with err_console.status(f"pricing {event} for {target} ({len(values)} offers)..."):
+            solved = price_offer(
+                loaded, event=event, target=target, credibilities=values, variant=name,
+                n_draws=draws, seed=seed, calibration=calibration,
+            )  # fmt: skip
+    except (ScenarioError, DataError) as exc:
+        _fail(exc)
+    where = out or Path("results") / loaded.name / name / f"bargain_{event}_{target}"
+    solved.write(where, cost_ratio=cost_ratio, plots=plots)
+    table = Table(
+        title=f"{solved.patron} prices {solved.kind} for {target} ({event}; need "
+        f"{solved.need:g}, {draws} draws): the offers it ever makes",
+        caption="c: credibility offered, best while the cost ratio r lies between 'r from' and "
+        "'r to'; G: the "
+        "patron's expected reading of the act; S: the target's surplus (logits)",
+    )
+    for column in ("c", "r from", "r to", *ACTS, "G", "S"):
+        table.add_column(column, justify="right")
+    offers = solved.table().set_index("credibility")
+    for _, row in solved.switch_points.iterrows():
+        odds = offers.loc[row["credibility"]]
+        table.add_row(
+            f"{row['credibility']:g}", f"{row['cost_ratio_low']:.3g}",
+            f"{row['cost_ratio_high']:.3g}", *(f"{odds[f'p_{a}']:.3f}" for a in ACTS),
+            f"{row['compliance']:+.3f}", f"{row['target_surplus']:+.3f}",
+        )  # fmt: skip
+    out_console.print(table)
+    if cost_ratio is not None:
+        best = solved.best_response(cost_ratio)
+        out_console.print(
+            f"At cost ratio {cost_ratio:g}: {solved.patron} offers credibility "
+            f"{best['credibility']:g}; {target} votes yes {best['p_yes']:.3f}, no "
+            f"{best['p_no']:.3f}, abstain {best['p_abstain']:.3f}, absent {best['p_absent']:.3f};"
+            f" surplus: patron {best['patron_surplus']:+.3f} (per unit of compliance), target "
+            f"{best['target_surplus']:+.3f} logits."
+        )
+    out_console.print(f"written to {where}/")
+
+
+@app.command()
 def check(
     scenarios: Annotated[list[Path], typer.Argument(metavar="SCENARIO", help="Scenario files.")],
 ) -> None:

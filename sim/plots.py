@@ -19,9 +19,17 @@ from sim.acts import ACTS
 from sim.results import atomic_write_bytes
 
 if TYPE_CHECKING:
+    from sim.bargaining import Bargain
     from sim.replay import ReplayResult
 
-__all__ = ["plot_calibration", "plot_member_odds", "plot_sweep", "plot_tally", "plot_variants"]
+__all__ = [
+    "plot_bargain",
+    "plot_calibration",
+    "plot_member_odds",
+    "plot_sweep",
+    "plot_tally",
+    "plot_variants",
+]
 
 COLOURS = {"yes": "#1b9e77", "no": "#d95f02", "abstain": "#7570b3", "absent": "#999999"}
 METADATA = {"Software": None}
@@ -139,4 +147,36 @@ def plot_sweep(points: Any, members: Any, key: str, iso3: str, path: Path) -> No
     bottom.set_ylim(-0.05, 1.05)
     bottom.set_xticks(x, labels, rotation=30, ha="right")
     bottom.set_xlabel(key)
+    _save(fig, path)
+
+
+def plot_bargain(bargain: Bargain, path: Path, *, cost_ratio: float | None = None) -> None:
+    """The target's odds along the patron's offers (top) and the patron's expected compliance
+    with the offers it ever chooses marked (bottom; the equilibrium at `cost_ratio` circled)."""
+    c = bargain.credibility
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(6.5, 5.5), sharex=True, gridspec_kw={"height_ratios": [3, 2]}
+    )
+    for k, act in enumerate(ACTS):
+        top.plot(c, bargain.odds[:, k], marker=".", label=act, color=COLOURS[act])
+    top.set_ylabel(f"{bargain.target}: probability of each act")
+    top.set_ylim(0, 1)
+    top.legend(ncol=4, fontsize="small", loc="center right")
+    top.set_title(
+        f"{bargain.patron} prices {bargain.kind} for {bargain.target} ({bargain.event})",
+        fontsize="medium",
+    )
+    table = bargain.table()
+    bottom.plot(c, table["compliance"], color="black", marker=".")
+    hull = table[table["on_hull"]]
+    bottom.plot(hull["credibility"], hull["compliance"], "s", color="black", fillstyle="none",
+                label="offers the patron ever makes")  # fmt: skip
+    if cost_ratio is not None:
+        best = bargain.best_response(cost_ratio)
+        label = f"best response, cost ratio {cost_ratio:g}"
+        bottom.plot([best["credibility"]], [best["compliance"]], "o", color="red", markersize=10,
+                    fillstyle="none", label=label)  # fmt: skip
+    bottom.set_ylabel("patron's expected reading")
+    bottom.set_xlabel("credibility of the offer")
+    bottom.legend(fontsize="small", loc="lower right")
     _save(fig, path)

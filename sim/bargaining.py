@@ -1,0 +1,403 @@
+"""The bargaining game (MODEL.md §4), first version: a patron prices a target's counter-ask.
+
+A patron *P* has asked a target *S* for some acts, with an offer of support of kind *k* (an
+``ask`` event of the scenario), and *S* has asked for that support in return (a counter-ask,
+:meth:`sim.members.Member.respond_to_asks`). *P* chooses how firmly to commit it: a credibility
+``c`` on a grid (0 is nothing; the scenario levels are ``talks`` about 0.25 and ``firm`` about
+0.9). The game is solved by backward induction over the grid:
+
+1. **The target's quantal response.** For every ``c`` the replay gives *S*'s exact odds of
+   yes / no / abstain / absent, with every other uncertain parameter at the same draws (common
+   random numbers, so the curve has no sampling noise between grid points).
+2. **The patron's best response.** *P* values *S*'s act by its own reading of it (``m_P``: +1
+   for an asked act, -1 for the act farthest from the ask, 0 for absence; MODEL.md §3), so its
+   expected payoff is::
+
+       V * G(c) - K * c * need,     G(c) = E[m_P(act) | c]
+
+   with ``V`` what a unit of *S*'s compliance is worth to *P* and ``K`` the cost to *P* of a
+   delivered commitment of *S*'s whole need (delivered with probability ``c``; for Israel, arms
+   to Ukraine would have cost its deconfliction with Russia). Only the ratio ``r = K / V``
+   matters, and neither number is in FACTS.md, so the game is solved for every ``r``: the offers
+   *P* ever chooses are the vertices of the upper concave hull of the points
+   ``(c * need, G(c))``, each optimal on an interval of ``r`` (:attr:`Bargain.switch_points`),
+   and :meth:`Bargain.best_response` gives the equilibrium for one ``r``.
+3. **Surpluses.** *P*'s, per unit of ``V``: ``G(c) - G(0) - r * c * need``. *S*'s, in logits
+   (the units of the value of support): the change in its expected maximum utility, the logit
+   consumer surplus (Small & Rosen 1981), ``E[log sum_a exp U(a)]``. Every principal reads
+   absence as 0 and no cost of absence depends on an offer, so ``U(absent)`` is the same at
+   every ``c`` and the change is ``log q_0(absent) - log q_c(absent)`` per draw, with ``q`` the
+   choice model's odds before the tremble (:func:`logit_surplus`). With the evasion elasticity
+   ``e`` the choice is a nested logit (the votes in a nest with coefficient ``e``, absence's
+   utility fixed), and strategic absence is a common shift of the votes' utilities, so the
+   identity still holds. The surplus can be negative: MODEL.md §3 reads the asked acts +1 and
+   their opposite -1, so a conditional offer is also a stake the target loses if it keeps the
+   vote the patron asked it to leave; a small offer to a target that would rather keep it costs
+   more than it brings.
+
+Not yet: several patrons competing for the same votes, budgets across targets
+(Groseclose & Snyder 1996) and kinds of support other than the one the event offers.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.acts import ABSENT, ACTS, FloatArray
+from sim.choice import principal_weight
+from sim.errors import ScenarioError
+from sim.results import atomic_write_text, git_commit, json_text, package_versions
+from sim.scenario import Scenario, load_scenario
+from sim.tremble import apply_tremble
+
+__all__ = ["DEFAULT_GRID", "Bargain", "logit_surplus", "price_offer", "upper_hull"]
+
+#: Credibilities the patron chooses among by default: 0 to 1 in steps of 0.05.
+DEFAULT_GRID: tuple[float, ...] = tuple(round(0.05 * i, 2) for i in range(21))
+
+
+def logit_surplus(absent_before: FloatArray, absent_after: FloatArray) -> FloatArray:
+    """Change in a logit chooser's expected maximum utility when only the other acts' utilities
+    change: ``log P_before(absent) - log P_after(absent)`` (logit units).
+
+    ``E[max_a U(a) + e_a] = log sum_a exp U(a)`` (plus Euler's constant) and
+    ``P(absent) = exp U(absent) / sum_a exp U(a)``: with ``U(absent)`` fixed, the log-sum moves
+    by minus the change in ``log P(absent)``.
+
+    Examples
+    --------
+    >>> u0, u1 = np.array([0.0, -1.0, -1.0, -2.0]), np.array([-1.0, 1.0, 1.0, -2.0])
+    >>> p0, p1 = np.exp(u0) / np.exp(u0).sum(), np.exp(u1) / np.exp(u1).sum()
+    >>> bool(np.isclose(logit_surplus(p0[3], p1[3]), np.log(np.exp(u1).sum() / np.exp(u0).sum())))
+    True
+    """
+    with np.errstate(divide="ignore"):
+        return np.log(absent_before) - np.log(absent_after)
+
+
+def upper_hull(x: FloatArray, y: FloatArray) -> list[int]:
+    """Indices of the points on the upper concave hull of ``(x, y)`` from the smallest ``x`` to
+    the largest ``y``: the choices a maximiser of ``y - r * x`` makes for some ``r >= 0``.
+
+    Ties in ``x`` keep the larger ``y``; ties in ``y`` keep the smaller ``x``.
+
+    Examples
+    --------
+    >>> upper_hull(np.array([0.0, 1.0, 2.0, 3.0]), np.array([0.0, 0.1, 1.0, 0.9]))
+    [0, 2]
+    """
+    order = sorted(range(len(x)), key=lambda i: (x[i], -y[i]))
+    hull: list[int] = []
+    for i in order:
+        if hull and x[hull[-1]] == x[i]:
+            continue  # same cost, lower gain
+        while len(hull) >= 2:
+            a, b = hull[-2], hull[-1]
+            # drop b if it lies on or under the chord from a to i
+            if (y[b] - y[a]) * (x[i] - x[a]) <= (y[i] - y[a]) * (x[b] - x[a]):
+                hull.pop()
+            else:
+                break
+        hull.append(i)
+    best = max(hull, key=lambda i: (y[i], -x[i]))
+    return hull[: hull.index(best) + 1]
+
+
+@dataclass(frozen=True)
+class Bargain:
+    """A solved pricing game: the target's response at every offer and the patron's choices.
+
+    Attributes
+    ----------
+    scenario, variant, event, patron, target, kind : str
+    need : float
+        The target's need for the offered kind (0 to 1).
+    credibility : ndarray, shape (n,)
+        The grid of offers.
+    odds : ndarray, shape (n, 4)
+        The target's mean odds of each act (``ACTS`` order) at each offer.
+    compliance : ndarray, shape (n,)
+        ``G(c)``: the patron's expected reading of the target's act.
+    target_surplus : ndarray, shape (n,)
+        Mean logit surplus of the target against no commitment (``c = 0``).
+    target_surplus_interval : ndarray, shape (n, 2)
+        Its 5% and 95% quantiles across draws.
+    draws, seed : int
+    """
+
+    scenario: str
+    variant: str
+    event: str
+    patron: str
+    target: str
+    kind: str
+    need: float
+    credibility: FloatArray
+    odds: FloatArray
+    compliance: FloatArray
+    target_surplus: FloatArray
+    target_surplus_interval: FloatArray
+    draws: int
+    seed: int
+    scenario_sha256: str = ""
+    calibration_sha256: str = ""
+
+    @property
+    def cost(self) -> FloatArray:
+        """``c * need``: the expected share of the target's need delivered."""
+        return self.credibility * self.need
+
+    @property
+    def zero(self) -> int:
+        """Index of the offer of nothing (``c = 0``) on the grid."""
+        return int(np.flatnonzero(self.credibility == 0.0)[0])
+
+    def table(self) -> pd.DataFrame:
+        """One row per offer: credibility, the target's odds, ``compliance`` (G), the patron's
+        ``gain`` over no commitment, the target's surplus, and ``on_hull`` (ever chosen)."""
+        frame = pd.DataFrame({"credibility": self.credibility})
+        for k, act in enumerate(ACTS):
+            frame[f"p_{act}"] = self.odds[:, k]
+        frame["compliance"] = self.compliance
+        frame["gain"] = self.compliance - self.compliance[self.zero]
+        frame["target_surplus"] = self.target_surplus
+        frame["target_surplus_q05"] = self.target_surplus_interval[:, 0]
+        frame["target_surplus_q95"] = self.target_surplus_interval[:, 1]
+        hull = set(upper_hull(self.cost, self.compliance))
+        frame["on_hull"] = [i in hull for i in range(len(self.credibility))]
+        return frame
+
+    @property
+    def switch_points(self) -> pd.DataFrame:
+        """The offers the patron ever chooses, each with the range of the cost ratio ``r``
+        (cost of delivering the whole need / value of a unit of compliance) on which it is the
+        best response: ``cost_ratio_low <= r <= cost_ratio_high``."""
+        hull = upper_hull(self.cost, self.compliance)
+        slopes = [
+            (self.compliance[b] - self.compliance[a]) / (self.cost[b] - self.cost[a])
+            for a, b in itertools.pairwise(hull)
+        ]
+        highs = [float("inf"), *slopes]
+        lows = [*slopes, 0.0]
+        return pd.DataFrame(
+            {
+                "credibility": self.credibility[hull],
+                "cost_ratio_low": lows,
+                "cost_ratio_high": highs,
+                "compliance": self.compliance[hull],
+                "target_surplus": self.target_surplus[hull],
+            }
+        )
+
+    def best_response(self, cost_ratio: float) -> pd.Series:
+        """The equilibrium at one cost ratio: the offer maximising ``G(c) - r * c * need`` (ties:
+        the smaller offer), the target's odds, and both sides' surpluses."""
+        if not cost_ratio >= 0:
+            raise ValueError(f"the cost ratio must be a number >= 0; got {cost_ratio!r}")
+        payoff = self.compliance - cost_ratio * self.cost
+        best = int(np.flatnonzero(payoff >= payoff.max() - 1e-12)[0])
+        row = self.table().iloc[best].copy()
+        row["cost_ratio"] = cost_ratio
+        row["patron_surplus"] = float(payoff[best] - payoff[self.zero])
+        return row
+
+    def summary(self, cost_ratio: float | None = None) -> dict[str, Any]:
+        """The headline numbers, for ``summary.json``."""
+        out: dict[str, Any] = {
+            "scenario": self.scenario,
+            "variant": self.variant,
+            "event": self.event,
+            "patron": self.patron,
+            "target": self.target,
+            "kind": self.kind,
+            "need": self.need,
+            "draws": self.draws,
+            "seed": self.seed,
+            "switch_points": self.switch_points.to_dict(orient="records"),
+        }
+        if cost_ratio is not None:
+            out["equilibrium"] = self.best_response(cost_ratio).to_dict()
+        return out
+
+    def manifest(self) -> dict[str, Any]:
+        """Provenance (no wall-clock time: reruns give the same bytes)."""
+        return {
+            "scenario": {"name": self.scenario, "sha256": self.scenario_sha256},
+            "variant": self.variant,
+            "event": self.event,
+            "target": self.target,
+            "grid": [float(c) for c in self.credibility],
+            "seed": self.seed,
+            "draws": self.draws,
+            "calibration": {"sha256": self.calibration_sha256},
+            "versions": package_versions(),
+            "git_commit": git_commit(),
+            "files": ["offers.csv", "switch_points.csv", "summary.json", "bargain.png"],
+        }
+
+    def write(
+        self, out_dir: str | Path, *, cost_ratio: float | None = None, plots: bool = True
+    ) -> Path:
+        """Write ``offers.csv``, ``switch_points.csv``, ``summary.json`` (and ``bargain.png``)
+        atomically, everything rendered first; ``manifest.json`` last."""
+        out = Path(out_dir)
+
+        def csv(frame: pd.DataFrame) -> str:
+            return frame.to_csv(index=False, float_format="%.17g", lineterminator="\n")
+
+        texts = {
+            "offers.csv": csv(self.table()),
+            "switch_points.csv": csv(self.switch_points),
+            "summary.json": json_text(self.summary(cost_ratio)),
+        }
+        manifest = self.manifest()
+        if not plots:
+            manifest["files"].remove("bargain.png")
+        manifest_text = json_text(manifest)
+        for name, text in texts.items():
+            atomic_write_text(out / name, text)
+        if plots:
+            from sim.plots import plot_bargain
+
+            plot_bargain(self, out / "bargain.png", cost_ratio=cost_ratio)
+        atomic_write_text(out / "manifest.json", manifest_text)
+        return out
+
+
+def price_offer(
+    scenario: Scenario | str | Path,
+    *,
+    event: str,
+    target: str,
+    credibilities: Sequence[float] = DEFAULT_GRID,
+    variant: str | None = None,
+    n_draws: int = 1000,
+    seed: int = 20221230,
+    calibration: Path | None = None,
+) -> Bargain:
+    """Solve the pricing game of `event`'s offer to `target` (module docstring).
+
+    Parameters
+    ----------
+    scenario : Scenario or path
+    event : str
+        Id of an ``ask`` or ``threat`` event with an ``offer`` that reaches `target`, and the
+        patron's latest ask to it (a later one would supersede it).
+    target : str
+        ISO3 code of the member whose vote is priced.
+    credibilities : sequence of float
+        The patron's choices, each in [0, 1]; 0 (no commitment) is always added.
+    variant, n_draws, seed, calibration
+        As in :func:`sim.replay.prepare`.
+
+    Raises
+    ------
+    ScenarioError
+        If the event does not exist in the variant, has no offer, does not reach the target,
+        is superseded, or a credibility is out of range.
+    """
+    from sim.assembly import AssemblyModel
+    from sim.replay import prepare
+
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    where = f"{scenario.path or scenario.name}"
+    grid = np.array(sorted({0.0, *(float(c) for c in credibilities)}))
+    if not np.all((grid >= 0.0) & (grid <= 1.0)):
+        raise ScenarioError(f"{where}: credibilities must lie in [0, 1]; got {list(credibilities)}")
+    setup = prepare(scenario, variant=variant, n_draws=n_draws, seed=seed, calibration=calibration)
+    ask = _priced_ask(setup, event, target, where)
+    column = ask.target_iso3.index(target)
+    need = float(ask.need[column])
+    i = setup.iso3.index(target)
+
+    def odds_at(c: float) -> FloatArray:
+        offer = np.full_like(ask.offer, c) * ask.need[None, :]
+        priced = replace(
+            ask,
+            offer=offer,
+            weight=principal_weight(offer, setup.support_value[:, None], ask.tie),  # type: ignore[index]
+            firm=c >= 0.5,
+        )
+        asks = tuple(priced if a is ask else a for a in setup.asks)
+        model = AssemblyModel(replace(setup, asks=asks), rng=np.random.default_rng(seed))
+        model.run()
+        return model.odds[:, i, :].copy()  # (draw, act)
+
+    per_draw = np.stack([odds_at(c) for c in grid])  # (offer, draw, act)
+    untrembled = per_draw
+    if setup.tremble is not None:
+        eps, base = setup.tremble
+        floor = apply_tremble(np.zeros(len(ACTS)), eps=eps, base=base, available=setup.available[i])
+        untrembled = (per_draw - floor) / (1.0 - eps)
+    absent = np.clip(untrembled[..., ABSENT], 1e-300, 1.0)
+    zero = int(np.flatnonzero(grid == 0.0)[0])
+    surplus = logit_surplus(absent[zero][None, :], absent)  # (offer, draw)
+    if not setup.available[i].all():  # a member without a vote has no choice to gain from
+        surplus = np.zeros_like(surplus)
+    return Bargain(
+        scenario=scenario.name,
+        variant=setup.variant,
+        event=event,
+        patron=ask.principal,
+        target=target,
+        kind=str(ask.offer_kind),
+        need=need,
+        credibility=grid,
+        odds=per_draw.mean(axis=1),
+        compliance=per_draw.mean(axis=1) @ ask.m,
+        target_surplus=surplus.mean(axis=1),
+        target_surplus_interval=np.quantile(surplus, [0.05, 0.95], axis=1).T,
+        draws=n_draws,
+        seed=seed,
+        scenario_sha256=scenario.sha256,
+        calibration_sha256=setup.bundle.sha256,
+    )
+
+
+def _priced_ask(setup: Any, event: str, target: str, where: str) -> Any:
+    """The ask of `event` to `target`, checked to be priceable."""
+    asks = {a.event_id: a for a in setup.asks}
+    if event not in asks:
+        known = ", ".join(sorted(asks)) or "none"
+        raise ScenarioError(
+            f"{where}: event {event!r}: expected an ask or threat of variant {setup.variant!r} "
+            f"that reaches some member (these do: {known})"
+        )
+    ask = asks[event]
+    if ask.offer_kind is None:
+        raise ScenarioError(
+            f"{where}: event {event!r} offers nothing: the game prices an offer's credibility; "
+            f"give the event an offer = {{ kind, size, credibility }}"
+        )
+    if target not in ask.target_iso3:
+        raise ScenarioError(
+            f"{where}: event {event!r} does not reach {target!r} (it reaches "
+            f"{', '.join(ask.target_iso3)})"
+        )
+    later = [
+        a.event_id
+        for a in setup.asks
+        if a.principal == ask.principal
+        and target in a.target_iso3
+        and (a.date, a.order) > (ask.date, ask.order)
+    ]
+    if later:
+        raise ScenarioError(
+            f"{where}: event {event!r} is superseded for {target} by {later[-1]!r}, the "
+            f"principal's later ask; price that one"
+        )
+    column = ask.target_iso3.index(target)
+    if ask.need[column] <= 0:
+        raise ScenarioError(
+            f"{where}: {target} has no need for {ask.offer_kind!r} (members.{target}."
+            f"security_needs or [[needs]]): no credibility would move it"
+        )
+    return ask
