@@ -35,8 +35,9 @@ A patron *P* has asked a target *S* for some acts, with an offer of support of k
    vote the patron asked it to leave; a small offer to a target that would rather keep it costs
    more than it brings.
 
-Not yet: several patrons competing for the same votes, budgets across targets
-(Groseclose & Snyder 1996) and kinds of support other than the one the event offers.
+Not yet: threats (whose cost falls when the target defies, not when it complies), several
+patrons competing for the same votes, budgets across targets (Groseclose & Snyder 1996) and
+kinds of support other than the one the event offers.
 """
 
 from __future__ import annotations
@@ -288,8 +289,8 @@ def price_offer(
     ----------
     scenario : Scenario or path
     event : str
-        Id of an ``ask`` or ``threat`` event with an ``offer`` that reaches `target`, and the
-        patron's latest ask to it (a later one would supersede it).
+        Id of an ``ask`` event with an ``offer`` that reaches `target`, and the patron's latest
+        ask to it (a later one would supersede it). Threats are not priced yet.
     target : str
         ISO3 code of the member whose vote is priced.
     credibilities : sequence of float
@@ -300,8 +301,8 @@ def price_offer(
     Raises
     ------
     ScenarioError
-        If the event does not exist in the variant, has no offer, does not reach the target,
-        is superseded, or a credibility is out of range.
+        If the event does not exist in the variant, is a threat, has no offer, does not reach
+        the target, is superseded, or a credibility is out of range.
     """
     from sim.assembly import AssemblyModel
     from sim.replay import prepare
@@ -372,6 +373,12 @@ def _priced_ask(setup: Any, event: str, target: str, where: str) -> Any:
             f"that reaches some member (these do: {known})"
         )
     ask = asks[event]
+    kind = next(e.kind for e in setup.scenario.events(setup.variant) if e.id == event)
+    if kind != "ask":
+        raise ScenarioError(
+            f"{where}: event {event!r} is a {kind}: the game prices an ask's offer, whose cost "
+            f"falls when the target complies; a threat's falls when it defies (not done yet)"
+        )
     if ask.offer_kind is None:
         raise ScenarioError(
             f"{where}: event {event!r} offers nothing: the game prices an offer's credibility; "

@@ -113,19 +113,41 @@ def test_a_solved_game_writes_the_same_bytes_twice(tmp_path):
     assert match == names, (mismatch, errors)
 
 
+# Variants appended to the ICJ file for the refusals that need another timeline.
+EXTRA_VARIANTS = """
+[variants.earlier_offer]
+description = "The November summons also offers air defence."
+patch.ambassador_summoned = { offer = { kind = "air_defence", size = "x", credibility = "talks" } }
+
+[variants.wider_call]
+description = "The call also reaches the UK."
+patch.netanyahu_call = { targets = ["UKR", "GBR"] }
+"""
+
+
 @pytest.mark.parametrize(
-    ("path", "event", "target", "message"),
+    ("variant", "event", "target", "message"),
     [
-        (ICJ, "no_such_event", "UKR", "expected an ask or threat"),
-        (ICJ, "lapid_letters", "GBR", "offers nothing"),
-        (ICJ, "netanyahu_call", "GBR", "does not reach 'GBR'"),
-        (JERUSALEM, "haley_letter", "EGY", "superseded for EGY by 'trump_threat'"),
-        (JERUSALEM, "trump_threat", "POL", "POL has no need for 'us_aid'"),
+        (None, "no_such_event", "UKR", "expected an ask or threat"),
+        (None, "lapid_letters", "GBR", "offers nothing"),
+        (None, "netanyahu_call", "GBR", "does not reach 'GBR'"),
+        ("earlier_offer", "ambassador_summoned", "UKR", "superseded for UKR by 'netanyahu_call'"),
+        ("wider_call", "netanyahu_call", "GBR", "GBR has no need for 'air_defence'"),
     ],
 )
-def test_an_offer_that_cannot_be_priced_is_refused_with_the_reason(path, event, target, message):
+def test_an_offer_that_cannot_be_priced_is_refused_with_the_reason(
+    tmp_path, variant, event, target, message
+):
+    path = tmp_path / "icj_referral_2022.toml"
+    path.write_text(ICJ.read_text(encoding="utf-8") + EXTRA_VARIANTS, encoding="utf-8")
     with pytest.raises(ScenarioError, match=message):
-        price_offer(path, event=event, target=target, credibilities=(0.5,), n_draws=5)
+        price_offer(path, event=event, target=target, variant=variant, credibilities=(0.5,),
+                    n_draws=5)  # fmt: skip
+
+
+def test_a_threat_is_not_priced_as_an_offer():
+    with pytest.raises(ScenarioError, match="'trump_threat' is a threat"):
+        price_offer(JERUSALEM, event="trump_threat", target="EGY", n_draws=5)
 
 
 def test_the_cli_prices_the_call_and_refuses_a_bad_grid(tmp_path):
