@@ -63,7 +63,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def json_safe(value: Any) -> Any:
-    """`value` with numpy scalars as Python numbers, tuples as lists, dates as ISO text and
+    """`value` with numpy scalars as Python numbers and booleans, tuples as lists, dates as ISO text and
     non-finite floats as None (JSON has no NaN), recursively through dicts and lists.
 
     Examples
@@ -79,6 +79,8 @@ def json_safe(value: Any) -> Any:
         return float(value) if math.isfinite(value) else None
     if isinstance(value, np.integer):
         return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     return value
