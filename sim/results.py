@@ -63,8 +63,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def json_safe(value: Any) -> Any:
-    """`value` with numpy scalars as Python numbers and booleans, tuples as lists, dates as ISO text and
-    non-finite floats as None (JSON has no NaN), recursively through dicts and lists.
+    """`value` with numpy scalars as Python numbers and booleans, tuples as lists, dates as ISO
+    text and non-finite floats as None (JSON has no NaN), recursively through dicts and lists.
 
     Examples
     --------
