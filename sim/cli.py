@@ -370,6 +370,15 @@ def bargain(
             f"{row['compliance']:+.3f}", f"{row['target_surplus']:+.3f}",
         )  # fmt: skip
     out_console.print(table)
+    written = next(e for e in loaded.events(name) if e.id == event).offer
+    if written is not None:
+        prior = written.credibility
+        params = ", ".join(f"{k} {v:g}" for k, v in prior.params)
+        out_console.print(
+            f"As the scenario writes it, the offer's credibility is {prior.dist} ({params}), "
+            f"mean {prior.mean():.2f}.",
+            highlight=False,
+        )
     if cost_ratio is not None:
         best = solved.best_response(cost_ratio)
         out_console.print(
