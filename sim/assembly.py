@@ -126,10 +126,17 @@ class AssemblyModel(mesa.Model):
         """Asks that reached `iso3` since the previous round."""
         return self._new.get(iso3, [])
 
-    def record_counter_ask(self, iso3: str, principal: str, kind: str) -> None:
-        """Note a member's counter-ask (called by :meth:`Member.respond_to_asks`)."""
+    def record_counter_ask(self, iso3: str, principal: str, kind: str, event_id: str) -> None:
+        """Note a member's counter-ask to the ask `event_id` (called by
+        :meth:`Member.respond_to_asks`); :func:`sim.bargaining.price_offer` prices it."""
         self.counter_asks.append(
-            {"date": self.current_date, "member": iso3, "asks": principal, "for": kind}
+            {
+                "date": self.current_date,
+                "member": iso3,
+                "asks": principal,
+                "for": kind,
+                "event": event_id,
+            }
         )
 
     # -- a round --------------------------------------------------------------------------

@@ -170,13 +170,21 @@ def _print_result(result: ReplayResult, target: Path) -> None:
         f"{escape(deal['source'])}"
     )
     # One line per (date, patron, support): a threat to every member draws dozens of them.
-    grouped: dict[tuple[str, str, str], list[str]] = {}
+    grouped: dict[tuple[str, str, str, str], list[str]] = {}
     for ask in result.counter_asks:
-        grouped.setdefault((ask["date"], ask["asks"], ask["for"]), []).append(ask["member"])
-    for (date, patron, support), who in grouped.items():
+        key = (ask["date"], ask["asks"], ask["for"], ask["event"])
+        grouped.setdefault(key, []).append(ask["member"])
+    kinds = {e.id: e.kind for e in s.scenario.events(s.variant)}
+    for (date, patron, support, event), who in grouped.items():
         shown = ", ".join(who[:8]) + (f" and {len(who) - 8} more" if len(who) > 8 else "")
         verb = "asks" if len(who) == 1 else "ask"
         out_console.print(f"counter-ask {date}: {shown} {verb} {patron} for {support}")
+        if kinds.get(event) == "ask":  # the bargaining game prices asks' offers (not threats)
+            out_console.print(
+                f"  price it: sim bargain {s.scenario.path or s.scenario.name} --event {event} "
+                f"--target {who[0]}",
+                highlight=False,
+            )
     for note in s.notes:
         out_console.print(f"[yellow]note:[/] {note}")
     out_console.print(f"written to {target}/")

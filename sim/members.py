@@ -84,4 +84,4 @@ class Member(mesa.Agent):
                 entry = (ask.principal, kind)
                 if entry not in self.counter_asks:
                     self.counter_asks.append(entry)
-                    self.model.record_counter_ask(self.iso3, ask.principal, kind)
+                    self.model.record_counter_ask(self.iso3, ask.principal, kind, ask.event_id)
