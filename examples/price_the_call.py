@@ -2,7 +2,7 @@
 
 Solves the pricing game of Netanyahu's call (30 Dec 2022; MODEL.md §4, docs/bargaining.md): for
 each credibility of the offer, Ukraine's exact odds; the offers Israel ever makes, each with the
-range of cost ratios (cost of a delivered commitment / value of a unit of Ukraine's compliance)
+range of cost ratios (cost of a firm commitment / value of a unit of Ukraine's compliance)
 on which it is Israel's best response; and the equilibrium at a few cost ratios.
 Run from the repository root:  .venv/bin/python examples/price_the_call.py
 """

@@ -15,9 +15,12 @@ A patron *P* has asked a target *S* for some acts, with an offer of support of k
 
        V * G(c) - K * c * need,     G(c) = E[m_P(act) | c]
 
-   with ``V`` what a unit of *S*'s compliance is worth to *P* and ``K`` the cost to *P* of a
-   delivered commitment of *S*'s whole need (delivered with probability ``c``; for Israel, arms
-   to Ukraine would have cost its deconfliction with Russia). Only the ratio ``r = K / V``
+   with ``V`` what a unit of *S*'s compliance is worth to *P* and ``K`` the cost to *P* of
+   committing *S*'s whole need for certain. The cost is the commitment's, as in MODEL.md §4's
+   example (a firm arms commitment to Ukraine costs Israel its deconfliction with Russia): it
+   grows with the credibility ``c`` and is paid whatever *S* then does. (A cost paid only on
+   delivery, when *S* complies, would weigh each offer by its odds of compliance too; the hull
+   below works for either, with that cost on the first axis.) Only the ratio ``r = K / V``
    matters, and neither number is in FACTS.md, so the game is solved for every ``r``: the offers
    *P* ever chooses are the vertices of the upper concave hull of the points
    ``(c * need, G(c))``, each optimal on an interval of ``r`` (:attr:`Bargain.switch_points`),
@@ -152,7 +155,7 @@ class Bargain:
 
     @property
     def cost(self) -> FloatArray:
-        """``c * need``: the expected share of the target's need delivered."""
+        """``c * need``: how much of the target's need the patron commits (the cost axis)."""
         return self.credibility * self.need
 
     @property
@@ -178,7 +181,7 @@ class Bargain:
     @property
     def switch_points(self) -> pd.DataFrame:
         """The offers the patron ever chooses, each with the range of the cost ratio ``r``
-        (cost of delivering the whole need / value of a unit of compliance) on which it is the
+        (cost of committing the whole need / value of a unit of compliance) on which it is the
         best response: ``cost_ratio_low <= r <= cost_ratio_high``."""
         hull = upper_hull(self.cost, self.compliance)
         slopes = [

@@ -308,7 +308,7 @@ def bargain(
         float | None,
         typer.Option(
             min=0.0,
-            help="Cost to the patron of delivering the target's whole need, per unit of the "
+            help="Cost to the patron of firmly committing the target's whole need, per unit of the "
             "target's compliance it gains: report the equilibrium at this ratio.",
         ),
     ] = None,
