@@ -1,4 +1,4 @@
-"""The ``sim`` command line: replay an episode, calibrate, fetch data.
+"""The ``sim`` command line: replay, sweep and price episodes, calibrate, validate, fetch data.
 
 Parse, call the library, print; nothing else lives here. Bad scenario files and missing data end
 with a one-line message per problem on stderr and exit code 2, and write nothing.
@@ -25,7 +25,8 @@ app = typer.Typer(
     help=(
         "Vote trading for security support in the UN General Assembly.\n\n"
         "Replay an episode (a scenario file) to get every member's odds of yes, no, abstain "
-        "or absent, the exact distribution of the tally and the probability of adoption."
+        "or absent, the exact distribution of the tally and the probability of adoption; "
+        "sweep its keys; price an offer (the bargaining game); calibrate on real roll calls."
     ),
     no_args_is_help=True,
     add_completion=False,
