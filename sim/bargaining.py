@@ -48,6 +48,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,7 @@ import pandas as pd
 from sim.acts import ABSENT, ACTS, FloatArray
 from sim.choice import principal_weight
 from sim.errors import ScenarioError
-from sim.results import atomic_write_text, git_commit, json_text, package_versions
+from sim.results import csv_text, git_commit, json_text, package_versions, write_run
 from sim.scenario import Scenario, load_scenario
 from sim.tremble import apply_tremble
 
@@ -243,7 +244,6 @@ class Bargain:
             "calibration": {"sha256": self.calibration_sha256},
             "versions": package_versions(),
             "git_commit": git_commit(),
-            "files": ["offers.csv", "switch_points.csv", "summary.json", "bargain.png"],
         }
 
     def write(
@@ -251,28 +251,17 @@ class Bargain:
     ) -> Path:
         """Write ``offers.csv``, ``switch_points.csv``, ``summary.json`` (and ``bargain.png``)
         atomically, everything rendered first; ``manifest.json`` last."""
-        out = Path(out_dir)
-
-        def csv(frame: pd.DataFrame) -> str:
-            return frame.to_csv(index=False, float_format="%.17g", lineterminator="\n")
-
         texts = {
-            "offers.csv": csv(self.table()),
-            "switch_points.csv": csv(self.switch_points),
+            "offers.csv": csv_text(self.table()),
+            "switch_points.csv": csv_text(self.switch_points),
             "summary.json": json_text(self.summary(cost_ratio)),
         }
-        manifest = self.manifest()
-        if not plots:
-            manifest["files"].remove("bargain.png")
-        manifest_text = json_text(manifest)
-        for name, text in texts.items():
-            atomic_write_text(out / name, text)
+        figures = {}
         if plots:
             from sim.plots import plot_bargain
 
-            plot_bargain(self, out / "bargain.png", cost_ratio=cost_ratio)
-        atomic_write_text(out / "manifest.json", manifest_text)
-        return out
+            figures["bargain.png"] = partial(plot_bargain, self, cost_ratio=cost_ratio)
+        return write_run(Path(out_dir), texts, self.manifest(), figures=figures)
 
 
 def price_offer(

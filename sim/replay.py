@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from sim.embedded import Bundle, load_bundle, previous_codes
 from sim.errors import DataError
 from sim.members import MemberSpec
 from sim.persistence import conditional_vote_log_probs_on_draws, shock_correlation
-from sim.results import atomic_write_text, git_commit, json_text, package_versions
+from sim.results import csv_text, git_commit, json_text, package_versions, write_run
 from sim.scenario import Event, Prior, Scenario, load_scenario, select
 from sim.tally import Tally
 
@@ -710,14 +711,6 @@ class ReplayResult:
             },
             "versions": package_versions(),
             "git_commit": git_commit(),
-            "files": [
-                "members.csv",
-                "tally.csv",
-                "rounds.csv",
-                "summary.json",
-                "odds.png",
-                "tally.png",
-            ],
         }
 
     def write(self, out_dir: str | Path, *, plots: bool = True) -> Path:
@@ -725,32 +718,24 @@ class ReplayResult:
         ``tally.png``); return it.
 
         Every table and JSON file is rendered before the first is written, so a run that fails
-        while rendering leaves no file behind; ``manifest.json`` is written last.
+        while rendering leaves no file behind; ``manifest.json``, listing the files, is written
+        last (:func:`sim.results.write_run`).
         """
-        out = Path(out_dir)
-
-        def csv(frame: pd.DataFrame) -> str:
-            return frame.to_csv(index=False, float_format="%.17g", lineterminator="\n")
-
         texts = {
-            "members.csv": csv(self.members),
-            "tally.csv": csv(self.tally.to_frame()),
-            "rounds.csv": csv(self.rounds),
+            "members.csv": csv_text(self.members),
+            "tally.csv": csv_text(self.tally.to_frame()),
+            "rounds.csv": csv_text(self.rounds),
             "summary.json": json_text(self.summary()),
         }
-        manifest = self.manifest()
-        if not plots:
-            manifest["files"] = [f for f in manifest["files"] if not f.endswith(".png")]
-        manifest_text = json_text(manifest)
-        for name, text in texts.items():
-            atomic_write_text(out / name, text)
+        figures = {}
         if plots:
             from sim.plots import plot_member_odds, plot_tally
 
-            plot_member_odds(self, out / "odds.png")
-            plot_tally(self, out / "tally.png")
-        atomic_write_text(out / "manifest.json", manifest_text)
-        return out
+            figures = {
+                "odds.png": partial(plot_member_odds, self),
+                "tally.png": partial(plot_tally, self),
+            }
+        return write_run(Path(out_dir), texts, self.manifest(), figures=figures)
 
 
 def replay(

@@ -14,20 +14,26 @@ import os
 import platform
 import subprocess
 import tempfile
+from collections.abc import Callable, Mapping
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
+    "csv_text",
     "git_commit",
     "json_safe",
     "json_text",
     "package_versions",
     "write_json",
+    "write_run",
 ]
 
 PACKAGES = (
@@ -94,6 +100,37 @@ def json_text(value: Any) -> str:
 def write_json(path: Path, value: Any) -> None:
     """Write `value` as sorted, indented JSON (:func:`json_text`), atomically."""
     atomic_write_text(path, json_text(value))
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """`frame` as CSV text without its index, floats at full precision (``%.17g``), ``\n``
+    line ends: the format of every result table."""
+    return frame.to_csv(index=False, float_format="%.17g", lineterminator="\n")
+
+
+def write_run(
+    out: Path,
+    texts: Mapping[str, str],
+    manifest: Mapping[str, Any],
+    *,
+    figures: Mapping[str, Callable[[Path], None]] | None = None,
+) -> Path:
+    """Write a run's files into `out` and return it: `texts` (file name -> rendered text), then
+    `figures` (file name -> a function drawing it to a path), then ``manifest.json`` with
+    ``files`` listing them all.
+
+    Everything textual is rendered by the caller before this is called and the manifest before
+    the first file is written, so a run that fails while rendering leaves no file behind, and a
+    folder with a manifest is complete. Each file is written atomically.
+    """
+    figures = figures or {}
+    manifest_text = json_text({**manifest, "files": [*texts, *figures]})
+    for name, text in texts.items():
+        atomic_write_text(out / name, text)
+    for name, draw in figures.items():
+        draw(out / name)
+    atomic_write_text(out / "manifest.json", manifest_text)
+    return out
 
 
 def package_versions() -> dict[str, str]:
