@@ -332,6 +332,7 @@ def price_offer(
         untrembled = (per_draw - floor) / (1.0 - eps)
     absent = np.clip(untrembled[..., ABSENT], 1e-300, 1.0)
     zero = int(np.flatnonzero(grid == 0.0)[0])
+    mean_odds = per_draw.mean(axis=1)  # (offer, act)
     surplus = logit_surplus(absent[zero][None, :], absent)  # (offer, draw)
     if not setup.available[i].all():  # a member without a vote has no choice to gain from
         surplus = np.zeros_like(surplus)
@@ -344,8 +345,8 @@ def price_offer(
         kind=str(ask.offer_kind),
         need=need,
         credibility=grid,
-        odds=per_draw.mean(axis=1),
-        compliance=per_draw.mean(axis=1) @ ask.m,
+        odds=mean_odds,
+        compliance=mean_odds @ ask.m,
         target_surplus=surplus.mean(axis=1),
         target_surplus_interval=np.quantile(surplus, [0.05, 0.95], axis=1).T,
         draws=n_draws,
