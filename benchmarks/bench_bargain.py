@@ -1,9 +1,10 @@
-"""Time the pricing game (``sim bargain``): the target's exact response at every offer. Not a test.
+"""Time the bargaining game: pricing an offer (``sim bargain``) and targeting (``sim target``).
 
-Prices the Netanyahu call to Ukraine on the default grid (21 credibilities) at several numbers
-of draws, ``--repeats`` times each after a warm-up; prints the median and the time per offer.
-Each offer re-runs the replay's negotiation rounds (not the tally), so the cost is about
-offers x rounds.
+Not a test. Prices the Netanyahu call to Ukraine on the default grid (21 credibilities) at
+several numbers of draws, ``--repeats`` times each after a warm-up; prints the median and the
+time per offer. Each offer re-runs the replay's negotiation rounds (not the tally), so the cost
+is about offers x rounds. Then ranks every member for Lapid's letters (two sets of rounds, three
+exact tallies and the probability of adoption at about twenty points of the ranking).
 
 Usage: .venv/bin/python benchmarks/bench_bargain.py [--repeats 3]
 """
@@ -16,6 +17,7 @@ import time
 from pathlib import Path
 
 from sim.bargaining import DEFAULT_GRID, price_offer
+from sim.targeting import plan_targets
 
 ROOT = Path(__file__).resolve().parents[1]
 ICJ = ROOT / "scenarios" / "icj_referral_2022.toml"
@@ -36,6 +38,18 @@ def main() -> None:
         print(
             f"{draws} draws, {len(DEFAULT_GRID)} offers: {median:.2f} s "
             f"({1000 * median / len(DEFAULT_GRID):.0f} ms per offer; median of {args.repeats})"
+        )
+    for draws in (1000, 4000):
+        times = []
+        for _ in range(args.repeats):
+            t0 = time.perf_counter()
+            plan = plan_targets(ICJ, event="lapid_letters", n_draws=draws)
+            times.append(time.perf_counter() - t0)
+        best50 = plan.curve.set_index("calls").loc[50]
+        print(
+            f"{draws} draws, {len(plan.iso3)} candidates: {statistics.median(times):.2f} s "
+            f"(median of {args.repeats}); best 50: expected no {best50['expected_no']:.2f}, "
+            f"compliance {best50['compliance_gain']:+.2f}"
         )
 
 

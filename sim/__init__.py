@@ -15,20 +15,29 @@ line). Pricing an offer, the bargaining game (``sim bargain``)::
     game = sim.price_offer(scenario, event="netanyahu_call", target="UKR")
     game.switch_points        # the offers the patron ever makes, by range of cost ratio
     game.best_response(1.0)   # the equilibrium at one cost ratio
+
+Whom a patron should ask (``sim target``)::
+
+    plan = sim.plan_targets(scenario, event="lapid_letters", calls=50)
+    plan.table()              # every member with a vote, ranked by the votes the ask moves
+    plan.plans["model"]       # the assembly when the best 50 are asked
 """
 
 from sim.acts import ACTS
 from sim.bargaining import Bargain, price_offer
 from sim.replay import ReplayResult, replay
 from sim.scenario import Scenario, load_scenario
+from sim.targeting import Targeting, plan_targets
 
 __all__ = [
     "ACTS",
     "Bargain",
     "ReplayResult",
     "Scenario",
+    "Targeting",
     "__version__",
     "load_scenario",
+    "plan_targets",
     "price_offer",
     "replay",
 ]

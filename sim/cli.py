@@ -26,7 +26,8 @@ app = typer.Typer(
         "Vote trading for security support in the UN General Assembly.\n\n"
         "Replay an episode (a scenario file) to get every member's odds of yes, no, abstain "
         "or absent, the exact distribution of the tally and the probability of adoption; "
-        "sweep its keys; price an offer (the bargaining game); calibrate on real roll calls."
+        "sweep its keys; price an offer and choose whom to ask (the bargaining game); "
+        "calibrate on real roll calls."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -398,6 +399,99 @@ def bargain(
             f"{best['target_surplus']:+.3f} logits."
         )
     out_console.print(f"written to {where}/")
+
+
+@app.command()
+def target(
+    scenario: ScenarioArg,
+    event: Annotated[
+        str, typer.Option(help="Id of the ask or threat to send, e.g. lapid_letters.")
+    ],
+    calls: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="How many members the patron asks (default: as many as the event reaches in "
+            "the scenario).",
+        ),
+    ] = None,
+    show: Annotated[int, typer.Option(min=0, help="Members to list, best first.")] = 15,
+    variant: Annotated[
+        str | None, typer.Option(help="Variant to plan in (default: the scenario's default).")
+    ] = None,
+    draws: Annotated[int, typer.Option(min=1, help="Parameter draws.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Root seed (same seed, same bytes).")] = 20221230,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Output folder (default: results/SCENARIO/VARIANT/target_EVENT/)."),
+    ] = None,
+    calibration: Annotated[
+        Path | None,
+        typer.Option(help="Folder of calibration bundles (default: the committed ones)."),
+    ] = None,
+    plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Write targets.png.")] = True,
+) -> None:
+    """Whom should the patron ask (MODEL.md §4)? Rank every member by the votes EVENT's ask
+    would move if it reached that member.
+
+    Each member's exact odds with and without the ask (every other parameter at the same
+    draws); its gain is the change in the patron's expected reading of its act (+1 asked, -1
+    the opposite, 0 absent). Every call costs the same, so the patron's best list of K calls is
+    the K largest gains. Compares that list with the members the scenario's event names: the
+    expected tally and the exact probability of adoption of each. Writes targets.csv,
+    curve.csv, summary.json, targets.png and manifest.json.
+    """
+    from sim.scenario import load_scenario
+    from sim.targeting import plan_targets
+
+    try:
+        loaded = load_scenario(scenario)
+        name = variant or loaded.spec.default_variant
+        loaded.events(name)  # validates the variant name before any work
+        with err_console.status(f"sending {event} to every member ({draws} draws)..."):
+            solved = plan_targets(
+                loaded, event=event, calls=calls, variant=name, n_draws=draws, seed=seed,
+                calibration=calibration,
+            )  # fmt: skip
+    except (ScenarioError, DataError) as exc:
+        _fail(exc)
+    where = out or Path("results") / loaded.name / name / f"target_{event}"
+    solved.write(where, plots=plots)
+    table = Table(
+        title=f"{solved.patron} asks for {' or '.join(solved.acts)} ({event}; {draws} draws): "
+        f"the members it moves most",
+        caption="gain: change in the patron's expected reading of the act (+1 asked, -1 the "
+        "opposite, 0 absent); odds without→with the ask; *: named in the scenario",
+    )
+    for column in ("rank", "member", "gain", *ACTS):
+        table.add_column(column, justify="right")
+    for _, row in solved.table().head(show).iterrows():
+        table.add_row(
+            str(row["rank"]), f"{row['iso3']}{'*' if row['in_scenario'] else ''}",
+            f"{row['gain']:+.3f}",
+            *(f"{row[f'p_{a}']:.2f}→{row[f'p_{a}_asked']:.2f}" for a in ACTS),
+        )  # fmt: skip
+    if show:
+        out_console.print(table)
+    plans = Table(title="The assembly under each list (expected counts; exact P(adopted))")
+    for column in ("asked", *ACTS, "compliance", "P(adopted)"):
+        plans.add_column(column, justify="right")
+    for key, label in (
+        ("nobody", "nobody"),
+        ("scenario", f"the scenario's {len(solved.plans['scenario']['members'])}"),
+        ("model", f"the best {solved.calls}"),
+    ):
+        p = solved.plans[key]
+        plans.add_row(
+            label, *(f"{p[f'expected_{a}']:.1f}" for a in ACTS), f"{p['compliance_gain']:+.2f}",
+            f"{p['p_adopted']:.3f}",
+        )  # fmt: skip
+    out_console.print(plans)
+    summary = solved.summary()
+    out_console.print(
+        f"{summary['overlap_with_scenario']} of the best {solved.calls} are named in the "
+        f"scenario. Written to {where}/"
+    )
 
 
 @app.command()

@@ -21,6 +21,7 @@ from sim.results import atomic_write_bytes
 if TYPE_CHECKING:
     from sim.bargaining import Bargain
     from sim.replay import ReplayResult
+    from sim.targeting import Targeting
 
 __all__ = [
     "plot_bargain",
@@ -28,6 +29,7 @@ __all__ = [
     "plot_member_odds",
     "plot_sweep",
     "plot_tally",
+    "plot_targets",
     "plot_variants",
 ]
 
@@ -179,4 +181,38 @@ def plot_bargain(bargain: Bargain, path: Path, *, cost_ratio: float | None = Non
     bottom.set_ylabel("patron's expected reading")
     bottom.set_xlabel("credibility of the offer")
     bottom.legend(fontsize="small", loc="lower right")
+    _save(fig, path)
+
+
+def plot_targets(targeting: Targeting, path: Path) -> None:
+    """Change in the expected count of each act as the patron works down its ranking (top; its
+    list dotted, the scenario's list circled) and the exact probability of adoption where
+    computed (bottom)."""
+    curve = targeting.curve
+    k = curve["calls"].to_numpy()
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(6.5, 5.5), sharex=True, gridspec_kw={"height_ratios": [3, 2]}
+    )
+    named = targeting.plans["scenario"]
+    n_named = len(named["members"])
+    nobody = targeting.plans["nobody"]
+    for act in ACTS:
+        change = curve[f"expected_{act}"] - curve[f"expected_{act}"].iloc[0]
+        top.plot(k, change, label=act, color=COLOURS[act])
+        top.plot([n_named], [named[f"expected_{act}"] - nobody[f"expected_{act}"]], "o",
+                 color=COLOURS[act], fillstyle="none")  # fmt: skip
+    top.axhline(0.0, color="black", linewidth=0.5)
+    top.axvline(targeting.calls, color="black", linestyle=":", linewidth=1)
+    top.set_ylabel("change in expected members")
+    top.legend(ncol=4, fontsize="small", loc="lower left")
+    top.set_title(
+        f"{targeting.patron} sends {targeting.event} to its best {targeting.calls} "
+        f"(dotted; circles: the {n_named} the scenario names)",
+        fontsize="medium",
+    )
+    known = curve.dropna(subset=["p_adopted"])
+    bottom.plot(known["calls"], known["p_adopted"], color="black", marker=".")
+    bottom.set_ylim(-0.02, 1.02)
+    bottom.set_ylabel("P(adopted)")
+    bottom.set_xlabel("members asked, best first")
     _save(fig, path)

@@ -20,6 +20,7 @@ summary for comparison after everything is computed.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -258,20 +259,43 @@ def _member_parameters(bundle: Bundle, iso3: list[str]) -> tuple[pd.DataFrame, l
     return table, notes
 
 
+def committee_acts(scenario: Scenario) -> dict[str, str]:
+    """The acts the scenario names on record in its committee vote (ISO3 -> act); empty
+    without a committee."""
+    committee = scenario.spec.committee
+    if committee is None:
+        return {}
+    return {iso3: act for act in ACTS for iso3 in getattr(committee.known_acts, act)}
+
+
+def event_targets(
+    event: Event,
+    members: Sequence[MemberSpec],
+    *,
+    principal_iso3: str | None,
+    known: dict[str, str],
+) -> list[str]:
+    """The members an ask or threat reaches: its selectors resolved on the scenario's members,
+    sorted, without the principal itself (nobody lobbies itself)."""
+    blocs = {m.iso3: m.blocs for m in members}
+    groups = {m.iso3: m.un_group for m in members}
+    picked = {
+        t for sel in event.targets for t in select(sel, members=blocs, groups=groups, known=known)
+    }
+    return sorted(picked - {principal_iso3})
+
+
 def _item(
     scenario: Scenario, bundle: Bundle, params: pd.DataFrame
 ) -> tuple[dict[str, float], dict[str, str]]:
     """Item parameters of the resolution and the committee's named acts (if any)."""
     spec = scenario.spec
     item = bundle.item
-    known: dict[str, str] = {}
+    known = committee_acts(scenario)
     if spec.committee is not None:
         from sim.calibrate import fit_item_to_tally
 
         c = spec.committee
-        for act in ACTS:
-            for iso3 in getattr(c.known_acts, act):
-                known[iso3] = act
         tally = {
             "yes": c.tally.yes,
             "no": c.tally.no,
@@ -509,24 +533,15 @@ def _ask_specs(
     known: dict[str, str],
 ) -> list[AskSpec]:
     spec = scenario.spec
-    blocs = {m.iso3: m.blocs for m in members}
-    groups = {m.iso3: m.un_group for m in members}
     index = {m.iso3: i for i, m in enumerate(members)}
     out = []
     for order, event in enumerate(events):
         if event.kind not in ("ask", "threat"):
             continue
-        targets = sorted(
-            {
-                t
-                for sel in event.targets
-                for t in select(sel, members=blocs, groups=groups, known=known)
-            }
-        )
+        principal = spec.principals[event.principal or ""]
+        targets = event_targets(event, members, principal_iso3=principal.iso3, known=known)
         if not targets:
             continue
-        principal = spec.principals[event.principal or ""]
-        targets = [t for t in targets if t != principal.iso3]  # nobody lobbies itself
         idx = np.array([index[t] for t in targets], dtype=np.int64)
         tie = event.tie.sample(n_draws, rng=_stream(seed, f"event.{event.id}.tie"))
         tie = np.broadcast_to(tie[:, None], (n_draws, len(idx))).copy()

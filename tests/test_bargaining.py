@@ -4,8 +4,6 @@ best response for every cost ratio, both sides' surpluses, and bad requests refu
 from __future__ import annotations
 
 import filecmp
-import subprocess
-import sys
 from functools import cache
 from pathlib import Path
 
@@ -150,10 +148,9 @@ def test_a_threat_is_not_priced_as_an_offer():
         price_offer(JERUSALEM, event="trump_threat", target="EGY", n_draws=5)
 
 
-def test_the_cli_prices_the_call_and_refuses_a_bad_grid(tmp_path):
-    def sim(*args: object) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "sim.cli", "bargain", *map(str, args)],
-                              capture_output=True, text=True, cwd=ROOT, check=False)  # fmt: skip
+def test_the_cli_prices_the_call_and_refuses_a_bad_grid(tmp_path, sim_cli):
+    def sim(*args: object):
+        return sim_cli("bargain", *args)
 
     out = tmp_path / "ok"
     run = sim(ICJ, "--event", "netanyahu_call", "--target", "UKR", "--grid", "0.5",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -107,18 +105,7 @@ def test_an_unknown_variant_is_an_error_naming_the_choices():
         load_scenario(ICJ).events("nope")
 
 
-def sim_cli(*args: object) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m sim.cli ARGS`` from the repository root, as a user would."""
-    return subprocess.run(
-        [sys.executable, "-m", "sim.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
-
-
-def test_the_cli_rejects_a_bad_file_with_exit_code_2_and_writes_nothing(tmp_path):
+def test_the_cli_rejects_a_bad_file_with_exit_code_2_and_writes_nothing(tmp_path, sim_cli):
     bad = tmp_path / "bad.toml"
     bad.write_text(mutate(ICJ.read_text(), 'credibility = "talks"', 'credibility = "maybe"'))
     out = tmp_path / "out"
@@ -131,7 +118,7 @@ def test_the_cli_rejects_a_bad_file_with_exit_code_2_and_writes_nothing(tmp_path
     assert not out.exists()
 
 
-def test_the_cli_rejects_an_unknown_variant_with_exit_code_2_and_writes_nothing(tmp_path):
+def test_the_cli_rejects_an_unknown_variant_with_exit_code_2_and_writes_nothing(tmp_path, sim_cli):
     out = tmp_path / "out"
     run = sim_cli("replay", ICJ, "--variant", "nope", "--out", out)
     assert run.returncode == 2
@@ -139,7 +126,7 @@ def test_the_cli_rejects_an_unknown_variant_with_exit_code_2_and_writes_nothing(
     assert not out.exists()
 
 
-def test_the_cli_prints_an_error_with_brackets_as_written(tmp_path):
+def test_the_cli_prints_an_error_with_brackets_as_written(tmp_path, sim_cli):
     """Rich reads [a-z] as markup; the error must reach the user whole."""
     bad = tmp_path / "bad.toml"
     bad.write_text(mutate(ICJ.read_text(), '["jerusalem_2017"', '["Jerusalem 2017"'))

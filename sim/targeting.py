@@ -1,0 +1,346 @@
+"""Whom should a patron ask? Targeting by the cheapest expected vote gain (MODEL.md §4).
+
+A patron's ask (an ``ask`` or ``threat`` event of the scenario: the acts it wants, its offer
+and the standing tie it invokes) reaches the members the scenario names. Here the patron may
+send the same ask to any member with a vote instead. Every call costs the patron the same (a
+leader's call or letter: Israel lobbied some 50-60 governments before A/RES/77/247, FACTS.md
+§1), so the cheapest expected vote gain is the largest one, and the patron's best list of
+``K`` calls is the ``K`` members whose act the ask moves most:
+
+1. **Each member's answer.** One replay in which the event reaches every member, one in which
+   it reaches none, at the same parameter draws. An ask changes only the utilities of the
+   member it reaches (:mod:`sim.assembly`: members no ask reaches keep their calm odds), so
+   member *j*'s odds when asked are its row of the first replay, whoever else is asked.
+2. **Gains.** The patron reads the act as in MODEL.md §3 (``m``: +1 asked, -1 the opposite,
+   0 absent). Member *j*'s gain is ``E[m(act) | asked] - E[m(act) | not asked]``, averaged
+   over draws; the expected compliance of a list is the sum of its members' gains, so the
+   greedy list (members by decreasing gain) is the best list of every size.
+3. **The assembly.** For the patron's best list, the scenario's own list and nobody, the exact
+   tally and probability of adoption (:mod:`sim.tally`) from the per-draw odds with the listed
+   members' rows taken from the first replay; along the ranking, the expected counts for every
+   number of calls and the probability of adoption at a grid of them.
+
+The patron here maximises votes moved, not the chance of defeating the resolution: most
+recorded votes are not close, and the patrons on record counted votes (Israel's foreign ministry
+took pride in raising the no votes from 17 to 26). Pivot-seeking targeting (Groseclose & Snyder
+1996: competing buyers, budgets in money rather than calls) is not done yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.acts import ACTS, BoolArray, FloatArray, IntArray
+from sim.errors import ScenarioError
+from sim.results import csv_text, git_commit, json_text, package_versions, write_run
+from sim.scenario import Scenario, Variant, load_scenario
+from sim.tally import Tally, prob_adopted
+
+__all__ = ["Targeting", "plan_targets"]
+
+#: Calls between the points at which the probability of adoption is computed along the ranking.
+ADOPTION_STEP = 10
+
+
+@dataclass(frozen=True)
+class Targeting:
+    """A solved targeting problem: every candidate's answer to the ask, ranked.
+
+    Attributes
+    ----------
+    scenario, variant, event, patron : str
+    acts : tuple of str
+        The acts the ask wants.
+    rule : str
+        The resolution's decision rule.
+    iso3, names : tuple of str
+        The candidates (members with a vote, not the patron), best first.
+    base, asked : ndarray, shape (n, 4)
+        Each candidate's mean odds (``ACTS`` order) without and with the ask.
+    gain : ndarray, shape (n,)
+        ``(asked - base) @ m``: the ask's expected gain in the patron's reading of the act.
+    in_scenario : ndarray of bool, shape (n,)
+        Whether the scenario's event reaches the candidate.
+    curve : DataFrame
+        One row per number of calls ``k`` along the ranking (0 to n): the member added, the
+        expected counts of each act, the expected compliance gained and, every
+        :data:`ADOPTION_STEP` calls and at the chosen and the scenario's numbers, the exact
+        probability of adoption (empty elsewhere).
+    plans : dict of name -> dict
+        ``nobody``, ``scenario`` (the event as written) and ``model`` (the best ``calls``): the
+        members asked, the expected compliance gained, the expected tally with 90% intervals
+        and the probability of adoption.
+    calls : int
+        The size of the patron's list in ``plans["model"]``.
+    draws, seed : int
+    """
+
+    scenario: str
+    variant: str
+    event: str
+    patron: str
+    acts: tuple[str, ...]
+    rule: str
+    iso3: tuple[str, ...]
+    names: tuple[str, ...]
+    base: FloatArray
+    asked: FloatArray
+    gain: FloatArray
+    in_scenario: BoolArray
+    curve: pd.DataFrame
+    plans: dict[str, dict[str, Any]]
+    calls: int
+    draws: int
+    seed: int
+    scenario_sha256: str = ""
+    calibration_sha256: str = ""
+
+    def table(self) -> pd.DataFrame:
+        """One row per candidate, best first: rank, iso3, name, gain, whether the scenario's
+        event reaches it, whether the patron's best list does, and the odds without and with
+        the ask."""
+        frame = pd.DataFrame(
+            {
+                "rank": np.arange(1, len(self.iso3) + 1),
+                "iso3": self.iso3,
+                "name": self.names,
+                "gain": self.gain,
+                "in_scenario": self.in_scenario,
+                "in_plan": np.arange(len(self.iso3)) < self.calls,
+            }
+        )
+        for k, act in enumerate(ACTS):
+            frame[f"p_{act}"] = self.base[:, k]
+        for k, act in enumerate(ACTS):
+            frame[f"p_{act}_asked"] = self.asked[:, k]
+        return frame
+
+    def summary(self) -> dict[str, Any]:
+        """The headline numbers, for ``summary.json``."""
+        chosen = set(self.iso3[: self.calls])
+        named = {c for c, s in zip(self.iso3, self.in_scenario, strict=True) if s}
+        return {
+            "scenario": self.scenario,
+            "variant": self.variant,
+            "event": self.event,
+            "patron": self.patron,
+            "acts": list(self.acts),
+            "rule": self.rule,
+            "draws": self.draws,
+            "seed": self.seed,
+            "calls": self.calls,
+            "candidates": len(self.iso3),
+            "overlap_with_scenario": len(chosen & named),
+            "plans": self.plans,
+        }
+
+    def manifest(self) -> dict[str, Any]:
+        """Provenance (no wall-clock time: reruns give the same bytes)."""
+        return {
+            "scenario": {"name": self.scenario, "sha256": self.scenario_sha256},
+            "variant": self.variant,
+            "event": self.event,
+            "calls": self.calls,
+            "seed": self.seed,
+            "draws": self.draws,
+            "calibration": {"sha256": self.calibration_sha256},
+            "versions": package_versions(),
+            "git_commit": git_commit(),
+        }
+
+    def write(self, out_dir: str | Path, *, plots: bool = True) -> Path:
+        """Write ``targets.csv``, ``curve.csv``, ``summary.json`` (and ``targets.png``)
+        atomically, everything rendered first; ``manifest.json`` last."""
+        texts = {
+            "targets.csv": csv_text(self.table()),
+            "curve.csv": csv_text(self.curve),
+            "summary.json": json_text(self.summary()),
+        }
+        figures = {}
+        if plots:
+            from sim.plots import plot_targets
+
+            figures["targets.png"] = partial(plot_targets, self)
+        return write_run(Path(out_dir), texts, self.manifest(), figures=figures)
+
+
+def plan_targets(
+    scenario: Scenario | str | Path,
+    *,
+    event: str,
+    calls: int | None = None,
+    variant: str | None = None,
+    n_draws: int = 1000,
+    seed: int = 20221230,
+    calibration: Path | None = None,
+) -> Targeting:
+    """Rank every member by what `event`'s ask would gain the patron if it reached it.
+
+    Parameters
+    ----------
+    scenario : Scenario or path
+    event : str
+        Id of an ``ask`` or ``threat`` event of the variant.
+    calls : int, optional
+        How many members the patron asks in its best list (default: as many as the event
+        reaches in the scenario).
+    variant, n_draws, seed, calibration
+        As in :func:`sim.replay.prepare`.
+
+    Raises
+    ------
+    ScenarioError
+        If the event is not an ask or threat of the variant, or `calls` is negative or more
+        than the candidates.
+    """
+    from sim.assembly import AssemblyModel
+    from sim.replay import committee_acts, event_targets, prepare
+
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    where = f"{scenario.path or scenario.name}"
+    variant = variant or scenario.spec.default_variant
+    events = scenario.events(variant)
+    written = next((e for e in events if e.id == event), None)
+    if written is None or written.kind not in ("ask", "threat"):
+        asks = [e.id for e in events if e.kind in ("ask", "threat")]
+        what = "is not an event" if written is None else f"is a {written.kind}"
+        raise ScenarioError(
+            f"{where}: event {event!r} {what} of variant {variant!r}: expected an ask or a "
+            f"threat ({', '.join(asks) or 'the variant has none'})"
+        )
+    # The same variant with the event reaching every member; the patron is left out by the
+    # replay itself (nobody lobbies itself).
+    widened = [e.model_copy(update={"targets": ["all"]}) if e.id == event else e for e in events]
+    spec = scenario.spec.model_copy(
+        update={
+            "events": widened,
+            "variants": {variant: Variant(description=f"{variant}, {event} to every member")},
+            "default_variant": variant,
+        }
+    )
+    setup = prepare(
+        replace(scenario, spec=spec),
+        variant=variant,
+        n_draws=n_draws,
+        seed=seed,
+        calibration=calibration,
+    )
+    without = replace(setup, asks=tuple(a for a in setup.asks if a.event_id != event))
+    ask = next(a for a in setup.asks if a.event_id == event)
+
+    def odds(s: Any) -> FloatArray:
+        model = AssemblyModel(s, rng=np.random.default_rng(seed))
+        model.run()
+        return model.odds.copy()  # (draw, member, act)
+
+    with_ask, base = odds(setup), odds(without)
+    index = {c: i for i, c in enumerate(setup.iso3)}
+    candidates = np.array(
+        [index[c] for c in ask.target_iso3 if setup.available[index[c], :3].any()], dtype=np.int64
+    )
+    gain = (with_ask[:, candidates] - base[:, candidates]).mean(axis=0) @ ask.m
+    order = sorted(range(len(candidates)), key=lambda k: (-round(gain[k], 12), ask.target_iso3[k]))
+    ranked = candidates[order]
+    principal = scenario.spec.principals[written.principal or ""]
+    named = set(
+        event_targets(
+            written, setup.members, principal_iso3=principal.iso3, known=committee_acts(scenario)
+        )
+    )
+    in_scenario = np.array([setup.iso3[j] in named for j in ranked])
+    n_named = int(in_scenario.sum())
+    if calls is None:
+        calls = n_named
+    if not 0 <= calls <= len(ranked):
+        raise ScenarioError(
+            f"{where}: calls: expected 0 to {len(ranked)} (the members with a vote other than "
+            f"the patron); got {calls}"
+        )
+    rule = scenario.spec.resolution.rule
+
+    def assembly(asked: IntArray) -> FloatArray:
+        probs = base.copy()
+        probs[:, asked] = with_ask[:, asked]
+        return probs
+
+    def plan(asked: IntArray) -> dict[str, Any]:
+        tally = Tally.from_probabilities(assembly(asked), rule=rule, copy=False)
+        mean = tally.mean()
+        return {
+            "members": sorted(setup.iso3[j] for j in asked),
+            "compliance_gain": float(((with_ask - base)[:, asked].mean(axis=0) @ ask.m).sum()),
+            **{f"expected_{a}": mean[a] for a in ACTS},
+            **{f"{a}_interval": list(tally.interval(a)) for a in ACTS},
+            "p_adopted": tally.prob_pass(),
+        }
+
+    plans = {
+        "nobody": plan(np.array([], dtype=np.int64)),
+        "scenario": plan(ranked[in_scenario]),
+        "model": plan(ranked[:calls]),
+    }
+    curve = _curve(
+        base, with_ask, ranked, ask.m, rule=rule, marks=(calls, n_named), iso3=setup.iso3
+    )
+    return Targeting(
+        scenario=scenario.name,
+        variant=variant,
+        event=event,
+        patron=written.principal or "",
+        acts=tuple(written.acts),
+        rule=rule,
+        iso3=tuple(setup.iso3[j] for j in ranked),
+        names=tuple(setup.members[j].name for j in ranked),
+        base=base[:, ranked].mean(axis=0),
+        asked=with_ask[:, ranked].mean(axis=0),
+        gain=gain[order],
+        in_scenario=in_scenario,
+        curve=curve,
+        plans=plans,
+        calls=calls,
+        draws=n_draws,
+        seed=seed,
+        scenario_sha256=scenario.sha256,
+        calibration_sha256=setup.bundle.sha256,
+    )
+
+
+def _curve(
+    base: FloatArray,
+    with_ask: FloatArray,
+    ranked: IntArray,
+    m: FloatArray,
+    *,
+    rule: str,
+    marks: tuple[int, ...],
+    iso3: tuple[str, ...],
+) -> pd.DataFrame:
+    """Expected counts and compliance after each call along the ranking; the probability of
+    adoption every :data:`ADOPTION_STEP` calls, at the last and at `marks`."""
+    delta = (with_ask - base)[:, ranked].mean(axis=0)  # (n, act)
+    steps = np.vstack([np.zeros(len(ACTS)), np.cumsum(delta, axis=0)])  # (n + 1, act)
+    counts = base.mean(axis=0).sum(axis=0) + steps
+    frame = pd.DataFrame(
+        {
+            "calls": np.arange(len(ranked) + 1),
+            "added": ["", *(iso3[j] for j in ranked)],
+            "compliance_gain": steps @ m,
+        }
+    )
+    for k, act in enumerate(ACTS):
+        frame[f"expected_{act}"] = counts[:, k]
+    at = sorted({*range(0, len(ranked) + 1, ADOPTION_STEP), len(ranked), *marks})
+    p = np.full(len(frame), np.nan)
+    for k in at:
+        probs = base.copy()
+        probs[:, ranked[:k]] = with_ask[:, ranked[:k]]
+        p[k] = float(prob_adopted(probs, rule=rule, workers=2).mean())
+    frame["p_adopted"] = p
+    return frame

@@ -1,0 +1,110 @@
+"""Targeting (MODEL.md §4): whom a patron should ask. The ranking's numbers must be the replay's
+own (an ask moves only the member it reaches), the best list must beat any other of its size,
+and bad requests are refused before anything is written."""
+
+from __future__ import annotations
+
+import filecmp
+import tomllib
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim.acts import ACTS
+from sim.errors import ScenarioError
+from sim.replay import replay
+from sim.scenario import validate_scenario
+from sim.sweep import override
+from sim.targeting import plan_targets
+
+ROOT = Path(__file__).resolve().parents[1]
+ICJ = ROOT / "scenarios" / "icj_referral_2022.toml"
+DRAWS = 120
+SEED = 5
+
+
+@cache
+def letters():
+    return plan_targets(ICJ, event="lapid_letters", calls=6, n_draws=DRAWS, seed=SEED)
+
+
+def _expected(result) -> dict[str, float]:
+    return result.tally.mean()
+
+
+def test_the_scenarios_list_gives_the_replay_itself():
+    """Asked as written, the plan's assembly is the plain replay's, draw for draw."""
+    plan = letters().plans["scenario"]
+    plain = replay(ICJ, n_draws=DRAWS, seed=SEED)
+    for act, value in _expected(plain).items():
+        assert plan[f"expected_{act}"] == pytest.approx(value, abs=1e-9)
+    assert plan["p_adopted"] == pytest.approx(plain.tally.prob_pass(), abs=1e-12)
+    assert len(plan["members"]) == 13
+
+
+def test_the_best_list_is_what_a_replay_of_that_list_gives():
+    """The plan's best list, written into the scenario as the event's targets and replayed,
+    gives the same expected tally: an ask moves only the member it reaches."""
+    t = letters()
+    best = t.plans["model"]["members"]
+    assert len(best) == 6
+    raw = override(tomllib.loads(ICJ.read_text()), "events.lapid_letters.targets", best)
+    widened = validate_scenario(raw, sha256="x", path=ICJ, where="test")
+    result = replay(widened, n_draws=DRAWS, seed=SEED)
+    for act, value in _expected(result).items():
+        assert t.plans["model"][f"expected_{act}"] == pytest.approx(value, abs=1e-9)
+
+
+def test_the_ranking_is_greedy_and_beats_the_scenarios_list():
+    t = letters()
+    assert np.all(np.diff(t.gain) <= 1e-12)  # best first
+    steps = np.diff(t.curve["compliance_gain"].to_numpy())
+    assert np.all(np.diff(steps) <= 1e-12)  # each call adds no more than the one before
+    named = int(t.in_scenario.sum())
+    assert t.curve["compliance_gain"].iloc[named] >= t.plans["scenario"]["compliance_gain"] - 1e-12
+    assert "ISR" not in t.iso3  # nobody lobbies itself
+    assert "VEN" not in t.iso3  # no vote (Art. 19): nothing to move
+    for odds in (t.base, t.asked):
+        assert np.allclose(odds.sum(axis=1), 1.0, atol=1e-9)
+    counts = t.curve[[f"expected_{a}" for a in ACTS]].sum(axis=1)
+    assert np.allclose(counts, 193.0)
+
+
+def test_an_ask_for_no_moves_members_toward_no():
+    """Lapid's letters ask for no: every gain is non-negative and the top members' no or
+    abstention rise while their yes falls."""
+    t = letters()
+    assert t.gain.min() >= -1e-9
+    top = slice(0, 10)
+    moved_down = (t.asked[top, 0] <= t.base[top, 0] + 1e-12).all()
+    assert moved_down
+    assert (t.asked[top, 1] >= t.base[top, 1] - 1e-12).all()
+
+
+def test_bad_requests_are_refused():
+    with pytest.raises(ScenarioError, match="'netanyahu_sworn_in' is a note"):
+        plan_targets(ICJ, event="netanyahu_sworn_in", n_draws=5)
+    with pytest.raises(ScenarioError, match="'nope' is not an event"):
+        plan_targets(ICJ, event="nope", n_draws=5)
+    with pytest.raises(ScenarioError, match="calls: expected 0 to"):
+        plan_targets(ICJ, event="lapid_letters", calls=500, n_draws=5)
+
+
+def test_the_cli_writes_the_same_bytes_twice_and_refuses_a_bad_event(tmp_path, sim_cli):
+    outs = [tmp_path / "a", tmp_path / "b"]
+    for out in outs:
+        run = sim_cli("target", ICJ, "--event", "lapid_letters", "--calls", 3, "--draws", 40,
+                      "--show", 3, "--no-plots", "--out", out)  # fmt: skip
+        assert run.returncode == 0, run.stderr
+    assert "the best 3" in run.stdout
+    names = sorted(p.name for p in outs[0].iterdir())
+    assert names == ["curve.csv", "manifest.json", "summary.json", "targets.csv"]
+    same, _, _ = filecmp.cmpfiles(*outs, names, shallow=False)
+    assert same == names
+    bad = tmp_path / "bad"
+    run = sim_cli("target", ICJ, "--event", "zelensky_counter_ask", "--out", bad)
+    assert run.returncode == 2
+    assert "expected an ask or a threat" in run.stderr
+    assert not bad.exists()
