@@ -30,15 +30,16 @@ def data(data_dir):
 
 
 @pytest.fixture(scope="module")
-def four_years(data):
-    """One forecaster (four-year windows) shared by the tests: its fits are cached."""
-    return Forecaster(data, years=4)
+def two_years(data):
+    """One forecaster shared by the tests: its fits are cached. Two-year windows (about 45 s
+    here, 70 s for four); on A/RES/76/80 its log-loss is 0.447 against persistence's 0.527."""
+    return Forecaster(data, years=2)
 
 
 @pytest.fixture(scope="module")
-def special_committee_2021(data, four_years):
+def special_committee_2021(data, two_years):
     """Forecast A/RES/76/80 (9 Dec 2021) like A/RES/75/96 (10 Dec 2020), from earlier data."""
-    result = four_years.forecast("A/RES/75/96", "2021-12-09", n_draws=200, seed=1)
+    result = two_years.forecast("A/RES/75/96", "2021-12-09", n_draws=200, seed=1)
     votes = data.votes
     actual = votes[votes["rcid"] == 100143].set_index("iso3")["act"].astype(str)
     previous = votes[votes["rcid"] == 100052].set_index("iso3")["act"].astype(str)
@@ -82,11 +83,11 @@ def test_the_forecast_uses_only_roll_calls_before_its_date(data):
 
 
 @pytest.mark.slow
-def test_a_batch_writes_one_folder_per_row_and_resumes(four_years, tmp_path):
+def test_a_batch_writes_one_folder_per_row_and_resumes(two_years, tmp_path):
     batch = tmp_path / "batch.csv"
     batch.write_text("name,like,date\na,A/RES/75/96,2021-12-09\nb,rcid:100052,2021-12-09\n")
     rows = read_batch(batch)
-    forecaster = four_years
+    forecaster = two_years
     out = tmp_path / "out"
     forecast_batch(forecaster, rows, out, n_draws=20, seed=1)
     first = (out / "a" / "members.csv").read_bytes()
