@@ -2,8 +2,9 @@
 
 Not a test. Prices the Netanyahu call to Ukraine on the default grid (21 credibilities) at
 several numbers of draws, ``--repeats`` times each after a warm-up; prints the median and the
-time per offer. Each offer re-runs the replay's negotiation rounds (not the tally), so the cost
-is about offers x rounds. Then ranks every member for Lapid's letters (two sets of rounds, three
+time per offer. Each offer re-runs the replay's negotiation rounds for the members asked (not
+the tally; the calm odds of the first offer's model serve every offer), so the cost is about
+offers x rounds. Then ranks every member for Lapid's letters (two sets of rounds, three
 exact tallies and the probability of adoption at about twenty points of the ranking).
 
 Usage: .venv/bin/python benchmarks/bench_bargain.py [--repeats 3]

@@ -67,6 +67,12 @@ class AssemblyModel(mesa.Model):
         The prepared episode: members, baseline utilities per draw, asks and rounds.
     rng : numpy Generator or seed, optional
         Drives Mesa's activation order only (everything else is exact or drawn in ``prepare``).
+    calm_from : AssemblyModel, optional
+        A model of the same episode that differs at most in its asks and deal (``asks``,
+        ``support_value``, ``evasion``: what :func:`dataclasses.replace` and
+        :meth:`sim.replay.Setup.with_deal` change): its calm odds are reused instead of
+        recomputed, which is most of a model's cost when few members are asked (the pricing
+        game and the deal calibration build one model per offer or per likelihood evaluation).
 
     Attributes
     ----------
@@ -78,7 +84,9 @@ class AssemblyModel(mesa.Model):
         Model reporters per round: ``date``, ``expected_<act>``, ``<ISO3>_<act>`` for focal members.
     """
 
-    def __init__(self, setup: Setup, *, rng: Any = None) -> None:
+    def __init__(
+        self, setup: Setup, *, rng: Any = None, calm_from: AssemblyModel | None = None
+    ) -> None:
         super().__init__(rng=rng)
         self.setup = setup
         self.round_dates = setup.rounds
@@ -88,10 +96,16 @@ class AssemblyModel(mesa.Model):
         self._arrivals: list[_Arrival] = []
         for index, spec in enumerate(setup.members):
             Member(self, spec, index)
-        # Calm presence log-odds per draw and member, kept for the evasion step of later rounds.
-        self._calm_presence = np.empty(setup.presence_base.shape)
-        self._calm = self._odds_of(np.arange(len(setup.iso3)), [])  # no pressure yet
-        self._calm.setflags(write=False)
+        if calm_from is not None:
+            _check_same_calm(calm_from.setup, setup)
+            self._calm_presence, self._calm = calm_from._calm_presence, calm_from._calm
+        else:
+            # Calm presence log-odds per draw and member, kept for the evasion step of later
+            # rounds.
+            self._calm_presence = np.empty(setup.presence_base.shape)
+            self._calm = self._odds_of(np.arange(len(setup.iso3)), [])  # no pressure yet
+            self._calm.setflags(write=False)
+            self._calm_presence.setflags(write=False)
         self._working: FloatArray | None = None  # the odds under pressure, updated in place
         self._computed_for = 0  # how many asks were active when `_working` was computed
         self.odds = self._calm
@@ -248,6 +262,23 @@ class AssemblyModel(mesa.Model):
             for start in starts:
                 chunk(start)
         return out
+
+
+#: The fields of a Setup that the calm odds depend on (everything but the asks and the deal).
+_CALM_FIELDS = (
+    "iso3", "log_votes", "presence_base", "gamma", "available", "previous", "persistence",
+    "tremble",
+)  # fmt: skip
+
+
+def _check_same_calm(source: Setup, setup: Setup) -> None:
+    """Refuse to share calm odds between setups that differ in anything they depend on."""
+    differ = [f for f in _CALM_FIELDS if getattr(source, f) is not getattr(setup, f)]
+    if differ:
+        raise ValueError(
+            f"calm_from: its setup differs in {', '.join(differ)}; calm odds can be shared only "
+            f"between setups that differ in their asks and deal (dataclasses.replace, with_deal)"
+        )
 
 
 def _presence_log_odds(u: FloatArray) -> FloatArray:

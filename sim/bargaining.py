@@ -311,7 +311,10 @@ def price_offer(
     need = float(ask.need[column])
     i = setup.iso3.index(target)
 
+    first: AssemblyModel | None = None  # the first offer's model: its calm odds serve them all
+
     def odds_at(c: float) -> FloatArray:
+        nonlocal first
         offer = np.full_like(ask.offer, c) * ask.need[None, :]
         priced = replace(
             ask,
@@ -320,7 +323,11 @@ def price_offer(
             firm=c >= 0.5,
         )
         asks = tuple(priced if a is ask else a for a in setup.asks)
-        model = AssemblyModel(replace(setup, asks=asks), rng=np.random.default_rng(seed))
+        model = AssemblyModel(
+            replace(setup, asks=asks), rng=np.random.default_rng(seed), calm_from=first
+        )
+        if first is None:
+            first = model
         model.run()
         return model.odds[:, i, :].copy()  # (draw, act)
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -75,11 +76,20 @@ class Episode:
     acts : ndarray of int, shape (n_members,)
         Each member's recorded act on the episode's roll call (index into ``ACTS``); -1 where
         the member is not in the data (not scored).
+    calm : sim.assembly.AssemblyModel
+        A model of the setup, built once: the calm odds every likelihood evaluation shares
+        (they do not depend on the deal).
     """
 
     name: str
     setup: Any
     acts: IntArray
+
+    @cached_property
+    def calm(self) -> Any:
+        from sim.assembly import AssemblyModel
+
+        return AssemblyModel(self.setup, rng=np.random.default_rng(EPISODE_SEED))
 
 
 def recorded_acts(data: Any, scenario: Scenario, iso3: Sequence[str]) -> IntArray:
@@ -188,7 +198,7 @@ def episode_loglik(episode: Episode, *, support_value: float, evasion: float) ->
     setup = episode.setup.with_deal(
         support_value=np.full(n, support_value), evasion=np.full(n, evasion)
     )
-    model = AssemblyModel(setup, rng=np.random.default_rng(EPISODE_SEED))
+    model = AssemblyModel(setup, rng=np.random.default_rng(EPISODE_SEED), calm_from=episode.calm)
     model.run()
     scored = np.flatnonzero(episode.acts >= 0)
     p = model.odds[:, scored, episode.acts[scored]]  # (draw, scored member)

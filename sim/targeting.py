@@ -235,12 +235,11 @@ def plan_targets(
     without = replace(setup, asks=tuple(a for a in setup.asks if a.event_id != event))
     ask = next(a for a in setup.asks if a.event_id == event)
 
-    def odds(s: Any) -> FloatArray:
-        model = AssemblyModel(s, rng=np.random.default_rng(seed))
-        model.run()
-        return model.odds.copy()  # (draw, member, act)
-
-    with_ask, base = odds(setup), odds(without)
+    asked_model = AssemblyModel(setup, rng=np.random.default_rng(seed))
+    asked_model.run()
+    calm_model = AssemblyModel(without, rng=np.random.default_rng(seed), calm_from=asked_model)
+    calm_model.run()
+    with_ask, base = asked_model.odds.copy(), calm_model.odds.copy()  # (draw, member, act)
     index = {c: i for i, c in enumerate(setup.iso3)}
     candidates = np.array(
         [index[c] for c in ask.target_iso3 if setup.available[index[c], :3].any()], dtype=np.int64

@@ -178,3 +178,20 @@ def test_a_new_text_needs_a_calibration_that_knows_the_spread_of_new_texts(tmp_p
     old = bundle_from_frames(bundle.members, meta)
     with pytest.raises(DataError, match=r"item\.new_text"):
         replay(ROOT / "scenarios" / "jerusalem_2017.toml", n_draws=10, calibration=old)
+
+
+def test_calm_odds_are_shared_only_between_setups_that_differ_in_asks():
+    """A model built on another's calm odds gives the odds it would compute itself; a setup
+    that differs in anything the calm odds depend on is refused."""
+    from dataclasses import replace
+
+    setup = prepare(ICJ, n_draws=150, seed=3)
+    calm = AssemblyModel(replace(setup, asks=()), rng=np.random.default_rng(0))
+    shared = AssemblyModel(setup, rng=np.random.default_rng(0), calm_from=calm)
+    fresh = AssemblyModel(setup, rng=np.random.default_rng(0))
+    for model in (shared, fresh):
+        model.run()
+    np.testing.assert_array_equal(shared.odds, fresh.odds)
+    other = replace(setup, previous=np.full_like(setup.previous, -1))
+    with pytest.raises(ValueError, match="differs in previous"):
+        AssemblyModel(other, calm_from=calm)
