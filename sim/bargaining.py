@@ -25,7 +25,8 @@ A patron *P* has asked a target *S* for some acts, with an offer of support of k
    *P* ever chooses are the vertices of the upper concave hull of the points
    ``(c * need, G(c))``, each optimal on an interval of ``r`` (:attr:`Bargain.switch_points`),
    and :meth:`Bargain.best_response` gives the equilibrium for one ``r``.
-3. **Surpluses.** *P*'s, per unit of ``V``: ``G(c) - G(0) - r * c * need``. *S*'s, in logits
+3. **Surpluses.** *P*'s, per unit of ``V``: ``G(c) - G(0) - r * c * need`` (for a threat,
+   ``r`` times its expected cost below). *S*'s, in logits
    (the units of the value of support): the change in its expected maximum utility, the logit
    consumer surplus (Small & Rosen 1981), ``E[log sum_a exp U(a)]``. Every principal reads
    absence as 0 and no cost of absence depends on an offer, so ``U(absent)`` is the same at
@@ -38,9 +39,18 @@ A patron *P* has asked a target *S* for some acts, with an offer of support of k
    vote the patron asked it to leave; a small offer to a target that would rather keep it costs
    more than it brings.
 
-Not yet: threats (whose cost falls when the target defies, not when it complies), several
-patrons competing for the same votes, budgets across targets (Groseclose & Snyder 1996) and
-kinds of support other than the one the event offers.
+**Threats.** A ``threat`` event puts support at risk instead of promising it: the target's
+response is computed the same way (MODEL.md §3 reads the threat's credibility times the
+support's value as a stake), but the patron pays only when it carries the threat out, on
+defiance. With credibility read as the probability of carrying it out, the expected cost is
+``K * c * need * D(c)``, ``D(c) = E[max(-m_P(act), 0) | c]`` the expected defiance (1 for the
+act farthest from the ask, in between for partial defiance, 0 for compliance and absence). The
+hull is taken on that cost axis: a threat credible enough to deter costs less than a weaker one
+that is defied, and the hull drops whatever is dominated.
+
+Not yet: several patrons competing for the same votes, budgets across targets (Groseclose &
+Snyder 1996) and kinds of support other than the one the event offers. Whom to ask is
+:mod:`sim.targeting`.
 """
 
 from __future__ import annotations
@@ -122,6 +132,9 @@ class Bargain:
     Attributes
     ----------
     scenario, variant, event, patron, target, kind : str
+    event_kind : str
+        ``ask`` (the cost is the commitment's, paid whatever the target does) or ``threat``
+        (paid when the threat is carried out, on defiance).
     need : float
         The target's need for the offered kind (0 to 1).
     credibility : ndarray, shape (n,)
@@ -130,6 +143,10 @@ class Bargain:
         The target's mean odds of each act (``ACTS`` order) at each offer.
     compliance : ndarray, shape (n,)
         ``G(c)``: the patron's expected reading of the target's act.
+    cost : ndarray, shape (n,)
+        The patron's expected cost in units of ``K`` (the cost of committing, or carrying out a
+        threat on, the target's whole need): ``c * need`` for an ask, ``c * need * D(c)`` for a
+        threat (module docstring).
     target_surplus : ndarray, shape (n,)
         Mean logit surplus of the target against no commitment (``c = 0``).
     target_surplus_interval : ndarray, shape (n, 2)
@@ -143,21 +160,18 @@ class Bargain:
     patron: str
     target: str
     kind: str
+    event_kind: str
     need: float
     credibility: FloatArray
     odds: FloatArray
     compliance: FloatArray
+    cost: FloatArray
     target_surplus: FloatArray
     target_surplus_interval: FloatArray
     draws: int
     seed: int
     scenario_sha256: str = ""
     calibration_sha256: str = ""
-
-    @property
-    def cost(self) -> FloatArray:
-        """``c * need``: how much of the target's need the patron commits (the cost axis)."""
-        return self.credibility * self.need
 
     @property
     def zero(self) -> int:
@@ -172,6 +186,7 @@ class Bargain:
             frame[f"p_{act}"] = self.odds[:, k]
         frame["compliance"] = self.compliance
         frame["gain"] = self.compliance - self.compliance[self.zero]
+        frame["cost"] = self.cost
         frame["target_surplus"] = self.target_surplus
         frame["target_surplus_q05"] = self.target_surplus_interval[:, 0]
         frame["target_surplus_q95"] = self.target_surplus_interval[:, 1]
@@ -182,8 +197,9 @@ class Bargain:
     @property
     def switch_points(self) -> pd.DataFrame:
         """The offers the patron ever chooses, each with the range of the cost ratio ``r``
-        (cost of committing the whole need / value of a unit of compliance) on which it is the
-        best response: ``cost_ratio_low <= r <= cost_ratio_high``."""
+        (cost of committing, or carrying out a threat on, the whole need / value of a unit of
+        compliance) on which it is the best response: ``cost_ratio_low <= r <=
+        cost_ratio_high``."""
         hull = upper_hull(self.cost, self.compliance)
         slopes = [
             (self.compliance[b] - self.compliance[a]) / (self.cost[b] - self.cost[a])
@@ -222,6 +238,7 @@ class Bargain:
             "patron": self.patron,
             "target": self.target,
             "kind": self.kind,
+            "event_kind": self.event_kind,
             "need": self.need,
             "draws": self.draws,
             "seed": self.seed,
@@ -281,8 +298,8 @@ def price_offer(
     ----------
     scenario : Scenario or path
     event : str
-        Id of an ``ask`` event with an ``offer`` that reaches `target`, and the patron's latest
-        ask to it (a later one would supersede it). Threats are not priced yet.
+        Id of an ``ask`` or ``threat`` event with an ``offer`` that reaches `target`, and the
+        patron's latest ask to it (a later one would supersede it).
     target : str
         ISO3 code of the member whose vote is priced.
     credibilities : sequence of float
@@ -293,8 +310,8 @@ def price_offer(
     Raises
     ------
     ScenarioError
-        If the event does not exist in the variant, is a threat, has no offer, does not reach
-        the target, is superseded, or a credibility is out of range.
+        If the event does not exist in the variant, has no offer, does not reach the target,
+        is superseded, or a credibility is out of range.
     """
     from sim.assembly import AssemblyModel
     from sim.replay import prepare
@@ -306,7 +323,7 @@ def price_offer(
     if not np.all((grid >= 0.0) & (grid <= 1.0)):
         raise ScenarioError(f"{where}: credibilities must lie in [0, 1]; got {list(credibilities)}")
     setup = prepare(scenario, variant=variant, n_draws=n_draws, seed=seed, calibration=calibration)
-    ask = _priced_ask(setup, event, target, where)
+    ask, event_kind = _priced_ask(setup, event, target, where)
     column = ask.target_iso3.index(target)
     need = float(ask.need[column])
     i = setup.iso3.index(target)
@@ -340,6 +357,9 @@ def price_offer(
     absent = np.clip(untrembled[..., ABSENT], 1e-300, 1.0)
     zero = int(np.flatnonzero(grid == 0.0)[0])
     mean_odds = per_draw.mean(axis=1)  # (offer, act)
+    cost = grid * need
+    if event_kind == "threat":  # carried out, with probability c, on (partial) defiance
+        cost = cost * (mean_odds @ np.maximum(-ask.m, 0.0))
     surplus = logit_surplus(absent[zero][None, :], absent)  # (offer, draw)
     if not setup.available[i].all():  # a member without a vote has no choice to gain from
         surplus = np.zeros_like(surplus)
@@ -350,10 +370,12 @@ def price_offer(
         patron=ask.principal,
         target=target,
         kind=str(ask.offer_kind),
+        event_kind=event_kind,
         need=need,
         credibility=grid,
         odds=mean_odds,
         compliance=mean_odds @ ask.m,
+        cost=cost,
         target_surplus=surplus.mean(axis=1),
         target_surplus_interval=np.quantile(surplus, [0.05, 0.95], axis=1).T,
         draws=n_draws,
@@ -363,8 +385,8 @@ def price_offer(
     )
 
 
-def _priced_ask(setup: Any, event: str, target: str, where: str) -> Any:
-    """The ask of `event` to `target`, checked to be priceable."""
+def _priced_ask(setup: Any, event: str, target: str, where: str) -> tuple[Any, str]:
+    """The ask of `event` to `target`, checked to be priceable, and the event's kind."""
     asks = {a.event_id: a for a in setup.asks}
     if event not in asks:
         known = ", ".join(sorted(asks)) or "none"
@@ -374,11 +396,6 @@ def _priced_ask(setup: Any, event: str, target: str, where: str) -> Any:
         )
     ask = asks[event]
     kind = next(e.kind for e in setup.scenario.events(setup.variant) if e.id == event)
-    if kind != "ask":
-        raise ScenarioError(
-            f"{where}: event {event!r} is a {kind}: the game prices an ask's offer, whose cost "
-            f"falls when the target complies; a threat's falls when it defies (not done yet)"
-        )
     if ask.offer_kind is None:
         raise ScenarioError(
             f"{where}: event {event!r} offers nothing: the game prices an offer's credibility; "
@@ -407,4 +424,4 @@ def _priced_ask(setup: Any, event: str, target: str, where: str) -> Any:
             f"{where}: {target} has no need for {ask.offer_kind!r} (members.{target}."
             f"security_needs or [[needs]]): no credibility would move it"
         )
-    return ask
+    return ask, kind

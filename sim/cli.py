@@ -176,15 +176,21 @@ def _print_result(result: ReplayResult, target: Path) -> None:
     for ask in result.counter_asks:
         key = (ask["date"], ask["asks"], ask["for"], ask["event"])
         grouped.setdefault(key, []).append(ask["member"])
-    kinds = {e.id: e.kind for e in s.scenario.events(s.variant)}
-    for (date, patron, support, event), who in grouped.items():
+    for (date, patron, support, _event), who in grouped.items():
         shown = ", ".join(who[:8]) + (f" and {len(who) - 8} more" if len(who) > 8 else "")
         verb = "asks" if len(who) == 1 else "ask"
         out_console.print(f"counter-ask {date}: {shown} {verb} {patron} for {support}")
-        if kinds.get(event) == "ask":  # the bargaining game prices asks' offers (not threats)
+        # The pricing game takes the patron's latest ask to the member (a later one supersedes
+        # the one the member answered).
+        latest = max(
+            (a for a in s.asks if a.principal == patron and who[0] in a.target_iso3),
+            key=lambda a: (a.date, a.order),
+            default=None,
+        )
+        if latest is not None and latest.offer_kind is not None:
             out_console.print(
-                f"  price it: sim bargain {s.scenario.path or s.scenario.name} --event {event} "
-                f"--target {who[0]}",
+                f"  price it: sim bargain {s.scenario.path or s.scenario.name} --event "
+                f"{latest.event_id} --target {who[0]}",
                 highlight=False,
             )
     for note in s.notes:
@@ -310,8 +316,9 @@ def bargain(
         float | None,
         typer.Option(
             min=0.0,
-            help="Cost to the patron of firmly committing the target's whole need, per unit of the "
-            "target's compliance it gains: report the equilibrium at this ratio.",
+            help="Cost to the patron of firmly committing the target's whole need (for a "
+            "threat: of carrying it out), per unit of the target's compliance it gains: report "
+            "the equilibrium at this ratio.",
         ),
     ] = None,
     variant: Annotated[
@@ -337,8 +344,11 @@ def bargain(
     parameter at the same draws), the patron's expected compliance (its reading of the act: +1
     asked, -1 the opposite, 0 absent) and the target's surplus in logits. The patron's best
     response depends only on the cost ratio, so the offers it ever makes are listed with the
-    range of cost ratios on which each is best; --cost-ratio picks the equilibrium at one.
-    Writes offers.csv, switch_points.csv, summary.json, bargain.png and manifest.json.
+    range of cost ratios on which each is best; --cost-ratio picks the equilibrium at one. An
+    ask's cost is the commitment's (credibility x need, paid whatever the target does); a
+    threat's is paid when it is carried out, on defiance (credibility x need x expected
+    defiance). Writes offers.csv, switch_points.csv, summary.json, bargain.png and
+    manifest.json.
     """
     from sim.bargaining import DEFAULT_GRID, price_offer
     from sim.scenario import load_scenario
@@ -362,12 +372,14 @@ def bargain(
         _fail(exc)
     where = out or Path("results") / loaded.name / name / f"bargain_{event}_{target}"
     solved.write(where, cost_ratio=cost_ratio, plots=plots)
+    threat = solved.event_kind == "threat"
+    what = f"its threat to withhold {solved.kind} from" if threat else f"{solved.kind} for"
     table = Table(
-        title=f"{solved.patron} prices {solved.kind} for {target} ({event}; need "
-        f"{solved.need:g}, {draws} draws): the offers it ever makes",
-        caption="c: credibility offered, best while the cost ratio r lies between 'r from' and "
-        "'r to'; G: the "
-        "patron's expected reading of the act; S: the target's surplus (logits)",
+        title=f"{solved.patron} prices {what} {target} ({event}; need {solved.need:g}, "
+        f"{draws} draws): the {'threats' if threat else 'offers'} it ever makes",
+        caption=f"c: credibility of the {'threat' if threat else 'offer'}, best while the cost "
+        "ratio r lies between 'r from' and 'r to'; G: the patron's expected reading of the act; "
+        "S: the target's surplus (logits)",
     )
     for column in ("c", "r from", "r to", *ACTS, "G", "S"):
         table.add_column(column, justify="right")
@@ -385,14 +397,16 @@ def bargain(
         prior = written.credibility
         params = ", ".join(f"{k} {v:g}" for k, v in prior.params)
         out_console.print(
-            f"As the scenario writes it, the offer's credibility is {prior.dist} ({params}), "
+            f"As the scenario writes it, the {'threat' if threat else 'offer'}'s credibility is "
+            f"{prior.dist} ({params}), "
             f"mean {prior.mean():.2f}.",
             highlight=False,
         )
     if cost_ratio is not None:
         best = solved.best_response(cost_ratio)
         out_console.print(
-            f"At cost ratio {cost_ratio:g}: {solved.patron} offers credibility "
+            f"At cost ratio {cost_ratio:g}: {solved.patron} "
+            f"{'threatens with' if threat else 'offers'} credibility "
             f"{best['credibility']:g}; {target} votes yes {best['p_yes']:.3f}, no "
             f"{best['p_no']:.3f}, abstain {best['p_abstain']:.3f}, absent {best['p_absent']:.3f};"
             f" surplus: patron {best['patron_surplus']:+.3f} (per unit of compliance), target "

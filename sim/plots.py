@@ -164,8 +164,9 @@ def plot_bargain(bargain: Bargain, path: Path, *, cost_ratio: float | None = Non
     top.set_ylabel(f"{bargain.target}: probability of each act")
     top.set_ylim(0, 1)
     top.legend(ncol=4, fontsize="small", loc="center right")
+    what = "its threat to withhold " if bargain.event_kind == "threat" else ""
     top.set_title(
-        f"{bargain.patron} prices {bargain.kind} for {bargain.target} ({bargain.event})",
+        f"{bargain.patron} prices {what}{bargain.kind} for {bargain.target} ({bargain.event})",
         fontsize="medium",
     )
     table = bargain.table()
@@ -179,7 +180,9 @@ def plot_bargain(bargain: Bargain, path: Path, *, cost_ratio: float | None = Non
         bottom.plot([best["credibility"]], [best["compliance"]], "o", color="red", markersize=10,
                     fillstyle="none", label=label)  # fmt: skip
     bottom.set_ylabel("patron's expected reading")
-    bottom.set_xlabel("credibility of the offer")
+    bottom.set_xlabel(
+        f"credibility of the {bargain.event_kind if bargain.event_kind == 'threat' else 'offer'}"
+    )
     bottom.legend(fontsize="small", loc="lower right")
     _save(fig, path)
 

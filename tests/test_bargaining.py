@@ -143,9 +143,21 @@ def test_an_offer_that_cannot_be_priced_is_refused_with_the_reason(
                     n_draws=5)  # fmt: skip
 
 
-def test_a_threat_is_not_priced_as_an_offer():
-    with pytest.raises(ScenarioError, match="'trump_threat' is a threat"):
-        price_offer(JERUSALEM, event="trump_threat", target="EGY", n_draws=5)
+def test_a_threat_costs_the_patron_only_when_it_is_defied():
+    """Trump's aid threat to Ethiopia (an LDC, need 1): the patron's expected cost is the
+    credibility times the need times the odds of the act it threatened (yes), not c * need."""
+    b = price_offer(JERUSALEM, event="trump_threat", target="ETH", credibilities=GRID,
+                    n_draws=DRAWS, seed=11)  # fmt: skip
+    assert b.event_kind == "threat"
+    assert b.need == 1.0
+    np.testing.assert_allclose(b.odds.sum(axis=1), 1.0, atol=1e-12)
+    assert np.all(np.diff(b.compliance) > 0)  # a more credible threat deters more
+    defied = b.odds[:, ACTS.index("yes")]
+    np.testing.assert_allclose(b.cost, b.credibility * b.need * defied, rtol=1e-12)
+    assert np.all(b.cost < b.credibility * b.need + 1e-12)  # cheaper than a promise
+    assert b.best_response(1e6)["credibility"] == 0.0
+    assert b.best_response(0.0)["credibility"] == b.credibility[np.argmax(b.compliance)]
+    assert b.table()["cost"].tolist() == b.cost.tolist()
 
 
 def test_the_cli_prices_the_call_and_refuses_a_bad_grid(tmp_path, sim_cli):
