@@ -93,3 +93,17 @@ def test_a_scenario_can_draw_on_the_dynamic_calibration(tmp_path, data_dir):
     odds = result.members[[f"p_{a}" for a in ACTS]].to_numpy()
     np.testing.assert_allclose(odds.sum(axis=1), 1.0, atol=1e-9)
     assert len(result.members) == 193
+
+
+@pytest.mark.slow
+def test_the_hrc_bundles_deal_is_what_its_episode_gives_today(data_dir):
+    """The HRC bundle's whole refit (an 'all' window and its held-out tremble year, about 100 s)
+    is left out of the regeneration test for the suite's time budget; its deal, learnt from the
+    Jerusalem episode on the committed bundles, is checked here (about 5 s)."""
+    from sim.data import load_roll_calls
+    from sim.episodes import calibrate_deal
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(ROOT / "scenarios" / "hrc_suspension_2022.toml")
+    deal = calibrate_deal(scenario, load_roll_calls(data_dir))
+    _close(deal, load_bundle("hrc_suspension_2022").meta["deal"], "deal")
