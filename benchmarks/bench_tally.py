@@ -4,7 +4,8 @@
 ``Tally.from_probabilities`` (four count marginals and the per-draw adoption probability) plus
 ``prob_pass``; the sampler draws one tally per parameter draw (10,000 tallies, the same number of
 samples) and histograms the counts. Prints medians over a few repeats and the sampler's error
-against the exact answer.
+against the exact answer; also the probability of adoption given each member's vote
+(``conditional_adoption``, two DPs over the margin for every member).
 
 Run: ``.venv/bin/python benchmarks/bench_tally.py [--repeats 5] [--draws 10000] [--members 193]``
 """
@@ -21,7 +22,7 @@ from collections.abc import Callable
 import numpy as np
 
 from sim.acts import ACTS, NO, YES
-from sim.tally import Tally, decision_rule
+from sim.tally import Tally, conditional_adoption, decision_rule
 
 
 def monte_carlo(
@@ -76,6 +77,10 @@ def main() -> None:
                 args.repeats,
             )
             print(f"exact  {rule:16s} workers={workers}: {wall:6.3f} s wall, {cpu:6.3f} s CPU")
+        wall, cpu = median_time(
+            lambda rule=rule: conditional_adoption(probs, rule=rule, workers=2), args.repeats
+        )
+        print(f"given one member's vote (workers=2): {wall:6.3f} s wall, {cpu:6.3f} s CPU")
 
         sample_rng = np.random.default_rng(1)
         wall, cpu = median_time(

@@ -501,6 +501,23 @@ def target(
             f"{p['p_adopted']:.3f}",
         )  # fmt: skip
     out_console.print(plans)
+    ranked = solved.table()
+    pivot = ranked.loc[ranked["adoption_gain"].abs().idxmax()]
+    decisive = ranked.loc[ranked["p_decisive"].idxmax()]
+    if abs(pivot["adoption_gain"]) >= 5e-4:
+        out_console.print(
+            f"Asked alone, {pivot['iso3']} would move P(adopted) most: "
+            f"{pivot['adoption_gain']:+.3f} (adoption_gain in targets.csv).",
+            highlight=False,
+        )
+    elif decisive["p_decisive"] > 0:
+        out_console.print(
+            f"No single call moves P(adopted) by 0.0005 or more; the most decisive member, "
+            f"{decisive['iso3']}, decides it with probability {decisive['p_decisive']:.2g}.",
+            highlight=False,
+        )
+    else:
+        out_console.print("No member's vote decides the outcome in any draw.")
     summary = solved.summary()
     out_console.print(
         f"{summary['overlap_with_scenario']} of the best {solved.calls} are named in the "

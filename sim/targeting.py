@@ -19,11 +19,18 @@ leader's call or letter: Israel lobbied some 50-60 governments before A/RES/77/2
    tally and probability of adoption (:mod:`sim.tally`) from the per-draw odds with the listed
    members' rows taken from the first replay; along the ranking, the expected counts for every
    number of calls and the probability of adoption at a grid of them.
+4. **Decisive members.** The probability of adoption is linear in each member's odds, so the
+   exact change that asking one member alone makes to it follows from the probability of
+   adoption given that member's vote (:func:`sim.tally.conditional_adoption`):
+   :func:`adoption_gains`. It is reported beside the ranking (``adoption_gain``), with each
+   member's probability of being decisive between yes and no (``p_decisive``); in a close vote
+   it says whose call could change the outcome.
 
-The patron here maximises votes moved, not the chance of defeating the resolution: most
+The patron's ranking maximises votes moved, not the chance of defeating the resolution: most
 recorded votes are not close, and the patrons on record counted votes (Israel's foreign ministry
-took pride in raising the no votes from 17 to 26). Pivot-seeking targeting (Groseclose & Snyder
-1996: competing buyers, budgets in money rather than calls) is not done yet.
+took pride in raising the no votes from 17 to 26). A list chosen for the outcome (greedy on
+``adoption_gain``, recomputed as members are added) and competing buyers with budgets in money
+(Groseclose & Snyder 1996) are not done yet.
 """
 
 from __future__ import annotations
@@ -40,9 +47,9 @@ from sim.acts import ACTS, BoolArray, FloatArray, IntArray
 from sim.errors import ScenarioError
 from sim.results import csv_text, git_commit, json_text, package_versions, write_run
 from sim.scenario import Scenario, Variant, load_scenario
-from sim.tally import Tally, prob_adopted
+from sim.tally import Tally, conditional_adoption, prob_adopted
 
-__all__ = ["Targeting", "plan_targets"]
+__all__ = ["Targeting", "adoption_gains", "plan_targets"]
 
 #: Calls between the points at which the probability of adoption is computed along the ranking.
 ADOPTION_STEP = 10
@@ -65,6 +72,10 @@ class Targeting:
         Each candidate's mean odds (``ACTS`` order) without and with the ask.
     gain : ndarray, shape (n,)
         ``(asked - base) @ m``: the ask's expected gain in the patron's reading of the act.
+    adoption_gain, p_decisive : ndarray, shape (n,)
+        The exact change in the probability of adoption if only this candidate were asked, and
+        its probability of being decisive between yes and no without the ask
+        (:func:`adoption_gains`).
     in_scenario : ndarray of bool, shape (n,)
         Whether the scenario's event reaches the candidate.
     curve : DataFrame
@@ -92,6 +103,8 @@ class Targeting:
     base: FloatArray
     asked: FloatArray
     gain: FloatArray
+    adoption_gain: FloatArray
+    p_decisive: FloatArray
     in_scenario: BoolArray
     curve: pd.DataFrame
     plans: dict[str, dict[str, Any]]
@@ -103,8 +116,9 @@ class Targeting:
 
     def table(self) -> pd.DataFrame:
         """One row per candidate, best first: rank, iso3, name, gain, whether the scenario's
-        event reaches it, whether the patron's best list does, and the odds without and with
-        the ask."""
+        event reaches it, whether the patron's best list does, the change in the probability of
+        adoption if only it were asked and its probability of being decisive, and the odds
+        without and with the ask."""
         frame = pd.DataFrame(
             {
                 "rank": np.arange(1, len(self.iso3) + 1),
@@ -113,6 +127,8 @@ class Targeting:
                 "gain": self.gain,
                 "in_scenario": self.in_scenario,
                 "in_plan": np.arange(len(self.iso3)) < self.calls,
+                "adoption_gain": self.adoption_gain,
+                "p_decisive": self.p_decisive,
             }
         )
         for k, act in enumerate(ACTS):
@@ -288,6 +304,7 @@ def plan_targets(
     curve = _curve(
         base, with_ask, ranked, ask.m, rule=rule, marks=(calls, n_named), iso3=setup.iso3
     )
+    adoption_gain, p_decisive = adoption_gains(base, with_ask, rule=rule)
     return Targeting(
         scenario=scenario.name,
         variant=variant,
@@ -300,6 +317,8 @@ def plan_targets(
         base=base[:, ranked].mean(axis=0),
         asked=with_ask[:, ranked].mean(axis=0),
         gain=gain[order],
+        adoption_gain=adoption_gain[ranked],
+        p_decisive=p_decisive[ranked],
         in_scenario=in_scenario,
         curve=curve,
         plans=plans,
@@ -309,6 +328,36 @@ def plan_targets(
         scenario_sha256=scenario.sha256,
         calibration_sha256=setup.bundle.sha256,
     )
+
+
+def adoption_gains(
+    base: FloatArray, asked: FloatArray, *, rule: str, workers: int = 2
+) -> tuple[FloatArray, FloatArray]:
+    """Per member, the exact change in the probability of adoption if only that member's odds
+    went from `base` to `asked` (everyone else at `base`), and its probability of being decisive
+    between yes and no at `base`.
+
+    Parameters
+    ----------
+    base, asked : ndarray, shape (n_draws, n_members, 4)
+        Odds per draw (``ACTS`` order) without and with the ask.
+    rule : str
+        The decision rule.
+    workers : int
+        Threads for the DP (the result does not depend on it).
+
+    Returns
+    -------
+    adoption_gain, p_decisive : ndarray, shape (n_members,)
+        Means over draws of ``sum_a (asked - base)_a P(adopted | the member does a)`` (exact:
+        the probability of adoption is linear in one member's odds) and of
+        ``P(adopted | yes) - P(adopted | no)``.
+    """
+    given = conditional_adoption(base, rule=rule, workers=workers)  # (draw, member, 3)
+    delta = asked - base
+    moved = delta[..., :2] * given[..., :2]
+    change = moved.sum(axis=-1) + (delta[..., 2] + delta[..., 3]) * given[..., 2]
+    return change.mean(axis=0), (given[..., 0] - given[..., 1]).mean(axis=0)
 
 
 def _curve(

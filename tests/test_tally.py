@@ -23,6 +23,7 @@ from sim.tally import (
     TWO_THIRDS,
     DecisionRule,
     Tally,
+    conditional_adoption,
     count_pmf,
     decision_rule,
     prob_adopted,
@@ -222,6 +223,38 @@ def test_adoption_equals_enumeration_for_any_probabilities(probs):
     for name in RULE_NAMES:
         expected = oracle.prob_adopted(decision_rule(name))
         np.testing.assert_allclose(prob_adopted(probs, rule=name), expected, rtol=EXACT, atol=0)
+
+
+@pytest.mark.parametrize("n_members", [1, 2, 3, 5])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_adoption_given_one_members_vote_equals_enumeration(n_members, sparse):
+    """P(adopted | member j votes yes / no / neither) against enumerating the assembly with
+    j's act fixed."""
+    rng = np.random.default_rng([n_members, sparse, 7])
+    probs = random_probabilities(rng, 3, n_members, sparse=sparse)
+    for name in RULE_NAMES:
+        given = conditional_adoption(probs, rule=name)
+        assert given.shape == (3, n_members, 3)
+        for j in range(n_members):
+            for k, act in enumerate((YES, NO, ABSTAIN)):
+                fixed = probs.copy()
+                fixed[:, j] = 0.0
+                fixed[:, j, act] = 1.0
+                expected = Enumeration(fixed).prob_adopted(decision_rule(name))
+                np.testing.assert_allclose(given[:, j, k], expected, rtol=EXACT, atol=1e-15)
+
+
+@settings(max_examples=40, deadline=None)
+@given(probs=act_probabilities())
+def test_adoption_is_linear_in_each_members_odds(probs):
+    """sum_a p_j(a) P(adopted | j does a) is P(adopted), for every member j."""
+    for name in RULE_NAMES:
+        given = conditional_adoption(probs, rule=name, workers=2)
+        neither = probs[..., ABSTAIN] + probs[..., ABSENT]
+        mixed = probs[..., YES] * given[..., 0] + probs[..., NO] * given[..., 1]
+        mixed += neither * given[..., 2]
+        expected = np.broadcast_to(prob_adopted(probs, rule=name)[:, None], mixed.shape)
+        np.testing.assert_allclose(mixed, expected, rtol=1e-12, atol=1e-15)
 
 
 @settings(max_examples=30, deadline=None)

@@ -17,7 +17,8 @@ from sim.errors import ScenarioError
 from sim.replay import replay
 from sim.scenario import validate_scenario
 from sim.sweep import override
-from sim.targeting import plan_targets
+from sim.tally import prob_adopted
+from sim.targeting import adoption_gains, plan_targets
 
 ROOT = Path(__file__).resolve().parents[1]
 ICJ = ROOT / "scenarios" / "icj_referral_2022.toml"
@@ -108,3 +109,23 @@ def test_the_cli_writes_the_same_bytes_twice_and_refuses_a_bad_event(tmp_path, s
     assert run.returncode == 2
     assert "expected an ask or a threat" in run.stderr
     assert not bad.exists()
+
+
+@pytest.mark.parametrize("rule", ["simple_majority", "two_thirds"])
+def test_adoption_gains_are_the_change_from_asking_one_member_alone(rule):
+    """In a close assembly, each member's adoption gain is the probability of adoption with its
+    row replaced by the asked odds, minus the baseline's: exact, from one DP."""
+    rng = np.random.default_rng(3)
+    base = rng.dirichlet([3.0, 3.0, 1.0, 1.0], size=(40, 9))
+    asked = rng.dirichlet([1.0, 4.0, 2.0, 1.0], size=(40, 9))
+    gains, decisive = adoption_gains(base, asked, rule=rule)
+    before = prob_adopted(base, rule=rule)
+    assert np.abs(gains).max() > 0.01  # a close vote: calls matter
+    for j in range(9):
+        one = base.copy()
+        one[:, j] = asked[:, j]
+        assert gains[j] == pytest.approx((prob_adopted(one, rule=rule) - before).mean(), abs=1e-12)
+        yes, no = base.copy(), base.copy()
+        yes[:, j], no[:, j] = [1.0, 0, 0, 0], [0, 1.0, 0, 0]
+        swing = prob_adopted(yes, rule=rule) - prob_adopted(no, rule=rule)
+        assert decisive[j] == pytest.approx(swing.mean(), abs=1e-12)
