@@ -429,6 +429,14 @@ def target(
             "the scenario).",
         ),
     ] = None,
+    objective: Annotated[
+        str,
+        typer.Option(
+            help="votes: rank by the votes the ask moves; outcome: pick the CALLS members "
+            "greedily by the exact change each makes to the chance of the outcome the patron "
+            "wants (adoption if it asks for yes, else defeat), the rest by votes.",
+        ),
+    ] = "votes",
     show: Annotated[int, typer.Option(min=0, help="Members to list, best first.")] = 15,
     variant: Annotated[
         str | None, typer.Option(help="Variant to plan in (default: the scenario's default).")
@@ -464,8 +472,8 @@ def target(
         loaded.events(name)  # validates the variant name before any work
         with err_console.status(f"sending {event} to every member ({draws} draws)..."):
             solved = plan_targets(
-                loaded, event=event, calls=calls, variant=name, n_draws=draws, seed=seed,
-                calibration=calibration,
+                loaded, event=event, calls=calls, objective=objective, variant=name,
+                n_draws=draws, seed=seed, calibration=calibration,
             )  # fmt: skip
     except (ScenarioError, DataError) as exc:
         _fail(exc)

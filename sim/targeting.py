@@ -26,11 +26,12 @@ leader's call or letter: Israel lobbied some 50-60 governments before A/RES/77/2
    member's probability of being decisive between yes and no (``p_decisive``); in a close vote
    it says whose call could change the outcome.
 
-The patron's ranking maximises votes moved, not the chance of defeating the resolution: most
-recorded votes are not close, and the patrons on record counted votes (Israel's foreign ministry
-took pride in raising the no votes from 17 to 26). A list chosen for the outcome (greedy on
-``adoption_gain``, recomputed as members are added) and competing buyers with budgets in money
-(Groseclose & Snyder 1996) are not done yet.
+By default the ranking maximises votes moved: most recorded votes are not close, and the
+patrons on record counted votes (Israel's foreign ministry took pride in raising the no votes
+from 17 to 26). ``objective="outcome"`` picks the list for the outcome instead: greedily, the
+member whose call moves the chance of the outcome the patron wants most given the calls before
+it (:func:`outcome_order`; greedy, not the best list of its size in general). Competing buyers
+with budgets in money (Groseclose & Snyder 1996) are not done yet.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from sim.results import csv_text, git_commit, json_text, package_versions, write
 from sim.scenario import Scenario, Variant, load_scenario
 from sim.tally import Tally, conditional_adoption, prob_adopted
 
-__all__ = ["Targeting", "adoption_gains", "plan_targets"]
+__all__ = ["Targeting", "adoption_gains", "outcome_order", "plan_targets"]
 
 #: Calls between the points at which the probability of adoption is computed along the ranking.
 ADOPTION_STEP = 10
@@ -90,6 +91,9 @@ class Targeting:
     calls : int
         The size of the patron's list in ``plans["model"]``.
     draws, seed : int
+    objective : str
+        ``votes`` (the candidates ranked by `gain`) or ``outcome`` (the first `calls` picked
+        greedily for the outcome the patron wants, :func:`outcome_order`).
     """
 
     scenario: str
@@ -111,6 +115,7 @@ class Targeting:
     calls: int
     draws: int
     seed: int
+    objective: str = "votes"
     scenario_sha256: str = ""
     calibration_sha256: str = ""
 
@@ -151,6 +156,7 @@ class Targeting:
             "draws": self.draws,
             "seed": self.seed,
             "calls": self.calls,
+            "objective": self.objective,
             "candidates": len(self.iso3),
             "overlap_with_scenario": len(chosen & named),
             "plans": self.plans,
@@ -163,6 +169,7 @@ class Targeting:
             "variant": self.variant,
             "event": self.event,
             "calls": self.calls,
+            "objective": self.objective,
             "seed": self.seed,
             "draws": self.draws,
             "calibration": {"sha256": self.calibration_sha256},
@@ -191,6 +198,7 @@ def plan_targets(
     *,
     event: str,
     calls: int | None = None,
+    objective: str = "votes",
     variant: str | None = None,
     n_draws: int = 1000,
     seed: int = 20221230,
@@ -206,14 +214,20 @@ def plan_targets(
     calls : int, optional
         How many members the patron asks in its best list (default: as many as the event
         reaches in the scenario).
+    objective : {"votes", "outcome"}
+        ``votes`` (default) ranks by the votes the ask moves; ``outcome`` picks the first
+        `calls` members greedily by the exact change each makes to the patron's wanted outcome
+        (adoption if it asks for yes, else defeat), recomputed after each pick
+        (:func:`outcome_order`), then the rest by votes.
     variant, n_draws, seed, calibration
         As in :func:`sim.replay.prepare`.
 
     Raises
     ------
     ScenarioError
-        If the event is not an ask or threat of the variant, or `calls` is negative or more
-        than the candidates.
+        If the event is not an ask or threat of the variant, `calls` is negative or more than
+        the candidates, or the objective is unknown (or ``outcome`` for an ask that wants
+        neither outcome).
     """
     from sim.assembly import AssemblyModel
     from sim.replay import committee_acts, event_targets, prepare
@@ -221,6 +235,8 @@ def plan_targets(
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     where = f"{scenario.path or scenario.name}"
+    if objective not in ("votes", "outcome"):
+        raise ScenarioError(f"{where}: objective: expected votes or outcome; got {objective!r}")
     variant = variant or scenario.spec.default_variant
     events = scenario.events(variant)
     written = next((e for e in events if e.id == event), None)
@@ -261,24 +277,36 @@ def plan_targets(
         [index[c] for c in ask.target_iso3 if setup.available[index[c], :3].any()], dtype=np.int64
     )
     gain = (with_ask[:, candidates] - base[:, candidates]).mean(axis=0) @ ask.m
-    order = sorted(range(len(candidates)), key=lambda k: (-round(gain[k], 12), ask.target_iso3[k]))
-    ranked = candidates[order]
+    order = sorted(
+        range(len(candidates)), key=lambda k: (-round(gain[k], 12), setup.iso3[candidates[k]])
+    )
     principal = scenario.spec.principals[written.principal or ""]
     named = set(
         event_targets(
             written, setup.members, principal_iso3=principal.iso3, known=committee_acts(scenario)
         )
     )
-    in_scenario = np.array([setup.iso3[j] in named for j in ranked])
-    n_named = int(in_scenario.sum())
+    n_named = sum(setup.iso3[j] in named for j in candidates)
     if calls is None:
         calls = n_named
-    if not 0 <= calls <= len(ranked):
+    if not 0 <= calls <= len(candidates):
         raise ScenarioError(
-            f"{where}: calls: expected 0 to {len(ranked)} (the members with a vote other than "
-            f"the patron); got {calls}"
+            f"{where}: calls: expected 0 to {len(candidates)} (the members with a vote other "
+            f"than the patron); got {calls}"
         )
     rule = scenario.spec.resolution.rule
+    if objective == "outcome":
+        wants = float(np.sign(ask.m[ACTS.index("yes")]))  # +1: adoption, -1: defeat
+        if wants == 0:
+            raise ScenarioError(
+                f"{where}: event {event!r} asks for {' or '.join(written.acts)}, which wants "
+                f"neither the adoption nor the defeat: use the votes objective"
+            )
+        order = outcome_order(base, with_ask, candidates[order], wants=wants, calls=calls,
+                              rule=rule)  # fmt: skip
+        order = [int(np.flatnonzero(candidates == j)[0]) for j in order]
+    ranked = candidates[order]
+    in_scenario = np.array([setup.iso3[j] in named for j in ranked])
 
     def assembly(asked: IntArray) -> FloatArray:
         probs = base.copy()
@@ -325,6 +353,7 @@ def plan_targets(
         calls=calls,
         draws=n_draws,
         seed=seed,
+        objective=objective,
         scenario_sha256=scenario.sha256,
         calibration_sha256=setup.bundle.sha256,
     )
@@ -358,6 +387,51 @@ def adoption_gains(
     moved = delta[..., :2] * given[..., :2]
     change = moved.sum(axis=-1) + (delta[..., 2] + delta[..., 3]) * given[..., 2]
     return change.mean(axis=0), (given[..., 0] - given[..., 1]).mean(axis=0)
+
+
+def outcome_order(
+    base: FloatArray,
+    asked: FloatArray,
+    by_votes: IntArray,
+    *,
+    wants: float,
+    calls: int,
+    rule: str,
+    workers: int = 2,
+) -> list[int]:
+    """Members in the order a patron that wants adoption (``wants = 1``) or defeat (-1) would
+    ask them: greedily, each pick the member whose ask moves the probability of that outcome
+    most given the picks before it (exact, :func:`adoption_gains`), for `calls` picks; ties,
+    and every member once no call moves the outcome any more, in the order `by_votes`.
+
+    Parameters
+    ----------
+    base, asked : ndarray, shape (n_draws, n_members, 4)
+    by_votes : ndarray of int
+        The candidates (member indices), ranked by votes moved.
+    wants : {1.0, -1.0}
+    calls : int
+    rule : str
+    workers : int
+
+    Returns
+    -------
+    list of int
+        Every candidate once, the greedy picks first.
+    """
+    current = base.copy()
+    picked: list[int] = []
+    rest = [int(j) for j in by_votes]
+    for _ in range(calls):
+        gains, _ = adoption_gains(current, asked, rule=rule, workers=workers)
+        scores = [wants * gains[j] for j in rest]
+        best = int(np.argmax(scores))  # the first of equals: the better by votes
+        if scores[best] <= 1e-12:
+            break  # no call moves the outcome: the rest by votes
+        j = rest.pop(best)
+        picked.append(j)
+        current[:, j] = asked[:, j]
+    return picked + rest
 
 
 def _curve(

@@ -18,7 +18,7 @@ from sim.replay import replay
 from sim.scenario import validate_scenario
 from sim.sweep import override
 from sim.tally import prob_adopted
-from sim.targeting import adoption_gains, plan_targets
+from sim.targeting import adoption_gains, outcome_order, plan_targets
 
 ROOT = Path(__file__).resolve().parents[1]
 ICJ = ROOT / "scenarios" / "icj_referral_2022.toml"
@@ -129,3 +129,39 @@ def test_adoption_gains_are_the_change_from_asking_one_member_alone(rule):
         yes[:, j], no[:, j] = [1.0, 0, 0, 0], [0, 1.0, 0, 0]
         swing = prob_adopted(yes, rule=rule) - prob_adopted(no, rule=rule)
         assert decisive[j] == pytest.approx(swing.mean(), abs=1e-12)
+
+
+def test_a_patron_after_the_outcome_picks_greedily_for_it():
+    """In a close assembly a patron that wants defeat picks, call after call, the member whose
+    ask lowers the probability of adoption most given the calls before (checked against exact
+    recomputation); the rest follow in the order by votes."""
+    rng = np.random.default_rng(4)
+    base = rng.dirichlet([3.0, 2.5, 1.0, 1.0], size=(40, 9))
+    asked = rng.dirichlet([1.0, 4.0, 2.0, 1.0], size=(40, 9))
+    by_votes = np.arange(9)[::-1]
+    order = outcome_order(base, asked, by_votes, wants=-1.0, calls=3, rule="simple_majority")
+    assert sorted(order) == list(range(9))
+    current = base.copy()
+    for j in order[:3]:
+        before = prob_adopted(current, rule="simple_majority").mean()
+        drops = {}
+        for k in set(range(9)) - set(order[: order.index(j)]):
+            trial = current.copy()
+            trial[:, k] = asked[:, k]
+            drops[k] = before - prob_adopted(trial, rule="simple_majority").mean()
+        assert drops[j] == pytest.approx(max(drops.values()), abs=1e-12)
+        assert drops[j] > 0
+        current[:, j] = asked[:, j]
+    rest = [k for k in by_votes if k not in order[:3]]
+    assert order[3:] == rest
+
+
+def test_when_no_call_moves_the_outcome_the_outcome_list_is_the_votes_list():
+    """The ICJ referral passes in every draw whoever is asked: the outcome objective falls back
+    to the ranking by votes."""
+    t = plan_targets(ICJ, event="lapid_letters", calls=6, objective="outcome", n_draws=DRAWS,
+                     seed=SEED)  # fmt: skip
+    assert t.iso3 == letters().iso3
+    assert t.objective == "outcome"
+    with pytest.raises(ScenarioError, match="objective: expected votes or outcome"):
+        plan_targets(ICJ, event="lapid_letters", objective="pivot", n_draws=5)
