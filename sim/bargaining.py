@@ -406,16 +406,10 @@ def _priced_ask(setup: Any, event: str, target: str, where: str) -> tuple[Any, s
             f"{where}: event {event!r} does not reach {target!r} (it reaches "
             f"{', '.join(ask.target_iso3)})"
         )
-    later = [
-        a.event_id
-        for a in setup.asks
-        if a.principal == ask.principal
-        and target in a.target_iso3
-        and (a.date, a.order) > (ask.date, ask.order)
-    ]
-    if later:
+    latest = setup.latest_ask(ask.principal, target)
+    if latest is not ask:
         raise ScenarioError(
-            f"{where}: event {event!r} is superseded for {target} by {later[-1]!r}, the "
+            f"{where}: event {event!r} is superseded for {target} by {latest.event_id!r}, the "
             f"principal's later ask; price that one"
         )
     column = ask.target_iso3.index(target)

@@ -182,11 +182,7 @@ def _print_result(result: ReplayResult, target: Path) -> None:
         out_console.print(f"counter-ask {date}: {shown} {verb} {patron} for {support}")
         # The pricing game takes the patron's latest ask to the member (a later one supersedes
         # the one the member answered).
-        latest = max(
-            (a for a in s.asks if a.principal == patron and who[0] in a.target_iso3),
-            key=lambda a: (a.date, a.order),
-            default=None,
-        )
+        latest = s.latest_ask(patron, who[0])
         if latest is not None and latest.offer_kind is not None:
             out_console.print(
                 f"  price it: sim bargain {s.scenario.path or s.scenario.name} --event "

@@ -181,7 +181,7 @@ def plot_bargain(bargain: Bargain, path: Path, *, cost_ratio: float | None = Non
                     fillstyle="none", label=label)  # fmt: skip
     bottom.set_ylabel("patron's expected reading")
     bottom.set_xlabel(
-        f"credibility of the {bargain.event_kind if bargain.event_kind == 'threat' else 'offer'}"
+        f"credibility of the {'threat' if bargain.event_kind == 'threat' else 'offer'}"
     )
     bottom.legend(fontsize="small", loc="lower right")
     _save(fig, path)

@@ -158,6 +158,15 @@ class Setup:
             evasion=self.evasion if evasion is None else evasion,
         )
 
+    def latest_ask(self, principal: str, iso3: str) -> AskSpec | None:
+        """The ask of `principal` that holds for member `iso3` at the vote: its latest (by date,
+        then timeline order) to that member, which supersedes the earlier ones; None if none."""
+        return max(
+            (a for a in self.asks if a.principal == principal and iso3 in a.target_iso3),
+            key=lambda a: (a.date, a.order),
+            default=None,
+        )
+
     def pressure_terms(
         self, active: list[AskSpec], *, cols: IntArray | None = None
     ) -> list[tuple[AskSpec, IntArray | None, IntArray | None]]:

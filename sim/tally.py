@@ -551,12 +551,8 @@ def conditional_adoption(
     out = np.empty((n_draws, probs.shape[1], 3))
 
     def run(start: int, stop: int) -> None:
-        chunk = probs[start:stop].transpose(1, 2, 0)  # (member, act, draw)
-        neither = chunk[:, ABSTAIN] + chunk[:, ABSENT]
-        out[start:stop] = _conditional_kernel(
-            np.ascontiguousarray(chunk[:, YES]), np.ascontiguousarray(chunk[:, NO]),
-            np.ascontiguousarray(neither), rule=rule,
-        ).transpose(2, 0, 1)  # fmt: skip
+        kernel = _conditional_kernel(*_yes_no_neither(probs[start:stop]), rule=rule)
+        out[start:stop] = kernel.transpose(2, 0, 1)
 
     _map_chunks(run, n_draws, _CONDITIONAL_COLUMNS, workers)
     return np.minimum(out, 1.0, out=out)
@@ -578,8 +574,8 @@ def _conditional_kernel(
     n, width = p_yes.shape
     w, target = rule.no_weight, rule.min_margin
     s: list[FloatArray] = [np.empty(0)] * (n + 1)
-    s[n] = np.repeat((np.arange((w + 1) * n + 1) - w * n >= target)[:, None], width, axis=1)
-    s[n] = s[n].astype(np.float64)
+    adopts = (np.arange((w + 1) * n + 1) - w * n >= target).astype(np.float64)
+    s[n] = np.repeat(adopts[:, None], width, axis=1)
     t = np.zeros((n + 1, width))
     for j in range(n - 1, -1, -1):
         nxt, size = s[j + 1], (w + 1) * j + 1
@@ -608,19 +604,23 @@ def _conditional_kernel(
     return out
 
 
+def _yes_no_neither(block: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """A block of draws (draw, member, act) as the margin DPs read it: P(yes), P(no) and
+    P(neither: abstain or absent), each C-contiguous of shape (member, draw)."""
+    chunk = block.transpose(1, 2, 0)  # (member, act, draw)
+    return (
+        np.ascontiguousarray(chunk[:, YES]),
+        np.ascontiguousarray(chunk[:, NO]),
+        chunk[:, ABSTAIN] + chunk[:, ABSENT],
+    )
+
+
 def _prob_adopted(probs: FloatArray, *, rule: DecisionRule, workers: int) -> FloatArray:
     n_draws = probs.shape[0]
     out = np.empty(n_draws)
 
     def run(start: int, stop: int) -> None:
-        chunk = probs[start:stop].transpose(1, 2, 0)  # (member, act, draw)
-        neither = chunk[:, ABSTAIN] + chunk[:, ABSENT]
-        out[start:stop] = _margin_kernel(
-            np.ascontiguousarray(chunk[:, YES]),
-            np.ascontiguousarray(chunk[:, NO]),
-            neither,
-            rule=rule,
-        )
+        out[start:stop] = _margin_kernel(*_yes_no_neither(probs[start:stop]), rule=rule)
 
     _map_chunks(run, n_draws, _MARGIN_COLUMNS, workers)
     # The absorbed pieces add up to 1 + a few ulps when adoption is certain: a probability.

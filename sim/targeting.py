@@ -276,7 +276,8 @@ def plan_targets(
     candidates = np.array(
         [index[c] for c in ask.target_iso3 if setup.available[index[c], :3].any()], dtype=np.int64
     )
-    gain = (with_ask[:, candidates] - base[:, candidates]).mean(axis=0) @ ask.m
+    moved = (with_ask - base).mean(axis=0)  # (member, act): what the ask moves, per member
+    gain = (moved @ ask.m)[candidates]
     order = sorted(
         range(len(candidates)), key=lambda k: (-round(gain[k], 12), setup.iso3[candidates[k]])
     )
@@ -302,23 +303,20 @@ def plan_targets(
                 f"{where}: event {event!r} asks for {' or '.join(written.acts)}, which wants "
                 f"neither the adoption nor the defeat: use the votes objective"
             )
-        order = outcome_order(base, with_ask, candidates[order], wants=wants, calls=calls,
-                              rule=rule)  # fmt: skip
-        order = [int(np.flatnonzero(candidates == j)[0]) for j in order]
+        greedy = outcome_order(base, with_ask, candidates[order], wants=wants, calls=calls,
+                               rule=rule)  # fmt: skip
+        position = {int(j): k for k, j in enumerate(candidates)}
+        order = [position[j] for j in greedy]
     ranked = candidates[order]
     in_scenario = np.array([setup.iso3[j] in named for j in ranked])
 
-    def assembly(asked: IntArray) -> FloatArray:
-        probs = base.copy()
-        probs[:, asked] = with_ask[:, asked]
-        return probs
-
     def plan(asked: IntArray) -> dict[str, Any]:
-        tally = Tally.from_probabilities(assembly(asked), rule=rule, copy=False)
+        probs = _assembly(base, with_ask, asked)
+        tally = Tally.from_probabilities(probs, rule=rule, copy=False)
         mean = tally.mean()
         return {
             "members": sorted(setup.iso3[j] for j in asked),
-            "compliance_gain": float(((with_ask - base)[:, asked].mean(axis=0) @ ask.m).sum()),
+            "compliance_gain": float((moved[asked] @ ask.m).sum()),
             **{f"expected_{a}": mean[a] for a in ACTS},
             **{f"{a}_interval": list(tally.interval(a)) for a in ACTS},
             "p_adopted": tally.prob_pass(),
@@ -330,8 +328,9 @@ def plan_targets(
         "model": plan(ranked[:calls]),
     }
     curve = _curve(
-        base, with_ask, ranked, ask.m, rule=rule, marks=(calls, n_named), iso3=setup.iso3
-    )
+        base, with_ask, ranked, moved[ranked], ask.m, rule=rule, marks=(calls, n_named),
+        iso3=setup.iso3,
+    )  # fmt: skip
     adoption_gain, p_decisive = adoption_gains(base, with_ask, rule=rule)
     return Targeting(
         scenario=scenario.name,
@@ -434,20 +433,29 @@ def outcome_order(
     return picked + rest
 
 
+def _assembly(base: FloatArray, with_ask: FloatArray, asked: IntArray) -> FloatArray:
+    """Every member's odds per draw when the patron asks the members `asked`: their rows from
+    `with_ask`, everyone else's from `base` (an ask moves only the member it reaches)."""
+    probs = base.copy()
+    probs[:, asked] = with_ask[:, asked]
+    return probs
+
+
 def _curve(
     base: FloatArray,
     with_ask: FloatArray,
     ranked: IntArray,
+    moved: FloatArray,
     m: FloatArray,
     *,
     rule: str,
     marks: tuple[int, ...],
     iso3: tuple[str, ...],
 ) -> pd.DataFrame:
-    """Expected counts and compliance after each call along the ranking; the probability of
-    adoption every :data:`ADOPTION_STEP` calls, at the last and at `marks`."""
-    delta = (with_ask - base)[:, ranked].mean(axis=0)  # (n, act)
-    steps = np.vstack([np.zeros(len(ACTS)), np.cumsum(delta, axis=0)])  # (n + 1, act)
+    """Expected counts and compliance after each call along the ranking (`moved`: what asking
+    each ranked member moves, shape (n, act)); the probability of adoption every
+    :data:`ADOPTION_STEP` calls, at the last and at `marks`."""
+    steps = np.vstack([np.zeros(len(ACTS)), np.cumsum(moved, axis=0)])  # (n + 1, act)
     counts = base.mean(axis=0).sum(axis=0) + steps
     frame = pd.DataFrame(
         {
@@ -461,8 +469,7 @@ def _curve(
     at = sorted({*range(0, len(ranked) + 1, ADOPTION_STEP), len(ranked), *marks})
     p = np.full(len(frame), np.nan)
     for k in at:
-        probs = base.copy()
-        probs[:, ranked[:k]] = with_ask[:, ranked[:k]]
+        probs = _assembly(base, with_ask, ranked[:k])
         p[k] = float(prob_adopted(probs, rule=rule, workers=2).mean())
     frame["p_adopted"] = p
     return frame
