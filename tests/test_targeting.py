@@ -31,15 +31,11 @@ def letters():
     return plan_targets(ICJ, event="lapid_letters", calls=6, n_draws=DRAWS, seed=SEED)
 
 
-def _expected(result) -> dict[str, float]:
-    return result.tally.mean()
-
-
 def test_the_scenarios_list_gives_the_replay_itself():
     """Asked as written, the plan's assembly is the plain replay's, draw for draw."""
     plan = letters().plans["scenario"]
     plain = replay(ICJ, n_draws=DRAWS, seed=SEED)
-    for act, value in _expected(plain).items():
+    for act, value in plain.tally.mean().items():
         assert plan[f"expected_{act}"] == pytest.approx(value, abs=1e-9)
     assert plan["p_adopted"] == pytest.approx(plain.tally.prob_pass(), abs=1e-12)
     assert len(plan["members"]) == 13
@@ -54,7 +50,7 @@ def test_the_best_list_is_what_a_replay_of_that_list_gives():
     raw = override(tomllib.loads(ICJ.read_text()), "events.lapid_letters.targets", best)
     widened = validate_scenario(raw, sha256="x", path=ICJ, where="test")
     result = replay(widened, n_draws=DRAWS, seed=SEED)
-    for act, value in _expected(result).items():
+    for act, value in result.tally.mean().items():
         assert t.plans["model"][f"expected_{act}"] == pytest.approx(value, abs=1e-9)
 
 
