@@ -479,7 +479,7 @@ def target(
         title=f"{solved.patron} asks for {' or '.join(solved.acts)} ({event}; {draws} draws): "
         f"the members it moves most",
         caption="gain: change in the patron's expected reading of the act (+1 asked, -1 the "
-        "opposite, 0 absent); odds without→with the ask; *: named in the scenario",
+        "opposite, 0 absent); odds without→with the ask; *: the scenario's list",
     )
     for column in ("rank", "member", "gain", *ACTS):
         table.add_column(column, justify="right")
@@ -524,8 +524,8 @@ def target(
         out_console.print("No member's vote decides the outcome in any draw.")
     summary = solved.summary()
     out_console.print(
-        f"{summary['overlap_with_scenario']} of the best {solved.calls} are named in the "
-        f"scenario. Written to {where}/"
+        f"{summary['overlap_with_scenario']} of the best {solved.calls} are on the scenario's "
+        f"list. Written to {where}/"
     )
 
 

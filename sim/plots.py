@@ -210,7 +210,7 @@ def plot_targets(targeting: Targeting, path: Path) -> None:
     top.legend(ncol=4, fontsize="small", loc="lower left")
     top.set_title(
         f"{targeting.patron} sends {targeting.event} to its best {targeting.calls} "
-        f"(dotted; circles: the {n_named} the scenario names)",
+        f"(dotted; circles: the scenario's {n_named})",
         fontsize="medium",
     )
     known = curve.dropna(subset=["p_adopted"])

@@ -379,8 +379,12 @@ def prepare(
         scenario = load_scenario(scenario)
     if n_draws < 1:
         raise ValueError(f"n_draws must be at least 1; got {n_draws}")
+    from sim.targeting import complete_addressees
+
+    variant = variant or scenario.spec.default_variant
+    # Addressees the sources do not name: the patron's best response (MODEL.md §4).
+    scenario, picked = complete_addressees(scenario, variant, seed=seed, calibration=calibration)
     spec = scenario.spec
-    variant = variant or spec.default_variant
     events = scenario.events(variant)
     bundle = (
         calibration if isinstance(calibration, Bundle) else load_bundle(spec.name, root=calibration)
@@ -388,6 +392,12 @@ def prepare(
     members = _members(scenario)
     iso3 = [m.iso3 for m in members]
     params, notes = _member_parameters(bundle, iso3)
+    for event_id, chosen in picked.items():
+        e = next(e for e in events if e.id == event_id)
+        notes.append(
+            f"{event_id}: the {len(chosen)} addressees its sources do not name, picked by "
+            f"{spec.principals[e.principal or ''].name}'s best response: {', '.join(chosen)}"
+        )
     item, known = _item(scenario, bundle, params)
     n = len(iso3)
 

@@ -321,6 +321,10 @@ class Event(_Strict):
     ``threat`` (an ask whose offer is support put at risk), ``counter_ask`` (a target asks the
     principal for support; recorded, and a cue for the bargaining game) or ``note`` (context
     with no effect on utilities).
+
+    ``addressees`` (an ask or threat only) is how many members the event reached in all when
+    its source names only some of them (``targets``): the patron's best response picks the
+    rest (MODEL.md §4: a patron chooses whom to ask; :func:`sim.targeting.complete_addressees`).
     """
 
     id: Ident
@@ -328,6 +332,7 @@ class Event(_Strict):
     kind: Literal["ask", "threat", "counter_ask", "note"]
     principal: str | None = None
     targets: list[str] = []
+    addressees: int | None = Field(None, ge=1)
     acts: list[Literal["yes", "no", "abstain"]] = []
     offer: Offer | None = None
     tie: LogitPrior = Prior("fixed", (("value", 0.0),))
@@ -340,6 +345,15 @@ class Event(_Strict):
             missing = [k for k in ("principal", "targets", "acts") if not getattr(self, k)]
             if missing:
                 raise ValueError(f"an {self.kind} needs {', '.join(missing)}")
+        if self.addressees is not None:
+            if self.kind not in ("ask", "threat"):
+                raise ValueError(f"addressees is for an ask or a threat, not a {self.kind}")
+            codes = set(self.targets)
+            if all(len(t) == 3 and t.isupper() for t in codes) and self.addressees < len(codes):
+                raise ValueError(
+                    f"addressees: expected at least {len(codes)} (the members its targets "
+                    f"name); got {self.addressees}"
+                )
         if self.kind == "counter_ask" and (
             not self.principal or not self.targets or not self.offer
         ):

@@ -26,6 +26,11 @@ leader's call or letter: Israel lobbied some 50-60 governments before A/RES/77/2
    member's probability of being decisive between yes and no (``p_decisive``); in a close vote
    it says whose call could change the outcome.
 
+A scenario can also leave the choice to the patron inside a replay: an event whose sources name
+only some of the members it reached (``addressees`` above the number of ``targets``, e.g. Lapid's
+letters to "more than 50 leaders", 13 named) is completed by the head of this ranking among the
+members not named (:func:`complete_addressees`), before the replay runs.
+
 By default the ranking maximises votes moved: most recorded votes are not close, and the
 patrons on record counted votes (Israel's foreign ministry took pride in raising the no votes
 from 17 to 26). ``objective="outcome"`` picks the list for the outcome instead: greedily, the
@@ -50,7 +55,14 @@ from sim.results import csv_text, git_commit, json_text, package_versions, write
 from sim.scenario import Scenario, Variant, load_scenario
 from sim.tally import Tally, conditional_adoption, prob_adopted
 
-__all__ = ["Targeting", "adoption_gains", "outcome_order", "plan_targets"]
+__all__ = [
+    "PATRON_DRAWS",
+    "Targeting",
+    "adoption_gains",
+    "complete_addressees",
+    "outcome_order",
+    "plan_targets",
+]
 
 #: Calls between the points at which the probability of adoption is computed along the ranking.
 ADOPTION_STEP = 10
@@ -193,51 +205,31 @@ class Targeting:
         return write_run(Path(out_dir), texts, self.manifest(), figures=figures)
 
 
-def plan_targets(
-    scenario: Scenario | str | Path,
-    *,
-    event: str,
-    calls: int | None = None,
-    objective: str = "votes",
-    variant: str | None = None,
-    n_draws: int = 1000,
-    seed: int = 20221230,
-    calibration: Path | None = None,
-) -> Targeting:
-    """Rank every member by what `event`'s ask would gain the patron if it reached it.
+@dataclass(frozen=True)
+class _Answers:
+    """Every candidate's answer to one ask, with and without it (same draws)."""
 
-    Parameters
-    ----------
-    scenario : Scenario or path
-    event : str
-        Id of an ``ask`` or ``threat`` event of the variant.
-    calls : int, optional
-        How many members the patron asks in its best list (default: as many as the event
-        reaches in the scenario).
-    objective : {"votes", "outcome"}
-        ``votes`` (default) ranks by the votes the ask moves; ``outcome`` picks the first
-        `calls` members greedily by the exact change each makes to the patron's wanted outcome
-        (adoption if it asks for yes, else defeat), recomputed after each pick
-        (:func:`outcome_order`), then the rest by votes.
-    variant, n_draws, seed, calibration
-        As in :func:`sim.replay.prepare`.
+    setup: Any  # sim.replay.Setup with the event reaching every member
+    ask: Any  # its AskSpec
+    written: Any  # the event as the scenario writes it
+    named: frozenset[str]  # the members the scenario's event reaches
+    with_ask: FloatArray  # (draw, member, act)
+    base: FloatArray
+    candidates: IntArray  # member indices with a vote, not the patron
+    moved: FloatArray  # (member, act): mean change in odds
+    gain: FloatArray  # (candidate,): change in the patron's expected reading
+    order: tuple[int, ...]  # positions in `candidates`, best first (ties by ISO3)
 
-    Raises
-    ------
-    ScenarioError
-        If the event is not an ask or threat of the variant, `calls` is negative or more than
-        the candidates, or the objective is unknown (or ``outcome`` for an ask that wants
-        neither outcome).
-    """
+
+def _answers(
+    scenario: Scenario, event: str, *, variant: str, n_draws: int, seed: int, calibration: Any
+) -> _Answers:
+    """Replay `variant` with `event` reaching every member and with it reaching none (MODEL.md
+    §4, step 1 of the module docstring) and rank the candidates by their gain."""
     from sim.assembly import AssemblyModel
     from sim.replay import committee_acts, event_targets, prepare
 
-    if not isinstance(scenario, Scenario):
-        scenario = load_scenario(scenario)
     where = f"{scenario.path or scenario.name}"
-    if objective not in ("votes", "outcome"):
-        raise ScenarioError(f"{where}: objective: expected votes or outcome; got {objective!r}")
-    variant = variant or scenario.spec.default_variant
     events = scenario.events(variant)
     written = next((e for e in events if e.id == event), None)
     if written is None or written.kind not in ("ask", "threat"):
@@ -282,11 +274,131 @@ def plan_targets(
         range(len(candidates)), key=lambda k: (-round(gain[k], 12), setup.iso3[candidates[k]])
     )
     principal = scenario.spec.principals[written.principal or ""]
-    named = set(
-        event_targets(
-            written, setup.members, principal_iso3=principal.iso3, known=committee_acts(scenario)
-        )
+    named = event_targets(
+        written, setup.members, principal_iso3=principal.iso3, known=committee_acts(scenario)
     )
+    return _Answers(
+        setup=setup, ask=ask, written=written, named=frozenset(named), with_ask=with_ask,
+        base=base, candidates=candidates, moved=moved, gain=gain, order=tuple(order),
+    )  # fmt: skip
+
+
+#: Parameter draws behind a patron's choice of addressees (:func:`complete_addressees`): its
+#: beliefs, the same whatever the number of draws of the replay that uses the choice.
+PATRON_DRAWS = 1000
+
+
+def complete_addressees(
+    scenario: Scenario, variant: str, *, seed: int = 20221230, calibration: Any = None
+) -> tuple[Scenario, dict[str, tuple[str, ...]]]:
+    """Fill in the addressees a source did not name, by the patron's best response.
+
+    An ask or threat with ``addressees = N`` reached N members, of which the scenario names
+    some (``targets``). The patron picks the rest as :func:`plan_targets` ranks them (the most
+    votes moved, MODEL.md §4), among the members with a vote it does not already reach, given
+    the variant's other events, at :data:`PATRON_DRAWS` draws of the root `seed`. Events are
+    completed in timeline order, each given the lists completed before it.
+
+    Returns
+    -------
+    (Scenario, dict)
+        The scenario reduced to `variant` (its events resolved, every list complete, no
+        ``addressees`` left), and for each completed event the members the patron picked, best
+        first. The scenario comes back unchanged (and the dict empty) when no event of the
+        variant has ``addressees``.
+
+    Raises
+    ------
+    ScenarioError
+        If an event names more members than its ``addressees``, or wants more than there are.
+    """
+    events = list(scenario.events(variant))
+    if all(e.addressees is None for e in events):
+        return scenario, {}
+    where = f"{scenario.path or scenario.name}"
+    resolved = [e.model_copy(update={"addressees": None}) for e in events]
+    picked: dict[str, tuple[str, ...]] = {}
+    for k, e in enumerate(events):
+        if e.addressees is None:
+            continue
+        current = _reduced(scenario, variant, resolved)
+        a = _answers(current, e.id, variant=variant, n_draws=PATRON_DRAWS, seed=seed,
+                     calibration=calibration)  # fmt: skip
+        ranked = [a.setup.iso3[a.candidates[j]] for j in a.order]
+        rest = [c for c in ranked if c not in a.named]
+        wanted = e.addressees - len(a.named)
+        ids = [x.id for x in scenario.spec.events]
+        key = f"events[{ids.index(e.id)}]" if e.id in ids else f"variants.{variant}.add"
+        if wanted < 0 or wanted > len(rest):
+            raise ScenarioError(
+                f"{where}: {key} ({e.id}).addressees: expected {len(a.named)} (the members its "
+                f"targets name) to {len(a.named) + len(rest)} (every member with a vote but "
+                f"the patron); got {e.addressees}"
+            )
+        picked[e.id] = tuple(rest[:wanted])
+        resolved[k] = resolved[k].model_copy(update={"targets": [*e.targets, *picked[e.id]]})
+    return _reduced(scenario, variant, resolved), picked
+
+
+def _reduced(scenario: Scenario, variant: str, events: list[Any]) -> Scenario:
+    """`scenario` with only `variant`, whose events (already resolved) are `events`."""
+    declared = scenario.spec.variants.get(variant)
+    spec = scenario.spec.model_copy(update={
+        "events": events,
+        "variants": {variant: Variant(description=declared.description if declared else "")},
+        "default_variant": variant,
+    })  # fmt: skip
+    return replace(scenario, spec=spec)
+
+
+def plan_targets(
+    scenario: Scenario | str | Path,
+    *,
+    event: str,
+    calls: int | None = None,
+    objective: str = "votes",
+    variant: str | None = None,
+    n_draws: int = 1000,
+    seed: int = 20221230,
+    calibration: Path | None = None,
+) -> Targeting:
+    """Rank every member by what `event`'s ask would gain the patron if it reached it.
+
+    Parameters
+    ----------
+    scenario : Scenario or path
+    event : str
+        Id of an ``ask`` or ``threat`` event of the variant.
+    calls : int, optional
+        How many members the patron asks in its best list (default: as many as the event
+        reaches in the scenario).
+    objective : {"votes", "outcome"}
+        ``votes`` (default) ranks by the votes the ask moves; ``outcome`` picks the first
+        `calls` members greedily by the exact change each makes to the patron's wanted outcome
+        (adoption if it asks for yes, else defeat), recomputed after each pick
+        (:func:`outcome_order`), then the rest by votes.
+    variant, n_draws, seed, calibration
+        As in :func:`sim.replay.prepare`.
+
+    Raises
+    ------
+    ScenarioError
+        If the event is not an ask or threat of the variant, `calls` is negative or more than
+        the candidates, or the objective is unknown (or ``outcome`` for an ask that wants
+        neither outcome).
+    """
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    where = f"{scenario.path or scenario.name}"
+    if objective not in ("votes", "outcome"):
+        raise ScenarioError(f"{where}: objective: expected votes or outcome; got {objective!r}")
+    variant = variant or scenario.spec.default_variant
+    scenario, _ = complete_addressees(scenario, variant, seed=seed, calibration=calibration)
+    a = _answers(scenario, event, variant=variant, n_draws=n_draws, seed=seed,
+                 calibration=calibration)  # fmt: skip
+    setup, ask, written, named = a.setup, a.ask, a.written, a.named
+    with_ask, base, candidates, moved, gain = a.with_ask, a.base, a.candidates, a.moved, a.gain
+    order = list(a.order)
     n_named = sum(setup.iso3[j] in named for j in candidates)
     if calls is None:
         calls = n_named

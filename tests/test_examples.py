@@ -15,7 +15,7 @@ EXPECTED = {
     "ukraine_variants": "'variant': 'firm_commitment'",
     "credibility_sweep": "p_abstain",
     "price_the_call": "cost ratio  1.0: credibility",
-    "whom_to_ask": "the best 50: expected no",
+    "whom_to_ask": "the best 51: expected no",
 }
 
 

@@ -79,6 +79,24 @@ BAD = {
         "calibration.episodes[0]",
         "pattern",
     ),
+    "addressees on a note": (
+        (
+            'targets = ["UKR"]\ndescription = "Gantz',
+            'targets = ["UKR"]\naddressees = 2\ndescription = "Gantz',
+        ),
+        "events[0] (gantz_early_warning)",
+        "addressees is for an ask or a threat",
+    ),
+    "fewer addressees than named": (
+        ("addressees = 51", "addressees = 5"),
+        "events[4] (lapid_letters)",
+        "at least 13",
+    ),
+    "no addressees": (
+        ("addressees = 51", "addressees = 0"),
+        "events[4] (lapid_letters).addressees",
+        "greater than or equal to 1",
+    ),
     "yes for true": (
         ('like = "A/RES/75/98"', 'like = "A/RES/75/98"\nnew_text = "yes"'),
         "item.new_text",

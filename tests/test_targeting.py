@@ -15,10 +15,16 @@ import pytest
 from sim.acts import ACTS
 from sim.errors import ScenarioError
 from sim.replay import replay
-from sim.scenario import validate_scenario
+from sim.scenario import load_scenario, validate_scenario
 from sim.sweep import override
 from sim.tally import prob_adopted
-from sim.targeting import adoption_gains, outcome_order, plan_targets
+from sim.targeting import (
+    PATRON_DRAWS,
+    adoption_gains,
+    complete_addressees,
+    outcome_order,
+    plan_targets,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 ICJ = ROOT / "scenarios" / "icj_referral_2022.toml"
@@ -38,7 +44,7 @@ def test_the_scenarios_list_gives_the_replay_itself():
     for act, value in plain.tally.mean().items():
         assert plan[f"expected_{act}"] == pytest.approx(value, abs=1e-9)
     assert plan["p_adopted"] == pytest.approx(plain.tally.prob_pass(), abs=1e-12)
-    assert len(plan["members"]) == 13
+    assert len(plan["members"]) == 51  # the 13 the press names, 38 picked by Israel
 
 
 def test_the_best_list_is_what_a_replay_of_that_list_gives():
@@ -47,7 +53,10 @@ def test_the_best_list_is_what_a_replay_of_that_list_gives():
     t = letters()
     best = t.plans["model"]["members"]
     assert len(best) == 6
-    raw = override(tomllib.loads(ICJ.read_text()), "events.lapid_letters.targets", best)
+    raw = tomllib.loads(ICJ.read_text())
+    for e in raw["events"]:
+        e.pop("addressees", None)  # exactly the plan's list, nobody picked on top
+    raw = override(raw, "events.lapid_letters.targets", best)
     widened = validate_scenario(raw, sha256="x", path=ICJ, where="test")
     result = replay(widened, n_draws=DRAWS, seed=SEED)
     for act, value in result.tally.mean().items():
@@ -161,3 +170,58 @@ def test_when_no_call_moves_the_outcome_the_outcome_list_is_the_votes_list():
     assert t.objective == "outcome"
     with pytest.raises(ScenarioError, match="objective: expected votes or outcome"):
         plan_targets(ICJ, event="lapid_letters", objective="pivot", n_draws=5)
+
+
+# -- addressees the sources do not name (complete_addressees) ---------------------------------
+
+
+def _without_addressees(path=ICJ):
+    raw = tomllib.loads(path.read_text())
+    for e in raw["events"]:
+        e.pop("addressees", None)
+    return raw
+
+
+def test_unnamed_addressees_are_the_head_of_the_patrons_ranking():
+    """Lapid wrote to more than 50 leaders, 13 of them named: the other 38 are the members the
+    ranking of the named-only scenario puts first among those not named, at the patron's
+    draws."""
+    scenario = load_scenario(ICJ)
+    completed, picked = complete_addressees(scenario, "as_happened", seed=SEED)
+    chosen = picked["lapid_letters"]
+    assert len(chosen) == 38
+    named_only = validate_scenario(_without_addressees(), sha256="x", path=ICJ, where="test")
+    ranking = plan_targets(named_only, event="lapid_letters", n_draws=PATRON_DRAWS, seed=SEED)
+    not_named = [c for c, s in zip(ranking.iso3, ranking.in_scenario, strict=True) if not s]
+    assert list(chosen) == not_named[:38]
+    letters_event = {e.id: e for e in completed.events("as_happened")}["lapid_letters"]
+    assert letters_event.addressees is None
+    assert len(set(letters_event.targets)) == 51
+    # the gains of the picked members are the largest of the members not named
+    gain = dict(zip(ranking.iso3, ranking.gain, strict=True))
+    assert min(gain[c] for c in chosen) >= max(gain[c] for c in not_named[38:]) - 1e-12
+
+
+def test_a_replay_with_addressees_is_the_replay_of_the_completed_list():
+    _, picked = complete_addressees(load_scenario(ICJ), "as_happened", seed=SEED)
+    raw = _without_addressees()
+    letters_raw = next(e for e in raw["events"] if e["id"] == "lapid_letters")
+    raw = override(raw, "events.lapid_letters.targets",
+                   [*letters_raw["targets"], *picked["lapid_letters"]])  # fmt: skip
+    explicit = validate_scenario(raw, sha256="x", path=ICJ, where="test")
+    a = replay(ICJ, n_draws=DRAWS, seed=SEED)
+    b = replay(explicit, n_draws=DRAWS, seed=SEED)
+    assert np.array_equal(a.odds, b.odds)
+    assert any("lapid_letters" in n and "Israel's best response" in n for n in a.setup.notes)
+    # the patron's choice rests on its own draws: the same list whatever the replay's draws
+    c = replay(ICJ, n_draws=DRAWS // 2, seed=SEED)
+    assert [n for n in c.setup.notes if "lapid" in n] == [n for n in a.setup.notes if "lapid" in n]
+
+
+def test_more_addressees_than_members_is_an_error_naming_the_key(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(ICJ.read_text().replace("addressees = 51", "addressees = 400"))
+    with pytest.raises(
+        ScenarioError, match=r"events\[4\] \(lapid_letters\)\.addressees: expected 13"
+    ):
+        replay(bad, n_draws=5)
