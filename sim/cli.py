@@ -282,7 +282,7 @@ def sweep(
     table.add_column("P(adopted)", justify="right")
     rows = members[members["iso3"] == focal].reset_index(drop=True) if focal else None
     for i, point in points.iterrows():
-        cells = [str(point[key]) for key in keys]
+        cells = [str(points.at[i, key]) for key in keys]  # the column's type: 13, not 13.0
         if rows is not None:
             cells.append(str(rows.loc[i, "most_likely"]))
             cells += [f"{rows.loc[i, f'p_{act}']:.3f}" for act in ACTS]

@@ -132,6 +132,9 @@ class Setup:
     item: dict[str, float]
     bundle: Bundle
     notes: tuple[str, ...] = field(default=())
+    #: Per event with ``addressees``: the members its sources do not name that the patron's
+    #: best response picked, best first (:func:`sim.targeting.complete_addressees`).
+    picked: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: (draw,): how strongly attendance answers the asks' change to the value of voting
     #: (:mod:`sim.assembly`); None is 1 in every draw, the plain logit.
     evasion: FloatArray | None = None
@@ -487,6 +490,7 @@ def prepare(
         item=item,
         bundle=bundle,
         notes=tuple(notes),
+        picked=picked,
         evasion=evasion,
         support_value=support_value,
         deal_source=deal_source,
@@ -710,6 +714,7 @@ class ReplayResult:
             "deal": self.deal(),
             "item": s.item,
             "counter_asks": list(self.counter_asks),
+            "picked_addressees": {k: list(v) for k, v in s.picked.items()},
             "notes": list(s.notes),
         }
         if spec.outcome is not None:

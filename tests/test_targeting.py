@@ -213,6 +213,7 @@ def test_a_replay_with_addressees_is_the_replay_of_the_completed_list():
     b = replay(explicit, n_draws=DRAWS, seed=SEED)
     assert np.array_equal(a.odds, b.odds)
     assert any("lapid_letters" in n and "Israel's best response" in n for n in a.setup.notes)
+    assert a.summary()["picked_addressees"] == {"lapid_letters": list(picked["lapid_letters"])}
     # the patron's choice rests on its own draws: the same list whatever the replay's draws
     c = replay(ICJ, n_draws=DRAWS // 2, seed=SEED)
     assert [n for n in c.setup.notes if "lapid" in n] == [n for n in a.setup.notes if "lapid" in n]
