@@ -396,6 +396,8 @@ def prepare(
     iso3 = [m.iso3 for m in members]
     params, notes = _member_parameters(bundle, iso3)
     for event_id, chosen in picked.items():
+        if not chosen:  # the sources name every addressee
+            continue
         e = next(e for e in events if e.id == event_id)
         notes.append(
             f"{event_id}: the {len(chosen)} addressees its sources do not name, picked by "

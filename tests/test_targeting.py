@@ -226,3 +226,14 @@ def test_more_addressees_than_members_is_an_error_naming_the_key(tmp_path):
         ScenarioError, match=r"events\[4\] \(lapid_letters\)\.addressees: expected 13"
     ):
         replay(bad, n_draws=5)
+
+
+def test_addressees_all_named_change_nothing(tmp_path):
+    exact = tmp_path / "icj_referral_2022.toml"
+    exact.write_text(ICJ.read_text().replace("addressees = 51", "addressees = 13"))
+    a = replay(exact, n_draws=20, seed=SEED)
+    named_only = validate_scenario(_without_addressees(), sha256="x", path=ICJ, where="test")
+    b = replay(named_only, n_draws=20, seed=SEED)
+    assert np.array_equal(a.odds, b.odds)
+    assert a.summary()["picked_addressees"] == {"lapid_letters": []}
+    assert not any("lapid_letters" in n for n in a.setup.notes)
