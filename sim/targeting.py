@@ -242,15 +242,8 @@ def _answers(
     # The same variant with the event reaching every member; the patron is left out by the
     # replay itself (nobody lobbies itself).
     widened = [e.model_copy(update={"targets": ["all"]}) if e.id == event else e for e in events]
-    spec = scenario.spec.model_copy(
-        update={
-            "events": widened,
-            "variants": {variant: Variant(description=f"{variant}, {event} to every member")},
-            "default_variant": variant,
-        }
-    )
     setup = prepare(
-        replace(scenario, spec=spec),
+        _reduced(scenario, variant, widened, description=f"{variant}, {event} to every member"),
         variant=variant,
         n_draws=n_draws,
         seed=seed,
@@ -327,9 +320,9 @@ def complete_addressees(
         ranked = [a.setup.iso3[a.candidates[j]] for j in a.order]
         rest = [c for c in ranked if c not in a.named]
         wanted = e.addressees - len(a.named)
-        ids = [x.id for x in scenario.spec.events]
-        key = f"events[{ids.index(e.id)}]" if e.id in ids else f"variants.{variant}.add"
         if wanted < 0 or wanted > len(rest):
+            ids = [x.id for x in scenario.spec.events]
+            key = f"events[{ids.index(e.id)}]" if e.id in ids else f"variants.{variant}.add"
             raise ScenarioError(
                 f"{where}: {key} ({e.id}).addressees: expected {len(a.named)} (the members its "
                 f"targets name) to {len(a.named) + len(rest)} (every member with a vote but "
@@ -340,12 +333,17 @@ def complete_addressees(
     return _reduced(scenario, variant, resolved), picked
 
 
-def _reduced(scenario: Scenario, variant: str, events: list[Any]) -> Scenario:
-    """`scenario` with only `variant`, whose events (already resolved) are `events`."""
-    declared = scenario.spec.variants.get(variant)
+def _reduced(
+    scenario: Scenario, variant: str, events: list[Any], *, description: str | None = None
+) -> Scenario:
+    """`scenario` with only `variant`, whose events (already resolved) are `events`; the
+    variant keeps its description unless one is given."""
+    if description is None:
+        declared = scenario.spec.variants.get(variant)
+        description = declared.description if declared else ""
     spec = scenario.spec.model_copy(update={
         "events": events,
-        "variants": {variant: Variant(description=declared.description if declared else "")},
+        "variants": {variant: Variant(description=description)},
         "default_variant": variant,
     })  # fmt: skip
     return replace(scenario, spec=spec)

@@ -32,6 +32,13 @@ DRAWS = 120
 SEED = 5
 
 
+def _without_addressees(path=ICJ):
+    raw = tomllib.loads(path.read_text())
+    for e in raw["events"]:
+        e.pop("addressees", None)
+    return raw
+
+
 @cache
 def letters():
     return plan_targets(ICJ, event="lapid_letters", calls=6, n_draws=DRAWS, seed=SEED)
@@ -53,10 +60,8 @@ def test_the_best_list_is_what_a_replay_of_that_list_gives():
     t = letters()
     best = t.plans["model"]["members"]
     assert len(best) == 6
-    raw = tomllib.loads(ICJ.read_text())
-    for e in raw["events"]:
-        e.pop("addressees", None)  # exactly the plan's list, nobody picked on top
-    raw = override(raw, "events.lapid_letters.targets", best)
+    # exactly the plan's list, nobody picked on top
+    raw = override(_without_addressees(), "events.lapid_letters.targets", best)
     widened = validate_scenario(raw, sha256="x", path=ICJ, where="test")
     result = replay(widened, n_draws=DRAWS, seed=SEED)
     for act, value in result.tally.mean().items():
@@ -173,13 +178,6 @@ def test_when_no_call_moves_the_outcome_the_outcome_list_is_the_votes_list():
 
 
 # -- addressees the sources do not name (complete_addressees) ---------------------------------
-
-
-def _without_addressees(path=ICJ):
-    raw = tomllib.loads(path.read_text())
-    for e in raw["events"]:
-        e.pop("addressees", None)
-    return raw
 
 
 def test_unnamed_addressees_are_the_head_of_the_patrons_ranking():
