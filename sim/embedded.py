@@ -134,8 +134,10 @@ def bundle_dir(root: Path | None = None) -> Path:
     return Path(str(resources.files("sim").joinpath("defaults", "calibration")))
 
 
-def load_bundle(scenario_name: str, *, root: Path | None = None) -> Bundle:
-    """Read a scenario's bundle.
+def load_bundle(
+    scenario_name: str, *, root: Path | None = None, scenario_path: Path | str | None = None
+) -> Bundle:
+    """Read a scenario's bundle (`scenario_path`, if given, names the file in the hint).
 
     Raises
     ------
@@ -146,10 +148,17 @@ def load_bundle(scenario_name: str, *, root: Path | None = None) -> Bundle:
     members_path, meta_path = folder / "members.csv", folder / "calibration.json"
     for path in (members_path, meta_path):
         if not path.is_file():
+            source = scenario_path or f"scenarios/{scenario_name}.toml"
+            where = (
+                f" --out {root}` (then replay with `--calibration {root}`)"
+                if root is not None
+                else " --out DIR` and replay with `--calibration DIR` (or without --out, into "
+                "the package's defaults)"
+            )
             raise DataError(
                 f"{path}: no calibrated parameters for scenario {scenario_name!r}; run "
-                f"`sim calibrate scenarios/{scenario_name}.toml` (needs the roll-call data: "
-                "`sim data fetch` or SIM_DATA_DIR)"
+                f"`sim calibrate {source}{where}; it needs the roll-call data "
+                "(`sim data fetch`, or SIM_DATA_DIR)"
             )
     members_bytes, meta_bytes = members_path.read_bytes(), meta_path.read_bytes()
     members = pd.read_csv(

@@ -390,7 +390,9 @@ def prepare(
     spec = scenario.spec
     events = scenario.events(variant)
     bundle = (
-        calibration if isinstance(calibration, Bundle) else load_bundle(spec.name, root=calibration)
+        calibration
+        if isinstance(calibration, Bundle)
+        else load_bundle(spec.name, root=calibration, scenario_path=scenario.path)
     )
     members = _members(scenario)
     iso3 = [m.iso3 for m in members]

@@ -151,3 +151,18 @@ def test_the_cli_prints_an_error_with_brackets_as_written(tmp_path, sim_cli):
     run = sim_cli("check", bad)
     assert run.returncode == 2
     assert "'^[a-z][a-z0-9_]*$'" in run.stderr
+
+
+def test_a_scenario_without_calibration_says_how_to_make_it_and_writes_nothing(tmp_path, sim_cli):
+    """A user's own scenario: the error names its file and the calibrate-then-replay commands."""
+    own = tmp_path / "own.toml"
+    own.write_text(mutate(ICJ.read_text(), 'name = "icj_referral_2022"', 'name = "my_own_vote"'))
+    out, bundles = tmp_path / "out", tmp_path / "bundles"
+    run = sim_cli("replay", own, "--out", out, "--draws", 5, "--calibration", bundles)
+    assert run.returncode == 2
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1
+    assert "'my_own_vote'" in lines[0]
+    assert f"sim calibrate {own} --out {bundles}" in lines[0]
+    assert f"--calibration {bundles}" in lines[0]
+    assert not out.exists()
