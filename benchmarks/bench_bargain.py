@@ -1,11 +1,14 @@
-"""Time the bargaining game: pricing an offer (``sim bargain``) and targeting (``sim target``).
+"""Time the bargaining game: pricing an offer (``sim bargain``), targeting (``sim target``) and
+spending a budget (``sim buy``).
 
 Not a test. Prices the Netanyahu call to Ukraine on the default grid (21 credibilities) at
 several numbers of draws, ``--repeats`` times each after a warm-up; prints the median and the
 time per offer. Each offer re-runs the replay's negotiation rounds for the members asked (not
 the tally; the calm odds of the first offer's model serve every offer), so the cost is about
 offers x rounds. Then ranks every member for Lapid's letters (two sets of rounds, three
-exact tallies and the probability of adoption at about twenty points of the ranking).
+exact tallies and the probability of adoption at about twenty points of the ranking). Last,
+spreads the scenario's budget of Trump's threat across every member (21 credibilities for 192
+members, the allocation, three exact tallies).
 
 Usage: .venv/bin/python benchmarks/bench_bargain.py [--repeats 3]
 """
@@ -18,10 +21,12 @@ import time
 from pathlib import Path
 
 from sim.bargaining import DEFAULT_GRID, price_offer
+from sim.buying import buy_votes
 from sim.targeting import plan_targets
 
 ROOT = Path(__file__).resolve().parents[1]
 ICJ = ROOT / "scenarios" / "icj_referral_2022.toml"
+JERUSALEM = ROOT / "scenarios" / "jerusalem_2017.toml"
 
 
 def main() -> None:
@@ -51,6 +56,18 @@ def main() -> None:
             f"{draws} draws, {len(plan.iso3)} candidates: {statistics.median(times):.2f} s "
             f"(median of {args.repeats}); best 50: expected no {best50['expected_no']:.2f}, "
             f"compliance {best50['compliance_gain']:+.2f}"
+        )
+    for draws in (1000, 4000):
+        times = []
+        for _ in range(args.repeats):
+            t0 = time.perf_counter()
+            bought = buy_votes(JERUSALEM, event="trump_threat", n_draws=draws)
+            times.append(time.perf_counter() - t0)
+        model = bought.plans["model"]
+        print(
+            f"{draws} draws, {len(bought.iso3)} members x {len(bought.credibility)} offers: "
+            f"{statistics.median(times):.2f} s (median of {args.repeats}); allocation: "
+            f"expected yes {model['expected_yes']:.1f}, compliance {model['compliance_gain']:+.2f}"
         )
 
 

@@ -21,10 +21,17 @@ Whom a patron should ask (``sim target``)::
     plan = sim.plan_targets(scenario, event="lapid_letters", calls=50)
     plan.table()              # every member with a vote, ranked by the votes the ask moves
     plan.plans["model"]       # the assembly when the best 50 are asked
+
+Spending a budget of support across members (``sim buy``)::
+
+    bought = sim.buy_votes("scenarios/jerusalem_2017.toml", event="trump_threat", budget=5.0)
+    bought.table()            # the offer made to each member, its cost and gain
+    bought.frontier           # compliance bought along the cheapest expected vote gain
 """
 
 from sim.acts import ACTS
 from sim.bargaining import Bargain, price_offer
+from sim.buying import Purchase, buy_votes
 from sim.replay import ReplayResult, replay
 from sim.scenario import Scenario, load_scenario
 from sim.targeting import Targeting, plan_targets
@@ -32,10 +39,12 @@ from sim.targeting import Targeting, plan_targets
 __all__ = [
     "ACTS",
     "Bargain",
+    "Purchase",
     "ReplayResult",
     "Scenario",
     "Targeting",
     "__version__",
+    "buy_votes",
     "load_scenario",
     "plan_targets",
     "price_offer",

@@ -48,9 +48,9 @@ act farthest from the ask, in between for partial defiance, 0 for compliance and
 hull is taken on that cost axis: a threat credible enough to deter costs less than a weaker one
 that is defied, and the hull drops whatever is dominated.
 
-Not yet: several patrons competing for the same votes, budgets across targets (Groseclose &
-Snyder 1996) and kinds of support other than the one the event offers. Whom to ask is
-:mod:`sim.targeting`.
+Whom to ask is :mod:`sim.targeting`; a budget spread across targets, :mod:`sim.buying`. Not
+yet: several patrons competing for the same votes (Groseclose & Snyder 1996) and kinds of support
+other than the one the event offers.
 """
 
 from __future__ import annotations
@@ -66,7 +66,6 @@ import numpy as np
 import pandas as pd
 
 from sim.acts import ABSENT, ACTS, FloatArray
-from sim.choice import principal_weight
 from sim.errors import ScenarioError
 from sim.results import csv_text, git_commit, json_text, package_versions, write_run
 from sim.scenario import Scenario, load_scenario
@@ -332,13 +331,7 @@ def price_offer(
 
     def odds_at(c: float) -> FloatArray:
         nonlocal first
-        offer = np.full_like(ask.offer, c) * ask.need[None, :]
-        priced = replace(
-            ask,
-            offer=offer,
-            weight=principal_weight(offer, setup.support_value[:, None], ask.tie),  # type: ignore[index]
-            firm=c >= 0.5,
-        )
+        priced = ask.at_credibility(c, setup.support_value)
         asks = tuple(priced if a is ask else a for a in setup.asks)
         model = AssemblyModel(
             replace(setup, asks=asks), rng=np.random.default_rng(seed), calm_from=first

@@ -530,6 +530,119 @@ def target(
 
 
 @app.command()
+def buy(
+    scenario: ScenarioArg,
+    event: Annotated[
+        str, typer.Option(help="Id of the ask or threat whose offer the patron spends on.")
+    ],
+    budget: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            help="What the patron can spend, in firm commitments of a member's whole need "
+            "(default: the expected spend of the event as the scenario writes it).",
+        ),
+    ] = None,
+    reach: Annotated[
+        str,
+        typer.Option(
+            help="event: the members the event reaches, each asked as it happened (the budget "
+            "sets how firm each offer is); all: any member with a vote, asked or not.",
+        ),
+    ] = "event",
+    call_cost: Annotated[
+        float,
+        typer.Option(min=0.0, help="With --reach all, what an ask costs on top of its offer."),
+    ] = 0.0,
+    show: Annotated[int, typer.Option(min=0, help="Members to list, best bought first.")] = 15,
+    variant: Annotated[
+        str | None, typer.Option(help="Variant to plan in (default: the scenario's default).")
+    ] = None,
+    draws: Annotated[int, typer.Option(min=1, help="Parameter draws.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Root seed (same seed, same bytes).")] = 20221230,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Output folder (default: results/SCENARIO/VARIANT/buy_EVENT/)."),
+    ] = None,
+    calibration: Annotated[
+        Path | None,
+        typer.Option(help="Folder of calibration bundles (default: the committed ones)."),
+    ] = None,
+    plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Write frontier.png.")] = True,
+) -> None:
+    """Spend a budget of support across members by the cheapest expected vote gain (MODEL.md
+    §4; Groseclose & Snyder 1996).
+
+    For every credibility from 0 to 1 (steps of 0.05), every member's exact odds when EVENT's
+    ask reaches it with the offer made that firmly; the gain is the change in the patron's
+    expected reading of the act (+1 asked, -1 the opposite, 0 absent), the cost the commitment
+    (credibility x need; for a threat, paid on expected defiance). The patron buys the steepest
+    steps of each member's concave hull of offers until the budget is spent. Compares the
+    allocation with the event as written: expected tally and exact probability of adoption.
+    Writes purchase.csv, frontier.csv, summary.json, frontier.png and manifest.json.
+    """
+    from sim.buying import buy_votes
+    from sim.scenario import load_scenario
+
+    try:
+        loaded = load_scenario(scenario)
+        name = variant or loaded.spec.default_variant
+        loaded.events(name)  # validates the variant name before any work
+        with err_console.status(f"offering {event} at 21 credibilities ({draws} draws)..."):
+            solved = buy_votes(
+                loaded, event=event, budget=budget, reach=reach, call_cost=call_cost,
+                variant=name, n_draws=draws, seed=seed, calibration=calibration,
+            )  # fmt: skip
+    except (ScenarioError, DataError) as exc:
+        _fail(exc)
+    where = out or Path("results") / loaded.name / name / f"buy_{event}"
+    solved.write(where, plots=plots)
+    bought = solved.table()
+    table = Table(
+        title=f"{solved.patron} spends {solved.budget:.3g} on {solved.kind} ({event}; "
+        f"{draws} draws): the offers it makes",
+        caption="offer: credibility (-: not asked); cost in firm commitments of the whole "
+        "need; gain: change in the patron's expected reading of the act; odds as bought "
+        "(without the ask in purchase.csv); *: the scenario's list",
+    )
+    for column in ("member", "need", "offer", "cost", "gain", *ACTS):
+        table.add_column(column, justify="right")
+    for _, row in bought.head(show).iterrows():
+        offer = "-" if not row["asked"] else f"{row['credibility']:.2f}"
+        table.add_row(
+            f"{row['iso3']}{'*' if row['in_scenario'] else ''}", f"{row['need']:.2g}", offer,
+            f"{row['cost']:.3f}", f"{row['gain']:+.3f}",
+            *(f"{row[f'p_{a}_bought']:.2f}" for a in ACTS),
+        )  # fmt: skip
+    if show:
+        out_console.print(table)
+    plans = Table(
+        title="The assembly under each plan (expected counts; exact P(adopted))",
+        caption=f"without: {event} sent to nobody; as written: the scenario's event; gain: "
+        "expected compliance gained",
+    )
+    for column in ("plan", "spend", *ACTS, "gain", "P(adopted)"):
+        plans.add_column(column, justify="right")
+    for key, label in (
+        ("nobody", "without"),
+        ("scenario", "as written"),
+        ("model", "allocation"),
+    ):
+        p = solved.plans[key]
+        plans.add_row(
+            label, f"{p['spend']:.3f}", *(f"{p[f'expected_{a}']:.1f}" for a in ACTS),
+            f"{p['compliance_gain']:+.2f}", f"{p['p_adopted']:.3f}",
+        )  # fmt: skip
+    out_console.print(plans)
+    offers = solved.plans["model"]["offers"]
+    firm = sum(1 for c in offers.values() if c > 0)
+    out_console.print(
+        f"{len(offers)} members asked, {firm} of them with a commitment; written to {where}/",
+        highlight=False,
+    )
+
+
+@app.command()
 def check(
     scenarios: Annotated[list[Path], typer.Argument(metavar="SCENARIO", help="Scenario files.")],
 ) -> None:

@@ -20,12 +20,14 @@ from sim.results import atomic_write_bytes
 
 if TYPE_CHECKING:
     from sim.bargaining import Bargain
+    from sim.buying import Purchase
     from sim.replay import ReplayResult
     from sim.targeting import Targeting
 
 __all__ = [
     "plot_bargain",
     "plot_calibration",
+    "plot_frontier",
     "plot_member_odds",
     "plot_sweep",
     "plot_tally",
@@ -218,4 +220,29 @@ def plot_targets(targeting: Targeting, path: Path) -> None:
     bottom.set_ylim(-0.02, 1.02)
     bottom.set_ylabel("P(adopted)")
     bottom.set_xlabel("members asked, best first")
+    _save(fig, path)
+
+
+def plot_frontier(purchase: Purchase, path: Path) -> None:
+    """Expected compliance the patron buys against what it spends, along the cheapest expected
+    vote gain (the frontier), with the budget (dotted), its allocation and the scenario's own
+    event (circle)."""
+    frontier = purchase.frontier
+    cost, gain = frontier["cost"].to_numpy(), frontier["gain"].to_numpy()
+    finite = np.isfinite(cost)
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    ax.plot(cost[finite], gain[finite], color="black", label="cheapest expected vote gain")
+    model, own = purchase.plans["model"], purchase.plans["scenario"]
+    ax.plot([model["spend"]], [model["compliance_gain"]], "o", color="black",
+            label=f"allocation ({len(model['members'])} members)")  # fmt: skip
+    ax.plot([own["spend"]], [own["compliance_gain"]], "o", color="black", fillstyle="none",
+            label=f"the scenario's {purchase.event} ({len(own['members'])})")  # fmt: skip
+    ax.axvline(purchase.budget, color="black", linestyle=":", linewidth=1)
+    ax.set_xlabel(f"spend (firm commitments of a member's whole need for {purchase.kind})")
+    ax.set_ylabel(f"{purchase.patron}'s expected compliance gained")
+    ax.set_title(
+        f"{purchase.patron} spends a budget of {purchase.budget:.3g} on {purchase.event}",
+        fontsize="medium",
+    )
+    ax.legend(fontsize="small", loc="lower right")
     _save(fig, path)

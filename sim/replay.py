@@ -61,6 +61,10 @@ def _stream(seed: int, key: str) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(word,)))
 
 
+#: Credibility from which an offer counts as firm: the target no longer counter-asks for it.
+FIRM = 0.5
+
+
 @dataclass(frozen=True)
 class AskSpec:
     """An ask or threat as arrays: who is targeted, how it reads acts, what it is worth.
@@ -101,6 +105,14 @@ class AskSpec:
         """The same ask with the value of support set to `support_value` (shape (n_draws,))."""
         weight = principal_weight(self.offer, np.asarray(support_value, float)[:, None], self.tie)
         return replace(self, weight=weight)
+
+    def at_credibility(self, credibility: float, support_value: FloatArray) -> AskSpec:
+        """The same ask with its offer made at `credibility` in every draw (a patron's choice,
+        :mod:`sim.bargaining`, :mod:`sim.buying`), weighed at `support_value` (shape
+        (n_draws,)); firm from :data:`FIRM` on."""
+        offer = np.full_like(self.offer, credibility) * self.need[None, :]
+        weight = principal_weight(offer, np.asarray(support_value, float)[:, None], self.tie)
+        return replace(self, offer=offer, weight=weight, firm=credibility >= FIRM)
 
     def at_mean_credibility(self) -> AskSpec:
         """The same ask with its offer's credibility at its prior mean in every draw."""
@@ -578,7 +590,7 @@ def _ask_specs(
             )
             need = np.array([members[i].needs.get(event.offer.kind, 0.0) for i in idx])
             offer = cred[:, None] * need[None, :]
-            firm = event.offer.credibility.mean() >= 0.5
+            firm = event.offer.credibility.mean() >= FIRM
             kind, credibility = event.offer.kind, event.offer.credibility
         else:
             offer = np.zeros((n_draws, len(idx)))

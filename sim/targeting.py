@@ -35,8 +35,9 @@ By default the ranking maximises votes moved: most recorded votes are not close,
 patrons on record counted votes (Israel's foreign ministry took pride in raising the no votes
 from 17 to 26). ``objective="outcome"`` picks the list for the outcome instead: greedily, the
 member whose call moves the chance of the outcome the patron wants most given the calls before
-it (:func:`outcome_order`; greedy, not the best list of its size in general). Competing buyers
-with budgets in money (Groseclose & Snyder 1996) are not done yet.
+it (:func:`outcome_order`; greedy, not the best list of its size in general). Offers that cost
+(a budget spread across members by credibility) are :mod:`sim.buying`; competing buyers
+(Groseclose & Snyder 1996) are not done yet.
 """
 
 from __future__ import annotations

@@ -1,0 +1,525 @@
+"""Vote buying with a budget: how a patron spreads its support across members (MODEL.md §4).
+
+:mod:`sim.bargaining` prices one target's offer; :mod:`sim.targeting` ranks whom to ask when
+every call costs the same. Here the patron has a budget and chooses, for every member with a
+vote, whether to send the ask and how firmly to commit the support it offers (a credibility on
+a grid), and targeting follows the cheapest expected vote gain (MODEL.md §4; Groseclose &
+Snyder 1996):
+
+1. **Each member's answer at each offer.** For every credibility ``c`` on the grid, one replay
+   in which the event's ask reaches every member with the offer made at ``c`` in every draw,
+   and one in which it reaches none, all at the same parameter draws. An ask moves only the
+   member it reaches (:mod:`sim.assembly`), so member *j*'s odds when offered ``c`` are its
+   row of the replay at ``c``, whatever is offered to the others.
+2. **Gains and costs.** The patron reads the act as in MODEL.md §3 (``m``: +1 asked, -1 the
+   opposite, 0 absent); the gain of offering ``c`` to *j* is
+   ``G_j(c) = E[m(act) | c] - E[m(act) | not asked]``. Its cost, in units of a firm commitment
+   of a member's whole need (what :mod:`sim.bargaining` calls ``K``), is
+   ``call_cost + c * need_j`` for an ask (the commitment is paid whatever *j* does) and
+   ``call_cost + c * need_j * D_j(c)`` for a threat (carried out, with probability ``c``, on
+   the expected defiance ``D_j(c)``). A member without a need for the kind of support costs
+   only the call, whatever ``c``.
+3. **The allocation.** The offers worth making to *j* are the vertices of the upper concave
+   hull of its points ``(cost, gain)`` with "not asked" at ``(0, 0)``
+   (:func:`sim.bargaining.upper_hull`); each step along a hull buys gain at a falling rate.
+   The patron takes the steps of all members from the cheapest expected vote gain (the
+   steepest) down, each while it fits in what is left of the budget
+   (:func:`allocate`). At every budget on the path (``frontier``) no spending of the same
+   amount gains more, whole offers or not (it is the optimum of the relaxation in which
+   offers can be mixed, which bounds every allocation); between two points of the path, a step
+   that does not fit is skipped and cheaper ones further down are taken instead.
+4. **The assembly.** For nobody asked, the scenario's own event (its members at its credibility
+   prior; its expected spend) and the patron's allocation, the exact tally and probability of
+   adoption (:mod:`sim.tally`).
+
+Members' choices are independent given the draw, so the allocation is exact in expected
+compliance; the outcome is not the objective (most recorded votes are not close; see
+:mod:`sim.targeting` for the outcome objective with calls). Not yet: a competing buyer who moves
+after the patron (Groseclose & Snyder's second buyer), kinds of support other than the event's.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.acts import ACTS, BoolArray, FloatArray, IntArray
+from sim.bargaining import DEFAULT_GRID, upper_hull
+from sim.errors import ScenarioError
+from sim.results import csv_text, git_commit, json_text, package_versions, write_run
+from sim.scenario import Scenario, load_scenario
+from sim.tally import Tally
+
+__all__ = ["Allocation", "Purchase", "allocate", "buy_votes"]
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """The greedy spending of a budget across members' offer hulls (:func:`allocate`).
+
+    Attributes
+    ----------
+    choice : ndarray of int, shape (n_members,)
+        Per member, the option bought: -1 for none (not asked), else an index into the option
+        axis of the inputs.
+    cost, gain : float
+        Total cost and total gain of the allocation.
+    path : DataFrame
+        Every hull step of every member, steepest first: ``member``, ``option`` (the option the
+        step ends at), ``cost_step``, ``gain_step``, ``rate`` (gain per unit of cost; ``inf``
+        for a free step), ``cost``, ``gain`` (cumulative along the path, the efficient frontier
+        of the relaxation) and ``taken`` (whether the budget bought it).
+    """
+
+    choice: IntArray
+    cost: float
+    gain: float
+    path: pd.DataFrame
+
+
+def allocate(
+    costs: FloatArray, gains: FloatArray, budget: float, *, names: Sequence[str] | None = None
+) -> Allocation:
+    """Spend `budget` on the steepest steps of each member's upper concave hull of offers.
+
+    Parameters
+    ----------
+    costs, gains : ndarray, shape (n_members, n_options)
+        Each member's options; "not asked" (cost 0, gain 0) is added by this function. Costs must
+        be non-negative.
+    budget : float
+        What the patron can spend (non-negative; ``inf`` buys every step that gains).
+    names : sequence of str, optional
+        Members' names for breaking ties in rate (default: their positions).
+
+    Returns
+    -------
+    Allocation
+
+    Examples
+    --------
+    >>> costs = np.array([[1.0, 2.0], [1.0, 3.0]])
+    >>> gains = np.array([[0.5, 0.6], [0.2, 0.9]])
+    >>> allocate(costs, gains, 4.0).choice.tolist()  # member 1's only step is (3, 0.9)
+    [0, 1]
+    >>> a = allocate(costs, gains, 2.0)  # it does not fit: member 0's second step does
+    >>> a.choice.tolist(), round(a.gain, 3)
+    ([1, -1], 0.6)
+    """
+    costs, gains = np.asarray(costs, dtype=float), np.asarray(gains, dtype=float)
+    if costs.shape != gains.shape or costs.ndim != 2:
+        raise ValueError(f"costs and gains must be (members, options); got {costs.shape}")
+    if np.any(costs < 0) or not budget >= 0:
+        raise ValueError("costs and the budget must be non-negative")
+    n = costs.shape[0]
+    keys = list(names) if names is not None else [f"{j:09d}" for j in range(n)]
+    steps = []  # (rate, member, order along its hull, option, cost_step, gain_step)
+    for j in range(n):
+        x = np.concatenate([[0.0], costs[j]])
+        y = np.concatenate([[0.0], gains[j]])
+        hull = upper_hull(x, y)
+        if hull[0] != 0:  # an option as cheap as not asking and better: a free first step
+            hull = [0, *hull]
+        for order, (a, b) in enumerate(itertools.pairwise(hull)):
+            dx, dy = x[b] - x[a], y[b] - y[a]
+            rate = dy / dx if dx > 0 else np.inf
+            steps.append((rate, j, order, b - 1, dx, dy))
+    steps.sort(key=lambda s: (-s[0], keys[s[1]], s[2]))
+    choice = np.full(n, -1, dtype=np.int64)
+    blocked = np.zeros(n, dtype=bool)
+    left, spent, gained = float(budget), 0.0, 0.0
+    taken = []
+    for _rate, j, _order, option, dx, dy in steps:
+        ok = not blocked[j] and dx <= left + 1e-12 * max(1.0, abs(left))
+        if ok:
+            choice[j] = option
+            left -= dx
+            spent += dx
+            gained += dy
+        else:
+            blocked[j] = True  # its later steps need this one
+        taken.append(ok)
+    path = pd.DataFrame(
+        {
+            "member": [keys[s[1]] if names is not None else s[1] for s in steps],
+            "option": [s[3] for s in steps],
+            "cost_step": [s[4] for s in steps],
+            "gain_step": [s[5] for s in steps],
+            "rate": [s[0] for s in steps],
+        }
+    )
+    path["cost"] = path["cost_step"].cumsum() if len(path) else []
+    path["gain"] = path["gain_step"].cumsum() if len(path) else []
+    path["taken"] = taken
+    return Allocation(choice=choice, cost=float(spent), gain=float(gained), path=path)
+
+
+@dataclass(frozen=True)
+class Purchase:
+    """A patron's budget spread across members: the allocation and the assembly under it.
+
+    Attributes
+    ----------
+    scenario, variant, event, patron, kind, event_kind : str
+        ``kind`` is the kind of support offered; ``event_kind`` ``ask`` or ``threat``.
+    acts : tuple of str
+    rule : str
+    budget : float
+    reach : str
+        ``event`` (the scenario's addressees, each asked) or ``all`` (any member with a vote).
+    call_cost : float
+    credibility : ndarray, shape (n_c,)
+        The grid of credibilities the patron chooses among.
+    iso3, names : tuple of str
+        The candidates (members with a vote, not the patron), in the order of the members.
+    need : ndarray, shape (n,)
+    cost, gain : ndarray, shape (n, n_c)
+        Each candidate's cost and gain of the offer at each credibility (module docstring).
+    base, bought : ndarray, shape (n, 4)
+        Each candidate's mean odds without the ask and under the patron's allocation.
+    choice : ndarray of float, shape (n,)
+        The credibility the allocation offers each candidate; NaN if not asked.
+    in_scenario : ndarray of bool, shape (n,)
+    frontier : DataFrame
+        The allocation's path (:class:`Allocation`), with ISO3 codes and credibilities, after a
+        step 0: nothing spent (with ``reach="event"``, every addressee asked with no
+        commitment).
+    plans : dict of name -> dict
+        ``nobody``, ``scenario`` and ``model``: members asked, spend, compliance gained,
+        expected tally with 90% intervals and probability of adoption.
+    draws, seed : int
+    """
+
+    scenario: str
+    variant: str
+    event: str
+    patron: str
+    kind: str
+    event_kind: str
+    acts: tuple[str, ...]
+    rule: str
+    budget: float
+    reach: str
+    call_cost: float
+    credibility: FloatArray
+    iso3: tuple[str, ...]
+    names: tuple[str, ...]
+    need: FloatArray
+    cost: FloatArray
+    gain: FloatArray
+    base: FloatArray
+    bought: FloatArray
+    choice: FloatArray
+    in_scenario: BoolArray
+    frontier: pd.DataFrame
+    plans: dict[str, dict[str, Any]]
+    draws: int
+    seed: int
+    scenario_sha256: str = ""
+    calibration_sha256: str = ""
+
+    def table(self) -> pd.DataFrame:
+        """One row per candidate, those the patron buys first (by gain), then the rest by ISO3:
+        iso3, name, need, whether the scenario's event reaches it, the credibility offered
+        (empty if not asked), its cost and gain, the odds without the ask and as bought."""
+        asked = ~np.isnan(self.choice)
+        k = np.searchsorted(self.credibility, np.nan_to_num(self.choice))
+        rows = np.arange(len(self.iso3))
+        cost = np.where(asked, self.cost[rows, k], 0.0)
+        gain = np.where(asked, self.gain[rows, k], 0.0)
+        frame = pd.DataFrame(
+            {
+                "iso3": self.iso3,
+                "name": self.names,
+                "need": self.need,
+                "in_scenario": self.in_scenario,
+                "asked": asked,
+                "credibility": self.choice,
+                "cost": cost,
+                "gain": gain,
+            }
+        )
+        for j, act in enumerate(ACTS):
+            frame[f"p_{act}"] = self.base[:, j]
+        for j, act in enumerate(ACTS):
+            frame[f"p_{act}_bought"] = self.bought[:, j]
+        frame["_first"] = ~asked
+        frame["_gain"] = -gain
+        frame = frame.sort_values(["_first", "_gain", "iso3"], kind="mergesort")
+        return frame.drop(columns=["_first", "_gain"]).reset_index(drop=True)
+
+    def summary(self) -> dict[str, Any]:
+        """The headline numbers, for ``summary.json``."""
+        return {
+            "scenario": self.scenario,
+            "variant": self.variant,
+            "event": self.event,
+            "event_kind": self.event_kind,
+            "patron": self.patron,
+            "kind": self.kind,
+            "acts": list(self.acts),
+            "rule": self.rule,
+            "budget": self.budget,
+            "reach": self.reach,
+            "call_cost": self.call_cost,
+            "credibilities": [float(c) for c in self.credibility],
+            "draws": self.draws,
+            "seed": self.seed,
+            "candidates": len(self.iso3),
+            "plans": self.plans,
+        }
+
+    def manifest(self) -> dict[str, Any]:
+        """Provenance (no wall-clock time: reruns give the same bytes)."""
+        return {
+            "scenario": {"name": self.scenario, "sha256": self.scenario_sha256},
+            "variant": self.variant,
+            "event": self.event,
+            "budget": self.budget,
+            "reach": self.reach,
+            "call_cost": self.call_cost,
+            "credibilities": [float(c) for c in self.credibility],
+            "seed": self.seed,
+            "draws": self.draws,
+            "calibration": {"sha256": self.calibration_sha256},
+            "versions": package_versions(),
+            "git_commit": git_commit(),
+        }
+
+    def write(self, out_dir: str | Path, *, plots: bool = True) -> Path:
+        """Write ``purchase.csv``, ``frontier.csv``, ``summary.json`` (and ``frontier.png``)
+        atomically, everything rendered first; ``manifest.json`` last."""
+        texts = {
+            "purchase.csv": csv_text(self.table()),
+            "frontier.csv": csv_text(self.frontier),
+            "summary.json": json_text(self.summary()),
+        }
+        figures = {}
+        if plots:
+            from sim.plots import plot_frontier
+
+            figures["frontier.png"] = partial(plot_frontier, self)
+        return write_run(Path(out_dir), texts, self.manifest(), figures=figures)
+
+
+def buy_votes(
+    scenario: Scenario | str | Path,
+    *,
+    event: str,
+    budget: float | None = None,
+    reach: str = "event",
+    call_cost: float = 0.0,
+    credibilities: Sequence[float] = DEFAULT_GRID,
+    variant: str | None = None,
+    n_draws: int = 1000,
+    seed: int = 20221230,
+    calibration: Path | None = None,
+) -> Purchase:
+    """Spread `budget` of the patron's support across members by the cheapest expected vote gain.
+
+    Parameters
+    ----------
+    scenario : Scenario or path
+    event : str
+        Id of an ``ask`` or ``threat`` event of the variant with an ``offer``: its acts, its
+        kind of support and its tie are what the patron offers to any member.
+    budget : float, optional
+        In firm commitments of a member's whole need (plus calls, at `call_cost` each); default:
+        the expected spend of the event as the scenario writes it.
+    reach : {"event", "all"}
+        ``event`` (default): the members the event reaches in the scenario, each sent the ask
+        as it happened; the budget decides how firm an offer each gets (0 included).
+        ``all``: any member with a vote, each asked or not; an ask costs `call_cost` on top of
+        its offer.
+    call_cost : float
+        With ``reach="all"``, what sending the ask costs whatever is offered (default 0: calls
+        are free, and every member whose act an empty ask moves the patron's way is asked).
+    credibilities : sequence of float
+        The patron's choices of credibility, each in [0, 1]; 0 is always added.
+    variant, n_draws, seed, calibration
+        As in :func:`sim.replay.prepare`.
+
+    Raises
+    ------
+    ScenarioError
+        If the event is not an ask or threat of the variant, offers nothing, or a number is out
+        of range.
+    """
+    from sim.assembly import AssemblyModel
+    from sim.targeting import _answers, complete_addressees
+
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    where = f"{scenario.path or scenario.name}"
+    grid = np.array(sorted({0.0, *(float(c) for c in credibilities)}))
+    if not np.all((grid >= 0.0) & (grid <= 1.0)):
+        raise ScenarioError(f"{where}: credibilities must lie in [0, 1]; got {list(credibilities)}")
+    if not call_cost >= 0:
+        raise ScenarioError(f"{where}: call cost: expected a number >= 0; got {call_cost}")
+    if reach not in ("event", "all"):
+        raise ScenarioError(f"{where}: reach: expected event or all; got {reach!r}")
+    if reach == "event" and call_cost != 0:
+        raise ScenarioError(
+            f"{where}: call cost: the event's calls are made as it happened (reach event); "
+            "give a call cost with reach all"
+        )
+    if budget is not None and not budget >= 0:
+        raise ScenarioError(f"{where}: budget: expected a number >= 0; got {budget}")
+    variant = variant or scenario.spec.default_variant
+    scenario, _ = complete_addressees(scenario, variant, seed=seed, calibration=calibration)
+    a = _answers(scenario, event, variant=variant, n_draws=n_draws, seed=seed,
+                 calibration=calibration)  # fmt: skip
+    setup, ask, candidates = a.setup, a.ask, a.candidates
+    if ask.offer_kind is None:
+        raise ScenarioError(
+            f"{where}: event {event!r} offers nothing: a budget buys support; give the event an "
+            "offer = { kind, size, credibility } (or rank free calls with `sim target`)"
+        )
+    threat = a.written.kind == "threat"
+    m = ask.m
+    columns = {int(j): k for k, j in enumerate(ask.targets)}
+    need = np.array([ask.need[columns[int(j)]] for j in candidates])
+
+    first: AssemblyModel | None = None
+
+    def odds_at(c: float) -> FloatArray:
+        """Every member's odds per draw with the ask to everyone at credibility `c`."""
+        nonlocal first
+        priced = ask.at_credibility(c, setup.support_value)
+        asks = tuple(priced if x is ask else x for x in setup.asks)
+        model = AssemblyModel(
+            replace(setup, asks=asks), rng=np.random.default_rng(seed), calm_from=first
+        )
+        if first is None:
+            first = model
+        model.run()
+        return model.odds
+
+    base_reading = a.base[:, candidates].mean(axis=0) @ m  # (n,)
+    gain = np.empty((len(candidates), len(grid)))
+    cost = np.empty_like(gain)
+    for k, c in enumerate(grid):
+        mean = odds_at(c)[:, candidates].mean(axis=0)  # (n, act)
+        gain[:, k] = mean @ m - base_reading
+        spend = c * need * (mean @ np.maximum(-m, 0.0) if threat else 1.0)
+        cost[:, k] = call_cost + spend
+
+    named = np.array([setup.iso3[j] in a.named for j in candidates])
+    if reach == "event":  # the scenario's addressees only, each asked: choices relative to c = 0
+        keep = np.flatnonzero(named)
+        if len(keep) == 0:
+            raise ScenarioError(
+                f"{where}: event {event!r} reaches no member with a vote in variant "
+                f"{variant!r}; use reach all"
+            )
+        candidates, named, need = candidates[keep], named[keep], need[keep]
+        gain, cost = gain[keep], cost[keep]
+    scenario_spend = _scenario_spend(a, candidates, named, call_cost, threat)
+    if budget is None:
+        budget = scenario_spend
+    iso3 = tuple(setup.iso3[j] for j in candidates)
+    if reach == "event":
+        relative = allocate(cost[:, 1:] - cost[:, :1], gain[:, 1:] - gain[:, :1], float(budget),
+                            names=iso3)  # fmt: skip
+        allocation = replace(
+            relative,
+            choice=relative.choice + 1,  # -1 (nothing more than c = 0) -> grid[0]
+            path=relative.path.assign(
+                option=relative.path["option"] + 1,
+                gain=relative.path["gain"] + float(gain[:, 0].sum()),
+            ),
+            cost=relative.cost + float(cost[:, 0].sum()),
+            gain=relative.gain + float(gain[:, 0].sum()),
+        )
+    else:
+        allocation = allocate(cost, gain, float(budget), names=iso3)
+    choice = np.where(allocation.choice >= 0, grid[np.maximum(allocation.choice, 0)], np.nan)
+
+    rule = scenario.spec.resolution.rule
+    bought_draws = a.base.copy()
+    for k in sorted(set(allocation.choice[allocation.choice >= 0].tolist())):
+        at_k = candidates[allocation.choice == k]
+        bought_draws[:, at_k] = odds_at(grid[k])[:, at_k]
+
+    def plan(probs: FloatArray, asked: BoolArray, spend: float) -> dict[str, Any]:
+        tally = Tally.from_probabilities(probs, rule=rule, copy=False)
+        expected = tally.mean()
+        moved = (probs[:, candidates] - a.base[:, candidates]).mean(axis=0) @ m
+        return {
+            "members": sorted(iso3[j] for j in np.flatnonzero(asked)),
+            "spend": float(spend),
+            "compliance_gain": float(moved.sum()),
+            **{f"expected_{x}": expected[x] for x in ACTS},
+            **{f"{x}_interval": list(tally.interval(x)) for x in ACTS},
+            "p_adopted": tally.prob_pass(),
+        }
+
+    as_written = a.base.copy()
+    as_written[:, candidates[named]] = a.with_ask[:, candidates[named]]
+    model_plan = plan(bought_draws, ~np.isnan(choice), allocation.cost)
+    model_plan["offers"] = {iso3[j]: float(choice[j]) for j in np.flatnonzero(~np.isnan(choice))}
+    plans = {
+        "nobody": plan(a.base, np.zeros(len(candidates), dtype=bool), 0.0),
+        "scenario": plan(as_written, named, scenario_spend),
+        "model": model_plan,
+    }
+    frontier = allocation.path.copy()
+    frontier.insert(1, "credibility", grid[frontier["option"].to_numpy(dtype=np.int64)])
+    frontier = frontier.drop(columns="option").rename(columns={"member": "iso3"})
+    start = float(gain[:, 0].sum()) if reach == "event" else 0.0  # every addressee asked at 0
+    first_row = {"iso3": "", "credibility": np.nan, "cost_step": 0.0, "gain_step": 0.0,
+                 "rate": np.nan, "cost": 0.0, "gain": start, "taken": True}  # fmt: skip
+    frontier = pd.concat([pd.DataFrame([first_row]), frontier], ignore_index=True)
+    frontier.insert(0, "step", np.arange(len(frontier)))
+    return Purchase(
+        scenario=scenario.name,
+        variant=variant,
+        event=event,
+        patron=a.written.principal or "",
+        kind=str(ask.offer_kind),
+        event_kind=a.written.kind,
+        acts=tuple(a.written.acts),
+        rule=rule,
+        budget=float(budget),
+        reach=reach,
+        call_cost=float(call_cost),
+        credibility=grid,
+        iso3=iso3,
+        names=tuple(setup.members[j].name for j in candidates),
+        need=need,
+        cost=cost,
+        gain=gain,
+        base=a.base[:, candidates].mean(axis=0),
+        bought=bought_draws[:, candidates].mean(axis=0),
+        choice=choice,
+        in_scenario=named,
+        frontier=frontier,
+        plans=plans,
+        draws=n_draws,
+        seed=seed,
+        scenario_sha256=scenario.sha256,
+        calibration_sha256=setup.bundle.sha256,
+    )
+
+
+def _scenario_spend(
+    a: Any, candidates: IntArray, named: BoolArray, call_cost: float, threat: bool
+) -> float:
+    """Expected cost of the event as the scenario writes it: a call to each member it names,
+    plus its credibility (drawn from its prior) times need, on expected defiance for a threat."""
+    cols = {int(j): k for k, j in enumerate(a.ask.targets)}
+    picked = candidates[named]
+    if len(picked) == 0:
+        return 0.0
+    offer = a.ask.offer[:, [cols[int(j)] for j in picked]]  # (draw, n_named): credibility*need
+    if threat:
+        defiance = a.with_ask[:, picked] @ np.maximum(-a.ask.m, 0.0)  # (draw, n_named)
+        offer = offer * defiance
+    return float(call_cost * len(picked) + offer.mean(axis=0).sum())

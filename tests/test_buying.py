@@ -1,0 +1,173 @@
+"""Vote buying with a budget (MODEL.md §4): the allocation is optimal where the theory says it
+is, spends no more than the budget, agrees with the pricing game member by member, and bad
+requests fail clearly."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.bargaining import price_offer
+from sim.buying import allocate, buy_votes
+from sim.errors import ScenarioError
+
+ROOT = Path(__file__).resolve().parents[1]
+JERUSALEM = ROOT / "scenarios" / "jerusalem_2017.toml"
+ICJ = ROOT / "scenarios" / "icj_referral_2022.toml"
+DRAWS = 200
+
+
+def _brute_force(costs: np.ndarray, gains: np.ndarray, budget: float) -> float:
+    """The best total gain of one option (or none) per member within the budget."""
+    n, k = costs.shape
+    best = 0.0
+    for pick in itertools.product(range(-1, k), repeat=n):
+        cost = sum(costs[j, o] for j, o in enumerate(pick) if o >= 0)
+        if cost <= budget + 1e-12:
+            best = max(best, sum(gains[j, o] for j, o in enumerate(pick) if o >= 0))
+    return best
+
+
+instances = st.tuples(st.integers(1, 4), st.integers(1, 3), st.integers(0, 2**32 - 1))
+
+
+@settings(max_examples=60, deadline=None)
+@given(instances)
+def test_the_allocation_is_optimal_at_every_point_of_its_path(instance):
+    """At a budget the path reaches exactly, greedy equals the relaxation's optimum, which
+    bounds every whole allocation: brute force cannot do better."""
+    n, k, seed = instance
+    rng = np.random.default_rng(seed)
+    costs = rng.uniform(0.0, 1.0, (n, k)).round(3)
+    gains = rng.normal(0.3, 0.5, (n, k)).round(3)
+    path = allocate(costs, gains, np.inf).path
+    for budget in [0.0, *path["cost"]]:
+        a = allocate(costs, gains, float(budget))
+        assert a.cost <= budget + 1e-9
+        assert _brute_force(costs, gains, float(budget)) <= a.gain + 1e-9
+        chosen = [(j, o) for j, o in enumerate(a.choice) if o >= 0]
+        assert a.cost == pytest.approx(sum(costs[j, o] for j, o in chosen), abs=1e-12)
+        assert a.gain == pytest.approx(sum(gains[j, o] for j, o in chosen), abs=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(instances, st.floats(0.0, 3.0), st.floats(0.0, 3.0))
+def test_more_budget_never_buys_less_and_never_overspends(instance, b1, b2):
+    n, k, seed = instance
+    rng = np.random.default_rng(seed)
+    costs, gains = rng.uniform(0.0, 1.0, (n, k)), rng.normal(0.3, 0.5, (n, k))
+    low, high = sorted((b1, b2))
+    a, b = allocate(costs, gains, low), allocate(costs, gains, high)
+    assert a.cost <= low + 1e-9
+    assert b.cost <= high + 1e-9
+    path = allocate(costs, gains, np.inf).path
+    at_path = path["cost"].to_numpy()[path["cost"].to_numpy() <= low + 1e-12]
+    if len(at_path):  # the relaxation is concave: a larger budget reaches at least as far
+        assert b.gain >= allocate(costs, gains, float(at_path[-1])).gain - 1e-9
+
+
+def test_an_offer_that_only_loses_is_never_made():
+    a = allocate(np.array([[0.0, 1.0], [0.5, 0.5]]), np.array([[-0.1, -0.2], [0.3, -1.0]]), 9.0)
+    assert a.choice.tolist() == [-1, 0]
+    with pytest.raises(ValueError, match="non-negative"):
+        allocate(np.array([[-1.0]]), np.array([[1.0]]), 1.0)
+
+
+@pytest.fixture(scope="module")
+def jerusalem():
+    return buy_votes(JERUSALEM, event="trump_threat", budget=3.0, n_draws=DRAWS, seed=3)
+
+
+def test_the_budget_is_spent_on_the_steepest_offers_and_the_plan_adds_up(jerusalem):
+    p = jerusalem
+    model = p.plans["model"]
+    assert model["spend"] <= 3.0 + 1e-9
+    table = p.table()
+    asked = table[table["asked"]]
+    # every addressee is asked (reach event: the threat reached all); the plan's compliance is
+    # the sum of the members' gains, and its spend the sum of their costs
+    assert len(asked) == len(p.iso3) == len(model["members"])
+    assert model["compliance_gain"] == pytest.approx(asked["gain"].sum(), abs=1e-9)
+    assert model["spend"] == pytest.approx(asked["cost"].sum(), abs=1e-9)
+    # the scenario's own threat at its own spend buys less than the allocation at 3.0
+    assert p.plans["scenario"]["spend"] > 3.0
+    assert model["compliance_gain"] > p.plans["scenario"]["compliance_gain"]
+    # odds as bought are probabilities
+    bought = table[[f"p_{a}_bought" for a in ("yes", "no", "abstain", "absent")]].to_numpy()
+    np.testing.assert_allclose(bought.sum(axis=1), 1.0, atol=1e-9)
+    # a threat costs only on defiance: committing to a member sure to comply is free
+    assert (table["cost"] >= 0).all()
+
+
+def test_each_members_curve_is_the_pricing_games(jerusalem):
+    """The budget's per-member response is the same replay as `sim bargain` for that member."""
+    game = price_offer(JERUSALEM, event="trump_threat", target="ETH", n_draws=DRAWS, seed=3)
+    j = jerusalem.iso3.index("ETH")
+    np.testing.assert_allclose(jerusalem.credibility, game.credibility)
+    np.testing.assert_allclose(
+        jerusalem.gain[j] - jerusalem.gain[j, 0], game.compliance - game.compliance[0], atol=1e-12
+    )
+    np.testing.assert_allclose(jerusalem.cost[j], game.cost, atol=1e-12)
+
+
+def test_more_budget_buys_more_compliance_and_zero_buys_no_commitment():
+    low = buy_votes(JERUSALEM, event="trump_threat", budget=0.0, n_draws=DRAWS, seed=3)
+    high = buy_votes(JERUSALEM, event="trump_threat", budget=10.0, n_draws=DRAWS, seed=3)
+    assert low.plans["model"]["spend"] == 0.0
+    assert set(low.plans["model"]["offers"].values()) == {0.0}
+    assert high.plans["model"]["compliance_gain"] > low.plans["model"]["compliance_gain"]
+    assert high.plans["model"]["expected_yes"] < low.plans["model"]["expected_yes"]
+
+
+def test_reach_all_asks_only_where_a_call_pays(tmp_path):
+    """With calls that cost, a small budget asks few members, each its best value."""
+    p = buy_votes(ICJ, event="netanyahu_call", reach="all", call_cost=0.1, budget=0.5,
+                  n_draws=DRAWS, seed=3)  # fmt: skip
+    offers = p.plans["model"]["offers"]
+    assert 0 < len(offers) <= 5
+    assert p.plans["model"]["spend"] <= 0.5 + 1e-9
+    assert p.plans["scenario"]["members"] == ["UKR"]
+
+
+def test_the_same_seed_gives_the_same_bytes(tmp_path):
+    a = buy_votes(ICJ, event="netanyahu_call", n_draws=DRAWS, seed=5)
+    b = buy_votes(ICJ, event="netanyahu_call", n_draws=DRAWS, seed=5)
+    a.write(tmp_path / "a", plots=False)
+    b.write(tmp_path / "b", plots=False)
+    for name in ("purchase.csv", "frontier.csv", "summary.json", "manifest.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"event": "lapid_letters"}, "offers nothing"),
+        ({"event": "nope"}, "'nope' is not an event"),
+        ({"event": "netanyahu_call", "reach": "some"}, "reach: expected event or all"),
+        ({"event": "netanyahu_call", "call_cost": 0.1}, "give a call cost with reach all"),
+        ({"event": "netanyahu_call", "budget": -1.0}, "budget: expected a number >= 0"),
+        ({"event": "netanyahu_call", "credibilities": [1.5]}, r"must lie in \[0, 1\]"),
+    ],
+)
+def test_bad_requests_are_refused_naming_what_was_expected(kwargs, message):
+    with pytest.raises(ScenarioError, match=message):
+        buy_votes(ICJ, n_draws=5, **kwargs)
+
+
+def test_the_cli_buys_and_refuses_with_exit_code_2_writing_nothing(tmp_path, sim_cli):
+    out = tmp_path / "buy"
+    run = sim_cli("buy", ICJ, "--event", "netanyahu_call", "--draws", 50, "--out", out,
+                  "--no-plots")  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "allocation" in run.stdout
+    assert {p.name for p in out.iterdir()} >= {"purchase.csv", "frontier.csv", "summary.json"}
+    bad = tmp_path / "bad"
+    run = sim_cli("buy", ICJ, "--event", "lapid_letters", "--out", bad)
+    assert run.returncode == 2
+    assert "offers nothing" in run.stderr
+    assert not bad.exists()
