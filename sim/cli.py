@@ -729,8 +729,20 @@ def forecast(
     date: Annotated[str | None, typer.Option(help="Date of the future vote, YYYY-MM-DD.")] = None,
     batch: Annotated[
         Path | None,
-        typer.Option(help="CSV with columns name,like,date: one forecast per row into OUT/NAME/."),
+        typer.Option(
+            help="CSV with columns name,like,date (and optionally new_text, true or false): "
+            "one forecast per row into OUT/NAME/."
+        ),
     ] = None,
+    new_text: Annotated[
+        bool,
+        typer.Option(
+            "--new-text",
+            help="The vote is on another text about LIKE's question (a new resolution, not "
+            "this session's version of LIKE): its item is uncertain around LIKE's and members' "
+            "acts on LIKE count as positions on another text.",
+        ),
+    ] = False,
     out: Annotated[
         Path | None, typer.Option(help="Output folder (default: results/forecast/DATE_LIKE/).")
     ] = None,
@@ -749,7 +761,8 @@ def forecast(
     """Forecast a future recorded vote like an earlier one: every member's odds on that date.
 
     Fits the roll calls of the YEARS before the date (as far as the data reach), takes the item
-    from LIKE and each member's act on LIKE as its previous public act. Writes members.csv
+    from LIKE and each member's act on LIKE as its previous public act (with --new-text, as its
+    position on another text of the same question). Writes members.csv
     (iso3,name,p_yes,p_no,p_abstain,p_absent first), tally.csv, summary.json and manifest.json.
     """
     from rich.progress import Progress
@@ -759,6 +772,9 @@ def forecast(
 
     if (batch is None) == (like is None or date is None):
         _fail(ScenarioError("give either --like and --date, or --batch FILE --out DIR"))
+    if batch is not None and new_text:
+        _fail(ScenarioError("--new-text applies to one forecast; in a batch, set the new_text "
+                            "column of each row"))  # fmt: skip
     if dimension not in ("auto", "all", "me", "nu", "di", "hr", "co", "ec"):
         _fail(ScenarioError(f"--dimension: expected auto, all or an issue code; got {dimension!r}"))
     try:
@@ -778,7 +794,7 @@ def forecast(
             return
         like, date = str(like), str(date)  # both given (checked above)
         with err_console.status(f"fitting and forecasting like {like} on {date}..."):
-            result = forecaster.forecast(like, date, n_draws=draws, seed=seed)
+            result = forecaster.forecast(like, date, new_text=new_text, n_draws=draws, seed=seed)
         target = out or Path("results") / "forecast" / f"{date}_{like.replace('/', '_')}"
         result.write(target)
         _print_result(result, target)

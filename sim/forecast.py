@@ -7,7 +7,10 @@ reach), the item of the ``like`` roll call, and each member's own act on it as i
 act (the text shock and reversal costs of :mod:`sim.persistence`), strategic absence and group
 shocks. The output has the replay's format (``members.csv`` first).
 
-A batch (:func:`forecast_batch`) fits each dimension once and reuses it for every row.
+A vote on another text about the same question (a new resolution "like" an earlier one) is
+``new_text``: the item is uncertain around the earlier one's and members' acts on it count as
+positions on another text. A batch (:func:`forecast_batch`) fits each dimension once and reuses
+it for every row.
 """
 
 from __future__ import annotations
@@ -115,9 +118,20 @@ class Forecaster:
         return self._trembles[key]
 
     def forecast(
-        self, like: str, date: dt.date | str, *, n_draws: int = 1000, seed: int = 20221230
+        self,
+        like: str,
+        date: dt.date | str,
+        *,
+        new_text: bool = False,
+        n_draws: int = 1000,
+        seed: int = 20221230,
     ) -> ReplayResult:
-        """Forecast the vote on `like`'s agenda item on `date` for the members on that date."""
+        """Forecast the vote on `like`'s agenda item on `date` for the members on that date.
+
+        With `new_text`, the vote is on another text about the same question: its item sits
+        around `like`'s by the spread of the window's new texts, and each member's act on
+        `like` counts as its earlier position on another text (``[item] new_text``, ``[previous]
+        same_text = false`` of a scenario file)."""
         date = pd.Timestamp(date).date()
         rcid, row = self.roll_call(like)
         if pd.Timestamp(row["date"]).date() >= date:
@@ -139,14 +153,19 @@ class Forecaster:
                 item["presence"], item["presence_se"], fit.presence_carryover
             )
         meta["tremble"] = self.tremble(dimension, date)
-        scenario = parse_scenario(_scenario_toml(row, rcid, date, dimension, self.years))
+        scenario = parse_scenario(
+            _scenario_toml(row, rcid, date, dimension, self.years, new_text=new_text)
+        )
         return replay(
             scenario, n_draws=n_draws, seed=seed, calibration=bundle_from_frames(members, meta)
         )
 
 
-def _scenario_toml(row: pd.Series, rcid: int, date: dt.date, dimension: str, years: int) -> str:
-    """A scenario with no events: the next vote on `row`'s agenda item."""
+def _scenario_toml(
+    row: pd.Series, rcid: int, date: dt.date, dimension: str, years: int, *, new_text: bool = False
+) -> str:
+    """A scenario with no events: the next vote on `row`'s agenda item (another text on the same
+    question with `new_text`)."""
     q = json.dumps  # a JSON string is a valid TOML basic string
     symbol = str(row.get("symbol") or f"rcid:{rcid}")
     title = str(row.get("title") or row.get("descr") or symbol)
@@ -172,10 +191,12 @@ dimension = "{dimension}"
 
 [item]
 like = "rcid:{rcid}"
+new_text = {"true" if new_text else "false"}
 source = {source}
 
 [previous]
 like = "rcid:{rcid}"
+same_text = {"false" if new_text else "true"}
 source = {source}
 
 [variants.as_happened]
@@ -190,10 +211,12 @@ class BatchRow:
     name: str
     like: str
     date: dt.date
+    new_text: bool = False
 
 
 def read_batch(path: Path) -> list[BatchRow]:
-    """Read a batch CSV with columns ``name,like,date``; errors name the file, row and column."""
+    """Read a batch CSV with columns ``name,like,date`` and optionally ``new_text`` (true or
+    false, default false); errors name the file, row and column."""
     rows = []
     try:
         with Path(path).open(newline="", encoding="utf-8") as handle:
@@ -215,7 +238,13 @@ def read_batch(path: Path) -> list[BatchRow]:
                     raise ScenarioError(
                         f"{path}: row {i}: date: expected YYYY-MM-DD; got {raw['date']!r}"
                     ) from exc
-                rows.append(BatchRow(name, (raw["like"] or "").strip(), date))
+                flag = (raw.get("new_text") or "false").strip().lower()
+                if flag not in ("true", "false"):
+                    raise ScenarioError(
+                        f"{path}: row {i}: new_text: expected true or false; got "
+                        f"{raw.get('new_text')!r}"
+                    )
+                rows.append(BatchRow(name, (raw["like"] or "").strip(), date, flag == "true"))
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read the batch file ({exc.strerror})") from exc
     names = [r.name for r in rows]
@@ -238,7 +267,9 @@ def forecast_batch(
     for row in rows:
         target = Path(out) / row.name
         if not (target / "manifest.json").is_file():
-            result = forecaster.forecast(row.like, row.date, n_draws=n_draws, seed=seed)
+            result = forecaster.forecast(
+                row.like, row.date, new_text=row.new_text, n_draws=n_draws, seed=seed
+            )
             result.write(target, plots=False)
         written.append(target)
         if progress is not None:

@@ -99,6 +99,41 @@ def test_a_batch_writes_one_folder_per_row_and_resumes(two_years, tmp_path):
 
 
 @pytest.mark.slow
+def test_a_new_text_is_forecast_with_wider_odds(two_years, special_committee_2021):
+    """--new-text: the item is uncertain around LIKE's and earlier acts are positions on another
+    text, so the odds are less sure; on a vote that was in fact the same text again, that
+    forecasts it worse than the same-text forecast does."""
+    same, actual, _ = special_committee_2021
+    new = two_years.forecast("A/RES/75/96", "2021-12-09", new_text=True, n_draws=200, seed=1)
+    np.testing.assert_allclose(new.members[P].sum(axis=1), 1.0, rtol=0, atol=1e-9)
+    sure_same = same.members[P].max(axis=1).mean()
+    sure_new = new.members[P].max(axis=1).mean()
+    assert sure_new < sure_same - 0.01
+    on = actual.index
+    assert log_loss(new.members.set_index("iso3").loc[on, P].to_numpy(), list(actual)) > log_loss(
+        same.members.set_index("iso3").loc[on, P].to_numpy(), list(actual)
+    )
+
+
+def test_a_batch_row_may_say_its_vote_is_on_a_new_text(tmp_path):
+    batch = tmp_path / "batch.csv"
+    batch.write_text(
+        "name,like,date,new_text\na,A/RES/ES-11/2,2022-10-12,true\nb,A/RES/76/80,2022-12-07,\n"
+    )
+    rows = read_batch(batch)
+    assert [r.new_text for r in rows] == [True, False]
+    batch.write_text("name,like,date,new_text\na,A/RES/ES-11/2,2022-10-12,yes\n")
+    with pytest.raises(ScenarioError, match="row 2: new_text: expected true or false"):
+        read_batch(batch)
+
+
+def test_new_text_with_a_batch_is_refused(tmp_path, sim_cli):
+    run = sim_cli("forecast", "--batch", tmp_path / "b.csv", "--out", tmp_path, "--new-text")
+    assert run.returncode == 2
+    assert "new_text column" in run.stderr
+
+
+@pytest.mark.slow
 def test_bad_batch_files_and_unknown_roll_calls_are_rejected(data, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("name,like,date\na,A/RES/75/96,09-12-2021\n")
