@@ -34,8 +34,13 @@ Snyder 1996):
 
 Members' choices are independent given the draw, so the allocation is exact in expected
 compliance; the outcome is not the objective (most recorded votes are not close; see
-:mod:`sim.targeting` for the outcome objective with calls). Not yet: a competing buyer who moves
-after the patron (Groseclose & Snyder's second buyer), kinds of support other than the event's.
+:mod:`sim.targeting` for the outcome objective with calls).
+
+**A rival buyer** (``rival``: another principal's ask or threat with an offer, e.g. one asking
+for the opposite vote) moves second, as Groseclose & Snyder's second buyer: with the patron's
+offers fixed as allocated, the same three steps for the rival's event and budget give its best
+response, and the assembly after both. Not yet: a patron that anticipates the response (their
+first buyer, whose coalitions become supermajorities), kinds of support other than the event's.
 """
 
 from __future__ import annotations
@@ -193,8 +198,16 @@ class Purchase:
         commitment).
     plans : dict of name -> dict
         ``nobody``, ``scenario`` and ``model``: members asked, spend, compliance gained,
-        expected tally with 90% intervals and probability of adoption.
+        expected tally with 90% intervals and probability of adoption; with a rival, ``rival``:
+        the same after the rival's response (the patron's compliance gained then), with the
+        rival's offers, spend and compliance gained.
     draws, seed : int
+    rival : str or None
+        The rival's event.
+    rival_choice : ndarray of float, shape (n,), or None
+        The credibility the rival offers each candidate after the allocation (NaN: not asked).
+    after_rival : ndarray, shape (n, 4), or None
+        Each candidate's mean odds after the rival's response.
     """
 
     scenario: str
@@ -222,6 +235,9 @@ class Purchase:
     plans: dict[str, dict[str, Any]]
     draws: int
     seed: int
+    rival: str | None = None
+    rival_choice: FloatArray | None = None
+    after_rival: FloatArray | None = None
     scenario_sha256: str = ""
     calibration_sha256: str = ""
 
@@ -250,6 +266,10 @@ class Purchase:
             frame[f"p_{act}"] = self.base[:, j]
         for j, act in enumerate(ACTS):
             frame[f"p_{act}_bought"] = self.bought[:, j]
+        if self.after_rival is not None and self.rival_choice is not None:
+            frame["rival_credibility"] = self.rival_choice
+            for j, act in enumerate(ACTS):
+                frame[f"p_{act}_after_rival"] = self.after_rival[:, j]
         frame["_first"] = ~asked
         frame["_gain"] = -gain
         frame = frame.sort_values(["_first", "_gain", "iso3"], kind="mergesort")
@@ -273,6 +293,7 @@ class Purchase:
             "draws": self.draws,
             "seed": self.seed,
             "candidates": len(self.iso3),
+            "rival": self.rival,
             "plans": self.plans,
         }
 
@@ -285,6 +306,7 @@ class Purchase:
             "budget": self.budget,
             "reach": self.reach,
             "call_cost": self.call_cost,
+            "rival": self.rival,
             "credibilities": [float(c) for c in self.credibility],
             "seed": self.seed,
             "draws": self.draws,
@@ -316,6 +338,8 @@ def buy_votes(
     budget: float | None = None,
     reach: str = "event",
     call_cost: float = 0.0,
+    rival: str | None = None,
+    rival_budget: float | None = None,
     credibilities: Sequence[float] = DEFAULT_GRID,
     variant: str | None = None,
     n_draws: int = 1000,
@@ -341,6 +365,12 @@ def buy_votes(
     call_cost : float
         With ``reach="all"``, what sending the ask costs whatever is offered (default 0: calls
         are free, and every member whose act an empty ask moves the patron's way is asked).
+    rival : str, optional
+        Id of another principal's ask or threat with an offer (Groseclose & Snyder's second
+        buyer): after the patron's allocation, the rival spends `rival_budget` (default: its
+        event's expected spend as written) by the cheapest expected vote gain against it, with
+        the same `reach` and `call_cost`; ``plans["rival"]`` is the assembly after both. The
+        patron does not anticipate the response.
     credibilities : sequence of float
         The patron's choices of credibility, each in [0, 1]; 0 is always added.
     variant, n_draws, seed, calibration
@@ -352,7 +382,6 @@ def buy_votes(
         If the event is not an ask or threat of the variant, offers nothing, or a number is out
         of range.
     """
-    from sim.assembly import AssemblyModel
     from sim.targeting import _answers, complete_addressees
 
     if not isinstance(scenario, Scenario):
@@ -372,11 +401,157 @@ def buy_votes(
         )
     if budget is not None and not budget >= 0:
         raise ScenarioError(f"{where}: budget: expected a number >= 0; got {budget}")
+    if rival_budget is not None and not rival_budget >= 0:
+        raise ScenarioError(f"{where}: rival budget: expected a number >= 0; got {rival_budget}")
+    if rival_budget is not None and rival is None:
+        raise ScenarioError(f"{where}: rival budget: name the rival's event too")
+    if rival is not None and rival == event:
+        raise ScenarioError(f"{where}: rival: expected another principal's event; got {event!r}")
     variant = variant or scenario.spec.default_variant
     scenario, _ = complete_addressees(scenario, variant, seed=seed, calibration=calibration)
     a = _answers(scenario, event, variant=variant, n_draws=n_draws, seed=seed,
                  calibration=calibration)  # fmt: skip
-    setup, ask, candidates = a.setup, a.ask, a.candidates
+    setup, ask = a.setup, a.ask
+    side = _solve_side(
+        a, grid=grid, budget=budget, reach=reach, call_cost=call_cost, seed=seed, where=where,
+        variant=variant,
+    )  # fmt: skip
+    candidates, named, m = side.candidates, side.named, ask.m
+    iso3 = tuple(setup.iso3[j] for j in candidates)
+    rule = scenario.spec.resolution.rule
+
+    def plan(probs: FloatArray, asked: BoolArray, spend: float) -> dict[str, Any]:
+        tally = Tally.from_probabilities(probs, rule=rule, copy=False)
+        expected = tally.mean()
+        moved = (probs[:, candidates] - a.base[:, candidates]).mean(axis=0) @ m
+        return {
+            "members": sorted(iso3[j] for j in np.flatnonzero(asked)),
+            "spend": float(spend),
+            "compliance_gain": float(moved.sum()),
+            **{f"expected_{x}": expected[x] for x in ACTS},
+            **{f"{x}_interval": list(tally.interval(x)) for x in ACTS},
+            "p_adopted": tally.prob_pass(),
+        }
+
+    as_written = a.base.copy()
+    as_written[:, candidates[named]] = a.with_ask[:, candidates[named]]
+    choice = side.choice
+    model_plan = plan(side.bought, ~np.isnan(choice), side.allocation.cost)
+    model_plan["offers"] = {iso3[j]: float(choice[j]) for j in np.flatnonzero(~np.isnan(choice))}
+    plans = {
+        "nobody": plan(a.base, np.zeros(len(candidates), dtype=bool), 0.0),
+        "scenario": plan(as_written, named, side.spend_as_written),
+        "model": model_plan,
+    }
+    after_rival = None
+    rival_choice = np.full(len(candidates), np.nan)
+    if rival is not None:
+        b, rival_side = _rival_response(
+            scenario, a, side, rival=rival, budget=rival_budget, grid=grid, reach=reach,
+            call_cost=call_cost, variant=variant, n_draws=n_draws, seed=seed,
+            calibration=calibration, where=where,
+        )  # fmt: skip
+        after_rival = rival_side.bought
+        rival_iso3 = [setup.iso3[j] for j in rival_side.candidates]
+        position = {c: k for k, c in enumerate(rival_iso3)}
+        rival_choice = np.array(
+            [rival_side.choice[position[c]] if c in position else np.nan for c in iso3]
+        )
+        moved_b = (after_rival - rival_side.base).mean(axis=0)[rival_side.candidates] @ b.ask.m
+        offers = {
+            rival_iso3[j]: float(rival_side.choice[j])
+            for j in np.flatnonzero(~np.isnan(rival_side.choice))
+        }
+        plans["rival"] = {
+            **plan(after_rival, ~np.isnan(choice), side.allocation.cost),
+            "rival_event": rival,
+            "rival": b.written.principal or "",
+            "rival_acts": list(b.written.acts),
+            "rival_budget": rival_side.budget,
+            "rival_spend": rival_side.allocation.cost,
+            "rival_compliance_gain": float(moved_b.sum()),
+            "rival_offers": offers,
+        }
+    frontier = side.allocation.path.copy()
+    frontier.insert(1, "credibility", grid[frontier["option"].to_numpy(dtype=np.int64)])
+    frontier = frontier.drop(columns="option").rename(columns={"member": "iso3"})
+    first_row = {"iso3": "", "credibility": np.nan, "cost_step": 0.0, "gain_step": 0.0,
+                 "rate": np.nan, "cost": 0.0, "gain": side.start, "taken": True}  # fmt: skip
+    frontier = pd.concat([pd.DataFrame([first_row]), frontier], ignore_index=True)
+    frontier.insert(0, "step", np.arange(len(frontier)))
+    return Purchase(
+        scenario=scenario.name,
+        variant=variant,
+        event=event,
+        patron=a.written.principal or "",
+        kind=str(ask.offer_kind),
+        event_kind=a.written.kind,
+        acts=tuple(a.written.acts),
+        rule=rule,
+        budget=side.budget,
+        reach=reach,
+        call_cost=float(call_cost),
+        credibility=grid,
+        iso3=iso3,
+        names=tuple(setup.members[j].name for j in candidates),
+        need=side.need,
+        cost=side.cost,
+        gain=side.gain,
+        base=a.base[:, candidates].mean(axis=0),
+        bought=side.bought[:, candidates].mean(axis=0),
+        choice=choice,
+        rival=rival,
+        rival_choice=rival_choice,
+        after_rival=None if after_rival is None else after_rival[:, candidates].mean(axis=0),
+        in_scenario=named,
+        frontier=frontier,
+        plans=plans,
+        draws=n_draws,
+        seed=seed,
+        scenario_sha256=scenario.sha256,
+        calibration_sha256=setup.bundle.sha256,
+    )
+
+
+@dataclass(frozen=True)
+class _Side:
+    """One buyer's problem, solved: its candidates, their curves and the allocation."""
+
+    candidates: IntArray  # member indices, in the setup's order
+    named: BoolArray  # whether the buyer's event as written reaches each
+    need: FloatArray
+    gain: FloatArray  # (n, n_c)
+    cost: FloatArray  # (n, n_c)
+    allocation: Allocation
+    choice: FloatArray  # the credibility offered to each candidate; NaN if not asked
+    base: FloatArray  # (draw, member, act): every member's odds without the buyer's event
+    bought: FloatArray  # (draw, member, act): every member's odds under the allocation
+    budget: float
+    spend_as_written: float
+    start: float  # the frontier's first gain (reach event: every addressee asked at 0)
+
+
+def _solve_side(
+    a: Any,
+    *,
+    grid: FloatArray,
+    budget: float | None,
+    reach: str,
+    call_cost: float,
+    seed: int,
+    where: str,
+    variant: str,
+    setup: Any = None,
+    base: FloatArray | None = None,
+) -> _Side:
+    """Steps 1-3 of the module docstring for the buyer of `a` (a :func:`_answers`), in `setup`
+    (default ``a.setup``: the event reaching every member) against `base` (default ``a.base``)."""
+    from sim.assembly import AssemblyModel
+
+    setup = a.setup if setup is None else setup
+    base = a.base if base is None else base
+    ask, candidates = a.ask, a.candidates
+    event = a.written.id
     if ask.offer_kind is None:
         raise ScenarioError(
             f"{where}: event {event!r} offers nothing: a budget buys support; give the event an "
@@ -386,14 +561,14 @@ def buy_votes(
     m = ask.m
     columns = {int(j): k for k, j in enumerate(ask.targets)}
     need = np.array([ask.need[columns[int(j)]] for j in candidates])
-
+    mine = next(x for x in setup.asks if x.event_id == event)
     first: AssemblyModel | None = None
 
     def odds_at(c: float) -> FloatArray:
         """Every member's odds per draw with the ask to everyone at credibility `c`."""
         nonlocal first
         priced = ask.at_credibility(c, setup.support_value)
-        asks = tuple(priced if x is ask else x for x in setup.asks)
+        asks = tuple(priced if x is mine else x for x in setup.asks)
         model = AssemblyModel(
             replace(setup, asks=asks), rng=np.random.default_rng(seed), calm_from=first
         )
@@ -402,7 +577,7 @@ def buy_votes(
         model.run()
         return model.odds
 
-    base_reading = a.base[:, candidates].mean(axis=0) @ m  # (n,)
+    base_reading = base[:, candidates].mean(axis=0) @ m  # (n,)
     gain = np.empty((len(candidates), len(grid)))
     cost = np.empty_like(gain)
     for k, c in enumerate(grid):
@@ -421,92 +596,81 @@ def buy_votes(
             )
         candidates, named, need = candidates[keep], named[keep], need[keep]
         gain, cost = gain[keep], cost[keep]
-    scenario_spend = _scenario_spend(a, candidates, named, call_cost, threat)
-    if budget is None:
-        budget = scenario_spend
+    spend_as_written = _scenario_spend(a, candidates, named, call_cost, threat)
+    budget = spend_as_written if budget is None else float(budget)
     iso3 = tuple(setup.iso3[j] for j in candidates)
+    start = 0.0
     if reach == "event":
-        relative = allocate(cost[:, 1:] - cost[:, :1], gain[:, 1:] - gain[:, :1], float(budget),
+        start = float(gain[:, 0].sum())
+        relative = allocate(cost[:, 1:] - cost[:, :1], gain[:, 1:] - gain[:, :1], budget,
                             names=iso3)  # fmt: skip
         allocation = replace(
             relative,
             choice=relative.choice + 1,  # -1 (nothing more than c = 0) -> grid[0]
             path=relative.path.assign(
-                option=relative.path["option"] + 1,
-                gain=relative.path["gain"] + float(gain[:, 0].sum()),
+                option=relative.path["option"] + 1, gain=relative.path["gain"] + start
             ),
             cost=relative.cost + float(cost[:, 0].sum()),
-            gain=relative.gain + float(gain[:, 0].sum()),
+            gain=relative.gain + start,
         )
     else:
-        allocation = allocate(cost, gain, float(budget), names=iso3)
+        allocation = allocate(cost, gain, budget, names=iso3)
     choice = np.where(allocation.choice >= 0, grid[np.maximum(allocation.choice, 0)], np.nan)
-
-    rule = scenario.spec.resolution.rule
-    bought_draws = a.base.copy()
+    bought = base.copy()
     for k in sorted(set(allocation.choice[allocation.choice >= 0].tolist())):
         at_k = candidates[allocation.choice == k]
-        bought_draws[:, at_k] = odds_at(grid[k])[:, at_k]
+        bought[:, at_k] = odds_at(grid[k])[:, at_k]
+    return _Side(
+        candidates=candidates, named=named, need=need, gain=gain, cost=cost,
+        allocation=allocation, choice=choice, base=base, bought=bought, budget=budget,
+        spend_as_written=spend_as_written, start=start,
+    )  # fmt: skip
 
-    def plan(probs: FloatArray, asked: BoolArray, spend: float) -> dict[str, Any]:
-        tally = Tally.from_probabilities(probs, rule=rule, copy=False)
-        expected = tally.mean()
-        moved = (probs[:, candidates] - a.base[:, candidates]).mean(axis=0) @ m
-        return {
-            "members": sorted(iso3[j] for j in np.flatnonzero(asked)),
-            "spend": float(spend),
-            "compliance_gain": float(moved.sum()),
-            **{f"expected_{x}": expected[x] for x in ACTS},
-            **{f"{x}_interval": list(tally.interval(x)) for x in ACTS},
-            "p_adopted": tally.prob_pass(),
-        }
 
-    as_written = a.base.copy()
-    as_written[:, candidates[named]] = a.with_ask[:, candidates[named]]
-    model_plan = plan(bought_draws, ~np.isnan(choice), allocation.cost)
-    model_plan["offers"] = {iso3[j]: float(choice[j]) for j in np.flatnonzero(~np.isnan(choice))}
-    plans = {
-        "nobody": plan(a.base, np.zeros(len(candidates), dtype=bool), 0.0),
-        "scenario": plan(as_written, named, scenario_spend),
-        "model": model_plan,
-    }
-    frontier = allocation.path.copy()
-    frontier.insert(1, "credibility", grid[frontier["option"].to_numpy(dtype=np.int64)])
-    frontier = frontier.drop(columns="option").rename(columns={"member": "iso3"})
-    start = float(gain[:, 0].sum()) if reach == "event" else 0.0  # every addressee asked at 0
-    first_row = {"iso3": "", "credibility": np.nan, "cost_step": 0.0, "gain_step": 0.0,
-                 "rate": np.nan, "cost": 0.0, "gain": start, "taken": True}  # fmt: skip
-    frontier = pd.concat([pd.DataFrame([first_row]), frontier], ignore_index=True)
-    frontier.insert(0, "step", np.arange(len(frontier)))
-    return Purchase(
-        scenario=scenario.name,
-        variant=variant,
-        event=event,
-        patron=a.written.principal or "",
-        kind=str(ask.offer_kind),
-        event_kind=a.written.kind,
-        acts=tuple(a.written.acts),
-        rule=rule,
-        budget=float(budget),
-        reach=reach,
-        call_cost=float(call_cost),
-        credibility=grid,
-        iso3=iso3,
-        names=tuple(setup.members[j].name for j in candidates),
-        need=need,
-        cost=cost,
-        gain=gain,
-        base=a.base[:, candidates].mean(axis=0),
-        bought=bought_draws[:, candidates].mean(axis=0),
-        choice=choice,
-        in_scenario=named,
-        frontier=frontier,
-        plans=plans,
-        draws=n_draws,
-        seed=seed,
-        scenario_sha256=scenario.sha256,
-        calibration_sha256=setup.bundle.sha256,
-    )
+def _rival_response(
+    scenario: Scenario,
+    a: Any,
+    side: _Side,
+    *,
+    rival: str,
+    budget: float | None,
+    grid: FloatArray,
+    reach: str,
+    call_cost: float,
+    variant: str,
+    n_draws: int,
+    seed: int,
+    calibration: Any,
+    where: str,
+) -> tuple[Any, _Side]:
+    """The rival's best response to the patron's allocation (Groseclose & Snyder's second
+    buyer): with the patron's offers fixed as allocated, the rival's event reaching every
+    member at each credibility, and its budget spent by the cheapest expected vote gain."""
+    from sim.assembly import AssemblyModel
+    from sim.targeting import _answers
+
+    b = _answers(scenario, rival, variant=variant, n_draws=n_draws, seed=seed,
+                 calibration=calibration)  # fmt: skip
+    if b.written.principal == a.written.principal:
+        raise ScenarioError(
+            f"{where}: rival {rival!r} is {a.written.principal}'s own event: a rival is another "
+            "principal's ask or threat"
+        )
+    # The patron's allocation as one ask: the members it asks, each at its credibility.
+    chosen = ~np.isnan(side.choice)
+    column = {int(j): k for k, j in enumerate(a.ask.targets)}
+    keep = np.array([column[int(j)] for j in side.candidates[chosen]], dtype=np.int64)
+    allocated = a.ask.restricted(keep, side.choice[chosen], b.setup.support_value)
+    asks = [x for x in b.setup.asks if x.event_id != a.written.id] + [allocated]
+    setup = replace(b.setup, asks=tuple(asks))
+    without = replace(setup, asks=tuple(x for x in setup.asks if x.event_id != rival))
+    calm = AssemblyModel(without, rng=np.random.default_rng(seed))
+    calm.run()
+    answered = _solve_side(
+        b, grid=grid, budget=budget, reach=reach, call_cost=call_cost, seed=seed, where=where,
+        variant=variant, setup=setup, base=calm.odds.copy(),
+    )  # fmt: skip
+    return b, answered
 
 
 def _scenario_spend(

@@ -554,6 +554,19 @@ def buy(
         float,
         typer.Option(min=0.0, help="With --reach all, what an ask costs on top of its offer."),
     ] = 0.0,
+    rival: Annotated[
+        str | None,
+        typer.Option(
+            help="Another principal's ask or threat with an offer: it answers the allocation "
+            "with its own budget (Groseclose & Snyder's second buyer).",
+        ),
+    ] = None,
+    rival_budget: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0, help="The rival's budget (default: its event's expected spend as written)."
+        ),
+    ] = None,
     show: Annotated[int, typer.Option(min=0, help="Members to list, best bought first.")] = 15,
     variant: Annotated[
         str | None, typer.Option(help="Variant to plan in (default: the scenario's default).")
@@ -579,7 +592,9 @@ def buy(
     (credibility x need; for a threat, paid on expected defiance). The patron buys the steepest
     steps of each member's concave hull of offers until the budget is spent. Compares the
     allocation with the event as written: expected tally and exact probability of adoption.
-    Writes purchase.csv, frontier.csv, summary.json, frontier.png and manifest.json.
+    With --rival, another principal's event answers the allocation the same way with its own
+    budget (the patron does not anticipate it). Writes purchase.csv, frontier.csv,
+    summary.json, frontier.png and manifest.json.
     """
     from sim.buying import buy_votes
     from sim.scenario import load_scenario
@@ -591,7 +606,8 @@ def buy(
         with err_console.status(f"offering {event} at 21 credibilities ({draws} draws)..."):
             solved = buy_votes(
                 loaded, event=event, budget=budget, reach=reach, call_cost=call_cost,
-                variant=name, n_draws=draws, seed=seed, calibration=calibration,
+                rival=rival, rival_budget=rival_budget, variant=name, n_draws=draws, seed=seed,
+                calibration=calibration,
             )  # fmt: skip
     except (ScenarioError, DataError) as exc:
         _fail(exc)
@@ -623,11 +639,10 @@ def buy(
     )
     for column in ("plan", "spend", *ACTS, "gain", "P(adopted)"):
         plans.add_column(column, justify="right")
-    for key, label in (
-        ("nobody", "without"),
-        ("scenario", "as written"),
-        ("model", "allocation"),
-    ):
+    rows = [("nobody", "without"), ("scenario", "as written"), ("model", "allocation")]
+    if rival is not None:
+        rows.append(("rival", "after rival"))
+    for key, label in rows:
         p = solved.plans[key]
         plans.add_row(
             label, f"{p['spend']:.3f}", *(f"{p[f'expected_{a}']:.1f}" for a in ACTS),
@@ -636,6 +651,19 @@ def buy(
     out_console.print(plans)
     offers = solved.plans["model"]["offers"]
     firm = sum(1 for c in offers.values() if c > 0)
+    if rival is not None:
+        answer = solved.plans["rival"]
+        committed = sorted(k for k, c in answer["rival_offers"].items() if c > 0)
+        listed = ", ".join(committed[:10]) + (", ..." if len(committed) > 10 else "")
+        out_console.print(
+            f"{answer['rival']} answers with {answer['rival_spend']:.3g} of its budget of "
+            f"{answer['rival_budget']:.3g}: commitments to {len(committed)} members"
+            f"{f' ({listed})' if committed else ''}, its compliance "
+            f"{answer['rival_compliance_gain']:+.2f}; {solved.patron}'s "
+            f"falls from {solved.plans['model']['compliance_gain']:+.2f} to "
+            f"{answer['compliance_gain']:+.2f}.",
+            highlight=False,
+        )
     out_console.print(
         f"{len(offers)} members asked, {firm} of them with a commitment; written to {where}/",
         highlight=False,

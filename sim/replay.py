@@ -114,6 +114,23 @@ class AskSpec:
         weight = principal_weight(offer, np.asarray(support_value, float)[:, None], self.tie)
         return replace(self, offer=offer, weight=weight, firm=credibility >= FIRM)
 
+    def restricted(
+        self, columns: IntArray, credibility: FloatArray, support_value: FloatArray
+    ) -> AskSpec:
+        """The ask to the targets at `columns` only (positions in `targets`), the offer made to
+        each at its own `credibility` in every draw (a patron's allocation, :mod:`sim.buying`);
+        firm if every offer is."""
+        columns = np.asarray(columns, dtype=np.int64)
+        credibility = np.asarray(credibility, dtype=float)
+        need, tie = self.need[columns], self.tie[:, columns]
+        offer = np.broadcast_to(credibility * need, (self.offer.shape[0], len(columns))).copy()
+        weight = principal_weight(offer, np.asarray(support_value, float)[:, None], tie)
+        return replace(
+            self, targets=self.targets[columns],
+            target_iso3=tuple(self.target_iso3[k] for k in columns), weight=weight, offer=offer,
+            tie=tie, need=need, firm=bool(len(columns)) and bool(np.all(credibility >= FIRM)),
+        )  # fmt: skip
+
     def at_mean_credibility(self) -> AskSpec:
         """The same ask with its offer's credibility at its prior mean in every draw."""
         if self.credibility is None:

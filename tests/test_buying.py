@@ -143,6 +143,63 @@ def test_the_same_seed_gives_the_same_bytes(tmp_path):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
 
+RIVAL_PRINCIPAL = """[principals.TUR]
+name = "Turkey (a hypothetical rival, for the tests)"
+iso3 = "TUR"
+
+[[needs]]
+kind = "oic_solidarity"
+who = "bloc:OIC"
+need = 1.0
+source = "test fixture: a hypothetical need"
+
+[principals.USA]"""
+
+RIVAL_EVENT = """[[events]]
+id = "rival_call"
+date = 2017-12-20
+kind = "ask"
+principal = "TUR"
+targets = ["all"]
+acts = ["yes"]
+offer = { kind = "oic_solidarity", size = "solidarity", credibility = "talks" }
+description = "A hypothetical rival asks for yes."
+source = "test fixture: hypothetical"
+
+[variants.as_happened]"""
+
+
+@pytest.fixture(scope="module")
+def with_rival(tmp_path_factory):
+    """The Jerusalem scenario with a hypothetical second buyer asking for yes."""
+    text = JERUSALEM.read_text().replace("[principals.USA]", RIVAL_PRINCIPAL, 1)
+    path = tmp_path_factory.mktemp("rival") / "rival.toml"
+    path.write_text(text.replace("[variants.as_happened]", RIVAL_EVENT, 1))
+    return path
+
+
+def test_a_rival_answers_the_allocation_and_takes_compliance_back(with_rival):
+    kwargs = {"event": "trump_threat", "rival": "rival_call", "budget": 5.0, "n_draws": DRAWS}
+    idle = buy_votes(with_rival, rival_budget=0.0, seed=3, **kwargs)
+    busy = buy_votes(with_rival, rival_budget=5.0, seed=3, **kwargs)
+    before, after = busy.plans["model"], busy.plans["rival"]
+    assert after["rival_spend"] <= 5.0 + 1e-9
+    assert idle.plans["rival"]["rival_spend"] == 0.0
+    # the patron's allocation is the same; the rival's money takes compliance back from it
+    assert before == idle.plans["model"]
+    assert after["compliance_gain"] < idle.plans["rival"]["compliance_gain"]
+    assert after["expected_yes"] > idle.plans["rival"]["expected_yes"]
+    assert after["rival_compliance_gain"] > idle.plans["rival"]["rival_compliance_gain"]
+    # the rival's commitments go where the patron bought: the votes it moved are cheapest back
+    committed = {k for k, c in after["rival_offers"].items() if c > 0}
+    bought = {k for k, c in before["offers"].items() if c > 0}
+    assert committed
+    assert len(committed & bought) >= len(committed) / 2
+    table = busy.table()
+    after_odds = table[[f"p_{a}_after_rival" for a in ("yes", "no", "abstain", "absent")]]
+    np.testing.assert_allclose(after_odds.sum(axis=1), 1.0, atol=1e-9)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
@@ -152,6 +209,9 @@ def test_the_same_seed_gives_the_same_bytes(tmp_path):
         ({"event": "netanyahu_call", "call_cost": 0.1}, "give a call cost with reach all"),
         ({"event": "netanyahu_call", "budget": -1.0}, "budget: expected a number >= 0"),
         ({"event": "netanyahu_call", "credibilities": [1.5]}, r"must lie in \[0, 1\]"),
+        ({"event": "netanyahu_call", "rival": "netanyahu_call"}, "another principal's event"),
+        ({"event": "netanyahu_call", "rival": "lapid_letters"}, "ISR's own event"),
+        ({"event": "netanyahu_call", "rival_budget": 1.0}, "name the rival's event"),
     ],
 )
 def test_bad_requests_are_refused_naming_what_was_expected(kwargs, message):
