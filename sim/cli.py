@@ -665,7 +665,8 @@ def buy(
             highlight=False,
         )
     out_console.print(
-        f"{len(offers)} members asked, {firm} of them with a commitment; written to {where}/",
+        f"{len(offers)} member{'s' if len(offers) != 1 else ''} asked, {firm} of them with a "
+        f"commitment; written to {where}/",
         highlight=False,
     )
 

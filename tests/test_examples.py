@@ -16,6 +16,7 @@ EXPECTED = {
     "credibility_sweep": "p_abstain",
     "price_the_call": "cost ratio  1.0: credibility",
     "whom_to_ask": "the best 51: expected no",
+    "spend_a_budget": "members threatened firmly; expected yes",
 }
 
 
