@@ -67,7 +67,7 @@ import pandas as pd
 
 from sim.acts import ABSENT, ACTS, FloatArray
 from sim.errors import ScenarioError
-from sim.results import csv_text, git_commit, json_text, package_versions, write_run
+from sim.results import csv_text, game_manifest, json_text, write_run
 from sim.scenario import Scenario, load_scenario
 from sim.tremble import apply_tremble
 
@@ -249,18 +249,12 @@ class Bargain:
 
     def manifest(self) -> dict[str, Any]:
         """Provenance (no wall-clock time: reruns give the same bytes)."""
-        return {
-            "scenario": {"name": self.scenario, "sha256": self.scenario_sha256},
-            "variant": self.variant,
-            "event": self.event,
-            "target": self.target,
-            "grid": [float(c) for c in self.credibility],
-            "seed": self.seed,
-            "draws": self.draws,
-            "calibration": {"sha256": self.calibration_sha256},
-            "versions": package_versions(),
-            "git_commit": git_commit(),
-        }
+        return game_manifest(
+            scenario=self.scenario, scenario_sha256=self.scenario_sha256,
+            calibration_sha256=self.calibration_sha256, seed=self.seed, draws=self.draws,
+            variant=self.variant, event=self.event, target=self.target,
+            grid=[float(c) for c in self.credibility],
+        )  # fmt: skip
 
     def write(
         self, out_dir: str | Path, *, cost_ratio: float | None = None, plots: bool = True

@@ -58,7 +58,7 @@ import pandas as pd
 from sim.acts import ACTS, BoolArray, FloatArray, IntArray
 from sim.bargaining import DEFAULT_GRID, upper_hull
 from sim.errors import ScenarioError
-from sim.results import csv_text, git_commit, json_text, package_versions, write_run
+from sim.results import csv_text, game_manifest, json_text, write_run
 from sim.scenario import Scenario, load_scenario
 from sim.tally import Tally
 
@@ -299,21 +299,13 @@ class Purchase:
 
     def manifest(self) -> dict[str, Any]:
         """Provenance (no wall-clock time: reruns give the same bytes)."""
-        return {
-            "scenario": {"name": self.scenario, "sha256": self.scenario_sha256},
-            "variant": self.variant,
-            "event": self.event,
-            "budget": self.budget,
-            "reach": self.reach,
-            "call_cost": self.call_cost,
-            "rival": self.rival,
-            "credibilities": [float(c) for c in self.credibility],
-            "seed": self.seed,
-            "draws": self.draws,
-            "calibration": {"sha256": self.calibration_sha256},
-            "versions": package_versions(),
-            "git_commit": git_commit(),
-        }
+        return game_manifest(
+            scenario=self.scenario, scenario_sha256=self.scenario_sha256,
+            calibration_sha256=self.calibration_sha256, seed=self.seed, draws=self.draws,
+            variant=self.variant, event=self.event, budget=self.budget, reach=self.reach,
+            call_cost=self.call_cost, rival=self.rival,
+            credibilities=[float(c) for c in self.credibility],
+        )  # fmt: skip
 
     def write(self, out_dir: str | Path, *, plots: bool = True) -> Path:
         """Write ``purchase.csv``, ``frontier.csv``, ``summary.json`` (and ``frontier.png``)

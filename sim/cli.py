@@ -47,6 +47,16 @@ ScenarioArg = Annotated[
     ),
 ]
 
+VariantOption = Annotated[
+    str | None, typer.Option(help="Variant to use (default: the scenario's default).")
+]
+DrawsOption = Annotated[int, typer.Option(min=1, help="Parameter draws.")]
+SeedOption = Annotated[int, typer.Option(help="Root seed (same seed, same bytes).")]
+CalibrationOption = Annotated[
+    Path | None,
+    typer.Option(help="Folder of calibration bundles (default: the committed ones)."),
+]
+
 
 def _fail(exc: Exception) -> None:
     for line in str(exc).splitlines():
@@ -68,10 +78,7 @@ def replay(
         Path | None,
         typer.Option(help="Output folder (default: results/SCENARIO/VARIANT/)."),
     ] = None,
-    calibration: Annotated[
-        Path | None,
-        typer.Option(help="Folder of calibration bundles (default: the committed ones)."),
-    ] = None,
+    calibration: CalibrationOption = None,
     all_variants: Annotated[
         bool,
         typer.Option(
@@ -220,10 +227,7 @@ def sweep(
     restart: Annotated[
         bool, typer.Option("--restart", help="Discard another sweep's points found in OUT.")
     ] = False,
-    calibration: Annotated[
-        Path | None,
-        typer.Option(help="Folder of calibration bundles (default: the committed ones)."),
-    ] = None,
+    calibration: CalibrationOption = None,
 ) -> None:
     """Sweep SCENARIO: replay it at every combination of the values given with --set.
 
@@ -317,21 +321,16 @@ def bargain(
             "the equilibrium at this ratio.",
         ),
     ] = None,
-    variant: Annotated[
-        str | None, typer.Option(help="Variant to price in (default: the scenario's default).")
-    ] = None,
-    draws: Annotated[int, typer.Option(min=1, help="Parameter draws.")] = 1000,
-    seed: Annotated[int, typer.Option(help="Root seed (same seed, same bytes).")] = 20221230,
+    variant: VariantOption = None,
+    draws: DrawsOption = 1000,
+    seed: SeedOption = 20221230,
     out: Annotated[
         Path | None,
         typer.Option(
             help="Output folder (default: results/SCENARIO/VARIANT/bargain_EVENT_TARGET/)."
         ),
     ] = None,
-    calibration: Annotated[
-        Path | None,
-        typer.Option(help="Folder of calibration bundles (default: the committed ones)."),
-    ] = None,
+    calibration: CalibrationOption = None,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Write bargain.png.")] = True,
 ) -> None:
     """Price an offer or a threat (MODEL.md §4): how firmly should the patron commit support?
@@ -434,19 +433,14 @@ def target(
         ),
     ] = "votes",
     show: Annotated[int, typer.Option(min=0, help="Members to list, best first.")] = 15,
-    variant: Annotated[
-        str | None, typer.Option(help="Variant to plan in (default: the scenario's default).")
-    ] = None,
-    draws: Annotated[int, typer.Option(min=1, help="Parameter draws.")] = 1000,
-    seed: Annotated[int, typer.Option(help="Root seed (same seed, same bytes).")] = 20221230,
+    variant: VariantOption = None,
+    draws: DrawsOption = 1000,
+    seed: SeedOption = 20221230,
     out: Annotated[
         Path | None,
         typer.Option(help="Output folder (default: results/SCENARIO/VARIANT/target_EVENT/)."),
     ] = None,
-    calibration: Annotated[
-        Path | None,
-        typer.Option(help="Folder of calibration bundles (default: the committed ones)."),
-    ] = None,
+    calibration: CalibrationOption = None,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Write targets.png.")] = True,
 ) -> None:
     """Whom should the patron ask (MODEL.md §4)? Rank every member by the votes EVENT's ask
@@ -568,19 +562,14 @@ def buy(
         ),
     ] = None,
     show: Annotated[int, typer.Option(min=0, help="Members to list, best bought first.")] = 15,
-    variant: Annotated[
-        str | None, typer.Option(help="Variant to plan in (default: the scenario's default).")
-    ] = None,
-    draws: Annotated[int, typer.Option(min=1, help="Parameter draws.")] = 1000,
-    seed: Annotated[int, typer.Option(help="Root seed (same seed, same bytes).")] = 20221230,
+    variant: VariantOption = None,
+    draws: DrawsOption = 1000,
+    seed: SeedOption = 20221230,
     out: Annotated[
         Path | None,
         typer.Option(help="Output folder (default: results/SCENARIO/VARIANT/buy_EVENT/)."),
     ] = None,
-    calibration: Annotated[
-        Path | None,
-        typer.Option(help="Folder of calibration bundles (default: the committed ones)."),
-    ] = None,
+    calibration: CalibrationOption = None,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Write frontier.png.")] = True,
 ) -> None:
     """Spend a budget of support across members by the cheapest expected vote gain (MODEL.md

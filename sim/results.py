@@ -28,6 +28,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
     "csv_text",
+    "game_manifest",
     "git_commit",
     "json_safe",
     "json_text",
@@ -131,6 +132,30 @@ def write_run(
         draw(out / name)
     atomic_write_text(out / "manifest.json", manifest_text)
     return out
+
+
+def game_manifest(
+    *,
+    scenario: str,
+    scenario_sha256: str,
+    calibration_sha256: str,
+    seed: int,
+    draws: int,
+    **choices: Any,
+) -> dict[str, Any]:
+    """Provenance of a solved game (pricing, targeting, a budget): the scenario, the `choices`
+    that define the run (variant, event, ...) in the order given, the seed and draws, the
+    calibration, package versions and the git commit. No wall-clock time: reruns give the same
+    bytes."""
+    return {
+        "scenario": {"name": scenario, "sha256": scenario_sha256},
+        **choices,
+        "seed": seed,
+        "draws": draws,
+        "calibration": {"sha256": calibration_sha256},
+        "versions": package_versions(),
+        "git_commit": git_commit(),
+    }
 
 
 def package_versions() -> dict[str, str]:

@@ -52,7 +52,7 @@ import pandas as pd
 
 from sim.acts import ACTS, BoolArray, FloatArray, IntArray
 from sim.errors import ScenarioError
-from sim.results import csv_text, git_commit, json_text, package_versions, write_run
+from sim.results import csv_text, game_manifest, json_text, write_run
 from sim.scenario import Scenario, Variant, load_scenario
 from sim.tally import Tally, conditional_adoption, prob_adopted
 
@@ -177,18 +177,11 @@ class Targeting:
 
     def manifest(self) -> dict[str, Any]:
         """Provenance (no wall-clock time: reruns give the same bytes)."""
-        return {
-            "scenario": {"name": self.scenario, "sha256": self.scenario_sha256},
-            "variant": self.variant,
-            "event": self.event,
-            "calls": self.calls,
-            "objective": self.objective,
-            "seed": self.seed,
-            "draws": self.draws,
-            "calibration": {"sha256": self.calibration_sha256},
-            "versions": package_versions(),
-            "git_commit": git_commit(),
-        }
+        return game_manifest(
+            scenario=self.scenario, scenario_sha256=self.scenario_sha256,
+            calibration_sha256=self.calibration_sha256, seed=self.seed, draws=self.draws,
+            variant=self.variant, event=self.event, calls=self.calls, objective=self.objective,
+        )  # fmt: skip
 
     def write(self, out_dir: str | Path, *, plots: bool = True) -> Path:
         """Write ``targets.csv``, ``curve.csv``, ``summary.json`` (and ``targets.png``)
