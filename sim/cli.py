@@ -26,7 +26,8 @@ app = typer.Typer(
         "Vote trading for security support in the UN General Assembly.\n\n"
         "Replay an episode (a scenario file) to get every member's odds of yes, no, abstain "
         "or absent, the exact distribution of the tally and the probability of adoption; "
-        "sweep its keys; price an offer and choose whom to ask (the bargaining game); "
+        "sweep its keys; price an offer, choose whom to ask and spend a budget of support "
+        "(the bargaining game); forecast and validate on real votes; "
         "calibrate on real roll calls."
     ),
     no_args_is_help=True,
