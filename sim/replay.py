@@ -326,6 +326,14 @@ def event_targets(
     return sorted(picked - {principal_iso3})
 
 
+#: Items fitted to a committee's tally, by (bundle, members, committee): the fit is
+#: deterministic, and a replay would otherwise redo it for the patron's choice of addressees
+#: (:func:`sim.targeting.complete_addressees`) and again for itself, as would every point of a
+#: sweep and every offer of the bargaining game.
+_COMMITTEE_ITEMS: dict[tuple[str, tuple[str, ...], str], dict[str, float]] = {}
+_COMMITTEE_ITEMS_MAX = 64
+
+
 def _item(
     scenario: Scenario, bundle: Bundle, params: pd.DataFrame
 ) -> tuple[dict[str, float], dict[str, str]]:
@@ -334,25 +342,35 @@ def _item(
     item = bundle.item
     known = committee_acts(scenario)
     if spec.committee is not None:
-        from sim.calibrate import fit_item_to_tally
-
-        c = spec.committee
-        tally = {
-            "yes": c.tally.yes,
-            "no": c.tally.no,
-            "abstain": c.tally.abstain,
-            "absent": c.tally.not_voting,
-        }
-        fitted = fit_item_to_tally(
-            params[["ideal_point", "participation"]], tally, prior_item=item, known_acts=known
-        )
-        item = {
-            k: float(fitted[k]) for k in ("discrimination", "cut_abstain", "cut_yes", "presence")
-        }
-        item["presence"] = _presence_for_absences(
-            params, item, gamma=bundle.absence["gamma"], known=known, absent=c.tally.not_voting
-        )
+        key = (bundle.sha256, tuple(params.index), spec.committee.model_dump_json())
+        if key not in _COMMITTEE_ITEMS:
+            if len(_COMMITTEE_ITEMS) >= _COMMITTEE_ITEMS_MAX:
+                _COMMITTEE_ITEMS.clear()
+            _COMMITTEE_ITEMS[key] = _committee_item(spec.committee, bundle, params, known)
+        item = dict(_COMMITTEE_ITEMS[key])
     return item, known
+
+
+def _committee_item(
+    c: Any, bundle: Bundle, params: pd.DataFrame, known: dict[str, str]
+) -> dict[str, float]:
+    """The item fitted to the committee `c`'s tally and named acts (:func:`_item`)."""
+    from sim.calibrate import fit_item_to_tally
+
+    tally = {
+        "yes": c.tally.yes,
+        "no": c.tally.no,
+        "abstain": c.tally.abstain,
+        "absent": c.tally.not_voting,
+    }
+    fitted = fit_item_to_tally(
+        params[["ideal_point", "participation"]], tally, prior_item=bundle.item, known_acts=known
+    )
+    item = {k: float(fitted[k]) for k in ("discrimination", "cut_abstain", "cut_yes", "presence")}
+    item["presence"] = _presence_for_absences(
+        params, item, gamma=bundle.absence["gamma"], known=known, absent=c.tally.not_voting
+    )
+    return item
 
 
 def _presence_for_absences(
