@@ -39,8 +39,22 @@ compliance; the outcome is not the objective (most recorded votes are not close;
 **A rival buyer** (``rival``: another principal's ask or threat with an offer, e.g. one asking
 for the opposite vote) moves second, as Groseclose & Snyder's second buyer: with the patron's
 offers fixed as allocated, the same three steps for the rival's event and budget give its best
-response, and the assembly after both. Not yet: a patron that anticipates the response (their
-first buyer, whose coalitions become supermajorities), kinds of support other than the event's.
+response, and the assembly after both.
+
+**An anticipating patron** (``anticipate``; their first buyer) is solved on a coarser grid
+(:data:`CONTEST_GRID`): one replay per pair of the two buyers' options (each event to every
+member at a credibility, or not sent) gives every member's odds, so the rival's exact response
+to any allocation of the patron is a greedy allocation over tables (:func:`_respond`). The
+patron cannot search all its allocations; it anticipates the rival through a shadow price of
+the rival's budget, at which the rival answers each member on its own and the patron's problem
+separates into one it solves exactly, tries a range of prices, scores each allocation against
+the rival's exact response and keeps the best, or its naive allocation (ignoring the rival's
+money) if none beats it (:func:`solve_contest`). Groseclose & Snyder's supermajorities come from
+buyers who care about the outcome; these buyers count votes, and the rival spends its whole
+budget wherever the patron leaves it room, so anticipation gains only where some of the
+patron's buys are cheap for the rival to undo and others are not.
+
+Not yet: kinds of support other than the event's; buyers who want the outcome.
 """
 
 from __future__ import annotations
@@ -62,7 +76,15 @@ from sim.results import csv_text, game_manifest, json_text, write_run
 from sim.scenario import Scenario, load_scenario
 from sim.tally import Tally
 
-__all__ = ["Allocation", "Purchase", "allocate", "buy_votes"]
+__all__ = [
+    "CONTEST_GRID",
+    "Allocation",
+    "Contest",
+    "Purchase",
+    "allocate",
+    "buy_votes",
+    "solve_contest",
+]
 
 
 @dataclass(frozen=True)
@@ -208,6 +230,9 @@ class Purchase:
         The credibility the rival offers each candidate after the allocation (NaN: not asked).
     after_rival : ndarray, shape (n, 4), or None
         Each candidate's mean odds after the rival's response.
+    leader : ndarray, shape (n, 2), or None
+        With ``anticipate``: the credibility the anticipating patron offers each candidate and
+        the rival's answer (NaN: not asked).
     """
 
     scenario: str
@@ -238,6 +263,7 @@ class Purchase:
     rival: str | None = None
     rival_choice: FloatArray | None = None
     after_rival: FloatArray | None = None
+    leader: FloatArray | None = None
     scenario_sha256: str = ""
     calibration_sha256: str = ""
 
@@ -270,6 +296,9 @@ class Purchase:
             frame["rival_credibility"] = self.rival_choice
             for j, act in enumerate(ACTS):
                 frame[f"p_{act}_after_rival"] = self.after_rival[:, j]
+        if self.leader is not None:
+            frame["leader_credibility"] = self.leader[:, 0]
+            frame["leader_rival_credibility"] = self.leader[:, 1]
         frame["_first"] = ~asked
         frame["_gain"] = -gain
         frame = frame.sort_values(["_first", "_gain", "iso3"], kind="mergesort")
@@ -303,7 +332,7 @@ class Purchase:
             scenario=self.scenario, scenario_sha256=self.scenario_sha256,
             calibration_sha256=self.calibration_sha256, seed=self.seed, draws=self.draws,
             variant=self.variant, event=self.event, budget=self.budget, reach=self.reach,
-            call_cost=self.call_cost, rival=self.rival,
+            call_cost=self.call_cost, rival=self.rival, anticipate=self.leader is not None,
             credibilities=[float(c) for c in self.credibility],
         )  # fmt: skip
 
@@ -332,6 +361,7 @@ def buy_votes(
     call_cost: float = 0.0,
     rival: str | None = None,
     rival_budget: float | None = None,
+    anticipate: bool = False,
     credibilities: Sequence[float] = DEFAULT_GRID,
     variant: str | None = None,
     n_draws: int = 1000,
@@ -363,6 +393,11 @@ def buy_votes(
         event's expected spend as written) by the cheapest expected vote gain against it, with
         the same `reach` and `call_cost`; ``plans["rival"]`` is the assembly after both. The
         patron does not anticipate the response.
+    anticipate : bool
+        With a rival, also solve the contest in which the patron anticipates the rival's
+        response (:func:`solve_contest`, on :data:`CONTEST_GRID`): ``plans["naive"]`` (the
+        patron ignoring the rival's money) and ``plans["leader"]`` (anticipating it), each with
+        the rival's exact response.
     credibilities : sequence of float
         The patron's choices of credibility, each in [0, 1]; 0 is always added.
     variant, n_draws, seed, calibration
@@ -397,6 +432,8 @@ def buy_votes(
         raise ScenarioError(f"{where}: rival budget: expected a number >= 0; got {rival_budget}")
     if rival_budget is not None and rival is None:
         raise ScenarioError(f"{where}: rival budget: name the rival's event too")
+    if anticipate and rival is None:
+        raise ScenarioError(f"{where}: anticipate: name the rival's event too")
     if rival is not None and rival == event:
         raise ScenarioError(f"{where}: rival: expected another principal's event; got {event!r}")
     variant = variant or scenario.spec.default_variant
@@ -464,6 +501,16 @@ def buy_votes(
             "rival_compliance_gain": float(moved_b.sum()),
             "rival_offers": offers,
         }
+    leader = None
+    if anticipate and rival is not None:
+        contest_solved, contest_plans = _contest_plans(
+            scenario, a, b, budget_a=side.budget, budget_b=rival_side.budget, reach=reach,
+            call_cost=call_cost, seed=seed, rule=rule,
+        )  # fmt: skip
+        plans.update(contest_plans)
+        offered = np.concatenate([[np.nan], contest_solved.grid])
+        oa, ob = contest_solved.leader
+        leader = np.stack([offered[oa[candidates]], offered[ob[candidates]]], axis=1)
     frontier = side.allocation.path.copy()
     frontier.insert(1, "credibility", grid[frontier["option"].to_numpy(dtype=np.int64)])
     frontier = frontier.drop(columns="option").rename(columns={"member": "iso3"})
@@ -494,6 +541,7 @@ def buy_votes(
         choice=choice,
         rival=rival,
         rival_choice=rival_choice,
+        leader=leader,
         after_rival=None if after_rival is None else after_rival[:, candidates].mean(axis=0),
         in_scenario=named,
         frontier=frontier,
@@ -663,6 +711,251 @@ def _rival_response(
         variant=variant, setup=setup, base=calm.odds.copy(),
     )  # fmt: skip
     return b, answered
+
+
+#: The credibilities of the contest in which the patron anticipates the rival (:func:`contest`):
+#: every pair of offers is one replay, so the grid is coarser than the pricing game's.
+CONTEST_GRID: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+#: Shadow prices of the rival's budget at which the patron tries its anticipation (logit of
+#: compliance per unit of commitment), log-spaced; each candidate is scored against the
+#: rival's exact response.
+SHADOW_PRICES = tuple(float(x) for x in np.logspace(-3, 3, 49))
+
+#: The gain of an option a buyer may not choose: below every real one, finite for the hull.
+_NEVER = -1e9
+
+
+@dataclass(frozen=True)
+class Contest:
+    """Two buyers on a grid of offer pairs, the rival moving second (:func:`contest`).
+
+    Attributes
+    ----------
+    grid : ndarray, shape (G,)
+    options_a, options_b : ndarray of int, shape (n_members, 2)
+        Each member's first and last allowed option of the patron and of the rival: option 0 is
+        "not asked", option ``k >= 1`` the offer at ``grid[k - 1]``.
+    reading_a, reading_b : ndarray, shape (G + 1, G + 1, n_members)
+        The patron's and the rival's expected reading of each member's act at every pair of
+        options (patron's first).
+    cost_a, cost_b : ndarray, shape (G + 1, G + 1, n_members)
+    naive, leader : tuple of ndarray of int
+        The patron's options and the rival's exact response: the patron ignoring the rival's
+        money, and the patron anticipating it (the best of its tries at :data:`SHADOW_PRICES`).
+    shadow_price : float
+        The rival's shadow price at which the patron's best anticipation was found (``nan``
+        when ignoring the rival did as well).
+    """
+
+    grid: FloatArray
+    options_a: IntArray
+    options_b: IntArray
+    reading_a: FloatArray
+    reading_b: FloatArray
+    cost_a: FloatArray
+    cost_b: FloatArray
+    naive: tuple[IntArray, IntArray]
+    leader: tuple[IntArray, IntArray]
+    shadow_price: float
+
+    def value(self, a: IntArray, b: IntArray) -> tuple[float, float, float, float]:
+        """The patron's and the rival's total reading and spend at options `a`, `b`."""
+        j = np.arange(len(a))
+        return (
+            float(self.reading_a[a, b, j].sum()),
+            float(self.reading_b[a, b, j].sum()),
+            float(self.cost_a[a, b, j].sum()),
+            float(self.cost_b[a, b, j].sum()),
+        )
+
+
+def _respond(
+    reading: FloatArray, cost: FloatArray, options: IntArray, budget: float, names: Sequence[str]
+) -> IntArray:
+    """A buyer's exact best response (:func:`allocate`) given the other side's options: per
+    member, `reading` and `cost` over this buyer's options (shape (n, G + 1)), choices between
+    ``options[:, 0]`` and ``options[:, 1]``, measured from the first."""
+    n, width = reading.shape
+    j = np.arange(n)
+    first = options[:, 0]
+    costs = np.zeros((n, width - 1))
+    gains = np.full((n, width - 1), _NEVER)
+    for k in range(1, width):
+        allowed = (k > first) & (k <= options[:, 1])
+        gains[:, k - 1] = np.where(allowed, reading[:, k] - reading[j, first], _NEVER)
+        costs[:, k - 1] = np.where(allowed, np.maximum(cost[:, k] - cost[j, first], 0.0), 0.0)
+    chosen = allocate(costs, gains, budget, names=names).choice
+    return np.where(chosen >= 0, chosen + 1, first)
+
+
+def _local_response(
+    reading: FloatArray, cost: FloatArray, options: IntArray, price: float
+) -> IntArray:
+    """Per member and option of the other side, the option maximising ``reading - price * cost``
+    (the response of a buyer whose budget is worth `price` per unit), shape (G + 1, n)."""
+    width = reading.shape[1]
+    k = np.arange(width)[None, :, None]
+    allowed = (k >= options[:, 0][None, None, :]) & (k <= options[:, 1][None, None, :])
+    score = np.where(allowed, reading - price * cost, -np.inf)  # (a, b, n)
+    return np.argmax(score, axis=1)  # ties: the first, the cheaper offer
+
+
+def solve_contest(
+    reading_a: FloatArray,
+    reading_b: FloatArray,
+    cost_a: FloatArray,
+    cost_b: FloatArray,
+    options_a: IntArray,
+    options_b: IntArray,
+    *,
+    budget_a: float,
+    budget_b: float,
+    names: Sequence[str],
+    grid: FloatArray,
+) -> Contest:
+    """The patron's allocation, ignoring and anticipating the rival's exact best response.
+
+    The rival moves second and spends its budget by the cheapest expected vote gain given the
+    patron's offers (:func:`allocate`, exact). The patron cannot search every allocation, so it
+    anticipates the rival through a shadow price ``p`` of the rival's budget: at ``p`` the rival
+    answers each member on its own, maximising its reading less ``p`` times its cost, and the
+    patron's problem separates into one it solves exactly (:func:`allocate`). The patron tries
+    every ``p`` of :data:`SHADOW_PRICES`, scores each allocation against the rival's exact
+    response, and keeps the best, or its naive allocation if none does better.
+    """
+    n = reading_a.shape[-1]
+    j = np.arange(n)
+    base_b = options_b[:, 0]
+
+    def patron_allocation(answer: IntArray) -> IntArray:
+        """The patron's best allocation if the rival answered option a with `answer[a, j]`."""
+        reading = reading_a[np.arange(reading_a.shape[0])[:, None], answer, j[None, :]].T
+        cost = cost_a[np.arange(cost_a.shape[0])[:, None], answer, j[None, :]].T
+        return _respond(reading, cost, options_a, budget_a, names)
+
+    def rival_answer(a: IntArray) -> IntArray:
+        return _respond(reading_b[a, :, j], cost_b[a, :, j], options_b, budget_b, names)
+
+    def patron_total(a: IntArray, b: IntArray) -> float:
+        return float(reading_a[a, b, j].sum())
+
+    ignore = np.broadcast_to(base_b[None, :], (reading_a.shape[0], n))
+    naive_a = patron_allocation(ignore)
+    naive = (naive_a, rival_answer(naive_a))
+    best, best_value, best_price = naive, patron_total(*naive), float("nan")
+    for price in SHADOW_PRICES:
+        answer = _local_response(reading_b, cost_b, options_b, price)  # (a, n)
+        a = patron_allocation(answer)
+        b = rival_answer(a)
+        value = patron_total(a, b)
+        if value > best_value + 1e-12:
+            best, best_value, best_price = (a, b), value, price
+    return Contest(
+        grid=np.asarray(grid, dtype=float), options_a=options_a, options_b=options_b,
+        reading_a=reading_a, reading_b=reading_b, cost_a=cost_a, cost_b=cost_b, naive=naive,
+        leader=best, shadow_price=best_price,
+    )  # fmt: skip
+
+
+def _contest_plans(
+    scenario: Scenario,
+    a: Any,
+    b: Any,
+    *,
+    budget_a: float,
+    budget_b: float,
+    reach: str,
+    call_cost: float,
+    seed: int,
+    rule: str,
+) -> tuple[Contest, dict[str, dict[str, Any]]]:
+    """Replay every pair of the two buyers' options on :data:`CONTEST_GRID` (each event to
+    every member, or not sent), solve the contest (:func:`solve_contest`) and describe the
+    naive and the anticipating allocations with their exact tallies."""
+    from sim.assembly import AssemblyModel
+
+    grid = np.asarray(CONTEST_GRID)
+    setup = b.setup  # the rival's event to every member; the patron's replaced below
+    events = (a.written.id, b.written.id)
+    others = tuple(x for x in setup.asks if x.event_id not in events)
+    first: AssemblyModel | None = None
+
+    def odds(ia: int, ib: int) -> FloatArray:
+        """Every member's odds per draw with the patron's option `ia`, the rival's `ib`."""
+        nonlocal first
+        asks = list(others)
+        if ia:
+            asks.append(a.ask.at_credibility(grid[ia - 1], setup.support_value))
+        if ib:
+            asks.append(b.ask.at_credibility(grid[ib - 1], setup.support_value))
+        model = AssemblyModel(
+            replace(setup, asks=tuple(asks)), rng=np.random.default_rng(seed), calm_from=first
+        )
+        if first is None:
+            first = model
+        model.run()
+        return model.odds
+
+    width = len(grid) + 1
+    n = len(setup.iso3)
+    mean = np.empty((width, width, n, len(ACTS)))
+    for ia in range(width):
+        for ib in range(width):
+            mean[ia, ib] = odds(ia, ib).mean(axis=0)
+
+    def tables(x: Any, own: int) -> tuple[FloatArray, FloatArray, IntArray]:
+        """One buyer's readings, costs and allowed options; `own` is its axis (0 or 1)."""
+        reading = mean @ x.ask.m  # (ia, ib, n)
+        need = np.zeros(n)
+        need[x.ask.targets] = x.ask.need
+        offered = np.concatenate([[0.0], grid])  # option 0: not asked
+        level = offered[:, None, None] if own == 0 else offered[None, :, None]
+        asked = (np.arange(width)[:, None, None] if own == 0 else
+                 np.arange(width)[None, :, None]) > 0  # fmt: skip
+        spend = level * need[None, None, :]
+        if x.written.kind == "threat":
+            spend = spend * (mean @ np.maximum(-x.ask.m, 0.0))
+        cost = np.broadcast_to(np.where(asked, call_cost + spend, 0.0), reading.shape).copy()
+        options = np.zeros((n, 2), dtype=np.int64)
+        if reach == "event":
+            chosen = [int(j) for j in x.candidates if setup.iso3[j] in x.named]
+            options[chosen] = (1, width - 1)
+        else:
+            options[x.candidates] = (0, width - 1)
+        return reading, cost, options
+
+    reading_a, cost_a, options_a = tables(a, 0)
+    reading_b, cost_b, options_b = tables(b, 1)
+    solved = solve_contest(
+        reading_a, reading_b, cost_a, cost_b, options_a, options_b, budget_a=budget_a,
+        budget_b=budget_b, names=setup.iso3, grid=grid,
+    )  # fmt: skip
+    j = np.arange(n)
+    plans = {}
+    for name, (oa, ob) in (("naive", solved.naive), ("leader", solved.leader)):
+        probs = np.empty((setup.n_draws, n, len(ACTS)))
+        for ia, ib in sorted(set(zip(oa.tolist(), ob.tolist(), strict=True))):
+            at = (oa == ia) & (ob == ib)
+            probs[:, at] = odds(ia, ib)[:, at]
+        tally = Tally.from_probabilities(probs, rule=rule, copy=False)
+        expected = tally.mean()
+        offers = {
+            "offers": {setup.iso3[k]: float(grid[oa[k] - 1]) for k in np.flatnonzero(oa)},
+            "rival_offers": {setup.iso3[k]: float(grid[ob[k] - 1]) for k in np.flatnonzero(ob)},
+        }
+        plans[name] = {
+            "spend": float(cost_a[oa, ob, j].sum()),
+            "rival_spend": float(cost_b[oa, ob, j].sum()),
+            "compliance_gain": float((reading_a[oa, ob, j] - reading_a[0, 0, j]).sum()),
+            "rival_compliance_gain": float((reading_b[oa, ob, j] - reading_b[0, 0, j]).sum()),
+            **{f"expected_{x}": expected[x] for x in ACTS},
+            **{f"{x}_interval": list(tally.interval(x)) for x in ACTS},
+            "p_adopted": tally.prob_pass(),
+            **offers,
+        }
+    plans["leader"]["shadow_price"] = solved.shadow_price
+    return solved, plans
 
 
 def _scenario_spend(

@@ -562,6 +562,15 @@ def buy(
             min=0.0, help="The rival's budget (default: its event's expected spend as written)."
         ),
     ] = None,
+    anticipate: Annotated[
+        bool,
+        typer.Option(
+            "--anticipate",
+            help="With --rival, also solve the contest in which the patron anticipates the "
+            "rival's response (every pair of offers on 0, 0.25, ..., 1): the patron ignoring "
+            "the rival's money against anticipating it.",
+        ),
+    ] = False,
     show: Annotated[int, typer.Option(min=0, help="Members to list, best bought first.")] = 15,
     variant: VariantOption = None,
     draws: DrawsOption = 1000,
@@ -583,8 +592,8 @@ def buy(
     steps of each member's concave hull of offers until the budget is spent. Compares the
     allocation with the event as written: expected tally and exact probability of adoption.
     With --rival, another principal's event answers the allocation the same way with its own
-    budget (the patron does not anticipate it). Writes purchase.csv, frontier.csv,
-    summary.json, frontier.png and manifest.json.
+    budget; with --anticipate, the patron may also anticipate that answer. Writes
+    purchase.csv, frontier.csv, summary.json, frontier.png and manifest.json.
     """
     from sim.buying import buy_votes
     from sim.scenario import load_scenario
@@ -596,8 +605,8 @@ def buy(
         with err_console.status(f"offering {event} at 21 credibilities ({draws} draws)..."):
             solved = buy_votes(
                 loaded, event=event, budget=budget, reach=reach, call_cost=call_cost,
-                rival=rival, rival_budget=rival_budget, variant=name, n_draws=draws, seed=seed,
-                calibration=calibration,
+                rival=rival, rival_budget=rival_budget, anticipate=anticipate, variant=name,
+                n_draws=draws, seed=seed, calibration=calibration,
             )  # fmt: skip
     except (ScenarioError, DataError) as exc:
         _fail(exc)
@@ -652,6 +661,18 @@ def buy(
             f"{answer['rival_compliance_gain']:+.2f}; {solved.patron}'s "
             f"falls from {solved.plans['model']['compliance_gain']:+.2f} to "
             f"{answer['compliance_gain']:+.2f}.",
+            highlight=False,
+        )
+    if anticipate:
+        naive, leader = solved.plans["naive"], solved.plans["leader"]
+        gain = leader["compliance_gain"] - naive["compliance_gain"]
+        out_console.print(
+            f"On the contest's grid, after the rival's response (compliance from neither event "
+            f"sent): {solved.patron} ignoring the "
+            f"rival's money {naive['compliance_gain']:+.2f}, anticipating it "
+            f"{leader['compliance_gain']:+.2f} (expected yes {naive['expected_yes']:.1f} and "
+            f"{leader['expected_yes']:.1f}); "
+            + ("anticipation gains nothing here." if gain <= 1e-9 else f"it gains {gain:+.2f}."),
             highlight=False,
         )
     out_console.print(
@@ -834,6 +855,14 @@ def validate(
     dynamic: Annotated[
         bool, typer.Option("--dynamic", help="Ideal points that move over sessions.")
     ] = False,
+    lead: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Years ahead: each fit ends on 1 January of the test year minus LEAD - 1 "
+            "(2: as for votes two years past the end of the data).",
+        ),
+    ] = 1,
 ) -> None:
     """Rolling-origin validation: fit on the years before each test year, predict its votes.
 
@@ -861,7 +890,7 @@ def validate(
             task = bar.add_task("fitting and predicting", total=len(years))
             result = run_validation(
                 data, years=years, window=window, dimension=dimension, dynamic=dynamic,
-                progress=lambda _y: bar.advance(task),
+                lead=lead, progress=lambda _y: bar.advance(task),
             )  # fmt: skip
     except (ScenarioError, DataError) as exc:
         _fail(exc)

@@ -17,6 +17,10 @@ The model is scored against the rules analysts use (MODEL.md §7, FACTS.md §4):
 the same title, base rates where there is none) and ``last_vote`` (the same, with the
 transition matrix of the fitting window). Scores: log-loss, Brier score and accuracy per
 member-vote, and the mean absolute error of the expected tally per act.
+
+``lead`` (``sim validate --lead 2``) forecasts further ahead: the fit ends ``lead - 1`` years
+before the test year, so each repeated text's previous vote is older, as for votes a few years
+past the end of the data.
 """
 
 from __future__ import annotations
@@ -163,9 +167,9 @@ def _issue(row: pd.Series) -> str:
 
 
 def _year(
-    data: Any, year: int, *, window: int, dimension: str, dynamic: bool = False
+    data: Any, year: int, *, window: int, dimension: str, dynamic: bool = False, lead: int = 1
 ) -> pd.DataFrame:
-    cutoff = pd.Timestamp(f"{year}-01-01")
+    cutoff = pd.Timestamp(f"{year - lead + 1}-01-01")
     fit = fit_window(data, start=cutoff - pd.DateOffset(years=window), end=cutoff,
                      dimension=dimension, dynamic=dynamic,
                      on=pd.Timestamp(f"{year}-12-01"))  # fmt: skip
@@ -174,7 +178,9 @@ def _year(
     titles = rc["text"] if "text" in rc.columns else normalise_title(rc["title"])
     whole = ~rc["partial"].astype(bool)
     targets = rc.index[
-        whole & (rc["date"] >= cutoff) & (rc["date"] < pd.Timestamp(f"{year + 1}-01-01"))
+        whole
+        & (rc["date"] >= pd.Timestamp(f"{year}-01-01"))
+        & (rc["date"] < pd.Timestamp(f"{year + 1}-01-01"))
     ]
     if dimension != "all":
         targets = targets[rc.loc[targets, dimension].astype(bool).to_numpy()]
@@ -285,6 +291,7 @@ def validate(
     window: int = 10,
     dimension: str = "all",
     dynamic: bool = False,
+    lead: int = 1,
     progress: Callable[[int], None] | None = None,
 ) -> Validation:
     """Fit on the `window` years before each test year and score its votes (module docstring).
@@ -300,20 +307,33 @@ def validate(
         ``"all"`` or an issue code (then only that issue's roll calls are predicted).
     dynamic : bool
         Ideal points that move over sessions (projected to the test year's autumn session).
+    lead : int
+        How many years ahead the forecasts are made: the fit ends on 1 January of the test
+        year minus ``lead - 1`` (1: the year's own 1 January), so with ``lead = 2`` a repeated
+        text's previous vote is two sessions old, as for a forecast two years past the data.
+        The tremble is then measured on the predictions of the year ``lead`` years earlier.
     progress : callable, optional
         Called with each test year when done.
     """
+    if lead < 1:
+        raise ValueError(f"lead must be at least 1; got {lead}")
     predictions = []
     years = [int(y) for y in years]
-    held_out, held_out_year = pd.DataFrame(), None  # the model's predictions of the year before
+    raw: dict[int, pd.DataFrame] = {}  # the model's predictions before the tremble, by year
+
+    def predicted(year: int) -> pd.DataFrame:
+        if year not in raw:
+            raw[year] = _year(data, year, window=window, dimension=dimension, dynamic=dynamic,
+                              lead=lead)  # fmt: skip
+        return raw[year]
+
     for year in years:
-        if held_out_year != year - 1:
-            held_out = _year(data, year - 1, window=window, dimension=dimension,
-                             dynamic=dynamic)  # fmt: skip
-        pred = _year(data, year, window=window, dimension=dimension, dynamic=dynamic)
-        raw = pred.copy()
+        # the tremble is measured on a year whose votes were all cast before this fit's cutoff
+        held_out = predicted(year - lead)
+        pred = predicted(year).copy()
         _tremble(pred, held_out)
-        held_out, held_out_year = raw, year
+        for old in [y for y in raw if y < year - lead]:
+            del raw[old]  # no later year needs it
         predictions.append(pred)
         if progress is not None:
             progress(int(year))

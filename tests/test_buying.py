@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.bargaining import price_offer
-from sim.buying import allocate, buy_votes
+from sim.buying import _respond, allocate, buy_votes, solve_contest
 from sim.errors import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -200,6 +200,61 @@ def test_a_rival_answers_the_allocation_and_takes_compliance_back(with_rival):
     np.testing.assert_allclose(after_odds.sum(axis=1), 1.0, atol=1e-9)
 
 
+def test_an_anticipating_patron_buys_what_the_rival_cannot_undo():
+    """Groseclose & Snyder in miniature: member 0 is the patron's cheapest buy but the rival
+    undoes it for 0.1; member 1 costs the same, gains a little less and is out of the rival's
+    reach. Ignoring the rival the patron buys member 0 and loses it; anticipating, member 1."""
+    width = 3  # options: not asked, asked with nothing, asked with the offer
+    ra, rb = np.zeros((width, width, 2)), np.zeros((width, width, 2))
+    ca, cb = np.zeros((width, width, 2)), np.zeros((width, width, 2))
+    ra[2, :, 0], ra[2, 2, 0], rb[2, 2, 0] = 1.0, 0.0, 1.0
+    ca[2, :, 0], cb[:, 2, 0] = 1.0, 0.1
+    ra[2, :, 1], ra[2, 2, 1], rb[2, 2, 1] = 0.9, 0.8, 0.1
+    ca[2, :, 1], cb[:, 2, 1] = 1.0, 10.0
+    options = np.array([[0, 2], [0, 2]])
+    c = solve_contest(ra, rb, ca, cb, options, options, budget_a=1.0, budget_b=1.0,
+                      names=["M0", "M1"], grid=np.array([0.0, 1.0]))  # fmt: skip
+    assert c.naive[0].tolist() == [2, 0]  # the patron buys member 0
+    assert c.naive[1].tolist() == [2, 0]  # and the rival undoes it
+    assert c.value(*c.naive)[0] == 0.0
+    assert c.leader[0].tolist() == [0, 2]
+    assert c.value(*c.leader)[0] == pytest.approx(0.9)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 5), st.integers(0, 2**32 - 1))
+def test_anticipation_never_does_worse_and_the_rival_keeps_to_its_budget(n, seed):
+    rng = np.random.default_rng(seed)
+    shape = (4, 4, n)
+    ra, rb = rng.normal(0, 1, shape), rng.normal(0, 1, shape)
+    ca, cb = rng.uniform(0, 1, shape), rng.uniform(0, 1, shape)
+    ca[0], cb[:, 0] = 0.0, 0.0  # not asking costs nothing
+    options = np.tile([0, 3], (n, 1))
+    names = [f"M{k}" for k in range(n)]
+    c = solve_contest(ra, rb, ca, cb, options, options, budget_a=1.0, budget_b=0.7, names=names,
+                      grid=np.array([0.0, 0.5, 1.0]))  # fmt: skip
+    assert c.value(*c.leader)[0] >= c.value(*c.naive)[0] - 1e-12
+    for a, b in (c.naive, c.leader):
+        j = np.arange(n)
+        assert cb[a, b, j].sum() <= 0.7 + 1e-9
+        # the rival's answer is its exact best response to the patron's options
+        assert b.tolist() == _respond(rb[a, :, j], cb[a, :, j], options, 0.7, names).tolist()
+
+
+def test_the_patron_can_anticipate_the_rival_in_a_replay(with_rival, tmp_path):
+    p = buy_votes(with_rival, event="trump_threat", rival="rival_call", budget=5.0,
+                  rival_budget=5.0, anticipate=True, n_draws=100, seed=3)  # fmt: skip
+    naive, leader = p.plans["naive"], p.plans["leader"]
+    assert leader["compliance_gain"] >= naive["compliance_gain"] - 1e-12
+    assert leader["rival_spend"] <= 5.0 + 1e-9
+    table = p.table()
+    assert {"leader_credibility", "leader_rival_credibility"} <= set(table.columns)
+    offered = table.dropna(subset=["leader_credibility"])
+    assert set(offered["leader_credibility"]) <= {0.0, 0.25, 0.5, 0.75, 1.0}
+    p.write(tmp_path / "out", plots=False)
+    assert (tmp_path / "out" / "summary.json").read_text().count('"leader"') == 1
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
@@ -212,6 +267,7 @@ def test_a_rival_answers_the_allocation_and_takes_compliance_back(with_rival):
         ({"event": "netanyahu_call", "rival": "netanyahu_call"}, "another principal's event"),
         ({"event": "netanyahu_call", "rival": "lapid_letters"}, "ISR's own event"),
         ({"event": "netanyahu_call", "rival_budget": 1.0}, "name the rival's event"),
+        ({"event": "netanyahu_call", "anticipate": True}, "anticipate: name the rival's event"),
     ],
 )
 def test_bad_requests_are_refused_naming_what_was_expected(kwargs, message):

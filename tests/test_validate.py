@@ -8,7 +8,7 @@ import pytest
 
 from sim.acts import ACTS
 from sim.data import load_roll_calls
-from sim.validate import BASE_RATES, FACTS_TRANSITIONS, first_votes, score, validate
+from sim.validate import BASE_RATES, FACTS_TRANSITIONS, _year, first_votes, score, validate
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +46,27 @@ def test_every_vote_of_2021_is_predicted_once_with_odds_that_sum_to_one(validati
         np.testing.assert_allclose(pred[[f"{method}_{a}" for a in ACTS]].sum(axis=1), 1.0,
                                    atol=1e-9)  # fmt: skip
     assert (pred["year"] == 2021).all()
+
+
+@pytest.mark.slow
+def test_two_years_ahead_the_fit_sees_nothing_after_its_cutoff(data_dir, validation_2021):
+    """--lead 2: 2021's votes forecast from a fit ending on 1 January 2020, each repeated text
+    from its last vote before then; the same votes as at lead 1, and still better than
+    persistence (on the same two-year window, before the tremble: 0.406 against 0.462)."""
+    data = load_roll_calls(data_dir)
+    pred = _year(data, 2021, window=2, dimension="all", lead=2)
+    rc = data.roll_calls
+    likes = pred.loc[pred["kind"] == "repeated", "like"].unique()
+    assert len(likes) > 20
+    assert (rc.loc[likes, "date"] < pd.Timestamp("2020-01-01")).all()
+    one_year = validation_2021.predictions
+    assert set(pred["rcid"]) == set(one_year["rcid"])
+    acts = pd.Categorical(pred["act"], categories=list(ACTS)).codes
+    losses = {
+        method: score(pred[[f"{method}_{a}" for a in ACTS]].to_numpy(), acts)["log_loss"]
+        for method in ("model", "persistence")
+    }
+    assert losses["model"] < losses["persistence"]
 
 
 def test_first_votes_are_the_earliest_whole_text_vote_of_each_text():
