@@ -170,8 +170,9 @@ class AssemblyModel(mesa.Model):
         self.run_until(len(self.round_dates))
 
     def _odds(self) -> FloatArray:
-        """Everyone's odds now: members no active ask targets keep their calm odds, the others
-        are recomputed (pressure, ambivalence, persistence costs).
+        """Everyone's odds now: members no active ask targets keep their calm odds, those a
+        newly arrived ask reaches are recomputed (pressure, ambivalence, persistence costs),
+        the rest keep the odds of the round that last changed their asks.
 
         The odds under pressure live in one array updated in place round after round (a fresh
         copy of the calm odds per round would cost more than the round itself); `odds` of an
@@ -183,10 +184,13 @@ class AssemblyModel(mesa.Model):
             return self._calm
         if self._working is not None and len(self._active) == self._computed_for:
             return self._working  # no ask arrived since the last round: nothing moved
+        # A member's odds depend only on the asks that reach it: recompute the members the
+        # asks that arrived since the last computation reach, under every active ask.
+        arrived = self._active[self._computed_for :]
         self._computed_for = len(self._active)
         if self._working is None:
             self._working = self._calm.copy()
-        cols = np.unique(np.concatenate([ask.targets for ask in self._active]))
+        cols = np.unique(np.concatenate([ask.targets for ask in arrived]))
         return self._odds_of(cols, self._active, out=self._working)
 
     def _expected_counts(self) -> FloatArray:
