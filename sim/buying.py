@@ -437,6 +437,13 @@ def buy_votes(
     if rival is not None and rival == event:
         raise ScenarioError(f"{where}: rival: expected another principal's event; got {event!r}")
     variant = variant or scenario.spec.default_variant
+    if rival is not None:
+        asks = [e.id for e in scenario.events(variant) if e.kind in ("ask", "threat")]
+        if rival not in asks:
+            raise ScenarioError(
+                f"{where}: rival: expected another principal's ask or threat of variant "
+                f"{variant!r} ({', '.join(asks) or 'the variant has none'}); got {rival!r}"
+            )
     scenario, _ = complete_addressees(scenario, variant, seed=seed, calibration=calibration)
     a = _answers(scenario, event, variant=variant, n_draws=n_draws, seed=seed,
                  calibration=calibration)  # fmt: skip

@@ -268,6 +268,7 @@ def test_the_patron_can_anticipate_the_rival_in_a_replay(with_rival, tmp_path):
         ({"event": "netanyahu_call", "rival": "lapid_letters"}, "ISR's own event"),
         ({"event": "netanyahu_call", "rival_budget": 1.0}, "name the rival's event"),
         ({"event": "netanyahu_call", "anticipate": True}, "anticipate: name the rival's event"),
+        ({"event": "netanyahu_call", "rival": "nope"}, "rival: expected another principal's"),
     ],
 )
 def test_bad_requests_are_refused_naming_what_was_expected(kwargs, message):
