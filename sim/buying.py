@@ -407,7 +407,8 @@ def buy_votes(
     ------
     ScenarioError
         If the event is not an ask or threat of the variant, offers nothing, or a number is out
-        of range.
+        of range; if the rival is not another principal's ask or threat with an offer, or a
+        rival budget or ``anticipate`` comes without a rival.
     """
     from sim.targeting import _answers, complete_addressees
 
