@@ -24,8 +24,9 @@ also runs under ``mesa.batch_run``::
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +42,7 @@ from sim.tremble import apply_tremble
 if TYPE_CHECKING:
     from sim.replay import AskSpec, Setup
 
-__all__ = ["AssemblyModel", "ReceivedAsk"]
+__all__ = ["AssemblyModel", "ReceivedAsk", "Replays"]
 
 #: Draws per chunk (about 1 MB per array for 193 members) and threads for the odds.
 CHUNK = 128
@@ -266,6 +267,36 @@ class AssemblyModel(mesa.Model):
             for start in starts:
                 chunk(start)
         return out
+
+
+class Replays:
+    """One prepared episode replayed under different asks at the same draws (the pricing game's
+    offers, the targeting's with and without an ask, a budget's credibilities): the first
+    replay's calm odds serve all the later ones, since they depend on everything but the asks.
+
+    Parameters
+    ----------
+    setup : Setup
+        The episode; each replay replaces its asks.
+    seed : int
+        The seed of every replay's Mesa model.
+    """
+
+    def __init__(self, setup: Setup, seed: int) -> None:
+        self.setup, self.seed = setup, seed
+        self._first: AssemblyModel | None = None
+
+    def odds(self, asks: Iterable[AskSpec]) -> FloatArray:
+        """Every member's odds per draw, shape (n_draws, n_members, 4), under `asks` instead of
+        the setup's (the array is the model's own: read it, copy it to keep it changing)."""
+        model = AssemblyModel(
+            replace(self.setup, asks=tuple(asks)), rng=np.random.default_rng(self.seed),
+            calm_from=self._first,
+        )  # fmt: skip
+        if self._first is None:
+            self._first = model
+        model.run()
+        return model.odds
 
 
 #: The fields of a Setup that the calm odds depend on (everything but the asks and the deal).

@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -306,7 +306,7 @@ def price_offer(
         If the event does not exist in the variant, has no offer, does not reach the target,
         is superseded, or a credibility is out of range.
     """
-    from sim.assembly import AssemblyModel
+    from sim.assembly import Replays
     from sim.replay import prepare
 
     if not isinstance(scenario, Scenario):
@@ -321,19 +321,11 @@ def price_offer(
     need = float(ask.need[column])
     i = setup.iso3.index(target)
 
-    first: AssemblyModel | None = None  # the first offer's model: its calm odds serve them all
+    replays = Replays(setup, seed)  # the first offer's calm odds serve them all
 
     def odds_at(c: float) -> FloatArray:
-        nonlocal first
         priced = ask.at_credibility(c, setup.support_value)
-        asks = tuple(priced if a is ask else a for a in setup.asks)
-        model = AssemblyModel(
-            replace(setup, asks=asks), rng=np.random.default_rng(seed), calm_from=first
-        )
-        if first is None:
-            first = model
-        model.run()
-        return model.odds[:, i, :].copy()  # (draw, act)
+        return replays.odds(priced if a is ask else a for a in setup.asks)[:, i, :].copy()
 
     per_draw = np.stack([odds_at(c) for c in grid])  # (offer, draw, act)
     untrembled = per_draw

@@ -458,16 +458,15 @@ def buy_votes(
     rule = scenario.spec.resolution.rule
 
     def plan(probs: FloatArray, asked: BoolArray, spend: float) -> dict[str, Any]:
-        tally = Tally.from_probabilities(probs, rule=rule, copy=False)
-        expected = tally.mean()
+        # the tally first: it renormalises `probs` in place (copy=False), and the compliance
+        # is read from the renormalised odds
+        tally = Tally.from_probabilities(probs, rule=rule, copy=False).plan_fields()
         moved = (probs[:, candidates] - a.base[:, candidates]).mean(axis=0) @ m
         return {
             "members": sorted(iso3[j] for j in np.flatnonzero(asked)),
             "spend": float(spend),
             "compliance_gain": float(moved.sum()),
-            **{f"expected_{x}": expected[x] for x in ACTS},
-            **{f"{x}_interval": list(tally.interval(x)) for x in ACTS},
-            "p_adopted": tally.prob_pass(),
+            **tally,
         }
 
     as_written = a.base.copy()
@@ -589,14 +588,16 @@ def _solve_side(
     seed: int,
     where: str,
     variant: str,
-    setup: Any = None,
+    replays: Any = None,
     base: FloatArray | None = None,
 ) -> _Side:
-    """Steps 1-3 of the module docstring for the buyer of `a` (a :func:`_answers`), in `setup`
-    (default ``a.setup``: the event reaching every member) against `base` (default ``a.base``)."""
-    from sim.assembly import AssemblyModel
+    """Steps 1-3 of the module docstring for the buyer of `a` (a :func:`_answers`), replayed by
+    `replays` (default: of ``a.setup``, the event reaching every member) against `base`
+    (default ``a.base``)."""
+    from sim.assembly import Replays
 
-    setup = a.setup if setup is None else setup
+    replays = Replays(a.setup, seed) if replays is None else replays
+    setup = replays.setup
     base = a.base if base is None else base
     ask, candidates = a.ask, a.candidates
     event = a.written.id
@@ -610,20 +611,11 @@ def _solve_side(
     columns = {int(j): k for k, j in enumerate(ask.targets)}
     need = np.array([ask.need[columns[int(j)]] for j in candidates])
     mine = next(x for x in setup.asks if x.event_id == event)
-    first: AssemblyModel | None = None
 
     def odds_at(c: float) -> FloatArray:
         """Every member's odds per draw with the ask to everyone at credibility `c`."""
-        nonlocal first
         priced = ask.at_credibility(c, setup.support_value)
-        asks = tuple(priced if x is mine else x for x in setup.asks)
-        model = AssemblyModel(
-            replace(setup, asks=asks), rng=np.random.default_rng(seed), calm_from=first
-        )
-        if first is None:
-            first = model
-        model.run()
-        return model.odds
+        return replays.odds(priced if x is mine else x for x in setup.asks)
 
     base_reading = base[:, candidates].mean(axis=0) @ m  # (n,)
     gain = np.empty((len(candidates), len(grid)))
@@ -694,7 +686,7 @@ def _rival_response(
     """The rival's best response to the patron's allocation (Groseclose & Snyder's second
     buyer): with the patron's offers fixed as allocated, the rival's event reaching every
     member at each credibility, and its budget spent by the cheapest expected vote gain."""
-    from sim.assembly import AssemblyModel
+    from sim.assembly import Replays
     from sim.targeting import _answers
 
     b = _answers(scenario, rival, variant=variant, n_draws=n_draws, seed=seed,
@@ -710,13 +702,11 @@ def _rival_response(
     keep = np.array([column[int(j)] for j in side.candidates[chosen]], dtype=np.int64)
     allocated = a.ask.restricted(keep, side.choice[chosen], b.setup.support_value)
     asks = [x for x in b.setup.asks if x.event_id != a.written.id] + [allocated]
-    setup = replace(b.setup, asks=tuple(asks))
-    without = replace(setup, asks=tuple(x for x in setup.asks if x.event_id != rival))
-    calm = AssemblyModel(without, rng=np.random.default_rng(seed))
-    calm.run()
+    replays = Replays(replace(b.setup, asks=tuple(asks)), seed)
+    base = replays.odds(x for x in asks if x.event_id != rival).copy()
     answered = _solve_side(
         b, grid=grid, budget=budget, reach=reach, call_cost=call_cost, seed=seed, where=where,
-        variant=variant, setup=setup, base=calm.odds.copy(),
+        variant=variant, replays=replays, base=base,
     )  # fmt: skip
     return b, answered
 
@@ -881,29 +871,22 @@ def _contest_plans(
     """Replay every pair of the two buyers' options on :data:`CONTEST_GRID` (each event to
     every member, or not sent), solve the contest (:func:`solve_contest`) and describe the
     naive and the anticipating allocations with their exact tallies."""
-    from sim.assembly import AssemblyModel
+    from sim.assembly import Replays
 
     grid = np.asarray(CONTEST_GRID)
     setup = b.setup  # the rival's event to every member; the patron's replaced below
     events = (a.written.id, b.written.id)
     others = tuple(x for x in setup.asks if x.event_id not in events)
-    first: AssemblyModel | None = None
+    replays = Replays(setup, seed)
 
     def odds(ia: int, ib: int) -> FloatArray:
         """Every member's odds per draw with the patron's option `ia`, the rival's `ib`."""
-        nonlocal first
         asks = list(others)
         if ia:
             asks.append(a.ask.at_credibility(grid[ia - 1], setup.support_value))
         if ib:
             asks.append(b.ask.at_credibility(grid[ib - 1], setup.support_value))
-        model = AssemblyModel(
-            replace(setup, asks=tuple(asks)), rng=np.random.default_rng(seed), calm_from=first
-        )
-        if first is None:
-            first = model
-        model.run()
-        return model.odds
+        return replays.odds(asks)
 
     width = len(grid) + 1
     n = len(setup.iso3)
@@ -946,8 +929,6 @@ def _contest_plans(
         for ia, ib in sorted(set(zip(oa.tolist(), ob.tolist(), strict=True))):
             at = (oa == ia) & (ob == ib)
             probs[:, at] = odds(ia, ib)[:, at]
-        tally = Tally.from_probabilities(probs, rule=rule, copy=False)
-        expected = tally.mean()
         offers = {
             "offers": {setup.iso3[k]: float(grid[oa[k] - 1]) for k in np.flatnonzero(oa)},
             "rival_offers": {setup.iso3[k]: float(grid[ob[k] - 1]) for k in np.flatnonzero(ob)},
@@ -957,9 +938,7 @@ def _contest_plans(
             "rival_spend": float(cost_b[oa, ob, j].sum()),
             "compliance_gain": float((reading_a[oa, ob, j] - reading_a[0, 0, j]).sum()),
             "rival_compliance_gain": float((reading_b[oa, ob, j] - reading_b[0, 0, j]).sum()),
-            **{f"expected_{x}": expected[x] for x in ACTS},
-            **{f"{x}_interval": list(tally.interval(x)) for x in ACTS},
-            "p_adopted": tally.prob_pass(),
+            **Tally.from_probabilities(probs, rule=rule, copy=False).plan_fields(),
             **offers,
         }
     plans["leader"]["shadow_price"] = solved.shadow_price

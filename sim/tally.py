@@ -49,7 +49,7 @@ import math
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -812,6 +812,17 @@ class Tally:
     def prob_pass(self) -> float:
         """Probability the resolution is adopted: P(adopted | draw) averaged over draws."""
         return float(self.prob_pass_draws.mean())
+
+    def plan_fields(self) -> dict[str, Any]:
+        """The expected count of each act, its 90% interval and the probability of adoption,
+        keyed as the bargaining game's plans report them (``expected_yes``, ...,
+        ``yes_interval``, ..., ``p_adopted``)."""
+        mean = self.mean()
+        return {
+            **{f"expected_{act}": mean[act] for act in ACTS},
+            **{f"{act}_interval": list(self.interval(act)) for act in ACTS},
+            "p_adopted": self.prob_pass(),
+        }
 
     def to_frame(self) -> pd.DataFrame:
         """The marginals as a table, one row per count 0..n_members (written as tally.csv).

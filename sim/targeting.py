@@ -220,7 +220,7 @@ def _answers(
 ) -> _Answers:
     """Replay `variant` with `event` reaching every member and with it reaching none (MODEL.md
     §4, step 1 of the module docstring) and rank the candidates by their gain."""
-    from sim.assembly import AssemblyModel
+    from sim.assembly import Replays
     from sim.replay import committee_acts, event_targets, prepare
 
     where = f"{scenario.path or scenario.name}"
@@ -246,11 +246,9 @@ def _answers(
     without = replace(setup, asks=tuple(a for a in setup.asks if a.event_id != event))
     ask = next(a for a in setup.asks if a.event_id == event)
 
-    asked_model = AssemblyModel(setup, rng=np.random.default_rng(seed))
-    asked_model.run()
-    calm_model = AssemblyModel(without, rng=np.random.default_rng(seed), calm_from=asked_model)
-    calm_model.run()
-    with_ask, base = asked_model.odds.copy(), calm_model.odds.copy()  # (draw, member, act)
+    replays = Replays(setup, seed)
+    with_ask = replays.odds(setup.asks).copy()  # (draw, member, act)
+    base = replays.odds(without.asks).copy()
     index = {c: i for i, c in enumerate(setup.iso3)}
     candidates = np.array(
         [index[c] for c in ask.target_iso3 if setup.available[index[c], :3].any()], dtype=np.int64
@@ -416,14 +414,10 @@ def plan_targets(
 
     def plan(asked: IntArray) -> dict[str, Any]:
         probs = _assembly(base, with_ask, asked)
-        tally = Tally.from_probabilities(probs, rule=rule, copy=False)
-        mean = tally.mean()
         return {
             "members": sorted(setup.iso3[j] for j in asked),
             "compliance_gain": float((moved[asked] @ ask.m).sum()),
-            **{f"expected_{a}": mean[a] for a in ACTS},
-            **{f"{a}_interval": list(tally.interval(a)) for a in ACTS},
-            "p_adopted": tally.prob_pass(),
+            **Tally.from_probabilities(probs, rule=rule, copy=False).plan_fields(),
         }
 
     plans = {
