@@ -340,7 +340,9 @@ def price_offer(
     if event_kind == "threat":  # carried out, with probability c, on (partial) defiance
         cost = cost * (mean_odds @ np.maximum(-ask.m, 0.0))
     surplus = logit_surplus(absent[zero][None, :], absent)  # (offer, draw)
-    if not setup.available[i].all():  # a member without a vote has no choice to gain from
+    # A member without a vote has no choice to gain from; a principal bound to its own ask
+    # (sim.replay.principal_acts) has no absence to measure its gain by: both report 0.
+    if not setup.available[i].all():
         surplus = np.zeros_like(surplus)
     return Bargain(
         scenario=scenario.name,

@@ -40,7 +40,15 @@ from sim.results import csv_text, git_commit, json_text, package_versions, write
 from sim.scenario import Event, Prior, Scenario, load_scenario, select
 from sim.tally import Tally
 
-__all__ = ["SUPPORT_VALUE", "AskSpec", "ReplayResult", "Setup", "prepare", "replay"]
+__all__ = [
+    "SUPPORT_VALUE",
+    "AskSpec",
+    "ReplayResult",
+    "Setup",
+    "prepare",
+    "principal_acts",
+    "replay",
+]
 
 #: Prior of the value (logit units) of a firm commitment of a member's top security need (need 1,
 #: credibility 1). Median 2: delivered for certain, such support turns a 50:50 choice between two
@@ -482,6 +490,14 @@ def prepare(
             )
         eta_shift = eta_shift + normal("item.new_text", [0.0], [spread])  # (draw, 1)
     available = np.ones((n, len(ACTS)), dtype=bool)
+    for member, acts in principal_acts(spec.principals, events).items():
+        if member in iso3:
+            i = iso3.index(member)
+            available[i] = [act in acts for act in ACTS]
+            notes.append(
+                f"{member} asks others for {' or '.join(a for a in ACTS if a in acts)} and votes "
+                f"so itself (its calibrated odds over those acts)"
+            )
     for i, m in enumerate(members):
         if m.no_vote:
             available[i] = False
@@ -547,6 +563,47 @@ def prepare(
         deal_source=deal_source,
         tremble=_tremble(bundle.meta.get("tremble")),
     )
+
+
+def principal_acts(principals: Any, events: Sequence[Event]) -> dict[str, frozenset[str]]:
+    """The acts a member that is itself a principal may take: those it asks of others.
+
+    A state that asks or threatens others over a resolution has taken a public side on it: it
+    does not vote against its own ask, nor stay away while it lobbies (Russia on its own
+    suspension, the US on ES-10/19, Israel on A/RES/77/247). Its act is therefore drawn from
+    its calibrated odds renormalised over the acts its asks and threats in the variant name
+    (their union: "no or abstain" and a later "no" leave both open, and its own record decides
+    between them). Principals that are not members (blocs, publics) vote nothing.
+
+    Parameters
+    ----------
+    principals : mapping of str to principal spec
+        The scenario's ``[principals]`` (each with an optional ``iso3``).
+    events : sequence of Event
+        The variant's timeline.
+
+    Returns
+    -------
+    dict of str to frozenset of str
+        Per member ISO3 code, its available acts (a subset of yes, no, abstain).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> isr = NS(iso3="ISR")
+    >>> events = [NS(kind="ask", principal="ISR", acts=["no", "abstain"]),
+    ...           NS(kind="ask", principal="ISR", acts=["no"]), NS(kind="note", principal="ISR")]
+    >>> sorted(principal_acts({"ISR": isr}, events)["ISR"])
+    ['abstain', 'no']
+    """
+    out: dict[str, set[str]] = {}
+    for event in events:
+        if event.kind not in ("ask", "threat") or not event.principal:
+            continue
+        iso3 = principals[event.principal].iso3
+        if iso3:
+            out.setdefault(iso3, set()).update(event.acts)
+    return {k: frozenset(v) for k, v in out.items()}
 
 
 def _tremble(entry: dict[str, Any] | None) -> tuple[float, FloatArray] | None:

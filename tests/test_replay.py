@@ -36,6 +36,24 @@ def test_a_member_that_lost_its_vote_is_absent_with_probability_one(as_happened)
     assert venezuela["p_absent"] == 1.0
 
 
+def test_a_principal_votes_among_the_acts_it_asks_of_others(as_happened):
+    # Israel asks for no or abstain (the summons, the call) and no (Lapid's letters): it neither
+    # votes yes nor stays away, and its own record decides between the two.
+    israel = as_happened.member("ISR")
+    assert israel["p_yes"] == 0.0
+    assert israel["p_absent"] == 0.0
+    assert israel["p_no"] > israel["p_abstain"] > 0.0
+    assert any("ISR asks others for no or abstain" in n for n in as_happened.summary()["notes"])
+
+
+def test_without_its_warning_russia_is_not_bound_to_a_no_on_its_own_suspension():
+    hrc = ROOT / "scenarios" / "hrc_suspension_2022.toml"
+    warned = replay(hrc, n_draws=100, seed=2).member("RUS")
+    assert warned["p_no"] == 1.0  # the warning asked every member for no
+    calm = replay(hrc, variant="no_warning", n_draws=100, seed=2).member("RUS")
+    assert 0.0 < calm["p_no"] < 1.0  # the rule follows the cited ask, not the country
+
+
 def test_the_expected_tally_is_the_sum_of_member_probabilities(as_happened):
     means = as_happened.tally.mean()
     sums = as_happened.odds.sum(axis=1).mean(axis=0)
