@@ -112,7 +112,7 @@ def load_episodes(
     `calibration` first (where ``sim calibrate`` is writing), then in the package's defaults.
     """
     from sim.embedded import load_bundle
-    from sim.replay import prepare
+    from sim.replay import prepare, principal_acts
 
     spec = scenario.spec
     folder = scenario.path.parent if scenario.path is not None else Path("scenarios")
@@ -143,7 +143,13 @@ def load_episodes(
         # One episode measures credibility x value: its offers are scored at their prior mean
         # credibility, and the spread of that prior widens the value's posterior (fit_deal).
         setup = replace(setup, asks=tuple(ask.at_mean_credibility() for ask in setup.asks))
-        out.append(Episode(name, setup, recorded_acts(data, episode, setup.iso3)))
+        acts = recorded_acts(data, episode, setup.iso3)
+        # A principal's own vote is not an answer to pressure (it votes as it asks others,
+        # sim.replay.principal_acts): it is left out of the score, which also keeps a principal
+        # that broke its own line from making the likelihood zero.
+        own = principal_acts(episode.spec.principals, episode.events(setup.variant))
+        acts[[i for i, m in enumerate(setup.iso3) if m in own]] = -1
+        out.append(Episode(name, setup, acts))
     return out
 
 

@@ -131,7 +131,7 @@ def test_the_shipped_calibration_learns_from_both_episodes_and_the_replay_draws_
 
     deal = load_bundle("icj_referral_2022").meta["deal"]
     assert deal["episodes"] == ["jerusalem_2017", "hrc_suspension_2022"]
-    assert deal["n_members"] == 2 * 193
+    assert deal["n_members"] == 2 * 193 - 2  # all but the principals (the US, Russia)
     assert deal["loglik"] > deal["loglik_prior"]  # the episodes moved the literature prior
     s = prepare(ICJ, n_draws=4000, seed=1)
     assert s.evasion is not None
@@ -185,6 +185,10 @@ def test_each_episode_says_attendance_answers_pressure_less_than_the_logit(data_
     data = load_roll_calls(data_dir)
     episodes = load_episodes(load_scenario(ICJ), data)
     assert [e.name for e in episodes] == ["jerusalem_2017", "hrc_suspension_2022"]
+    # The principals' own votes (the US's no, Russia's) answer no pressure: not scored.
+    for episode, principal in zip(episodes, ["USA", "RUS"], strict=True):
+        assert episode.acts[episode.setup.iso3.index(principal)] == -1
+        assert (episode.acts >= 0).sum() == len(episode.acts) - 1
     fits = [fit_deal([e], support_prior=SUPPORT_VALUE, evasion_prior=EVASION) for e in episodes]
     both = load_bundle("icj_referral_2022").meta["deal"]  # the joint fit, as `sim calibrate` made
     for fit in (*fits, both):
