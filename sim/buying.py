@@ -54,7 +54,14 @@ buyers who care about the outcome; these buyers count votes, and the rival spend
 budget wherever the patron leaves it room, so anticipation gains only where some of the
 patron's buys are cheap for the rival to undo and others are not.
 
-Not yet: kinds of support other than the event's; buyers who want the outcome.
+**A buyer who wants the outcome** (``outcome``; Groseclose & Snyder's buyers care who wins):
+the same budget spent to raise the exact probability that the resolution is adopted (an ask for
+yes) or rejected (an ask against), greedily on each member's exact effect on it
+(:func:`buy_outcome`), reported beside the vote-counting allocation (``plans["outcome"]``); it
+keeps the vote-counting allocation where that does better. Where the outcome is beyond reach
+(the Jerusalem vote, the ICJ referral) it buys nothing.
+
+Not yet: kinds of support other than the event's; an outcome buyer against a rival.
 """
 
 from __future__ import annotations
@@ -78,10 +85,12 @@ from sim.tally import Tally
 
 __all__ = [
     "CONTEST_GRID",
+    "OUTCOME_TOL",
     "Allocation",
     "Contest",
     "Purchase",
     "allocate",
+    "buy_outcome",
     "buy_votes",
     "solve_contest",
 ]
@@ -188,6 +197,127 @@ def allocate(
     return Allocation(choice=choice, cost=float(spent), gain=float(gained), path=path)
 
 
+#: A step must raise the probability of the patron's outcome by more than this to be bought.
+OUTCOME_TOL = 1e-9
+
+#: Conditional adoption's act classes in ``ACTS`` order: yes, no, neither (abstain, absent).
+_CLASS = np.array([0, 1, 2, 2])
+
+
+def buy_outcome(
+    tables: FloatArray,
+    probs: FloatArray,
+    candidates: IntArray,
+    costs: FloatArray,
+    budget: float,
+    *,
+    rule: str,
+    want: str,
+    start: IntArray | None = None,
+    names: Sequence[str] | None = None,
+    workers: int = 2,
+) -> tuple[Allocation, FloatArray]:
+    """Spend `budget` for the outcome: raise the probability that the resolution is adopted
+    (``want="adopted"``) or rejected, not the expected compliance (Groseclose & Snyder's
+    buyers care who wins).
+
+    That probability is not a sum over members, so there is no hull to walk. It is linear in
+    each member's odds given the others' (:func:`sim.tally.conditional_adoption`), so the exact
+    gain of moving any one member to any of its options is known at once; the patron takes the
+    move with the most probability per unit of cost that fits what is left, updates the
+    assembly and asks again, until no move that fits gains more than :data:`OUTCOME_TOL`
+    (each move raises the probability, so it ends). Greedy: not an optimum, and compared with
+    the vote-counting allocation by the caller (:func:`buy_votes`).
+
+    Parameters
+    ----------
+    tables : ndarray, shape (n_options, n_draws, n, 4)
+        Each candidate's odds per draw at each option (members independent within a draw).
+    probs : ndarray, shape (n_draws, n_members, 4)
+        Everyone's odds with each candidate at its `start` option (not asked where -1).
+    candidates : ndarray of int, shape (n,)
+        The candidates' columns in `probs`.
+    costs : ndarray, shape (n, n_options)
+    budget : float
+    rule : str
+        The decision rule (:mod:`sim.tally`).
+    want : {"adopted", "rejected"}
+    start : ndarray of int, shape (n,), optional
+        Each candidate's option at the start (-1: not asked, cost 0; default).
+    names : sequence of str, optional
+        For breaking ties (default: positions).
+    workers : int
+        Threads of the exact tally (results do not depend on it).
+
+    Returns
+    -------
+    (Allocation, ndarray)
+        The allocation (``gain``: the probability of `want` gained; ``path``: the moves in the
+        order taken, ``gain`` cumulative from the start's probability) and everyone's odds per
+        draw under it.
+
+    Examples
+    --------
+    Two members tied 1-1 and a third who abstains: buying the third's yes decides the vote.
+
+    >>> probs = np.array([[[1.0, 0, 0, 0], [0, 1.0, 0, 0], [0, 0, 1.0, 0]]])
+    >>> tables = np.array([[[[0.9, 0, 0.1, 0]]]])           # member 2 offered: yes 0.9
+    >>> a, after = buy_outcome(tables, probs, np.array([2]), np.array([[1.0]]), 1.0,
+    ...                        rule="simple_majority", want="adopted")
+    >>> a.choice.tolist(), round(a.gain, 3)
+    ([0], 0.9)
+    """
+    from sim.tally import conditional_adoption
+
+    if want not in ("adopted", "rejected"):
+        raise ValueError(f"want must be adopted or rejected; got {want!r}")
+    tables = np.asarray(tables, dtype=float)
+    probs = np.array(probs, dtype=float)  # a copy: it is updated move by move
+    candidates = np.asarray(candidates, dtype=np.int64)
+    costs = np.asarray(costs, dtype=float)
+    n_options, n_draws, n = tables.shape[:3]
+    if costs.shape != (n, n_options) or len(candidates) != n:
+        raise ValueError(f"costs must be (candidates, options) = ({n}, {n_options})")
+    current = np.full(n, -1, dtype=np.int64) if start is None else np.array(start, np.int64)
+    spent_now = np.where(current >= 0, costs[np.arange(n), np.maximum(current, 0)], 0.0)
+    left = float(budget) - float(spent_now.sum())
+    keys = list(names) if names is not None else [f"{j:09d}" for j in range(n)]
+    sign = 1.0 if want == "adopted" else -1.0
+    steps: list[tuple[str, int, float, float, float]] = []
+    first = None
+    while True:
+        given = conditional_adoption(probs, rule=rule, workers=workers)[:, candidates][..., _CLASS]
+        now = np.einsum("dnc,dnc->n", probs[:, candidates], given) / n_draws
+        if first is None:
+            p = float(np.mean(np.einsum("dc,dc->d", probs[:, candidates[0]], given[:, 0])))
+            first = p if want == "adopted" else 1.0 - p
+        gain = sign * (np.einsum("kdnc,dnc->kn", tables, given) / n_draws - now[None, :])
+        extra = costs.T - spent_now[None, :]  # (option, candidate)
+        fits = (extra <= left + 1e-12 * max(1.0, abs(left))) & (gain > OUTCOME_TOL)
+        fits[current[current >= 0], np.flatnonzero(current >= 0)] = False
+        if not fits.any():
+            break
+        with np.errstate(divide="ignore"):
+            rate = np.where(extra > 0, gain / np.where(extra > 0, extra, 1.0), np.inf)
+        options, members = np.nonzero(fits)
+        k, j = min(
+            zip(options.tolist(), members.tolist(), strict=True),
+            key=lambda kj: (-rate[kj], -gain[kj], keys[kj[1]], kj[0]),
+        )
+        probs[:, candidates[j]] = tables[k][:, j]
+        left -= float(extra[k, j])
+        spent_now[j] = costs[j, k]
+        current[j] = k
+        steps.append((keys[j] if names is not None else j, k, float(extra[k, j]),
+                      float(gain[k, j]), float(rate[k, j])))  # fmt: skip
+    path = pd.DataFrame(steps, columns=["member", "option", "cost_step", "gain_step", "rate"])
+    path["cost"] = path["cost_step"].cumsum() if len(path) else []
+    path["gain"] = first + path["gain_step"].cumsum() if len(path) else []
+    path["taken"] = True
+    gained = float(path["gain_step"].sum()) if len(path) else 0.0
+    return Allocation(current, float(spent_now.sum()), gained, path), probs
+
+
 @dataclass(frozen=True)
 class Purchase:
     """A patron's budget spread across members: the allocation and the assembly under it.
@@ -233,6 +363,9 @@ class Purchase:
     leader : ndarray, shape (n, 2), or None
         With ``anticipate``: the credibility the anticipating patron offers each candidate and
         the rival's answer (NaN: not asked).
+    outcome : ndarray of float, shape (n,), or None
+        With ``outcome``: the credibility offered to each candidate when the patron spends for
+        the outcome (NaN: not asked); ``plans["outcome"]`` is the assembly under it.
     """
 
     scenario: str
@@ -264,6 +397,7 @@ class Purchase:
     rival_choice: FloatArray | None = None
     after_rival: FloatArray | None = None
     leader: FloatArray | None = None
+    outcome: FloatArray | None = None
     scenario_sha256: str = ""
     calibration_sha256: str = ""
 
@@ -299,6 +433,8 @@ class Purchase:
         if self.leader is not None:
             frame["leader_credibility"] = self.leader[:, 0]
             frame["leader_rival_credibility"] = self.leader[:, 1]
+        if self.outcome is not None:
+            frame["outcome_credibility"] = self.outcome
         frame["_first"] = ~asked
         frame["_gain"] = -gain
         frame = frame.sort_values(["_first", "_gain", "iso3"], kind="mergesort")
@@ -333,7 +469,7 @@ class Purchase:
             calibration_sha256=self.calibration_sha256, seed=self.seed, draws=self.draws,
             variant=self.variant, event=self.event, budget=self.budget, reach=self.reach,
             call_cost=self.call_cost, rival=self.rival, anticipate=self.leader is not None,
-            credibilities=[float(c) for c in self.credibility],
+            outcome=self.outcome is not None, credibilities=[float(c) for c in self.credibility],
         )  # fmt: skip
 
     def write(self, out_dir: str | Path, *, plots: bool = True) -> Path:
@@ -362,6 +498,7 @@ def buy_votes(
     rival: str | None = None,
     rival_budget: float | None = None,
     anticipate: bool = False,
+    outcome: bool = False,
     credibilities: Sequence[float] = DEFAULT_GRID,
     variant: str | None = None,
     n_draws: int = 1000,
@@ -398,6 +535,12 @@ def buy_votes(
         response (:func:`solve_contest`, on :data:`CONTEST_GRID`): ``plans["naive"]`` (the
         patron ignoring the rival's money) and ``plans["leader"]`` (anticipating it), each with
         the rival's exact response.
+    outcome : bool
+        Also spend the same budget for the outcome (:func:`buy_outcome`): the probability that
+        the resolution is adopted, if the event asks for yes, or rejected, if it asks against
+        it. ``plans["outcome"]`` is the assembly under that allocation, or under the
+        vote-counting one if that gives the outcome more; ``want``, ``p_want`` and
+        ``source`` say which. Not with a rival.
     credibilities : sequence of float
         The patron's choices of credibility, each in [0, 1]; 0 is always added.
     variant, n_draws, seed, calibration
@@ -408,7 +551,8 @@ def buy_votes(
     ScenarioError
         If the event is not an ask or threat of the variant, offers nothing, or a number is out
         of range; if the rival is not another principal's ask or threat with an offer, or a
-        rival budget or ``anticipate`` comes without a rival.
+        rival budget or ``anticipate`` comes without a rival; if ``outcome`` comes with a
+        rival, or the event's acts favour neither outcome.
     """
     from sim.targeting import _answers, complete_addressees
 
@@ -435,6 +579,10 @@ def buy_votes(
         raise ScenarioError(f"{where}: rival budget: name the rival's event too")
     if anticipate and rival is None:
         raise ScenarioError(f"{where}: anticipate: name the rival's event too")
+    if outcome and rival is not None:
+        raise ScenarioError(
+            f"{where}: outcome: not with a rival (the contest's buyers count votes); drop one"
+        )
     if rival is not None and rival == event:
         raise ScenarioError(f"{where}: rival: expected another principal's event; got {event!r}")
     variant = variant or scenario.spec.default_variant
@@ -449,9 +597,10 @@ def buy_votes(
     a = _answers(scenario, event, variant=variant, n_draws=n_draws, seed=seed,
                  calibration=calibration)  # fmt: skip
     setup, ask = a.setup, a.ask
+    want = _wanted(ask.m, where, event) if outcome else None
     side = _solve_side(
         a, grid=grid, budget=budget, reach=reach, call_cost=call_cost, seed=seed, where=where,
-        variant=variant,
+        variant=variant, keep_tables=outcome,
     )  # fmt: skip
     candidates, named, m = side.candidates, side.named, ask.m
     iso3 = tuple(setup.iso3[j] for j in candidates)
@@ -479,6 +628,12 @@ def buy_votes(
         "scenario": plan(as_written, named, side.spend_as_written),
         "model": model_plan,
     }
+    outcome_choice = None
+    if want is not None and side.tables is not None:
+        outcome_choice, plans["outcome"] = _outcome_plan(
+            side, a.base, want=want, rule=rule, reach=reach, grid=grid, iso3=iso3, plan=plan
+        )
+        plans["outcome"]["p_want_votes"] = _p_want(model_plan["p_adopted"], want)
     after_rival = None
     rival_choice = np.full(len(candidates), np.nan)
     if rival is not None:
@@ -549,6 +704,7 @@ def buy_votes(
         rival=rival,
         rival_choice=rival_choice,
         leader=leader,
+        outcome=outcome_choice,
         after_rival=None if after_rival is None else after_rival[:, candidates].mean(axis=0),
         in_scenario=named,
         frontier=frontier,
@@ -576,6 +732,7 @@ class _Side:
     budget: float
     spend_as_written: float
     start: float  # the frontier's first gain (reach event: every addressee asked at 0)
+    tables: FloatArray | None = None  # (offer, draw, candidate, act), when kept
 
 
 def _solve_side(
@@ -590,6 +747,7 @@ def _solve_side(
     variant: str,
     replays: Any = None,
     base: FloatArray | None = None,
+    keep_tables: bool = False,
 ) -> _Side:
     """Steps 1-3 of the module docstring for the buyer of `a` (a :func:`_answers`), replayed by
     `replays` (default: of ``a.setup``, the event reaching every member) against `base`
@@ -620,8 +778,12 @@ def _solve_side(
     base_reading = base[:, candidates].mean(axis=0) @ m  # (n,)
     gain = np.empty((len(candidates), len(grid)))
     cost = np.empty_like(gain)
+    kept = []
     for k, c in enumerate(grid):
-        mean = odds_at(c)[:, candidates].mean(axis=0)  # (n, act)
+        odds = odds_at(c)
+        mean = odds[:, candidates].mean(axis=0)  # (n, act)
+        if keep_tables:
+            kept.append(odds[:, candidates].copy())
         gain[:, k] = mean @ m - base_reading
         spend = c * need * (mean @ np.maximum(-m, 0.0) if threat else 1.0)
         cost[:, k] = call_cost + spend
@@ -636,6 +798,7 @@ def _solve_side(
             )
         candidates, named, need = candidates[keep], named[keep], need[keep]
         gain, cost = gain[keep], cost[keep]
+        kept = [t[:, keep] for t in kept]
     spend_as_written = _scenario_spend(a, candidates, named, call_cost, threat)
     budget = spend_as_written if budget is None else float(budget)
     iso3 = tuple(setup.iso3[j] for j in candidates)
@@ -664,7 +827,67 @@ def _solve_side(
         candidates=candidates, named=named, need=need, gain=gain, cost=cost,
         allocation=allocation, choice=choice, base=base, bought=bought, budget=budget,
         spend_as_written=spend_as_written, start=start,
+        tables=np.stack(kept) if keep_tables else None,
     )  # fmt: skip
+
+
+def _wanted(m: FloatArray, where: str, event: str) -> str:
+    """The outcome an ask favours: adopted if it reads yes above no, rejected if below."""
+    yes, no = float(m[ACTS.index("yes")]), float(m[ACTS.index("no")])
+    if yes == no:
+        raise ScenarioError(
+            f"{where}: outcome: event {event!r} reads yes and no alike, so it favours neither "
+            "outcome; its acts should include yes or no"
+        )
+    return "adopted" if yes > no else "rejected"
+
+
+def _p_want(p_adopted: float, want: str) -> float:
+    return float(p_adopted) if want == "adopted" else 1.0 - float(p_adopted)
+
+
+def _outcome_plan(
+    side: _Side,
+    base: FloatArray,
+    *,
+    want: str,
+    rule: str,
+    reach: str,
+    grid: FloatArray,
+    iso3: Sequence[str],
+    plan: Any,
+) -> tuple[FloatArray, dict[str, Any]]:
+    """The outcome buyer's allocation (:func:`buy_outcome`), or the vote-counting one if that
+    gives the wanted outcome more, as credibilities per candidate (NaN: not asked) and its plan
+    (the assembly, the offers, the probability of the wanted outcome, which buyer it is)."""
+    tables = side.tables
+    if tables is None:
+        raise ValueError("the side was solved without keep_tables")
+    probs = base.copy()
+    start = None
+    if reach == "event":  # every addressee starts asked with no commitment, as in `allocate`
+        start = np.zeros(len(side.candidates), dtype=np.int64)
+        probs[:, side.candidates] = tables[0]
+    allocation, after = buy_outcome(
+        tables, probs, side.candidates, side.cost, side.budget, rule=rule, want=want,
+        start=start, names=list(iso3),
+    )  # fmt: skip
+    index = allocation.choice
+    choice = np.where(index >= 0, grid[np.maximum(index, 0)], np.nan)
+    ours = plan(after, index >= 0, allocation.cost)
+    votes = plan(side.bought.copy(), ~np.isnan(side.choice), side.allocation.cost)
+    source = "outcome"
+    if _p_want(votes["p_adopted"], want) > _p_want(ours["p_adopted"], want) + OUTCOME_TOL:
+        ours, choice, source = votes, side.choice, "votes"
+    offers = {iso3[j]: float(choice[j]) for j in np.flatnonzero(~np.isnan(choice))}
+    return choice, {
+        **ours,
+        "offers": offers,
+        "want": want,
+        "p_want": _p_want(ours["p_adopted"], want),
+        "source": source,
+        "moves": len(allocation.path),
+    }
 
 
 def _rival_response(

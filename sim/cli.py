@@ -571,6 +571,16 @@ def buy(
             "the rival's money against anticipating it.",
         ),
     ] = False,
+    outcome: Annotated[
+        bool,
+        typer.Option(
+            "--outcome",
+            help="Also spend the budget for the outcome (Groseclose & Snyder's buyers): the "
+            "exact probability that the resolution is adopted, if EVENT asks for yes, or "
+            "rejected, if it asks against; greedy on each member's exact effect on it. Not "
+            "with --rival.",
+        ),
+    ] = False,
     show: Annotated[int, typer.Option(min=0, help="Members to list, best bought first.")] = 15,
     variant: VariantOption = None,
     draws: DrawsOption = 1000,
@@ -592,8 +602,9 @@ def buy(
     steps of each member's concave hull of offers until the budget is spent. Compares the
     allocation with the event as written: expected tally and exact probability of adoption.
     With --rival, another principal's event answers the allocation the same way with its own
-    budget; with --anticipate, the patron may also anticipate that answer. Writes
-    purchase.csv, frontier.csv, summary.json, frontier.png and manifest.json.
+    budget; with --anticipate, the patron may also anticipate that answer. With --outcome, the
+    patron also spends for the outcome instead of the votes. Writes purchase.csv, frontier.csv,
+    summary.json, frontier.png and manifest.json.
     """
     from sim.buying import buy_votes
     from sim.scenario import load_scenario
@@ -605,8 +616,8 @@ def buy(
         with err_console.status(f"offering {event} at 21 credibilities ({draws} draws)..."):
             solved = buy_votes(
                 loaded, event=event, budget=budget, reach=reach, call_cost=call_cost,
-                rival=rival, rival_budget=rival_budget, anticipate=anticipate, variant=name,
-                n_draws=draws, seed=seed, calibration=calibration,
+                rival=rival, rival_budget=rival_budget, anticipate=anticipate, outcome=outcome,
+                variant=name, n_draws=draws, seed=seed, calibration=calibration,
             )  # fmt: skip
     except (ScenarioError, DataError) as exc:
         _fail(exc)
@@ -641,6 +652,8 @@ def buy(
     rows = [("nobody", "without"), ("scenario", "as written"), ("model", "allocation")]
     if rival is not None:
         rows.append(("rival", "after rival"))
+    if outcome:
+        rows.append(("outcome", "for outcome"))
     for key, label in rows:
         p = solved.plans[key]
         plans.add_row(
@@ -661,6 +674,20 @@ def buy(
             f"{answer['rival_compliance_gain']:+.2f}; {solved.patron}'s "
             f"falls from {solved.plans['model']['compliance_gain']:+.2f} to "
             f"{answer['compliance_gain']:+.2f}.",
+            highlight=False,
+        )
+    if outcome:
+        o = solved.plans["outcome"]
+        how = (
+            f"buys {len(o['offers'])} offers in {o['moves']} moves for {o['spend']:.3g}"
+            if o["source"] == "outcome"
+            else "does no better than the vote-counting allocation, which it keeps"
+        )
+        if o["source"] == "outcome" and o["moves"] == 0:
+            how = "finds no move that changes the outcome and spends only what asking costs"
+        out_console.print(
+            f"Spending for the outcome ({o['want']}), {solved.patron} {how}: P({o['want']}) "
+            f"{o['p_want']:.3f}, against {o['p_want_votes']:.3f} when it counts votes.",
             highlight=False,
         )
     if anticipate:

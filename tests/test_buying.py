@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.bargaining import price_offer
-from sim.buying import _respond, allocate, buy_votes, solve_contest
+from sim.buying import _respond, _wanted, allocate, buy_outcome, buy_votes, solve_contest
 from sim.errors import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -269,6 +269,10 @@ def test_the_patron_can_anticipate_the_rival_in_a_replay(with_rival, tmp_path):
         ({"event": "netanyahu_call", "rival_budget": 1.0}, "name the rival's event"),
         ({"event": "netanyahu_call", "anticipate": True}, "anticipate: name the rival's event"),
         ({"event": "netanyahu_call", "rival": "nope"}, "rival: expected another principal's"),
+        (
+            {"event": "netanyahu_call", "rival": "lapid_letters", "outcome": True},
+            "not with a rival",
+        ),
     ],
 )
 def test_bad_requests_are_refused_naming_what_was_expected(kwargs, message):
@@ -288,3 +292,80 @@ def test_the_cli_buys_and_refuses_with_exit_code_2_writing_nothing(tmp_path, sim
     assert run.returncode == 2
     assert "offers nothing" in run.stderr
     assert not bad.exists()
+
+
+# -- buyers who want the outcome ----------------------------------------------------------
+def _p_adopted_by_enumeration(probs: np.ndarray) -> float:
+    """P(yes > no) by enumerating every combination of acts (one draw, members independent)."""
+    total = 0.0
+    for acts in itertools.product(range(4), repeat=probs.shape[0]):
+        acts = np.array(acts)
+        if (acts == 0).sum() > (acts == 1).sum():
+            total += float(np.prod(probs[np.arange(len(acts)), acts]))
+    return total
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_spending_for_the_outcome_buys_the_move_that_changes_it_most(seed):
+    """With a budget for one offer, the outcome buyer's choice is the best single move by
+    enumeration of every tally, and never worse than the vote-counting buyer's."""
+    rng = np.random.default_rng(seed)
+    n, n_cand, want = 6, 3, ["adopted", "rejected"][seed % 2]
+    probs = rng.dirichlet(np.full(4, 0.5), size=n)[None]  # one draw
+    candidates = rng.choice(n, size=n_cand, replace=False)
+    tables = rng.dirichlet(np.full(4, 0.5), size=(2, n_cand))[:, None]  # (option, draw, n, act)
+    costs = np.ones((n_cand, 2))
+
+    def p_want(p: np.ndarray) -> float:
+        adopted = _p_adopted_by_enumeration(p[0])
+        return adopted if want == "adopted" else 1.0 - adopted
+
+    best = p_want(probs)
+    for j, k in itertools.product(range(n_cand), range(2)):
+        moved = probs.copy()
+        moved[:, candidates[j]] = tables[k][:, j]
+        best = max(best, p_want(moved))
+    allocation, after = buy_outcome(tables, probs, candidates, costs, 1.0, rule="simple_majority",
+                                    want=want)  # fmt: skip
+    assert p_want(after) == pytest.approx(best, abs=1e-12)
+    assert allocation.cost <= 1.0
+    assert (allocation.choice >= 0).sum() <= 1
+    if len(allocation.path):  # the path's last point is the probability reached
+        assert allocation.path["gain"].iloc[-1] == pytest.approx(best, abs=1e-12)
+    m = np.array([1.0, -1.0, 0.0, 0.0]) * (1 if want == "adopted" else -1)  # yes or no asked
+    gains = np.stack([(tables[k][0] - probs[0, candidates]) @ m for k in range(2)], axis=1)
+    votes = allocate(costs, gains, 1.0).choice
+    counted = probs.copy()
+    for j in np.flatnonzero(votes >= 0):
+        counted[:, candidates[j]] = tables[votes[j]][:, j]
+    assert p_want(after) >= p_want(counted) - 1e-12
+
+
+def test_a_hopeless_outcome_buys_nothing():
+    yes = np.tile([1.0, 0.0, 0.0, 0.0], (1, 5, 1))  # five certain yes votes
+    tables = np.array([[[[0.0, 0.5, 0.5, 0.0]]]])  # the one candidate can be moved to no
+    allocation, after = buy_outcome(tables, yes, np.array([0]), np.array([[1.0]]), 10.0,
+                                    rule="simple_majority", want="rejected")  # fmt: skip
+    assert allocation.cost == 0.0
+    assert len(allocation.path) == 0
+    np.testing.assert_array_equal(after, yes)
+
+
+def test_an_ask_that_reads_yes_and_no_alike_favours_no_outcome():
+    from sim.choice import reading
+
+    assert _wanted(reading(["no", "abstain"]), "f", "e") == "rejected"
+    assert _wanted(reading(["yes"]), "f", "e") == "adopted"
+    with pytest.raises(ScenarioError, match="favours neither"):
+        _wanted(reading(["abstain"]), "f", "e")
+
+
+def test_russia_spending_for_the_outcome_does_at_least_as_well_as_counting_votes():
+    hrc = ROOT / "scenarios" / "hrc_suspension_2022.toml"
+    bought = buy_votes(hrc, event="unfriendly_gesture", outcome=True, n_draws=200, seed=1)
+    o = bought.plans["outcome"]
+    assert o["want"] == "rejected"  # the warning asks for no
+    assert o["p_want"] == pytest.approx(1.0 - o["p_adopted"])
+    assert o["p_want"] >= o["p_want_votes"] - 1e-12
+    assert o["spend"] <= bought.budget + 1e-9
+    assert "outcome_credibility" in bought.table().columns
