@@ -200,6 +200,9 @@ def allocate(
 #: A step must raise the probability of the patron's outcome by more than this to be bought.
 OUTCOME_TOL = 1e-9
 
+#: The most memory (GB) the outcome buyer may keep for every member's odds at every offer.
+OUTCOME_MEMORY_GB = 2.0
+
 #: Conditional adoption's act classes in ``ACTS`` order: yes, no, neither (abstain, absent).
 _CLASS = np.array([0, 1, 2, 2])
 
@@ -598,6 +601,14 @@ def buy_votes(
                  calibration=calibration)  # fmt: skip
     setup, ask = a.setup, a.ask
     want = _wanted(ask.m, where, event) if outcome else None
+    if outcome:
+        size = len(grid) * n_draws * len(setup.iso3) * len(ACTS) * 8 / 1e9
+        if size > OUTCOME_MEMORY_GB:
+            raise ScenarioError(
+                f"{where}: outcome: every member's odds at {len(grid)} offers for {n_draws} "
+                f"draws take {size:.1f} GB (at most {OUTCOME_MEMORY_GB:g}); use fewer draws "
+                f"(at most {int(n_draws * OUTCOME_MEMORY_GB / size)}) or credibilities"
+            )
     side = _solve_side(
         a, grid=grid, budget=budget, reach=reach, call_cost=call_cost, seed=seed, where=where,
         variant=variant, keep_tables=outcome,
