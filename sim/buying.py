@@ -288,7 +288,7 @@ def buy_outcome(
     sign = 1.0 if want == "adopted" else -1.0
     steps: list[tuple[str, int, float, float, float]] = []
     first = None
-    while True:
+    for _ in range(n * n_options + 1):  # each move gains, so it ends well before (a guard)
         given = conditional_adoption(probs, rule=rule, workers=workers)[:, candidates][..., _CLASS]
         now = np.einsum("dnc,dnc->n", probs[:, candidates], given) / n_draws
         if first is None:
