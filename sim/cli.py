@@ -172,6 +172,22 @@ def _print_result(result: ReplayResult, target: Path) -> None:
         )
     out_console.print(tally)
     out_console.print(f"P(adopted) = [bold]{result.tally.prob_pass():.3f}[/]")
+    score = result.score()
+    if score is not None:
+        outside = [
+            f"{a} {v['recorded']} outside {v['interval90'][0]}–{v['interval90'][1]}"
+            for a, v in score["tally"].items()
+            if not v["inside"]
+        ]
+        acts = "; ".join(f"{iso3} {r['act']} p={r['p']:.3f}" for iso3, r in score["acts"].items())
+        out_console.print(
+            f"[dim]against the record (not an input): mean error {score['tally_mae']:.1f} "
+            f"members per act; "
+            + ("every count within its 90% interval" if not outside else "; ".join(outside))
+            + (f"; {acts} (log-loss {score['acts_log_loss']:.2f})" if acts else "")
+            + "[/]",
+            highlight=False,
+        )
     deal = result.deal()
     v, k = deal["support_value"], deal["evasion"]
     out_console.print(

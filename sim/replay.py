@@ -38,7 +38,7 @@ from sim.members import MemberSpec
 from sim.persistence import conditional_vote_log_probs_on_draws, shock_correlation
 from sim.results import csv_text, git_commit, json_text, package_versions, write_run
 from sim.scenario import Event, Prior, Scenario, load_scenario, select
-from sim.tally import Tally
+from sim.tally import Tally, decision_rule
 
 __all__ = [
     "SUPPORT_VALUE",
@@ -786,6 +786,56 @@ class ReplayResult:
             "source": s.deal_source,
         }
 
+    def score(self) -> dict[str, Any] | None:
+        """How the replay fares against the scenario's recorded outcome (None without one).
+
+        Computed after the fact, for comparison: the replay never reads ``[outcome]``. Per act
+        of the recorded tally: the expected count, the 90% interval, whether the record falls
+        in it, and the exact marginal probability of the recorded count; the mean absolute
+        error of the four counts; the probability of adoption against what happened (Brier
+        score and log-score); for the members whose acts the outcome records, the probability
+        the replay gave each act and their log-loss (mean of ``-log p``, the proper scoring rule
+        of MODEL.md §7).
+        """
+        spec = self.setup.scenario.spec
+        if spec.outcome is None:
+            return None
+        o = spec.outcome
+        counts = {"yes": o.tally.yes, "no": o.tally.no, "abstain": o.tally.abstain,
+                  "absent": o.tally.not_voting}  # fmt: skip
+        means = self.tally.mean()
+        acts_score: dict[str, Any] = {}
+        for act, count in counts.items():
+            pmf = self.tally.marginal(act)
+            lo, hi = self.tally.interval(act)
+            acts_score[act] = {
+                "recorded": count,
+                "expected": means[act],
+                "interval90": [lo, hi],
+                "inside": bool(lo <= count <= hi),
+                "p_recorded": float(pmf[count]) if count < len(pmf) else 0.0,
+            }
+        adopted = bool(decision_rule(spec.resolution.rule).adopts(yes=o.tally.yes, no=o.tally.no))
+        p = self.tally.prob_pass()
+        p_happened = p if adopted else 1.0 - p
+        members = self.members.set_index("iso3")
+        recorded = {
+            iso3: {"act": act, "p": float(members.loc[iso3, f"p_{act}"])}
+            for iso3, act in sorted(o.acts.items())
+            if iso3 in members.index
+        }
+        losses = [-np.log(max(r["p"], 1e-300)) for r in recorded.values()]
+        return {
+            "tally": acts_score,
+            "tally_mae": float(np.mean([abs(means[a] - c) for a, c in counts.items()])),
+            "adopted": adopted,
+            "p_adopted": p,
+            "adoption_brier": (p - float(adopted)) ** 2,
+            "adoption_log_score": float(-np.log(max(p_happened, 1e-300))) + 0.0,  # not -0.0
+            "acts": recorded,
+            "acts_log_loss": float(np.mean(losses)) if losses else None,
+        }
+
     def most_likely(self, iso3: str) -> str:
         """The act with the highest mean probability for `iso3`."""
         row = self.member(iso3)
@@ -836,6 +886,7 @@ class ReplayResult:
                 },
                 "acts": dict(o.acts),
                 "source": o.source,
+                "score": self.score(),
             }
         return out
 

@@ -54,6 +54,33 @@ def test_without_its_warning_russia_is_not_bound_to_a_no_on_its_own_suspension()
     assert 0.0 < calm["p_no"] < 1.0  # the rule follows the cited ask, not the country
 
 
+def test_the_replay_is_scored_against_the_recorded_outcome_it_never_read(as_happened):
+    score = as_happened.score()
+    ukraine = as_happened.member("UKR")
+    assert score["acts"] == {"UKR": {"act": "absent", "p": ukraine["p_absent"]}}
+    assert score["acts_log_loss"] == pytest.approx(-np.log(ukraine["p_absent"]))
+    for act, recorded in zip(ACTS, (87, 26, 53, 27), strict=True):
+        entry = score["tally"][act]
+        assert entry["recorded"] == recorded
+        lo, hi = as_happened.tally.interval(act)
+        assert entry["inside"] == (lo <= recorded <= hi)
+        assert entry["p_recorded"] == pytest.approx(as_happened.tally.marginal(act)[recorded])
+    assert score["adopted"] is True  # 87 yes against 26 no
+    assert score["adoption_brier"] == pytest.approx((1.0 - as_happened.tally.prob_pass()) ** 2)
+    assert as_happened.summary()["recorded_outcome_for_comparison"]["score"] == score
+
+
+def test_a_scenario_without_a_recorded_outcome_has_no_score(tmp_path):
+    text = ICJ.read_text(encoding="utf-8")
+    start = text.index("\n[outcome]\n")  # the table, the file's last (not the comments)
+    assert "\n[" not in text[start + 1 :]
+    path = tmp_path / "icj_referral_2022.toml"
+    path.write_text(text[:start] + "\n", encoding="utf-8")
+    result = replay(path, n_draws=20, seed=1)
+    assert result.score() is None
+    assert "recorded_outcome_for_comparison" not in result.summary()
+
+
 def test_the_expected_tally_is_the_sum_of_member_probabilities(as_happened):
     means = as_happened.tally.mean()
     sums = as_happened.odds.sum(axis=1).mean(axis=0)
