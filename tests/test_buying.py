@@ -287,6 +287,13 @@ def test_the_cli_buys_and_refuses_with_exit_code_2_writing_nothing(tmp_path, sim
     assert run.returncode == 0, run.stderr
     assert "allocation" in run.stdout
     assert {p.name for p in out.iterdir()} >= {"purchase.csv", "frontier.csv", "summary.json"}
+    outcome = tmp_path / "outcome"
+    run = sim_cli("buy", ICJ, "--event", "netanyahu_call", "--outcome", "--draws", 50,
+                  "--out", outcome, "--no-plots")  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "for outcome" in run.stdout
+    assert "Spending for the outcome (rejected)" in " ".join(run.stdout.split())
+    assert "outcome_credibility" in (outcome / "purchase.csv").read_text().splitlines()[0]
     bad = tmp_path / "bad"
     run = sim_cli("buy", ICJ, "--event", "lapid_letters", "--out", bad)
     assert run.returncode == 2

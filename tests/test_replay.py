@@ -70,6 +70,21 @@ def test_the_replay_is_scored_against_the_recorded_outcome_it_never_read(as_happ
     assert as_happened.summary()["recorded_outcome_for_comparison"]["score"] == score
 
 
+def test_the_cli_replays_prints_the_odds_and_the_score_and_writes_the_files(tmp_path, sim_cli):
+    out = tmp_path / "run"
+    run = sim_cli("replay", ICJ, "--draws", 50, "--out", out, "--no-plots")
+    assert run.returncode == 0, run.stderr
+    text = " ".join(run.stdout.split())
+    assert "UKR Ukraine" in text
+    assert "P(adopted)" in text
+    assert "against the record (not an input)" in text
+    assert "UKR absent p=" in text
+    names = {p.name for p in out.iterdir()}
+    assert names == {"members.csv", "tally.csv", "rounds.csv", "summary.json", "manifest.json"}
+    header = (out / "members.csv").read_text().splitlines()[0]
+    assert header.startswith("iso3,name,p_yes,p_no,p_abstain,p_absent")
+
+
 def test_a_scenario_without_a_recorded_outcome_has_no_score(tmp_path):
     text = ICJ.read_text(encoding="utf-8")
     start = text.index("\n[outcome]\n")  # the table, the file's last (not the comments)
