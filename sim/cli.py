@@ -988,17 +988,24 @@ def data_fetch(
 def data_check(
     data_dir: Annotated[Path | None, typer.Option(help="Roll-call data folder.")] = None,
 ) -> None:
-    """Load the roll calls, verify checksums and print what is there."""
-    from sim.data import load_roll_calls
+    """Load the roll calls, verify checksums and print what is there.
+
+    Loads unvotes/, then unvotes_2020_2022/ and any later extension in the same format (an
+    unvotes_* folder with its SHA256SUMS), in name order.
+    """
+    from sim.data import data_parts, load_roll_calls, resolve_data_dir
 
     try:
         data = load_roll_calls(data_dir)
+        root = resolve_data_dir(data_dir)
     except DataError as exc:
         _fail(exc)
     rc = data.roll_calls
     out_console.print(
         f"{len(rc)} roll calls, {rc['date'].min().date()} to {rc['date'].max().date()}, "
-        f"{len(data.votes)} member x roll-call rows"
+        f"{len(data.votes)} member x roll-call rows; from {root}: "
+        f"{', '.join(f'{p}/' for p in data_parts(root))}",
+        highlight=False,
     )
 
 

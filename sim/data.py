@@ -5,7 +5,9 @@ The data folder (``shared/data`` in the project, see its README) holds
 - ``unvotes/``: Voeten's data via the ``unvotes`` R package, 1946-01-01 to 2020-01-14
   (sessions 1-74), as ``votes.csv.gz``, ``roll_calls.csv.gz``, ``issues.csv.gz`` and ``SHA256SUMS``;
 - ``unvotes_2020_2022/`` (optional): the plenary votes of 3 Sep 2020 to 28 Jul 2022 in the same
-  format, plus ``provenance.csv``. Its rcids are 100001-100188.
+  format, plus ``provenance.csv``. Its rcids are 100001-100188;
+- any other ``unvotes_*/`` folder (optional): a later extension in the same format, loaded after
+  those two in name order (:func:`data_parts`), so newer votes need no change to the code.
 
 The files record only votes cast. Absence is inferred (README, "Absence must be inferred"): a
 country with at least one row in a roll call's session but none on that roll call did not vote
@@ -57,12 +59,36 @@ from sim.errors import DataError
 #: Voeten's issue tags (``issues.csv.gz:short_name``), one bool column each in ``roll_calls``.
 ISSUE_CODES: Final[tuple[str, ...]] = ("me", "nu", "di", "hr", "co", "ec")
 
-#: Sub-folders of the data folder, in load order; only the first is required.
+#: Sub-folders of the data folder, in load order; only the first is required. Any other folder
+#: named ``unvotes_*`` with the same files (a later extension of the record) is loaded after
+#: them, in name order (:func:`data_parts`).
 PARTS: Final[tuple[str, ...]] = ("unvotes", "unvotes_2020_2022")
+_EXTENSION_FILES: Final[tuple[str, ...]] = ("votes.csv.gz", "roll_calls.csv.gz", "issues.csv.gz")
 _REQUIRED_FILES: Final[dict[str, tuple[str, ...]]] = {
-    "unvotes": ("votes.csv.gz", "roll_calls.csv.gz", "issues.csv.gz"),
-    "unvotes_2020_2022": ("votes.csv.gz", "roll_calls.csv.gz", "issues.csv.gz", "provenance.csv"),
+    "unvotes": _EXTENSION_FILES,
+    "unvotes_2020_2022": (*_EXTENSION_FILES, "provenance.csv"),
 }
+
+
+def data_parts(root: Path) -> tuple[str, ...]:
+    """The sub-folders of data folder `root` to load, in order: ``unvotes/``, then
+    ``unvotes_2020_2022/`` if there, then any other ``unvotes_*/`` folder holding a
+    ``votes.csv.gz`` (a later extension in the same format, with its ``SHA256SUMS`` and, if it
+    has one, a ``provenance.csv``), by name. Roll-call ids must not repeat across folders.
+
+    Examples
+    --------
+    >>> data_parts(Path("/nonexistent"))
+    ()
+    """
+    known = [p for p in PARTS if (root / p).is_dir()]
+    later = sorted(
+        d.name
+        for d in (root.glob("unvotes_*") if root.is_dir() else ())
+        if d.is_dir() and d.name not in PARTS and (d / "votes.csv.gz").is_file()
+    )
+    return (*known, *later)
+
 
 #: The ``unvotes`` R package (David Robinson) pinned to commit 7eb7034 (2021-03-08).
 UNVOTES_COMMIT: Final = "7eb7034314ff79c49c9e0785fcd9d216fa04cf14"
@@ -382,7 +408,9 @@ def _read_roll_calls(part_dir: Path, part: str) -> pd.DataFrame:
     for code in ISSUE_CODES:
         frame[code] = frame.index.isin(issues_rcid[issues.short_name == code].to_numpy())
 
-    if part == "unvotes":
+    if part == "unvotes" or not (part_dir / "provenance.csv").is_file():
+        # Voeten's own roll calls, and those of a later extension without a provenance file,
+        # were all coded: an untagged one is on none of the issues.
         frame["issues_coded"] = True
     else:
         # Roll calls absent from Voeten's data (empty voeten_rcid) carry no tags: not coded.
@@ -479,7 +507,7 @@ def _load_cached(root: Path, parts: tuple[str, ...], verify: bool, _stamp: objec
     roll_call_frames, vote_frames, iso_arrays = [], [], []
     for part in parts:
         part_dir = root / part
-        _check_files(part_dir, _REQUIRED_FILES[part], verify=verify)
+        _check_files(part_dir, _REQUIRED_FILES.get(part, _EXTENSION_FILES), verify=verify)
         rc = _read_roll_calls(part_dir, part)
         clash = rc.index.intersection(pd.Index([i for f in roll_call_frames for i in f.index]))
         if len(clash):
@@ -537,15 +565,15 @@ def load_roll_calls(data_dir: str | Path | None = None, *, verify: bool = True) 
     Parameters
     ----------
     data_dir : str or Path, optional
-        Folder containing ``unvotes/`` and optionally ``unvotes_2020_2022/``; see
-        :func:`resolve_data_dir` for the default.
+        Folder containing ``unvotes/`` and optionally ``unvotes_2020_2022/`` and later
+        extensions (:func:`data_parts`); see :func:`resolve_data_dir` for the default.
     verify : bool, default True
         Check every file read against its folder's ``SHA256SUMS``.
 
     Returns
     -------
     RollCallData
-        Both folders concatenated. Parsed once per process for each folder (and file state):
+        The folders concatenated. Parsed once per process for each folder (and file state):
         later calls return the cached frames.
 
     Raises
@@ -555,10 +583,10 @@ def load_roll_calls(data_dir: str | Path | None = None, *, verify: bool = True) 
         other than yes/no/abstain, a vote on an unknown rcid, an unknown country code.
     """
     root = resolve_data_dir(data_dir)
-    parts = tuple(p for p in PARTS if (root / p).is_dir())
+    parts = data_parts(root)
     stamp = []
     for part in parts:
-        for name in (*_REQUIRED_FILES[part], "SHA256SUMS"):
+        for name in (*_REQUIRED_FILES.get(part, _EXTENSION_FILES), "provenance.csv", "SHA256SUMS"):
             try:
                 st = (root / part / name).stat()
                 stamp.append((part, name, st.st_size, st.st_mtime_ns, st.st_ino))

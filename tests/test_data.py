@@ -277,6 +277,48 @@ def test_absence_rule_on_a_hand_made_record(tmp_path):
     assert codes.tolist() == [[2, 3, -1], [3, 1, -1], [0, 0, 1]]  # DEU, NAM, USA x rcids 2, 1, 3
 
 
+def add_extension(root: Path, name: str, rcid: int, *, sums: bool = True) -> Path:
+    """A later ``unvotes_*`` folder in the same format: one roll call of session 3."""
+    part = root / name
+    part.mkdir()
+    votes = [(rcid, "Namibia", "NA", "yes"), (rcid + 1, "United States", "US", "no")]
+    write_csv_gz(pd.DataFrame(votes, columns=["rcid", "country", "country_code", "vote"]),
+                 part / "votes.csv.gz")  # fmt: skip
+    roll_calls = pd.DataFrame(
+        [(rcid, 3, "", "1992-10-01", "A/RES/3/1", "", "", "Later", "a later vote"),
+         (rcid + 1, 3, "", "1992-10-02", "A/RES/3/2", "", "", "Later too", "another")],
+        columns=[*ROLL_CALL_COLUMNS, "short", "descr"],
+    )  # fmt: skip
+    write_csv_gz(roll_calls, part / "roll_calls.csv.gz")
+    issues = pd.DataFrame([(rcid, "me", "Palestinian conflict")],
+                          columns=["rcid", "short_name", "issue"])  # fmt: skip
+    write_csv_gz(issues, part / "issues.csv.gz")
+    if sums:
+        write_sums(part)
+    return root
+
+
+def test_a_later_extension_folder_is_loaded_after_the_others_without_code_changes(tmp_path):
+    root = add_extension(make_tiny_data(tmp_path), "unvotes_2022_2023", 200_001)
+    data = load_roll_calls(root)
+    assert list(data.roll_calls.index[-2:]) == [200_001, 200_002]
+    acts = {(r.rcid, r.iso3): r.act for r in data.votes.itertuples() if r.rcid > 200_000}
+    # Namibia and the US each voted in session 3, so each is absent where it has no row.
+    assert acts == {(200_001, "NAM"): "yes", (200_001, "USA"): "absent",
+                    (200_002, "NAM"): "absent", (200_002, "USA"): "no"}  # fmt: skip
+    assert data.roll_calls.loc[200_001, "me"]
+    assert data.roll_calls.loc[200_002, "issues_coded"]  # no provenance file: all coded
+
+
+def test_an_extension_that_repeats_a_roll_call_or_lacks_checksums_is_refused(tmp_path):
+    clash = add_extension(make_tiny_data(tmp_path / "a"), "unvotes_later", 3)
+    with pytest.raises(DataError, match="also in another folder"):
+        load_roll_calls(clash)
+    unsummed = add_extension(make_tiny_data(tmp_path / "b"), "unvotes_later", 500, sums=False)
+    with pytest.raises(DataError, match="unvotes_later"):
+        load_roll_calls(unsummed)
+
+
 def test_a_corrupt_file_is_named_with_expected_and_found_hash(tmp_path, data_dir):
     copy = tmp_path / "data"
     shutil.copytree(data_dir / "unvotes", copy / "unvotes")
