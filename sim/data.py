@@ -502,6 +502,17 @@ def resolution_text(title: pd.Series, descr: pd.Series) -> pd.Series:
     return pd.Series(out, index=title.index, dtype=object)
 
 
+def _already_loaded(part_dir: Path, part: str, loaded: pd.Index) -> pd.Index:
+    """The rcids of extension `part` whose provenance names a Voeten rcid already `loaded`."""
+    path = part_dir / "provenance.csv"
+    if part == PARTS[0] or not path.is_file() or not len(loaded):
+        return pd.Index([], dtype="int64")
+    prov = _read_csv(path, ["rcid", "voeten_rcid"], dtype=str)
+    voeten = pd.to_numeric(prov.voeten_rcid.str.strip(), errors="coerce")
+    own = _to_int(prov.rcid, path, "rcid")
+    return pd.Index(own[voeten.isin(loaded).to_numpy()], dtype="int64")
+
+
 @functools.lru_cache(maxsize=8)
 def _load_cached(root: Path, parts: tuple[str, ...], verify: bool, _stamp: object) -> RollCallData:
     roll_call_frames, vote_frames, iso_arrays = [], [], []
@@ -509,10 +520,18 @@ def _load_cached(root: Path, parts: tuple[str, ...], verify: bool, _stamp: objec
         part_dir = root / part
         _check_files(part_dir, _REQUIRED_FILES.get(part, _EXTENSION_FILES), verify=verify)
         rc = _read_roll_calls(part_dir, part)
-        clash = rc.index.intersection(pd.Index([i for f in roll_call_frames for i in f.index]))
+        loaded = pd.Index([i for f in roll_call_frames for i in f.index])
+        clash = rc.index.intersection(loaded)
         if len(clash):
             raise DataError(f"{part_dir}: rcids {list(clash[:5])} also in another folder")
         votes, iso3 = _read_votes(part_dir, rc.index)
+        # An extension's roll call that Voeten's data (a newer unvotes/) already holds, by its
+        # provenance's voeten_rcid, is read from unvotes/ only: never counted twice.
+        twice = _already_loaded(part_dir, part, loaded)
+        if len(twice):
+            rc = rc.drop(twice)
+            keep = ~np.isin(votes.rcid.to_numpy(), twice.to_numpy())
+            votes, iso3 = votes[keep].reset_index(drop=True), iso3[keep]
         roll_call_frames.append(rc)
         vote_frames.append(votes)
         iso_arrays.append(iso3)

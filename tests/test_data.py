@@ -277,8 +277,11 @@ def test_absence_rule_on_a_hand_made_record(tmp_path):
     assert codes.tolist() == [[2, 3, -1], [3, 1, -1], [0, 0, 1]]  # DEU, NAM, USA x rcids 2, 1, 3
 
 
-def add_extension(root: Path, name: str, rcid: int, *, sums: bool = True) -> Path:
-    """A later ``unvotes_*`` folder in the same format: one roll call of session 3."""
+def add_extension(
+    root: Path, name: str, rcid: int, *, sums: bool = True, voeten: tuple[str, str] | None = None
+) -> Path:
+    """A later ``unvotes_*`` folder in the same format: two roll calls of session 3 (with
+    `voeten`, a provenance.csv giving each one's rcid in Voeten's data, "" if none)."""
     part = root / name
     part.mkdir()
     votes = [(rcid, "Namibia", "NA", "yes"), (rcid + 1, "United States", "US", "no")]
@@ -293,6 +296,10 @@ def add_extension(root: Path, name: str, rcid: int, *, sums: bool = True) -> Pat
     issues = pd.DataFrame([(rcid, "me", "Palestinian conflict")],
                           columns=["rcid", "short_name", "issue"])  # fmt: skip
     write_csv_gz(issues, part / "issues.csv.gz")
+    if voeten is not None:
+        pd.DataFrame({"rcid": [rcid, rcid + 1], "voeten_rcid": list(voeten)}).to_csv(
+            part / "provenance.csv", index=False, lineterminator="\n"
+        )
     if sums:
         write_sums(part)
     return root
@@ -308,6 +315,17 @@ def test_a_later_extension_folder_is_loaded_after_the_others_without_code_change
                     (200_002, "NAM"): "absent", (200_002, "USA"): "no"}  # fmt: skip
     assert data.roll_calls.loc[200_001, "me"]
     assert data.roll_calls.loc[200_002, "issues_coded"]  # no provenance file: all coded
+
+
+def test_a_roll_call_unvotes_already_holds_is_not_read_twice_from_an_extension(tmp_path):
+    """A newer unvotes/ may hold votes an extension also has, under other rcids: the extension's
+    provenance names them (voeten_rcid), and unvotes/ wins."""
+    root = add_extension(make_tiny_data(tmp_path), "unvotes_later", 300, voeten=("3", ""))
+    data = load_roll_calls(root)
+    assert 300 not in data.roll_calls.index
+    assert 301 in data.roll_calls.index
+    assert not (data.votes.rcid == 300).any()
+    assert not data.roll_calls.loc[301, "issues_coded"]  # not in Voeten's data: not coded
 
 
 def test_an_extension_that_repeats_a_roll_call_or_lacks_checksums_is_refused(tmp_path):
