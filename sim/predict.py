@@ -107,6 +107,7 @@ def new_item_odds(
     tau: float,
     participation_sd: FloatArray | float = 0.0,
     n_nodes: int = 15,
+    per_item: bool = False,
 ) -> FloatArray:
     """Members' odds on a roll call whose item is unknown but drawn like `items`.
 
@@ -120,10 +121,12 @@ def new_item_odds(
     items : mapping of ndarray, shape (n_items,)
         ``discrimination``, ``cut_abstain``, ``cut_yes``, ``presence`` of the reference items.
     gamma, tau : float
+    per_item : bool
+        Return each item's odds instead of their average.
 
     Returns
     -------
-    ndarray, shape (n_members, 4)
+    ndarray, shape (n_members, 4), or (n_items, n_members, 4) with `per_item`
     """
     from sim.persistence import vote_log_probs
 
@@ -134,11 +137,11 @@ def new_item_odds(
     cuts = {k: np.asarray(items[k], float)[None, :, None] for k in ("cut_abstain", "cut_yes")}
     log_votes = vote_log_probs(x, item={"discrimination": beta, **cuts})
     zp, wp = normal_nodes(5)
-    out = np.zeros((len(np.asarray(ideal_point)), 4))
+    out = np.zeros((beta.shape[1], len(np.asarray(ideal_point)), 4))
     for zl, wl in zip(zp, wp, strict=True):  # participation uncertainty, 5 nodes
         rho = np.asarray(participation, float) + zl * np.asarray(participation_sd, float)
         base = rho[None, :] + np.asarray(items["presence"], float)[:, None]
         log_baseline = log_act_baseline(log_votes, np.broadcast_to(base[None], x.shape), gamma)
         odds = act_probabilities(log_baseline)  # (K, J, M, 4)
-        out += wl * np.einsum("k,kjmc->mc", w, odds) / odds.shape[1]
-    return out
+        out += wl * np.einsum("k,kjmc->jmc", w, odds)
+    return out if per_item else out.mean(axis=0)

@@ -82,3 +82,27 @@ def test_first_votes_are_the_earliest_whole_text_vote_of_each_text():
     titles = pd.Series(["a", "b", "a", "", "b"], index=rc.index)
     # 14 is an earlier paragraph vote on b: not a whole-text vote; 13 has no text.
     assert first_votes(rc, titles).tolist() == [10, 11]
+
+
+def test_titles_that_say_nothing_about_the_votes_keep_the_plain_average():
+    from sim.validate import title_sharpness
+
+    rng = np.random.default_rng(4)
+    odds = np.tile(rng.dirichlet(np.ones(4), size=(1, 30)), (12, 1, 1))  # every item alike
+    similarity = rng.random((12, 12))
+    acts = rng.integers(0, 4, size=(12, 30))
+    assert title_sharpness(odds, similarity, acts) == 0.0
+
+
+def test_a_new_text_leans_on_the_earlier_texts_its_title_shares_words_with():
+    from sim.validate import TitleIndex, _weights
+
+    index = TitleIndex([
+        "territorial integrity of ukraine", "the right to food", "the right to development",
+        "situation of human rights in myanmar",
+    ])  # fmt: skip
+    s = index.similarity(["territorial integrity of ukraine: defending the charter"])
+    w = _weights(s, 10.0)[0]
+    assert w.argmax() == 0
+    assert w[0] > 0.9
+    np.testing.assert_allclose(_weights(s, 0.0)[0], 0.25)  # sharpness 0: the plain average
