@@ -14,7 +14,7 @@ from sim.validate import BASE_RATES, FACTS_TRANSITIONS, _year, first_votes, scor
 @pytest.fixture(scope="module")
 def validation_2021(data_dir):
     # Two-year windows (2019-2020 for 2021, 2018-2019 for the tremble's year before): about 45 s
-    # here instead of 100 s for four, and the model still beats every baseline (0.387 against
+    # here instead of 100 s for four, and the model still beats every baseline (0.376 against
     # 0.433). `sim validate` runs the ten-year windows.
     return validate(load_roll_calls(data_dir), years=[2021], window=2)
 
