@@ -370,7 +370,18 @@ def _to_int(values: pd.Series, path: Path, column: str, *, nullable: bool = Fals
     return numbers.astype("Int64" if nullable else "int64")
 
 
-def _read_roll_calls(part_dir: Path, part: str) -> pd.DataFrame:
+def _read_provenance(part_dir: Path, part: str) -> pd.Series | None:
+    """An extension's ``provenance.csv`` as each rcid's Voeten rcid (a stripped string, ``""``
+    for a roll call Voeten's data lack); None for ``unvotes/`` itself or a folder without one."""
+    path = part_dir / "provenance.csv"
+    if part == PARTS[0] or not path.is_file():
+        return None
+    prov = _read_csv(path, ["rcid", "voeten_rcid"], dtype=str)
+    rcid = _to_int(prov.rcid, path, "rcid")
+    return pd.Series(prov.voeten_rcid.str.strip().to_numpy(), index=pd.Index(rcid, name="rcid"))
+
+
+def _read_roll_calls(part_dir: Path, provenance: pd.Series | None) -> pd.DataFrame:
     path = part_dir / "roll_calls.csv.gz"
     cols = ["rcid", "session", "importantvote", "date", "unres", "amend", "para", "short", "descr"]
     raw = _read_csv(path, cols, dtype=str)
@@ -408,19 +419,15 @@ def _read_roll_calls(part_dir: Path, part: str) -> pd.DataFrame:
     for code in ISSUE_CODES:
         frame[code] = frame.index.isin(issues_rcid[issues.short_name == code].to_numpy())
 
-    if part == "unvotes" or not (part_dir / "provenance.csv").is_file():
+    if provenance is None:
         # Voeten's own roll calls, and those of a later extension without a provenance file,
         # were all coded: an untagged one is on none of the issues.
         frame["issues_coded"] = True
     else:
         # Roll calls absent from Voeten's data (empty voeten_rcid) carry no tags: not coded.
-        prov_path = part_dir / "provenance.csv"
-        prov = _read_csv(prov_path, ["rcid", "voeten_rcid"], dtype=str)
-        prov_rcid = _to_int(prov.rcid, prov_path, "rcid")
-        if set(prov_rcid) != set(frame.index):
-            raise DataError(f"{prov_path}: rcids differ from roll_calls.csv.gz")
-        coded = set(prov_rcid[prov.voeten_rcid.str.strip() != ""])
-        frame["issues_coded"] = frame.index.isin(list(coded))
+        if set(provenance.index) != set(frame.index):
+            raise DataError(f"{part_dir / 'provenance.csv'}: rcids differ from roll_calls.csv.gz")
+        frame["issues_coded"] = frame.index.isin(provenance.index[provenance != ""])
     return frame
 
 
@@ -502,24 +509,14 @@ def resolution_text(title: pd.Series, descr: pd.Series) -> pd.Series:
     return pd.Series(out, index=title.index, dtype=object)
 
 
-def _already_loaded(part_dir: Path, part: str, loaded: pd.Index) -> pd.Index:
-    """The rcids of extension `part` whose provenance names a Voeten rcid already `loaded`."""
-    path = part_dir / "provenance.csv"
-    if part == PARTS[0] or not path.is_file() or not len(loaded):
-        return pd.Index([], dtype="int64")
-    prov = _read_csv(path, ["rcid", "voeten_rcid"], dtype=str)
-    voeten = pd.to_numeric(prov.voeten_rcid.str.strip(), errors="coerce")
-    own = _to_int(prov.rcid, path, "rcid")
-    return pd.Index(own[voeten.isin(loaded).to_numpy()], dtype="int64")
-
-
 @functools.lru_cache(maxsize=8)
 def _load_cached(root: Path, parts: tuple[str, ...], verify: bool, _stamp: object) -> RollCallData:
     roll_call_frames, vote_frames, iso_arrays = [], [], []
     for part in parts:
         part_dir = root / part
         _check_files(part_dir, _REQUIRED_FILES.get(part, _EXTENSION_FILES), verify=verify)
-        rc = _read_roll_calls(part_dir, part)
+        provenance = _read_provenance(part_dir, part)
+        rc = _read_roll_calls(part_dir, provenance)
         loaded = pd.Index([i for f in roll_call_frames for i in f.index])
         clash = rc.index.intersection(loaded)
         if len(clash):
@@ -527,7 +524,10 @@ def _load_cached(root: Path, parts: tuple[str, ...], verify: bool, _stamp: objec
         votes, iso3 = _read_votes(part_dir, rc.index)
         # An extension's roll call that Voeten's data (a newer unvotes/) already holds, by its
         # provenance's voeten_rcid, is read from unvotes/ only: never counted twice.
-        twice = _already_loaded(part_dir, part, loaded)
+        twice = pd.Index([], dtype="int64")
+        if provenance is not None:
+            voeten = pd.to_numeric(provenance, errors="coerce")
+            twice = provenance.index[voeten.isin(loaded).to_numpy()]
         if len(twice):
             rc = rc.drop(twice)
             keep = ~np.isin(votes.rcid.to_numpy(), twice.to_numpy())
