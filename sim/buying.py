@@ -642,7 +642,15 @@ def buy_votes(
     outcome_choice = None
     if want is not None and side.tables is not None:
         outcome_choice, plans["outcome"] = _outcome_plan(
-            side, a.base, want=want, rule=rule, reach=reach, grid=grid, iso3=iso3, plan=plan
+            side,
+            a.base,
+            want=want,
+            rule=rule,
+            reach=reach,
+            grid=grid,
+            iso3=iso3,
+            plan=plan,
+            votes=model_plan,
         )
         plans["outcome"]["p_want_votes"] = _p_want(model_plan["p_adopted"], want)
     after_rival = None
@@ -867,10 +875,12 @@ def _outcome_plan(
     grid: FloatArray,
     iso3: Sequence[str],
     plan: Any,
+    votes: dict[str, Any],
 ) -> tuple[FloatArray, dict[str, Any]]:
-    """The outcome buyer's allocation (:func:`buy_outcome`), or the vote-counting one if that
-    gives the wanted outcome more, as credibilities per candidate (NaN: not asked) and its plan
-    (the assembly, the offers, the probability of the wanted outcome, which buyer it is)."""
+    """The outcome buyer's allocation (:func:`buy_outcome`), or the vote-counting one (whose
+    plan is `votes`) if that gives the wanted outcome more, as credibilities per candidate (NaN:
+    not asked) and its plan (the assembly, the offers, the probability of the wanted outcome,
+    which buyer it is)."""
     tables = side.tables
     if tables is None:
         raise ValueError("the side was solved without keep_tables")
@@ -886,7 +896,6 @@ def _outcome_plan(
     index = allocation.choice
     choice = np.where(index >= 0, grid[np.maximum(index, 0)], np.nan)
     ours = plan(after, index >= 0, allocation.cost)
-    votes = plan(side.bought.copy(), ~np.isnan(side.choice), side.allocation.cost)
     source = "outcome"
     if _p_want(votes["p_adopted"], want) > _p_want(ours["p_adopted"], want) + OUTCOME_TOL:
         ours, choice, source = votes, side.choice, "votes"
