@@ -293,17 +293,11 @@ def _new_texts(fit: Any, roll_calls: pd.DataFrame, first: pd.Index, titles: pd.S
     # The sharpness, on the window's own first votes of every issue: each predicted from the
     # others (its recorded acts are in the fitting window).
     odds, index = out["all"]
-    ids = groups["all"]
-    votes = fit.window.votes
-    votes = votes[votes["rcid"].isin(ids)]
-    acts = np.full((len(ids), len(members)), -1, dtype=np.int64)
-    rows = pd.Index(ids).get_indexer(votes["rcid"])
-    cols = members.index.get_indexer(votes["iso3"])
-    ok = cols >= 0
-    acts[rows[ok], cols[ok]] = pd.Categorical(
-        votes["act"].astype(str), categories=list(ACTS)
-    ).codes[ok]
-    sharpness = title_sharpness(odds, index.vectors @ index.vectors.T, acts)
+    iso3, rcid, codes = fit.window.matrix()
+    acts = pd.DataFrame(codes, index=iso3, columns=rcid).reindex(
+        index=members.index, columns=groups["all"], fill_value=-1
+    )
+    sharpness = title_sharpness(odds, index.vectors @ index.vectors.T, acts.to_numpy().T)
     return _NewTexts(members.index, out, sharpness)
 
 
