@@ -606,6 +606,12 @@ def principal_acts(principals: Any, events: Sequence[Event]) -> dict[str, frozen
     return {k: frozenset(v) for k, v in out.items()}
 
 
+def _recorded_counts(outcome: Any) -> dict[str, int]:
+    """A scenario's recorded tally as a count per act (``not_voting`` is ``absent``)."""
+    t = outcome.tally
+    return {"yes": t.yes, "no": t.no, "abstain": t.abstain, "absent": t.not_voting}
+
+
 def _tremble(entry: dict[str, Any] | None) -> tuple[float, FloatArray] | None:
     """The bundle's tremble as (eps, base), or None if it has none (or a zero share)."""
     if not entry or not entry.get("eps"):
@@ -801,8 +807,7 @@ class ReplayResult:
         if spec.outcome is None:
             return None
         o = spec.outcome
-        counts = {"yes": o.tally.yes, "no": o.tally.no, "abstain": o.tally.abstain,
-                  "absent": o.tally.not_voting}  # fmt: skip
+        counts = _recorded_counts(o)
         means = self.tally.mean()
         acts_score: dict[str, Any] = {}
         for act, count in counts.items():
@@ -878,12 +883,7 @@ class ReplayResult:
         if spec.outcome is not None:
             o = spec.outcome
             out["recorded_outcome_for_comparison"] = {
-                "tally": {
-                    "yes": o.tally.yes,
-                    "no": o.tally.no,
-                    "abstain": o.tally.abstain,
-                    "absent": o.tally.not_voting,
-                },
+                "tally": _recorded_counts(o),
                 "acts": dict(o.acts),
                 "source": o.source,
                 "score": self.score(),
