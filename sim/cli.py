@@ -6,6 +6,7 @@ with a one-line message per problem on stderr and exit code 2, and write nothing
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -809,12 +810,27 @@ def forecast(
             help="A roll call in the data on the same agenda item: A/RES/74/87 or rcid:9108."
         ),
     ] = None,
+    title: Annotated[
+        str | None,
+        typer.Option(
+            help="Instead of --like: the resolution's title. A title voted before is that "
+            "text's next vote; any other is a new text whose item is drawn from earlier first "
+            "votes weighted by how alike their titles are (what `sim validate` scores)."
+        ),
+    ] = None,
+    issue: Annotated[
+        str,
+        typer.Option(
+            help="With --title: mix over this issue's earlier texts (me, nu, di, hr, co, ec), "
+            "or all."
+        ),
+    ] = "all",
     date: Annotated[str | None, typer.Option(help="Date of the future vote, YYYY-MM-DD.")] = None,
     batch: Annotated[
         Path | None,
         typer.Option(
-            help="CSV with columns name,like,date (and optionally new_text, true or false): "
-            "one forecast per row into OUT/NAME/."
+            help="CSV with columns name,date and like or title (optionally new_text, true or "
+            "false, with like; issue with title): one forecast per row into OUT/NAME/."
         ),
     ] = None,
     new_text: Annotated[
@@ -841,11 +857,14 @@ def forecast(
         bool, typer.Option("--dynamic", help="Ideal points that move over sessions.")
     ] = False,
 ) -> None:
-    """Forecast a future recorded vote like an earlier one: every member's odds on that date.
+    """Forecast a future recorded vote like an earlier one, or by its title: every member's
+    odds on that date.
 
     Fits the roll calls of the YEARS before the date (as far as the data reach), takes the item
     from LIKE and each member's act on LIKE as its previous public act (with --new-text, as its
-    position on another text of the same question). Writes members.csv
+    position on another text of the same question). With --title instead, a title voted before
+    is forecast like its last vote; a new one draws its item from the window's first votes of
+    texts, weighted by how alike the titles are. Writes members.csv
     (iso3,name,p_yes,p_no,p_abstain,p_absent first), tally.csv, summary.json and manifest.json.
     """
     from rich.progress import Progress
@@ -853,8 +872,18 @@ def forecast(
     from sim.data import load_roll_calls
     from sim.forecast import Forecaster, forecast_batch, read_batch
 
-    if (batch is None) == (like is None or date is None):
-        _fail(ScenarioError("give either --like and --date, or --batch FILE --out DIR"))
+    if like is not None and title is not None:
+        _fail(ScenarioError("--like, --title: give one of them (an earlier roll call, or the "
+                            "resolution's title)"))  # fmt: skip
+    if title is not None and new_text:
+        _fail(ScenarioError("--new-text: a forecast by --title is read as a new text already "
+                            "(or as the next vote of a text with that title)"))  # fmt: skip
+    if issue not in ("all", "me", "nu", "di", "hr", "co", "ec"):
+        _fail(ScenarioError(f"--issue: expected all or an issue code; got {issue!r}"))
+    single = like or title
+    if (batch is None) == (single is None or date is None):
+        _fail(ScenarioError("give either --like (or --title) and --date, or --batch FILE "
+                            "--out DIR"))  # fmt: skip
     if batch is not None and new_text:
         _fail(ScenarioError("--new-text applies to one forecast; in a batch, set the new_text "
                             "column of each row"))  # fmt: skip
@@ -875,10 +904,21 @@ def forecast(
                                progress=lambda _row: bar.advance(task))  # fmt: skip
             out_console.print(f"{len(rows)} forecasts in {out}/<name>/")
             return
-        like, date = str(like), str(date)  # both given (checked above)
-        with err_console.status(f"fitting and forecasting like {like} on {date}..."):
-            result = forecaster.forecast(like, date, new_text=new_text, n_draws=draws, seed=seed)
-        target = out or Path("results") / "forecast" / f"{date}_{like.replace('/', '_')}"
+        date = str(date)  # given (checked above)
+        if title is not None:
+            with err_console.status(f"fitting and forecasting {title!r} on {date}..."):
+                result = forecaster.forecast_title(
+                    title, date, issue=issue, n_draws=draws, seed=seed
+                )
+            slug = "_".join(re.findall(r"[a-z0-9]+", title.lower()))[:60] or "title"
+        else:
+            like = str(like)  # given (checked above)
+            with err_console.status(f"fitting and forecasting like {like} on {date}..."):
+                result = forecaster.forecast(
+                    like, date, new_text=new_text, n_draws=draws, seed=seed
+                )
+            slug = like.replace("/", "_")
+        target = out or Path("results") / "forecast" / f"{date}_{slug}"
         result.write(target)
         _print_result(result, target)
     except (ScenarioError, DataError, ValueError) as exc:

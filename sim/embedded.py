@@ -262,13 +262,70 @@ def fit_window(
     )
 
 
+def title_item(fit: WindowFit, data: Any, title: str, *, issue: str = "all") -> dict[str, Any]:
+    """A new text's item as a mixture over the window's first votes of texts, weighted by how
+    alike their titles are to `title` (:mod:`sim.titles`, the predictive ``sim validate``
+    scores for new texts).
+
+    Parameters
+    ----------
+    fit : WindowFit
+    data : RollCallData
+        The whole record (a text first voted before the window is not new inside it).
+    title : str
+    issue : str
+        Mix over this issue's first votes (``all``: every issue's).
+
+    Returns
+    -------
+    dict
+        ``title``, ``issue``, ``sharpness``, and per first vote kept (weight above 1e-9 of the
+        largest): ``rcid``, ``symbol``, ``weight`` (summing to one) and the item parameters.
+    """
+    from sim.calibrate import _normalise_text
+    from sim.titles import first_votes, new_texts
+
+    rc = data.roll_calls
+    titles = rc["text"] if "text" in rc.columns else _normalise_text(rc["title"])
+    texts = new_texts(fit, rc, first_votes(rc, titles), titles)
+    weights = texts.weights(issue, title)
+    weights = weights[weights > 1e-9 * weights.max()]
+    weights = weights / weights.sum()
+    items = fit.est.items_.loc[weights.index]
+    symbols = rc.loc[weights.index, "symbol"] if "symbol" in rc.columns else None
+    return {
+        "title": title,
+        "issue": issue if issue in texts.groups else "all",
+        "sharpness": texts.sharpness,
+        "rcid": [int(r) for r in weights.index],
+        "symbol": [str(s or "") for s in symbols] if symbols is not None else [""] * len(weights),
+        "weight": [float(w) for w in weights],
+        **{k: [float(v) for v in items[k]] for k in ITEM_KEYS},
+    }
+
+
 def bundle_from_fit(
-    fit: WindowFit, *, like: str, previous: str | None, name: str, where: str, data_sha256: Any
+    fit: WindowFit,
+    *,
+    like: str | None,
+    previous: str | None,
+    name: str,
+    where: str,
+    data_sha256: Any,
+    by_title: dict[str, Any] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The members table and metadata of a bundle: `fit` plus the item of roll call `like` and
-    each member's act on roll call `previous` (if any)."""
+    each member's act on roll call `previous` (if any). With `by_title` (:func:`title_item`)
+    instead of `like`, the item's fields are the nearest title's and the mixture is stored
+    beside them (``item.by_title``)."""
     est, window = fit.est, fit.window
-    rcid = find_roll_call(window, like, f"{where}: item.like")
+    if by_title is not None:
+        rcid = by_title["rcid"][int(np.argmax(by_title["weight"]))]
+        like = f"rcid:{rcid}"
+    else:
+        if like is None:
+            raise ValueError("bundle_from_fit needs like or by_title")
+        rcid = find_roll_call(window, like, f"{where}: item.like")
     if rcid not in est.items_.index:
         raise DataError(
             f"{where}: item.like: roll call {like} (rcid {rcid}) is not among the "
@@ -299,6 +356,7 @@ def bundle_from_fit(
             **{k: float(item[k]) for k in ITEM_KEYS},
             **{f"{k}_se": float(item[f"{k}_se"]) for k in ITEM_KEYS},
             "new_text_location_sd": location_sd,
+            **({"by_title": by_title} if by_title is not None else {}),
         },
         "previous": previous,
         "previous_date": previous_date,
@@ -332,7 +390,7 @@ def _new_text_location_sd(est: Any, window: Any) -> float:
     (``[item] new_text``); NaN with fewer than three first votes.
     """
     from sim.calibrate import _normalise_text
-    from sim.validate import first_votes
+    from sim.titles import first_votes
 
     items = est.items_
     rc = window.roll_calls.loc[items.index]
@@ -371,9 +429,15 @@ def calibrate_scenario(
         data, start=start, end=end, dimension=dimension, dynamic=spec.calibration.dynamic,
         on=spec.resolution.date, progress=progress,
     )  # fmt: skip
+    by_title = (
+        title_item(fit, data, spec.resolution.title, issue=spec.resolution.dimension)
+        if spec.item.by_title
+        else None
+    )
     members, meta = bundle_from_fit(
         fit,
         like=spec.item.like,
+        by_title=by_title,
         previous=spec.previous.like if spec.previous else None,
         name=spec.name,
         where=str(scenario.path or spec.name),

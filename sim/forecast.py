@@ -160,6 +160,89 @@ class Forecaster:
             scenario, n_draws=n_draws, seed=seed, calibration=bundle_from_frames(members, meta)
         )
 
+    def same_text(self, title: str, date: dt.date | str) -> int | None:
+        """The last whole-text roll call before `date` whose title is `title` (case and spacing
+        aside), or None."""
+        from sim.calibrate import _normalise_text
+
+        rc = self.data.roll_calls
+        text = rc["text"] if "text" in rc.columns else _normalise_text(rc["title"])
+        key = _normalise_text(pd.Series([title])).iloc[0]
+        hit = (text == key) & (rc["date"] < pd.Timestamp(date))
+        if "partial" in rc.columns:
+            hit &= ~rc["partial"].astype(bool)
+        if not key or not hit.any():
+            return None
+        return int(rc.loc[hit].sort_values("date", kind="stable").index[-1])
+
+    def forecast_title(
+        self,
+        title: str,
+        date: dt.date | str,
+        *,
+        issue: str = "all",
+        n_draws: int = 1000,
+        seed: int = 20221230,
+    ) -> ReplayResult:
+        """Forecast the vote on a resolution known only by its title, on `date`.
+
+        A title voted before (case and spacing aside) whose last vote is in the calibration
+        window is that text's next vote (:meth:`forecast` like it). Any other title is a new
+        text: every parameter draw takes its item from one of the window's first votes of
+        texts, drawn with weights that grow with how alike the titles are (``[item] by_title``,
+        :mod:`sim.titles`), `issue`'s first votes only if given: the predictive ``sim
+        validate`` scores for new texts."""
+        date = pd.Timestamp(date).date()
+        if not str(title).strip():
+            raise ScenarioError("--title: expected the resolution's title; got an empty one")
+        dimension = self.dimension if self.dimension not in ("auto",) else issue
+        rcid = self.same_text(title, date)
+        if rcid is not None and rcid in self.fit(dimension, date).est.items_.index:
+            return self.forecast(f"rcid:{rcid}", date, n_draws=n_draws, seed=seed)
+        from sim.embedded import title_item
+
+        fit = self.fit(dimension, date)
+        mixture = title_item(fit, self.data, title, issue=issue)
+        members, meta = bundle_from_fit(
+            fit, like=None, by_title=mixture, previous=None, name="forecast",
+            where=f"--title {title!r}", data_sha256=getattr(self.data, "sha256", None),
+        )  # fmt: skip
+        meta["tremble"] = self.tremble(dimension, date)
+        scenario = parse_scenario(_title_scenario_toml(title, date, dimension, issue, self.years))
+        return replay(
+            scenario, n_draws=n_draws, seed=seed, calibration=bundle_from_frames(members, meta)
+        )
+
+
+def _title_scenario_toml(title: str, date: dt.date, dimension: str, issue: str, years: int) -> str:
+    """A scenario with no events: a new text titled `title`, its item drawn by title."""
+    q = json.dumps  # a JSON string is a valid TOML basic string
+    source = q("the forecaster's title (sim forecast --title)")
+    return f"""schema = 1
+name = "forecast"
+title = {q("Forecast of a new text: " + title[:200])}
+default_variant = "as_happened"
+
+[resolution]
+symbol = "new text"
+title = {q(title[:300])}
+date = {date.isoformat()}
+dimension = "{issue}"
+rule = "simple_majority"
+source = {source}
+
+[calibration]
+years = {years}
+dimension = "{dimension}"
+
+[item]
+by_title = true
+source = {source}
+
+[variants.as_happened]
+description = "No pressure beyond what the record shows."
+"""
+
 
 def _scenario_toml(
     row: pd.Series, rcid: int, date: dt.date, dimension: str, years: int, *, new_text: bool = False
@@ -206,51 +289,81 @@ description = "No pressure beyond what the record shows."
 
 @dataclass(frozen=True)
 class BatchRow:
-    """One forecast of a batch file."""
+    """One forecast of a batch file: like an earlier roll call (`like`), or by `title`."""
 
     name: str
     like: str
     date: dt.date
     new_text: bool = False
+    title: str = ""
+    issue: str = "all"
+
+
+_ISSUES = ("all", *ISSUE_ORDER)
 
 
 def read_batch(path: Path) -> list[BatchRow]:
-    """Read a batch CSV with columns ``name,like,date`` and optionally ``new_text`` (true or
-    false, default false); errors name the file, row and column."""
+    """Read a batch CSV with columns ``name,date`` and ``like`` or ``title`` (one of them per
+    row), optionally ``new_text`` (true or false, default false; with ``like``) and ``issue``
+    (an issue code, default all; with ``title``); errors name the file, row and column."""
     rows = []
     try:
         with Path(path).open(newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle)
-            missing = {"name", "like", "date"} - set(reader.fieldnames or [])
-            if missing:
+            columns = set(reader.fieldnames or [])
+            missing = {"name", "date"} - columns
+            if missing or not columns & {"like", "title"}:
+                missing |= set() if columns & {"like", "title"} else {"like or title"}
                 raise ScenarioError(
-                    f"{path}: expected columns name,like,date; missing {sorted(missing)}"
+                    f"{path}: expected columns name,date and like or title; missing "
+                    f"{sorted(missing)}"
                 )
             for i, raw in enumerate(reader, start=2):
-                name = (raw["name"] or "").strip()
-                if not name or "/" in name or name.startswith("."):
-                    raise ScenarioError(
-                        f"{path}: row {i}: name: expected a folder name; got {name!r}"
-                    )
-                try:
-                    date = dt.date.fromisoformat((raw["date"] or "").strip())
-                except ValueError as exc:
-                    raise ScenarioError(
-                        f"{path}: row {i}: date: expected YYYY-MM-DD; got {raw['date']!r}"
-                    ) from exc
-                flag = (raw.get("new_text") or "false").strip().lower()
-                if flag not in ("true", "false"):
-                    raise ScenarioError(
-                        f"{path}: row {i}: new_text: expected true or false; got "
-                        f"{raw.get('new_text')!r}"
-                    )
-                rows.append(BatchRow(name, (raw["like"] or "").strip(), date, flag == "true"))
+                rows.append(_batch_row(path, i, raw))
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read the batch file ({exc.strerror})") from exc
     names = [r.name for r in rows]
     if len(set(names)) != len(names):
         raise ScenarioError(f"{path}: name: every row needs its own name")
     return rows
+
+
+def _batch_row(path: Path, i: int, raw: dict[str, str | None]) -> BatchRow:
+    """One row of a batch file (:func:`read_batch`), checked."""
+
+    def cell(key: str) -> str:
+        return (raw.get(key) or "").strip()
+
+    name = cell("name")
+    if not name or "/" in name or name.startswith("."):
+        raise ScenarioError(f"{path}: row {i}: name: expected a folder name; got {name!r}")
+    try:
+        date = dt.date.fromisoformat(cell("date"))
+    except ValueError as exc:
+        raise ScenarioError(
+            f"{path}: row {i}: date: expected YYYY-MM-DD; got {raw.get('date')!r}"
+        ) from exc
+    flag = (cell("new_text") or "false").lower()
+    if flag not in ("true", "false"):
+        raise ScenarioError(
+            f"{path}: row {i}: new_text: expected true or false; got {raw.get('new_text')!r}"
+        )
+    like, title, issue = cell("like"), cell("title"), cell("issue") or "all"
+    if bool(like) == bool(title):
+        raise ScenarioError(
+            f"{path}: row {i}: like, title: expected one of them (an earlier roll call, or the "
+            f"new resolution's title); got {'both' if like else 'neither'}"
+        )
+    if title and flag == "true":
+        raise ScenarioError(
+            f"{path}: row {i}: new_text: a forecast by title is read as a new text already "
+            f"(or as the next vote of a text with that title); leave new_text empty"
+        )
+    if issue not in _ISSUES:
+        raise ScenarioError(
+            f"{path}: row {i}: issue: expected one of {', '.join(_ISSUES)}; got {issue!r}"
+        )
+    return BatchRow(name, like, date, flag == "true", title, issue)
 
 
 def forecast_batch(
@@ -267,9 +380,14 @@ def forecast_batch(
     for row in rows:
         target = Path(out) / row.name
         if not (target / "manifest.json").is_file():
-            result = forecaster.forecast(
-                row.like, row.date, new_text=row.new_text, n_draws=n_draws, seed=seed
-            )
+            if row.title:
+                result = forecaster.forecast_title(
+                    row.title, row.date, issue=row.issue, n_draws=n_draws, seed=seed
+                )
+            else:
+                result = forecaster.forecast(
+                    row.like, row.date, new_text=row.new_text, n_draws=n_draws, seed=seed
+                )
             result.write(target, plots=False)
         written.append(target)
         if progress is not None:

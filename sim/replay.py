@@ -32,7 +32,7 @@ import xarray as xr
 
 from sim.acts import ABSENT, ACTS, BoolArray, FloatArray, IntArray
 from sim.choice import principal_weight, reading
-from sim.embedded import Bundle, load_bundle, previous_codes
+from sim.embedded import ITEM_KEYS, Bundle, load_bundle, previous_codes
 from sim.errors import DataError
 from sim.members import MemberSpec
 from sim.persistence import conditional_vote_log_probs_on_draws, shock_correlation
@@ -461,6 +461,9 @@ def prepare(
             f"{spec.principals[e.principal or ''].name}'s best response: {', '.join(chosen)}"
         )
     item, known = _item(scenario, bundle, params)
+    if spec.item.by_title and spec.committee is None:
+        item, note = _title_item_draws(scenario, bundle, n_draws, seed)
+        notes.append(note)
     n = len(iso3)
 
     def normal(key: str, mean: Any, sd: Any) -> FloatArray:
@@ -477,8 +480,9 @@ def prepare(
         shock_sd = np.abs(normal("bloc_shock_sd", [tau["tau"]], [tau["tau_se"]])[:, 0])
     shocks = _stream(seed, "bloc_shock").standard_normal((n_draws, len(groups))) * shock_sd[:, None]
     member_group = np.array([groups.index(m.un_group) for m in members])
-    beta = item["discrimination"]
-    eta_shift = shocks[:, member_group] / beta if abs(beta) > 1e-9 else 0.0
+    beta = np.asarray(item["discrimination"], dtype=float)  # scalar, or (draw, 1) by title
+    steep = np.abs(beta) > 1e-9
+    eta_shift = np.where(steep, shocks[:, member_group] / np.where(steep, beta, 1.0), 0.0)
     if spec.item.new_text:
         # A different text sits somewhere around its like: one shift of the item per draw, with
         # the spread of the window's new texts (a shift of the item is minus one of everyone).
@@ -565,6 +569,41 @@ def prepare(
     )
 
 
+def _title_item_draws(
+    scenario: Scenario, bundle: Bundle, n_draws: int, seed: int
+) -> tuple[dict[str, Any], str]:
+    """Per parameter draw, the item of one of the earlier first votes the bundle's title
+    mixture holds (``[item] by_title``), drawn with its weights; and a note naming the nearest.
+
+    The draws are stratified (one uniform offset, ``n_draws`` evenly spaced points of the
+    weights' cumulative sum), then shuffled, from the stream ``item.by_title``: each text gets
+    its share of the draws to within one, whatever the seed."""
+    mixture = bundle.meta["item"].get("by_title")
+    if mixture is None:
+        where = scenario.path or scenario.spec.name
+        raise DataError(
+            f"{where}: item.by_title: the calibration holds no title mixture (it was made for "
+            f"item.like); run `sim calibrate {where}`"
+        )
+    weights = np.asarray(mixture["weight"], dtype=float)
+    cdf = np.cumsum(weights)
+    cdf[-1] = 1.0
+    rng = _stream(seed, "item.by_title")
+    u = (np.arange(n_draws) + rng.random()) / n_draws
+    index = rng.permutation(np.searchsorted(cdf, u, side="right"))
+    item = {k: np.asarray(mixture[k], dtype=float)[index][:, None] for k in ITEM_KEYS}
+    top = np.argsort(-weights, kind="stable")[:3]
+    nearest = ", ".join(
+        f"{mixture['symbol'][j] or 'rcid ' + str(mixture['rcid'][j])} ({weights[j]:.2f})"
+        for j in top
+    )
+    note = (
+        f"new text by its title: its item drawn from {len(weights)} earlier first votes "
+        f"weighted by title likeness (sharpness {mixture['sharpness']:g}); nearest {nearest}"
+    )
+    return item, note
+
+
 def principal_acts(principals: Any, events: Sequence[Event]) -> dict[str, frozenset[str]]:
     """The acts a member that is itself a principal may take: those it asks of others.
 
@@ -604,6 +643,24 @@ def principal_acts(principals: Any, events: Sequence[Event]) -> dict[str, frozen
         if iso3:
             out.setdefault(iso3, set()).update(event.acts)
     return {k: frozenset(v) for k, v in out.items()}
+
+
+def _item_summary(s: Setup) -> dict[str, Any]:
+    """The item for summary.json: its parameters, or, drawn by title, the mixture's largest
+    weights (the whole mixture is in the calibration)."""
+    mixture = s.bundle.meta["item"].get("by_title")
+    if not (s.scenario.spec.item.by_title and s.scenario.spec.committee is None and mixture):
+        return {k: float(v) for k, v in s.item.items()}
+    top = np.argsort(-np.asarray(mixture["weight"]), kind="stable")[:10]
+    return {
+        "by_title": {
+            "title": mixture["title"],
+            "issue": mixture["issue"],
+            "sharpness": mixture["sharpness"],
+            "n_texts": len(mixture["weight"]),
+            "nearest": [{k: mixture[k][j] for k in ("rcid", "symbol", "weight")} for j in top],
+        }
+    }
 
 
 def _recorded_counts(outcome: Any) -> dict[str, int]:
@@ -875,7 +932,7 @@ class ReplayResult:
             "tally": tally,
             "prob_adopted": self.tally.prob_pass(),
             "deal": self.deal(),
-            "item": s.item,
+            "item": _item_summary(s),
             "counter_asks": list(self.counter_asks),
             "picked_addressees": {k: list(v) for k, v in s.picked.items()},
             "notes": list(s.notes),

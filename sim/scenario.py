@@ -228,15 +228,38 @@ class Calibration(_Strict):
 
 
 class Item(_Strict):
-    """Where the resolution sits: the last roll call on the same agenda item in the data.
+    """Where the resolution sits: the last roll call on the same agenda item in the data
+    (``like``), or, for a text with none, the earlier texts whose titles are most alike
+    (``by_title``).
 
     ``new_text``: the resolution is a different text from `like` (not this session's version of
     it), so where it sits is uncertain by the spread of the issue's new texts around theirs.
+
+    ``by_title = true`` (instead of ``like``): a new text known by its title
+    (``resolution.title``). Each parameter draw takes its item from one of the calibration
+    window's first votes of texts, drawn with weights that grow with how alike the titles are
+    (:mod:`sim.titles`; the weights' sharpness is chosen on the window's own first votes, as
+    ``sim validate`` scores it). With a ``[committee]`` tally the item is fitted to the tally
+    instead, from the nearest title.
     """
 
-    like: Annotated[str, Field(min_length=3)]
+    like: Annotated[str, Field(min_length=3)] | None = None
     new_text: StrictBool = False
+    by_title: StrictBool = False
     source: Source
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Item:
+        if self.by_title and self.like is not None:
+            raise ValueError("give either like (an earlier roll call) or by_title = true, not both")
+        if not self.by_title and self.like is None:
+            raise ValueError(
+                "expected like (the earlier roll call the resolution is like, e.g. "
+                "'A/RES/76/82') or by_title = true"
+            )
+        if self.by_title and self.new_text:
+            raise ValueError("by_title already reads the resolution as a new text: drop new_text")
+        return self
 
 
 class Tally(_Strict):
@@ -693,6 +716,11 @@ def _check_references(scenario: Scenario) -> list[str]:
                 f"committee.tally: expected yes+no+abstain+not_voting = {len(members)} "
                 f"members on {date}; got {total}"
             )
+    if spec.item.by_title and spec.previous is not None:
+        problems.append(
+            "previous: a [previous] roll call conditions each member on its act on an earlier "
+            "text, which needs that text's item: give item.like instead of item.by_title"
+        )
     all_events = list(spec.events)
     for vname, variant in spec.variants.items():
         ids = {e.id for e in spec.events}

@@ -6,14 +6,11 @@ member by member (:func:`sim.predict.member_odds`):
 
 * a **repeated** resolution (a roll call before Y has the same title, normalised) takes its
   item parameters from that text's last vote, and each member's act on it as its previous act;
-* a **new** one has no previous act, and its odds are each member's odds mixed over the fitted
-  first votes of texts sharing its first issue tag (:func:`first_votes`; over all the issue's
-  fitted roll calls if it has fewer than ``MIN_FIRST_VOTES``; over every roll call if it has
-  no tag), each weighted by how alike the two titles are (:class:`TitleIndex`, tf-idf cosine
-  ``s``; weight ``exp(sharpness * s)``), with the sharpness chosen on the fitting window
-  alone: the value on :data:`SHARPNESS_GRID` under which the window's own first votes are best
-  predicted from the others (:func:`title_sharpness`). A new "Territorial integrity of
-  Ukraine: ..." text leans on A/RES/68/262 "Territorial integrity of Ukraine".
+* a **new** one has no previous act, and its odds are each member's odds mixed over the
+  fitted first votes of texts sharing its first issue tag, each weighted by how alike the two
+  titles are, with the weights' sharpness chosen on the fitting window alone
+  (:mod:`sim.titles`). A new "Territorial integrity of Ukraine: ..." text leans on
+  A/RES/68/262 "Territorial integrity of Ukraine".
 
 The model is scored against the rules analysts use (MODEL.md §7, FACTS.md §4):
 ``uniform`` (1/4 each), ``base_rates`` (9.9% absent; of votes cast 81.1% yes, 12.2% abstain,
@@ -29,7 +26,6 @@ past the end of the data.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +39,7 @@ from sim.calibrate import _normalise_text as normalise_title
 from sim.embedded import fit_window
 from sim.forecast import ISSUE_ORDER
 from sim.predict import member_odds
+from sim.titles import SHARPNESS_GRID, TitleIndex, first_votes, new_texts, title_sharpness
 from sim.tremble import apply_tremble, tremble_of
 
 __all__ = [
@@ -120,187 +117,6 @@ def score(probs: FloatArray, acts: Iterable[int]) -> dict[str, float]:
     }
 
 
-#: An issue's new-text predictive mixes over its fitted first votes of texts when it has at
-#: least this many, else over all its fitted roll calls.
-MIN_FIRST_VOTES = 10
-
-
-def first_votes(roll_calls: pd.DataFrame, titles: pd.Series) -> pd.Index:
-    """Roll calls that are the first vote of their text in the record (empty texts excluded):
-    the kind of roll call a new resolution is."""
-    dated = pd.DataFrame({"text": titles.reindex(roll_calls.index), "date": roll_calls["date"]})
-    keep = dated["text"].fillna("") != ""
-    if "partial" in roll_calls.columns:
-        keep &= ~roll_calls["partial"].astype(bool)
-    dated = dated[keep]
-    first = dated.sort_values("date", kind="stable").groupby("text").head(1)
-    return pd.Index(first.index)
-
-
-#: Sharpness of the title-similarity weights tried when a fit chooses its own
-#: (:func:`title_sharpness`); 0 is the plain average over the issue's first votes.
-SHARPNESS_GRID = (0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 40.0)
-
-_STOPWORDS = frozenset(("the", "of", "and", "in", "on", "to", "a", "for", "by", "with", "its",
-                        "at", "from", "as", "an", "all", "be", "or"))  # fmt: skip
-
-
-def title_tokens(text: str) -> frozenset[str]:
-    """A title's content words: lower case, three letters or more, a few function words out.
-
-    Examples
-    --------
-    >>> sorted(title_tokens("Territorial integrity of Ukraine"))
-    ['integrity', 'territorial', 'ukraine']
-    """
-    words = re.findall(r"[a-z]+", str(text or "").lower())
-    return frozenset(w for w in words if len(w) > 2 and w not in _STOPWORDS)
-
-
-class TitleIndex:
-    """Tf-idf vectors of the titles of a fit's items, for the cosine similarity of a new title
-    to each (words the items never use count, at the highest idf, in the new title's norm).
-
-    Examples
-    --------
-    >>> index = TitleIndex(["territorial integrity of ukraine", "the right to food",
-    ...                     "the right to development"])
-    >>> index.similarity(["territorial integrity of ukraine and peace"]).round(2)
-    array([[0.87, 0.  , 0.  ]])
-    """
-
-    def __init__(self, titles: Iterable[str]) -> None:
-        docs = [title_tokens(t) for t in titles]
-        vocab = sorted(set().union(*docs)) if docs else []
-        self._column = {w: k for k, w in enumerate(vocab)}
-        n = max(len(docs), 1)
-        counts = np.zeros(len(vocab))
-        for d in docs:
-            for w in d:
-                counts[self._column[w]] += 1
-        self._idf = np.log(n / np.maximum(counts, 1.0))
-        self._unseen = float(np.log(n)) if n > 1 else 1.0
-        self.vectors = self._vectors(docs)
-
-    def _vectors(self, docs: list[frozenset[str]]) -> FloatArray:
-        x = np.zeros((len(docs), len(self._column)))
-        norm = np.zeros(len(docs))
-        for i, d in enumerate(docs):
-            for w in d:
-                k = self._column.get(w)
-                if k is None:
-                    norm[i] += self._unseen**2
-                else:
-                    x[i, k] = self._idf[k]
-        norm = np.sqrt(norm + (x**2).sum(axis=1))
-        return x / np.where(norm > 0, norm, 1.0)[:, None]
-
-    def similarity(self, titles: Iterable[str]) -> FloatArray:
-        """Cosine similarity of each of `titles` to each item's title: (n_titles, n_items)."""
-        return self._vectors([title_tokens(t) for t in titles]) @ self.vectors.T
-
-
-def _weights(similarity: FloatArray, sharpness: float) -> FloatArray:
-    """Rows of ``exp(sharpness * s)``, normalised (``-inf`` similarities get weight 0)."""
-    top = np.max(similarity, axis=-1, keepdims=True)
-    w = np.exp(sharpness * (similarity - top)) if sharpness else np.isfinite(similarity) * 1.0
-    w = np.where(np.isfinite(similarity), w, 0.0)
-    return w / w.sum(axis=-1, keepdims=True)
-
-
-def title_sharpness(odds: FloatArray, similarity: FloatArray, acts: Any) -> float:
-    """The sharpness on :data:`SHARPNESS_GRID` under which each of a window's first votes is
-    best predicted by the others, mixed by title similarity (leave one out).
-
-    Parameters
-    ----------
-    odds : ndarray, shape (n_items, n_members, 4)
-        Every member's odds on each item (:func:`sim.predict.new_item_odds` of one item).
-    similarity : ndarray, shape (n_items, n_items)
-        The items' titles' similarity to one another.
-    acts : ndarray of int, shape (n_items, n_members)
-        Each member's recorded act on each item (index into ``ACTS``; -1 unknown).
-
-    Examples
-    --------
-    Two pairs of alike texts that split members oppositely: the titles should decide.
-
-    >>> yes, no = [0.9, 0.05, 0.03, 0.02], [0.05, 0.9, 0.03, 0.02]
-    >>> odds = np.array([[yes], [yes], [no], [no]])
-    >>> sim = np.array([[1, .9, 0, 0], [.9, 1, 0, 0], [0, 0, 1, .9], [0, 0, .9, 1]])
-    >>> title_sharpness(odds, sim, np.array([[0], [0], [1], [1]])) > 0
-    True
-    """
-    odds = np.asarray(odds, dtype=float)
-    acts = np.asarray(acts)
-    loo = np.array(similarity, dtype=float)
-    np.fill_diagonal(loo, -np.inf)
-    j, m = np.nonzero(acts >= 0)
-    best, best_ll = 0.0, -np.inf
-    for sharpness in SHARPNESS_GRID:
-        mix = np.einsum("jl,lmc->jmc", _weights(loo, sharpness), odds)
-        ll = float(np.log(np.clip(mix[j, m, acts[j, m]], 1e-300, None)).sum())
-        if ll > best_ll + 1e-9:
-            best, best_ll = float(sharpness), ll
-    return best
-
-
-@dataclass(frozen=True)
-class _NewTexts:
-    """A fit's predictive of new texts: per issue group, its items' odds and title vectors."""
-
-    members: pd.Index
-    groups: dict[str, tuple[FloatArray, TitleIndex]]
-    sharpness: float
-
-    def odds(self, code: str, title: str) -> pd.DataFrame:
-        """Every fitted member's odds on a new text of issue `code` titled `title`."""
-        odds, index = self.groups.get(code, self.groups["all"])
-        w = _weights(index.similarity([title]), self.sharpness)[0]
-        mix = np.einsum("j,jmc->mc", w, odds)
-        return pd.DataFrame(mix, index=self.members, columns=list(ACTS))
-
-
-def _new_texts(fit: Any, roll_calls: pd.DataFrame, first: pd.Index, titles: pd.Series) -> _NewTexts:
-    """Per issue (and ``all``): every fitted member's odds on each of the issue's fitted first
-    votes of texts (`first`; all its roll calls if it has fewer than ``MIN_FIRST_VOTES``), and
-    the sharpness of the title weights chosen on the window's first votes. First votes split
-    the Assembly differently from texts repeated year after year, and a new resolution is a
-    first vote."""
-    from sim.predict import new_item_odds
-
-    items, members = fit.est.items_, fit.est.members_
-    groups = {}
-    for code in ("all", *ISSUE_ORDER):
-        if code == "all":
-            tagged = items.index
-        else:
-            tagged = items.index[roll_calls.loc[items.index, code].astype(bool).to_numpy()]
-        new = tagged[tagged.isin(first)]
-        if len(new) >= MIN_FIRST_VOTES:
-            groups[code] = new
-        elif len(tagged):
-            groups[code] = tagged
-    out = {}
-    for code, index in groups.items():
-        odds = new_item_odds(
-            members["ideal_point"].to_numpy(), members["participation"].to_numpy(),
-            items={k: items.loc[index, k].to_numpy() for k in ITEM_KEYS},
-            gamma=fit.absence["gamma"], tau=fit.group_shock["tau"],
-            participation_sd=members["participation_se"].to_numpy(), per_item=True,
-        )  # fmt: skip
-        out[code] = (odds, TitleIndex(titles.reindex(index).fillna("").tolist()))
-    # The sharpness, on the window's own first votes of every issue: each predicted from the
-    # others (its recorded acts are in the fitting window).
-    odds, index = out["all"]
-    iso3, rcid, codes = fit.window.matrix()
-    acts = pd.DataFrame(codes, index=iso3, columns=rcid).reindex(
-        index=members.index, columns=groups["all"], fill_value=-1
-    )
-    sharpness = title_sharpness(odds, index.vectors @ index.vectors.T, acts.to_numpy().T)
-    return _NewTexts(members.index, out, sharpness)
-
-
 def _issue(row: pd.Series) -> str:
     for code in ISSUE_ORDER:
         if bool(row.get(code, False)):
@@ -334,8 +150,8 @@ def _year(
         .tail(1)
     )
     last_by_title = pd.Series(last_by_title.index, index=last_by_title["title"])
-    new_texts = _new_texts(fit, rc, first_votes(rc, titles), titles)
-    population = new_texts.groups["all"][0].mean(axis=(0, 1))
+    texts = new_texts(fit, rc, first_votes(rc, titles), titles)
+    population = texts.groups["all"][1].mean(axis=(0, 1))
     members = fit.est.members_
     fill = {
         "ideal_point": float(members["ideal_point"].mean()),
@@ -374,7 +190,7 @@ def _year(
                 gap=(rc.loc[rcid, "date"] - rc.loc[like, "date"]).days / 365.25,
             )  # fmt: skip
         else:
-            odds = new_texts.odds(_issue(rc.loc[rcid]), str(title))
+            odds = texts.odds(_issue(rc.loc[rcid]), str(title))
             model = odds.reindex(iso3).to_numpy()
             model = np.where(np.isfinite(model), model, population)
             previous = np.full(len(iso3), -1)
@@ -392,7 +208,7 @@ def _year(
         frame = pd.DataFrame(
             {"year": year, "rcid": rcid, "iso3": iso3, "act": np.asarray(ACTS)[acts],
              "kind": kind, "like": like,
-             "sharpness": new_texts.sharpness if kind == "new" else np.nan}
+             "sharpness": texts.sharpness if kind == "new" else np.nan}
         )  # fmt: skip
         for method, probs in preds.items():
             for k, act in enumerate(ACTS):

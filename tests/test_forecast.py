@@ -155,3 +155,111 @@ def test_a_dynamic_forecast_projects_ideal_points_to_the_forecasts_session(data)
     # projected from the last fitted session (75) to the forecast's (76): the walk adds variance
     last = fit.est.ideal_points_.xs(75, level=1)["ideal_point_se"]
     assert (members.loc[last.index, "ideal_point_se"] > last).all()
+
+
+def test_a_batch_row_gives_a_like_or_a_title(tmp_path):
+    batch = tmp_path / "batch.csv"
+    batch.write_text(
+        "name,like,title,issue,date\n"
+        "a,A/RES/76/80,,,2022-12-07\n"
+        'b,,"Territorial integrity of Ukraine: defending the Charter",co,2022-10-12\n'
+    )
+    a, b = read_batch(batch)
+    assert (a.like, a.title, a.issue) == ("A/RES/76/80", "", "all")
+    assert (b.like, b.issue) == ("", "co")
+    assert b.title.startswith("Territorial integrity")
+    for row, message in [
+        ("c,A/RES/76/80,Some title,,2022-12-07", "row 2: like, title: expected one of them"),
+        ("c,,,,2022-12-07", "got neither"),
+        ("c,,Some title,xx,2022-12-07", "row 2: issue: expected one of all, me"),
+    ]:
+        batch.write_text(f"name,like,title,issue,date\n{row}\n")
+        with pytest.raises(ScenarioError, match=message):
+            read_batch(batch)
+    batch.write_text("name,title,date,new_text\nc,Some title,2022-12-07,true\n")
+    with pytest.raises(ScenarioError, match="row 2: new_text: a forecast by title"):
+        read_batch(batch)
+    batch.write_text("name,date\nc,2022-12-07\n")
+    with pytest.raises(ScenarioError, match="like or title"):
+        read_batch(batch)
+
+
+def test_like_and_title_together_are_refused(tmp_path, sim_cli):
+    run = sim_cli("forecast", "--like", "A/RES/75/96", "--title", "x", "--date", "2021-12-09")
+    assert run.returncode == 2
+    assert "--like, --title: give one of them" in run.stderr
+
+
+@pytest.mark.slow
+def test_a_title_voted_before_is_forecast_as_that_texts_next_vote(data, two_years):
+    """The title of A/RES/75/96 (rcid 100052) on the date of its 2021 successor: the same
+    forecast as --like A/RES/75/96, byte for byte."""
+    title = str(data.roll_calls.loc[100052, "title"])
+    assert two_years.same_text(title.upper() + "  ", "2021-12-09") == 100052
+    by_title = two_years.forecast_title(title, "2021-12-09", n_draws=50, seed=3)
+    by_like = two_years.forecast("A/RES/75/96", "2021-12-09", n_draws=50, seed=3)
+    assert by_title.members.equals(by_like.members)
+
+
+@pytest.mark.slow
+def test_a_new_title_mixes_earlier_first_votes_as_validation_scores_them(data, two_years):
+    """A title never voted: each draw's item comes from the window's first votes, weighted by
+    title likeness; the members' odds follow sim.validate's predictive of a new text with the
+    tremble (the replay also draws ideal points, so they agree closely, not exactly)."""
+    from sim.calibrate import _normalise_text
+    from sim.titles import first_votes, new_texts
+    from sim.tremble import apply_tremble
+
+    title = "Human rights of Rohingya Muslims and other minorities"
+    date = datetime.date(2021, 12, 9)
+    assert two_years.same_text(title, date) is None
+    result = two_years.forecast_title(title, date, n_draws=2000, seed=5)
+    members = result.members.set_index("iso3")
+    np.testing.assert_allclose(members[P].sum(axis=1), 1.0, rtol=0, atol=1e-9)
+    nearest = result.summary()["item"]["by_title"]["nearest"]
+    assert nearest[0]["symbol"] == "A/RES/74/246"  # "Situation of human rights of Rohingya..."
+    assert nearest[0]["weight"] > 0.3
+    assert [n["weight"] for n in nearest] == sorted((n["weight"] for n in nearest), reverse=True)
+    assert any("A/RES/74/246" in note for note in result.setup.notes)
+    rc = data.roll_calls
+    titles = _normalise_text(rc["title"])
+    texts = new_texts(two_years.fit("all", date), rc, first_votes(rc, titles), titles)
+    eps, base = result.setup.tremble
+    expected = apply_tremble(texts.odds("all", title).reindex(members.index).to_numpy(),
+                             eps=eps, base=base)  # fmt: skip
+    gap = np.abs(members[P].to_numpy() - expected)
+    assert gap.mean() < 0.02
+    # The title decides: a plain average over the window's first votes is further off.
+    plain = apply_tremble(texts.groups["all"][1].mean(axis=0), eps=eps, base=base)
+    assert np.abs(plain - expected).mean() > 2 * gap.mean()
+
+
+@pytest.mark.slow
+def test_a_mixture_of_one_text_replays_exactly_like_that_text(data, two_years):
+    """The per-draw items of a title mixture go through the same arithmetic as one item: a
+    mixture with all its weight on one roll call gives that roll call's replay."""
+    from sim.embedded import bundle_from_fit, bundle_from_frames, title_item
+    from sim.forecast import _title_scenario_toml
+    from sim.replay import replay
+    from sim.scenario import parse_scenario
+
+    date = datetime.date(2021, 12, 9)
+    fit = two_years.fit("all", date)
+    mixture = title_item(fit, data, "The right to food")
+    j = int(np.argmax(mixture["weight"]))
+    one = {k: (v[j : j + 1] if isinstance(v, list) else v) for k, v in mixture.items()}
+    one["weight"] = [1.0]
+    toml = _title_scenario_toml("The right to food", date, "all", "all", 2)
+    mixed = parse_scenario(toml)
+    plain = parse_scenario(toml.replace("by_title = true", f'like = "rcid:{one["rcid"][0]}"'))
+    where = dict(previous=None, name="forecast", where="test", data_sha256=None)
+    b_mix = bundle_from_frames(*bundle_from_fit(fit, like=None, by_title=one, **where))
+    b_one = bundle_from_frames(*bundle_from_fit(fit, like=f"rcid:{one['rcid'][0]}", **where))
+    r_mix = replay(mixed, n_draws=40, seed=2, calibration=b_mix)
+    r_one = replay(plain, n_draws=40, seed=2, calibration=b_one)
+    np.testing.assert_allclose(r_mix.members[P], r_one.members[P], rtol=0, atol=1e-12)
+    for act in ACTS:
+        np.testing.assert_allclose(
+            r_mix.tally.marginal(act), r_one.tally.marginal(act), rtol=0, atol=1e-12
+        )
+    assert abs(r_mix.tally.prob_pass() - r_one.tally.prob_pass()) < 1e-12

@@ -11,6 +11,7 @@ import pytest
 
 from sim.acts import ACTS
 from sim.assembly import AssemblyModel
+from sim.errors import DataError
 from sim.replay import prepare, replay
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -255,3 +256,15 @@ def test_calm_odds_are_shared_only_between_setups_that_differ_in_asks():
     other = replace(setup, previous=np.full_like(setup.previous, -1))
     with pytest.raises(ValueError, match="differs in previous"):
         AssemblyModel(other, calm_from=calm)
+
+
+def test_a_new_text_by_title_needs_a_calibration_that_holds_its_mixture(tmp_path):
+    """ICJ's committed calibration was made for item.like: replaying the file with the item
+    by title (and no committee tally to fit it to) says to recalibrate, naming the file."""
+    text = ICJ.read_text()
+    text = text.replace('like = "A/RES/75/98"', "by_title = true", 1)
+    start, end = text.index("[committee]"), text.index("[members.UKR]")
+    bad = tmp_path / "icj_referral_2022.toml"
+    bad.write_text(text[:start] + text[end:])
+    with pytest.raises(DataError, match=r"item.by_title: .*run `sim calibrate .*icj_referral"):
+        replay(bad, n_draws=5)

@@ -102,6 +102,17 @@ BAD = {
         "item.new_text",
         "boolean",
     ),
+    "like and by_title": (
+        ('like = "A/RES/75/98"', 'like = "A/RES/75/98"\nby_title = true'),
+        "item",
+        "not both",
+    ),
+    "neither like nor by_title": (('like = "A/RES/75/98"', ""), "item", "by_title = true"),
+    "by_title with new_text": (
+        ('like = "A/RES/75/98"', "by_title = true\nnew_text = true"),
+        "item",
+        "drop new_text",
+    ),
 }
 
 
@@ -166,3 +177,12 @@ def test_a_scenario_without_calibration_says_how_to_make_it_and_writes_nothing(t
     assert f"sim calibrate {own} --out {bundles}" in lines[0]
     assert f"--calibration {bundles}" in lines[0]
     assert not out.exists()
+
+
+def test_a_new_text_by_title_cannot_condition_on_a_previous_roll_call(tmp_path):
+    jerusalem = ROOT / "scenarios" / "jerusalem_2017.toml"
+    bad = tmp_path / "bad.toml"
+    text = mutate(jerusalem.read_text(), 'like = "A/RES/72/15"\nnew_text = true', "by_title = true")
+    bad.write_text(text)
+    with pytest.raises(ScenarioError, match=r"previous: .*give item.like instead"):
+        load_scenario(bad)

@@ -95,14 +95,14 @@ def test_titles_that_say_nothing_about_the_votes_keep_the_plain_average():
 
 
 def test_a_new_text_leans_on_the_earlier_texts_its_title_shares_words_with():
-    from sim.validate import TitleIndex, _weights
+    from sim.titles import TitleIndex, title_weights
 
     index = TitleIndex([
         "territorial integrity of ukraine", "the right to food", "the right to development",
         "situation of human rights in myanmar",
     ])  # fmt: skip
     s = index.similarity(["territorial integrity of ukraine: defending the charter"])
-    w = _weights(s, 10.0)[0]
+    w = title_weights(s, 10.0)[0]
     assert w.argmax() == 0
     assert w[0] > 0.9
-    np.testing.assert_allclose(_weights(s, 0.0)[0], 0.25)  # sharpness 0: the plain average
+    np.testing.assert_allclose(title_weights(s, 0.0)[0], 0.25)  # sharpness 0: the plain average

@@ -1,0 +1,230 @@
+"""How alike two resolutions' titles are, and a new text's odds mixed over earlier texts by it.
+
+A new resolution (a text never voted before) has no item of its own in the record. Its odds
+are each member's odds mixed over the fitted first votes of earlier texts (:func:`first_votes`:
+the kind of roll call a new resolution is), each weighted by how alike the two titles are
+(:class:`TitleIndex`, tf-idf cosine ``s``; weight ``exp(sharpness * s)``), the sharpness chosen
+on the fitting window alone: the value on :data:`SHARPNESS_GRID` under which the window's own
+first votes are best predicted from the others (:func:`title_sharpness`). A new "Territorial
+integrity of Ukraine: ..." text leans on A/RES/68/262 "Territorial integrity of Ukraine".
+
+:mod:`sim.validate` scores this predictive on held-out years; :func:`NewTexts.mixture` gives
+the same weights to a replay (``[item] by_title`` of a scenario, ``sim forecast --title``),
+which draws the item of each parameter draw from them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.acts import ACTS, FloatArray
+
+__all__ = [
+    "MIN_FIRST_VOTES",
+    "SHARPNESS_GRID",
+    "NewTexts",
+    "TitleIndex",
+    "first_votes",
+    "new_texts",
+    "title_sharpness",
+    "title_tokens",
+    "title_weights",
+]
+
+ITEM_KEYS = ("discrimination", "cut_abstain", "cut_yes", "presence")
+
+
+#: An issue's new-text predictive mixes over its fitted first votes of texts when it has at
+#: least this many, else over all its fitted roll calls.
+MIN_FIRST_VOTES = 10
+
+
+def first_votes(roll_calls: pd.DataFrame, titles: pd.Series) -> pd.Index:
+    """Roll calls that are the first vote of their text in the record (empty texts excluded):
+    the kind of roll call a new resolution is."""
+    dated = pd.DataFrame({"text": titles.reindex(roll_calls.index), "date": roll_calls["date"]})
+    keep = dated["text"].fillna("") != ""
+    if "partial" in roll_calls.columns:
+        keep &= ~roll_calls["partial"].astype(bool)
+    dated = dated[keep]
+    first = dated.sort_values("date", kind="stable").groupby("text").head(1)
+    return pd.Index(first.index)
+
+
+#: Sharpness of the title-similarity weights tried when a fit chooses its own
+#: (:func:`title_sharpness`); 0 is the plain average over the issue's first votes.
+SHARPNESS_GRID = (0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 40.0)
+
+_STOPWORDS = frozenset(("the", "of", "and", "in", "on", "to", "a", "for", "by", "with", "its",
+                        "at", "from", "as", "an", "all", "be", "or"))  # fmt: skip
+
+
+def title_tokens(text: str) -> frozenset[str]:
+    """A title's content words: lower case, three letters or more, a few function words out.
+
+    Examples
+    --------
+    >>> sorted(title_tokens("Territorial integrity of Ukraine"))
+    ['integrity', 'territorial', 'ukraine']
+    """
+    words = re.findall(r"[a-z]+", str(text or "").lower())
+    return frozenset(w for w in words if len(w) > 2 and w not in _STOPWORDS)
+
+
+class TitleIndex:
+    """Tf-idf vectors of the titles of a fit's items, for the cosine similarity of a new title
+    to each (words the items never use count, at the highest idf, in the new title's norm).
+
+    Examples
+    --------
+    >>> index = TitleIndex(["territorial integrity of ukraine", "the right to food",
+    ...                     "the right to development"])
+    >>> index.similarity(["territorial integrity of ukraine and peace"]).round(2)
+    array([[0.87, 0.  , 0.  ]])
+    """
+
+    def __init__(self, titles: Iterable[str]) -> None:
+        docs = [title_tokens(t) for t in titles]
+        vocab = sorted(set().union(*docs)) if docs else []
+        self._column = {w: k for k, w in enumerate(vocab)}
+        n = max(len(docs), 1)
+        counts = np.zeros(len(vocab))
+        for d in docs:
+            for w in d:
+                counts[self._column[w]] += 1
+        self._idf = np.log(n / np.maximum(counts, 1.0))
+        self._unseen = float(np.log(n)) if n > 1 else 1.0
+        self.vectors = self._vectors(docs)
+
+    def _vectors(self, docs: list[frozenset[str]]) -> FloatArray:
+        x = np.zeros((len(docs), len(self._column)))
+        norm = np.zeros(len(docs))
+        for i, d in enumerate(docs):
+            for w in d:
+                k = self._column.get(w)
+                if k is None:
+                    norm[i] += self._unseen**2
+                else:
+                    x[i, k] = self._idf[k]
+        norm = np.sqrt(norm + (x**2).sum(axis=1))
+        return x / np.where(norm > 0, norm, 1.0)[:, None]
+
+    def similarity(self, titles: Iterable[str]) -> FloatArray:
+        """Cosine similarity of each of `titles` to each item's title: (n_titles, n_items)."""
+        return self._vectors([title_tokens(t) for t in titles]) @ self.vectors.T
+
+
+def title_weights(similarity: FloatArray, sharpness: float) -> FloatArray:
+    """Rows of ``exp(sharpness * s)``, normalised (``-inf`` similarities get weight 0)."""
+    top = np.max(similarity, axis=-1, keepdims=True)
+    w = np.exp(sharpness * (similarity - top)) if sharpness else np.isfinite(similarity) * 1.0
+    w = np.where(np.isfinite(similarity), w, 0.0)
+    return w / w.sum(axis=-1, keepdims=True)
+
+
+def title_sharpness(odds: FloatArray, similarity: FloatArray, acts: Any) -> float:
+    """The sharpness on :data:`SHARPNESS_GRID` under which each of a window's first votes is
+    best predicted by the others, mixed by title similarity (leave one out).
+
+    Parameters
+    ----------
+    odds : ndarray, shape (n_items, n_members, 4)
+        Every member's odds on each item (:func:`sim.predict.new_item_odds` of one item).
+    similarity : ndarray, shape (n_items, n_items)
+        The items' titles' similarity to one another.
+    acts : ndarray of int, shape (n_items, n_members)
+        Each member's recorded act on each item (index into ``ACTS``; -1 unknown).
+
+    Examples
+    --------
+    Two pairs of alike texts that split members oppositely: the titles should decide.
+
+    >>> yes, no = [0.9, 0.05, 0.03, 0.02], [0.05, 0.9, 0.03, 0.02]
+    >>> odds = np.array([[yes], [yes], [no], [no]])
+    >>> sim = np.array([[1, .9, 0, 0], [.9, 1, 0, 0], [0, 0, 1, .9], [0, 0, .9, 1]])
+    >>> title_sharpness(odds, sim, np.array([[0], [0], [1], [1]])) > 0
+    True
+    """
+    odds = np.asarray(odds, dtype=float)
+    acts = np.asarray(acts)
+    loo = np.array(similarity, dtype=float)
+    np.fill_diagonal(loo, -np.inf)
+    j, m = np.nonzero(acts >= 0)
+    best, best_ll = 0.0, -np.inf
+    for sharpness in SHARPNESS_GRID:
+        mix = np.einsum("jl,lmc->jmc", title_weights(loo, sharpness), odds)
+        ll = float(np.log(np.clip(mix[j, m, acts[j, m]], 1e-300, None)).sum())
+        if ll > best_ll + 1e-9:
+            best, best_ll = float(sharpness), ll
+    return best
+
+
+@dataclass(frozen=True)
+class NewTexts:
+    """A fit's predictive of new texts: per issue group (``all`` and the issue codes), its
+    first votes' roll-call ids, every fitted member's odds on each, and their titles' vectors;
+    and the sharpness of the title weights."""
+
+    members: pd.Index
+    groups: dict[str, tuple[pd.Index, FloatArray, TitleIndex]]
+    sharpness: float
+
+    def weights(self, code: str, title: str) -> pd.Series:
+        """The weight of each of issue `code`'s first votes (all first votes for ``all`` or an
+        issue without roll calls in the window) in a new text titled `title`: a Series indexed
+        by rcid, summing to one."""
+        rcids, _, index = self.groups.get(code, self.groups["all"])
+        return pd.Series(title_weights(index.similarity([title]), self.sharpness)[0], rcids)
+
+    def odds(self, code: str, title: str) -> pd.DataFrame:
+        """Every fitted member's odds on a new text of issue `code` titled `title`."""
+        _, odds, _ = self.groups.get(code, self.groups["all"])
+        mix = np.einsum("j,jmc->mc", self.weights(code, title).to_numpy(), odds)
+        return pd.DataFrame(mix, index=self.members, columns=list(ACTS))
+
+
+def new_texts(fit: Any, roll_calls: pd.DataFrame, first: pd.Index, titles: pd.Series) -> NewTexts:
+    """Per issue (and ``all``): every fitted member's odds on each of the issue's fitted first
+    votes of texts (`first`; all its roll calls if it has fewer than ``MIN_FIRST_VOTES``), and
+    the sharpness of the title weights chosen on the window's first votes. First votes split
+    the Assembly differently from texts repeated year after year, and a new resolution is a
+    first vote."""
+    from sim.forecast import ISSUE_ORDER
+    from sim.predict import new_item_odds
+
+    items, members = fit.est.items_, fit.est.members_
+    groups = {}
+    for code in ("all", *ISSUE_ORDER):
+        if code == "all":
+            tagged = items.index
+        else:
+            tagged = items.index[roll_calls.loc[items.index, code].astype(bool).to_numpy()]
+        new = tagged[tagged.isin(first)]
+        if len(new) >= MIN_FIRST_VOTES:
+            groups[code] = new
+        elif len(tagged):
+            groups[code] = tagged
+    out = {}
+    for code, index in groups.items():
+        odds = new_item_odds(
+            members["ideal_point"].to_numpy(), members["participation"].to_numpy(),
+            items={k: items.loc[index, k].to_numpy() for k in ITEM_KEYS},
+            gamma=fit.absence["gamma"], tau=fit.group_shock["tau"],
+            participation_sd=members["participation_se"].to_numpy(), per_item=True,
+        )  # fmt: skip
+        out[code] = (index, odds, TitleIndex(titles.reindex(index).fillna("").tolist()))
+    # The sharpness, on the window's own first votes of every issue: each predicted from the
+    # others (its recorded acts are in the fitting window).
+    _, odds, index = out["all"]
+    iso3, rcid, codes = fit.window.matrix()
+    acts = pd.DataFrame(codes, index=iso3, columns=rcid).reindex(
+        index=members.index, columns=groups["all"], fill_value=-1
+    )
+    sharpness = title_sharpness(odds, index.vectors @ index.vectors.T, acts.to_numpy().T)
+    return NewTexts(members.index, out, sharpness)
