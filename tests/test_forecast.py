@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 
 import numpy as np
 import pytest
@@ -263,3 +264,15 @@ def test_a_mixture_of_one_text_replays_exactly_like_that_text(data, two_years):
             r_mix.tally.marginal(act), r_one.tally.marginal(act), rtol=0, atol=1e-12
         )
     assert abs(r_mix.tally.prob_pass() - r_one.tally.prob_pass()) < 1e-12
+
+
+@pytest.mark.slow
+def test_a_batch_forecasts_rows_by_title(two_years, tmp_path):
+    batch = tmp_path / "batch.csv"
+    batch.write_text(
+        "name,title,date\nnew,Human rights of Rohingya Muslims and other minorities,2021-12-09\n"
+    )
+    out = tmp_path / "out"
+    forecast_batch(two_years, read_batch(batch), out, n_draws=20, seed=1)
+    summary = json.loads((out / "new" / "summary.json").read_text())
+    assert summary["item"]["by_title"]["nearest"][0]["symbol"] == "A/RES/74/246"
