@@ -847,6 +847,13 @@ def forecast(
     ] = None,
     draws: Annotated[int, typer.Option(min=1, help="Parameter draws.")] = 1000,
     seed: Annotated[int, typer.Option(help="Root seed.")] = 20221230,
+    focal: Annotated[
+        str | None,
+        typer.Option(
+            help="Members to print and to list in summary.json, as ISO3 codes: UKR,RUS,IND "
+            "(members.csv has every member)."
+        ),
+    ] = None,
     years: Annotated[int, typer.Option(min=1, help="Calibration window in years.")] = 10,
     dimension: Annotated[
         str,
@@ -889,6 +896,7 @@ def forecast(
                             "column of each row"))  # fmt: skip
     if dimension not in ("auto", "all", "me", "nu", "di", "hr", "co", "ec"):
         _fail(ScenarioError(f"--dimension: expected auto, all or an issue code; got {dimension!r}"))
+    codes = tuple(c for c in (focal or "").replace(" ", "").split(",") if c)
     try:
         rows = read_batch(batch) if batch is not None else None
         if rows is not None and out is None:
@@ -900,7 +908,7 @@ def forecast(
             out = Path(str(out))  # given (checked above)
             with Progress(console=err_console) as bar:
                 task = bar.add_task("forecasting", total=len(rows))
-                forecast_batch(forecaster, rows, out, n_draws=draws, seed=seed,
+                forecast_batch(forecaster, rows, out, n_draws=draws, seed=seed, focal=codes,
                                progress=lambda _row: bar.advance(task))  # fmt: skip
             out_console.print(f"{len(rows)} forecasts in {out}/<name>/")
             return
@@ -908,14 +916,14 @@ def forecast(
         if title is not None:
             with err_console.status(f"fitting and forecasting {title!r} on {date}..."):
                 result = forecaster.forecast_title(
-                    title, date, issue=issue, n_draws=draws, seed=seed
+                    title, date, issue=issue, n_draws=draws, seed=seed, focal=codes
                 )
             slug = "_".join(re.findall(r"[a-z0-9]+", title.lower()))[:60] or "title"
         else:
             like = str(like)  # given (checked above)
             with err_console.status(f"fitting and forecasting like {like} on {date}..."):
                 result = forecaster.forecast(
-                    like, date, new_text=new_text, n_draws=draws, seed=seed
+                    like, date, new_text=new_text, n_draws=draws, seed=seed, focal=codes
                 )
             slug = like.replace("/", "_")
         target = out or Path("results") / "forecast" / f"{date}_{slug}"

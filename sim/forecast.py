@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,6 +125,7 @@ class Forecaster:
         new_text: bool = False,
         n_draws: int = 1000,
         seed: int = 20221230,
+        focal: Sequence[str] = (),
     ) -> ReplayResult:
         """Forecast the vote on `like`'s agenda item on `date` for the members on that date.
 
@@ -133,6 +134,7 @@ class Forecaster:
         `like` counts as its earlier position on another text (``[item] new_text``, ``[previous]
         same_text = false`` of a scenario file)."""
         date = pd.Timestamp(date).date()
+        _focal_line(focal, date)  # a bad code fails before the fit, not after
         rcid, row = self.roll_call(like)
         if pd.Timestamp(row["date"]).date() >= date:
             raise DataError(
@@ -154,8 +156,11 @@ class Forecaster:
             )
         meta["tremble"] = self.tremble(dimension, date)
         scenario = parse_scenario(
-            _scenario_toml(row, rcid, date, dimension, self.years, new_text=new_text)
-        )
+            _with_focal(
+                _scenario_toml(row, rcid, date, dimension, self.years, new_text=new_text),
+                focal, date,
+            )
+        )  # fmt: skip
         return replay(
             scenario, n_draws=n_draws, seed=seed, calibration=bundle_from_frames(members, meta)
         )
@@ -183,6 +188,7 @@ class Forecaster:
         issue: str = "all",
         n_draws: int = 1000,
         seed: int = 20221230,
+        focal: Sequence[str] = (),
     ) -> ReplayResult:
         """Forecast the vote on a resolution known only by its title, on `date`.
 
@@ -193,12 +199,13 @@ class Forecaster:
         :mod:`sim.titles`), `issue`'s first votes only if given: the predictive ``sim
         validate`` scores for new texts."""
         date = pd.Timestamp(date).date()
+        _focal_line(focal, date)  # a bad code fails before the fit, not after
         if not str(title).strip():
             raise ScenarioError("--title: expected the resolution's title; got an empty one")
         dimension = self.dimension if self.dimension not in ("auto",) else issue
         rcid = self.same_text(title, date)
         if rcid is not None and rcid in self.fit(dimension, date).est.items_.index:
-            return self.forecast(f"rcid:{rcid}", date, n_draws=n_draws, seed=seed)
+            return self.forecast(f"rcid:{rcid}", date, n_draws=n_draws, seed=seed, focal=focal)
         from sim.embedded import title_item
 
         fit = self.fit(dimension, date)
@@ -208,10 +215,36 @@ class Forecaster:
             where=f"--title {title!r}", data_sha256=getattr(self.data, "sha256", None),
         )  # fmt: skip
         meta["tremble"] = self.tremble(dimension, date)
-        scenario = parse_scenario(_title_scenario_toml(title, date, dimension, issue, self.years))
+        scenario = parse_scenario(
+            _with_focal(
+                _title_scenario_toml(title, date, dimension, issue, self.years), focal, date
+            )
+        )
         return replay(
             scenario, n_draws=n_draws, seed=seed, calibration=bundle_from_frames(members, meta)
         )
+
+
+def _focal_line(focal: Sequence[str], date: dt.date) -> str:
+    """The ``focal = [...]`` line of a forecast's scenario (empty without `focal`); the codes
+    are checked against the members on `date`, the error naming ``--focal``."""
+    if not focal:
+        return ""
+    from sim.registry import load_members
+
+    roster = load_members(date)
+    codes = [str(c).strip().upper() for c in focal]
+    unknown = [c for c in codes if c not in roster.index]
+    if unknown:
+        raise ScenarioError(
+            f"--focal: expected ISO3 codes of UN members on {date}; got {', '.join(unknown)}"
+        )
+    return f"focal = {json.dumps(codes)}\n"
+
+
+def _with_focal(toml: str, focal: Sequence[str], date: dt.date) -> str:
+    """`toml` with the focal line among its top-level keys (before the first table)."""
+    return toml.replace("\n[resolution]", "\n" + _focal_line(focal, date) + "\n[resolution]", 1)
 
 
 def _title_scenario_toml(title: str, date: dt.date, dimension: str, issue: str, years: int) -> str:
@@ -374,20 +407,24 @@ def forecast_batch(
     n_draws: int = 1000,
     seed: int = 20221230,
     progress: Callable[[BatchRow], None] | None = None,
+    focal: Sequence[str] = (),
 ) -> list[Path]:
-    """Forecast every row into ``out/<name>/``, skipping rows already written (resumable)."""
+    """Forecast every row into ``out/<name>/``, skipping rows already written (resumable);
+    `focal` members get their own entries in each ``summary.json``."""
     written = []
     for row in rows:
         target = Path(out) / row.name
         if not (target / "manifest.json").is_file():
             if row.title:
                 result = forecaster.forecast_title(
-                    row.title, row.date, issue=row.issue, n_draws=n_draws, seed=seed
-                )
+                    row.title, row.date, issue=row.issue, n_draws=n_draws, seed=seed,
+                    focal=focal,
+                )  # fmt: skip
             else:
                 result = forecaster.forecast(
-                    row.like, row.date, new_text=row.new_text, n_draws=n_draws, seed=seed
-                )
+                    row.like, row.date, new_text=row.new_text, n_draws=n_draws, seed=seed,
+                    focal=focal,
+                )  # fmt: skip
             result.write(target, plots=False)
         written.append(target)
         if progress is not None:

@@ -276,3 +276,19 @@ def test_a_batch_forecasts_rows_by_title(two_years, tmp_path):
     forecast_batch(two_years, read_batch(batch), out, n_draws=20, seed=1)
     summary = json.loads((out / "new" / "summary.json").read_text())
     assert summary["item"]["by_title"]["nearest"][0]["symbol"] == "A/RES/74/246"
+
+
+def test_an_unknown_focal_code_fails_before_the_fit(data_dir, tmp_path, sim_cli):
+    out = tmp_path / "out"
+    run = sim_cli("forecast", "--title", "Some new text", "--date", "2022-11-14",
+                  "--focal", "ukr,XXX", "--data-dir", data_dir, "--out", out)  # fmt: skip
+    assert run.returncode == 2
+    assert "--focal: expected ISO3 codes of UN members on 2022-11-14; got XXX" in run.stderr
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_focal_members_are_listed_in_the_summary(two_years):
+    result = two_years.forecast("A/RES/75/96", "2021-12-09", n_draws=20, seed=1,
+                                focal=["ukr", "ISR"])  # fmt: skip
+    assert list(result.summary()["focal"]) == ["UKR", "ISR"]
