@@ -238,8 +238,9 @@ class AssemblyModel(mesa.Model):
             else:
                 p, log_baseline = None, log_act_baseline(log_votes, presence, s.gamma[d, None])
             # a_i(c), per chunk: the full (draw, member, act) array would cost more to build
+            previous = s.previous[cols] if s.previous.ndim == 1 else s.previous[d][:, cols]
             cost = persistence_cost(
-                s.previous[cols],
+                previous,
                 reversal=s.persistence[d, 0],
                 leave=s.persistence[d, 1],
                 ret=s.persistence[d, 2],

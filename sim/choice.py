@@ -204,9 +204,10 @@ def persistence_cost(
 
     Parameters
     ----------
-    previous : ndarray of int, shape (n_members,)
+    previous : ndarray of int, shape (n_members,) or (n_draws, n_members)
         Index into ``ACTS`` of the member's earlier act on the same text (a committee vote, or
-        last session's vote on the same agenda item); -1 where none is known.
+        last session's vote on the same agenda item); -1 where none is known. Per draw when
+        each draw's resolution is like another earlier text (``[item] by_title``).
     reversal : float or ndarray broadcastable to (n_draws, 1)
         Cost of a visible reversal from one vote to another (logit units).
     leave : float or ndarray
@@ -226,22 +227,20 @@ def persistence_cost(
            [0., 0., 0., 0.]])
     """
     previous = np.asarray(previous)
+    if previous.ndim == 1:
+        previous = previous[None, :]  # one row for every draw
     is_vote_act = np.arange(len(ACTS)) != ABSENT  # (4,)
-    prev_vote = (previous >= 0) & (previous != ABSENT)  # (m,)
-    prev_absent = previous == ABSENT
-    same = np.arange(len(ACTS))[None, :] == previous[:, None]  # (m, 4)
-    reversal_mask = prev_vote[:, None] & is_vote_act[None, :] & ~same
-    leave_mask = prev_vote[:, None] & ~is_vote_act[None, :]
-    return_mask = prev_absent[:, None] & is_vote_act[None, :]
+    prev_vote = ((previous >= 0) & (previous != ABSENT))[..., None]  # (d or 1, m, 1)
+    prev_absent = (previous == ABSENT)[..., None]
+    same = np.arange(len(ACTS)) == previous[..., None]  # (d or 1, m, 4)
+    reversal_mask = prev_vote & is_vote_act & ~same
+    leave_mask = prev_vote & ~is_vote_act
+    return_mask = prev_absent & is_vote_act
 
     def col(x: FloatArray | float) -> FloatArray:
         return np.asarray(x, dtype=float).reshape(-1, 1, 1)
 
-    return (
-        col(reversal) * reversal_mask[None]
-        + col(leave) * leave_mask[None]
-        + col(ret) * return_mask[None]
-    )
+    return col(reversal) * reversal_mask + col(leave) * leave_mask + col(ret) * return_mask
 
 
 def utilities(

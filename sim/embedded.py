@@ -280,7 +280,9 @@ def title_item(fit: WindowFit, data: Any, title: str, *, issue: str = "all") -> 
     -------
     dict
         ``title``, ``issue``, ``sharpness``, and per first vote kept (weight above 1e-9 of the
-        largest): ``rcid``, ``symbol``, ``weight`` (summing to one) and the item parameters.
+        largest): ``rcid``, ``symbol``, ``date``, ``weight`` (summing to one), the item
+        parameters and ``acts``, the fitted ``members``' acts on it (their previous public
+        act on another text, as ``[previous] same_text = false`` reads one).
     """
     from sim.calibrate import _normalise_text
     from sim.titles import first_votes, new_texts
@@ -289,18 +291,26 @@ def title_item(fit: WindowFit, data: Any, title: str, *, issue: str = "all") -> 
     titles = rc["text"] if "text" in rc.columns else _normalise_text(rc["title"])
     texts = new_texts(fit, rc, first_votes(rc, titles), titles)
     weights = texts.weights(issue, title)
-    weights = weights[weights > 1e-9 * weights.max()]
-    weights = weights / weights.sum()
     items = fit.est.items_.loc[weights.index]
     symbols = rc.loc[weights.index, "symbol"] if "symbol" in rc.columns else None
+    members = fit.est.members_.index
+    iso3, rcid, codes = fit.window.matrix()
+    acts = pd.DataFrame(codes, index=iso3, columns=rcid).reindex(
+        index=members, columns=weights.index, fill_value=-1
+    )
     return {
         "title": title,
         "issue": issue if issue in texts.groups else "all",
         "sharpness": texts.sharpness,
         "rcid": [int(r) for r in weights.index],
         "symbol": [str(s or "") for s in symbols] if symbols is not None else [""] * len(weights),
+        "date": [pd.Timestamp(d).date().isoformat() for d in rc.loc[weights.index, "date"]],
         "weight": [float(w) for w in weights],
         **{k: [float(v) for v in items[k]] for k in ITEM_KEYS},
+        # Each member's act on each text: one character per member of `members`, the index
+        # into ACTS ("0" yes, "1" no, "2" abstain, "3" absent) or "-" if it had no seat.
+        "members": [str(m) for m in members],
+        "acts": ["".join("0123"[c] if c >= 0 else "-" for c in acts[j]) for j in acts.columns],
     }
 
 

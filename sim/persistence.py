@@ -265,7 +265,7 @@ def conditional_vote_log_probs_on_draws(
     ``grid`` ideal points spanning its draws (and one beyond each end), then interpolated in
     log space by Catmull-Rom cubics (the function is smooth; the error shrinks as the cube of
     the spacing: see :data:`GRID`, checked in the tests). Members without an earlier vote are
-    computed directly.
+    computed directly, and so is everyone when there are no more draws than nodes.
 
     Parameters
     ----------
@@ -287,6 +287,10 @@ def conditional_vote_log_probs_on_draws(
     voted = np.flatnonzero((previous >= 0) & (previous != ABSENT))
     if sigma <= 0 or len(voted) == 0:
         return vote_log_probs(x, item=item)
+    if x.shape[0] <= grid + 2:  # no more draws than nodes: exact, and cheaper
+        return conditional_vote_log_probs(
+            x, previous, item=item, sigma=sigma, scale=scale, correlation=correlation
+        )
     out = np.empty((*x.shape, 3))
     others = np.setdiff1d(np.arange(x.shape[-1]), voted)
     if len(others):

@@ -162,7 +162,7 @@ class Setup:
     presence_base: FloatArray  # (draw, member): rho + delta
     gamma: FloatArray  # (draw,): strategic-absence slope
     available: BoolArray  # (member, act)
-    previous: IntArray  # (member,)
+    previous: IntArray  # (member,), or (draw, member) for a new text by title
     persistence: FloatArray  # (draw, 3): reversal, leave, return
     asks: tuple[AskSpec, ...]
     rounds: tuple[str, ...]
@@ -461,8 +461,9 @@ def prepare(
             f"{spec.principals[e.principal or ''].name}'s best response: {', '.join(chosen)}"
         )
     item, known = _item(scenario, bundle, params)
+    by_title = None  # per draw, the earlier text the resolution is like (``[item] by_title``)
     if spec.item.by_title and spec.committee is None:
-        item, note = _title_item_draws(scenario, bundle, n_draws, seed)
+        item, by_title, note = _title_item_draws(scenario, bundle, n_draws, seed)
         notes.append(note)
     n = len(iso3)
 
@@ -522,10 +523,15 @@ def prepare(
     correlation = shock_correlation(
         gap, tau=pers.get("tau", float("inf")), power=pers.get("power", 1.0)
     )
-    log_votes = conditional_vote_log_probs_on_draws(
-        x + eta_shift, previous, item=item, sigma=pers.get("sigma", 0.0), scale=pers.get("scale"),
-        correlation=correlation,
-    )  # fmt: skip
+    if by_title is not None:
+        previous, log_votes = _title_log_votes(
+            bundle.meta["item"]["by_title"], by_title, iso3, x + eta_shift, vote_day, pers
+        )
+    else:
+        log_votes = conditional_vote_log_probs_on_draws(
+            x + eta_shift, previous, item=item, sigma=pers.get("sigma", 0.0),
+            scale=pers.get("scale"), correlation=correlation,
+        )  # fmt: skip
     absence = bundle.absence
     gamma = normal("absence.gamma", [absence["gamma"]], [absence["gamma_se"]])[:, 0]
     persistence = np.column_stack(
@@ -569,11 +575,49 @@ def prepare(
     )
 
 
+def _title_log_votes(
+    mixture: dict[str, Any],
+    index: IntArray,
+    iso3: list[str],
+    ideal_point: FloatArray,
+    vote_day: pd.Timestamp,
+    pers: dict[str, float],
+) -> tuple[IntArray, FloatArray]:
+    """Each draw's previous acts and vote log-probabilities when the resolution is like earlier
+    text ``index[d]`` of the title mixture: every member's act on that text is its previous
+    public act on another text (``[previous] same_text = false``: the shock's correlation at
+    least a year on, reversal costs), computed exactly per text on the draws that took it.
+
+    Returns
+    -------
+    previous : ndarray of int, shape (n_draws, n_members)
+    log_votes : ndarray, shape (n_draws, n_members, 3)
+    """
+    column = {m: k for k, m in enumerate(mixture["members"])}
+    cols = np.array([column.get(c, -1) for c in iso3])
+    texts = np.array([["0123".find(ch) for ch in row] for row in mixture["acts"]], dtype=np.int64)
+    previous = np.where(cols[None, :] >= 0, texts[:, np.maximum(cols, 0)], -1)  # (text, member)
+    years = (vote_day - pd.to_datetime(pd.Series(mixture["date"]))).dt.days.to_numpy() / 365.25
+    correlation = shock_correlation(
+        np.maximum(years, 1.0), tau=pers.get("tau", float("inf")), power=pers.get("power", 1.0)
+    )
+    log_votes = np.empty((*ideal_point.shape, 3))
+    for j in np.unique(index):
+        on = index == j
+        log_votes[on] = conditional_vote_log_probs_on_draws(
+            ideal_point[on], previous[j], item={k: float(mixture[k][j]) for k in ITEM_KEYS},
+            sigma=pers.get("sigma", 0.0), scale=pers.get("scale"),
+            correlation=np.full(len(iso3), correlation[j]),
+        )  # fmt: skip
+    return previous[index], log_votes
+
+
 def _title_item_draws(
     scenario: Scenario, bundle: Bundle, n_draws: int, seed: int
-) -> tuple[dict[str, Any], str]:
+) -> tuple[dict[str, Any], IntArray, str]:
     """Per parameter draw, the item of one of the earlier first votes the bundle's title
-    mixture holds (``[item] by_title``), drawn with its weights; and a note naming the nearest.
+    mixture holds (``[item] by_title``), drawn with its weights; which text each draw took;
+    and a note naming the nearest.
 
     The draws are stratified (one uniform offset, ``n_draws`` evenly spaced points of the
     weights' cumulative sum), then shuffled, from the stream ``item.by_title``: each text gets
@@ -599,9 +643,10 @@ def _title_item_draws(
     )
     note = (
         f"new text by its title: its item drawn from {len(weights)} earlier first votes "
-        f"weighted by title likeness (sharpness {mixture['sharpness']:g}); nearest {nearest}"
+        f"weighted by title likeness (sharpness {mixture['sharpness']:g}), members' acts on "
+        f"each as their previous acts on another text; nearest {nearest}"
     )
-    return item, note
+    return item, index, note
 
 
 def principal_acts(principals: Any, events: Sequence[Event]) -> dict[str, frozenset[str]]:
@@ -809,7 +854,10 @@ class ReplayResult:
         for k, act in enumerate(ACTS):
             frame[f"p_{act}_q05"] = lo[:, k]
             frame[f"p_{act}_q95"] = hi[:, k]
-        frame["previous_act"] = [ACTS[p] if p >= 0 else "" for p in s.previous]
+        # Per draw (a new text by title): no one previous act; the mixture is in the bundle.
+        frame["previous_act"] = (
+            [ACTS[p] if p >= 0 else "" for p in s.previous] if s.previous.ndim == 1 else ""
+        )
         frame["no_vote"] = [m.no_vote for m in s.members]
         return frame
 

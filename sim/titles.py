@@ -31,6 +31,7 @@ __all__ = [
     "NewTexts",
     "TitleIndex",
     "first_votes",
+    "new_text_odds",
     "new_texts",
     "title_sharpness",
     "title_tokens",
@@ -178,14 +179,17 @@ class NewTexts:
     def weights(self, code: str, title: str) -> pd.Series:
         """The weight of each of issue `code`'s first votes (all first votes for ``all`` or an
         issue without roll calls in the window) in a new text titled `title`: a Series indexed
-        by rcid, summing to one."""
+        by rcid, summing to one (texts below 1e-9 of the largest weight left out)."""
         rcids, _, index = self.groups.get(code, self.groups["all"])
-        return pd.Series(title_weights(index.similarity([title]), self.sharpness)[0], rcids)
+        w = pd.Series(title_weights(index.similarity([title]), self.sharpness)[0], rcids)
+        w = w[w > 1e-9 * w.max()]  # texts of no weight to speak of: left out
+        return w / w.sum()
 
     def odds(self, code: str, title: str) -> pd.DataFrame:
         """Every fitted member's odds on a new text of issue `code` titled `title`."""
-        _, odds, _ = self.groups.get(code, self.groups["all"])
-        mix = np.einsum("j,jmc->mc", self.weights(code, title).to_numpy(), odds)
+        rcids, odds, _ = self.groups.get(code, self.groups["all"])
+        w = self.weights(code, title).reindex(rcids, fill_value=0.0)
+        mix = np.einsum("j,jmc->mc", w.to_numpy(), odds)
         return pd.DataFrame(mix, index=self.members, columns=list(ACTS))
 
 
@@ -228,3 +232,37 @@ def new_texts(fit: Any, roll_calls: pd.DataFrame, first: pd.Index, titles: pd.Se
     )
     sharpness = title_sharpness(odds, index.vectors @ index.vectors.T, acts.to_numpy().T)
     return NewTexts(members.index, out, sharpness)
+
+
+def new_text_odds(fit: Any, weights: pd.Series, date: Any) -> pd.DataFrame:
+    """Every fitted member's odds on a new text voted on `date`, mixed over earlier first votes
+    with `weights` (:meth:`NewTexts.weights`), each member's act on each as its previous public
+    act on another text.
+
+    Text ``j`` contributes ``w_j`` times each member's odds on ``j``'s item given its recorded
+    act on ``j`` (:func:`sim.predict.member_odds`: the text shock's correlation at
+    ``max(years since j, 1)``, as ``[previous] same_text = false`` reads an earlier text, and
+    the reversal costs). A member's stance on the texts most like the new one thereby carries
+    over where one dimension cannot place it (Russia against "Territorial integrity of
+    Ukraine" texts). The replay of ``[item] by_title`` draws the same mixture.
+    """
+    from sim.predict import member_odds
+
+    est, window = fit.est, fit.window
+    members, items = est.members_, est.items_
+    iso3, rcid, codes = window.matrix()
+    acts = pd.DataFrame(codes, index=iso3, columns=rcid).reindex(
+        index=members.index, columns=weights.index, fill_value=-1
+    )
+    day = pd.Timestamp(date)
+    out = np.zeros((len(members), len(ACTS)))
+    for j, w in weights.items():
+        years = (day - pd.Timestamp(window.roll_calls.loc[j, "date"])).days / 365.25
+        out += w * member_odds(
+            members["ideal_point"].to_numpy(), members["participation"].to_numpy(),
+            acts[j].to_numpy().astype(np.int64),
+            item={k: float(items.loc[j, k]) for k in ITEM_KEYS}, persistence=fit.persistence,
+            gamma=fit.absence["gamma"], tau=fit.group_shock["tau"],
+            participation_sd=members["participation_se"].to_numpy(), gap=max(years, 1.0),
+        )  # fmt: skip
+    return pd.DataFrame(out, index=members.index, columns=list(ACTS))

@@ -8,9 +8,10 @@ member by member (:func:`sim.predict.member_odds`):
   item parameters from that text's last vote, and each member's act on it as its previous act;
 * a **new** one has no previous act, and its odds are each member's odds mixed over the
   fitted first votes of texts sharing its first issue tag, each weighted by how alike the two
-  titles are, with the weights' sharpness chosen on the fitting window alone
-  (:mod:`sim.titles`). A new "Territorial integrity of Ukraine: ..." text leans on
-  A/RES/68/262 "Territorial integrity of Ukraine".
+  titles are, with the weights' sharpness chosen on the fitting window alone, and each
+  member's act on each as its previous public act on another text (:mod:`sim.titles`,
+  :func:`sim.titles.new_text_odds`). A new "Territorial integrity of Ukraine: ..." text leans
+  on A/RES/68/262 "Territorial integrity of Ukraine", and on how each member voted on it.
 
 The model is scored against the rules analysts use (MODEL.md §7, FACTS.md §4):
 ``uniform`` (1/4 each), ``base_rates`` (9.9% absent; of votes cast 81.1% yes, 12.2% abstain,
@@ -39,7 +40,14 @@ from sim.calibrate import _normalise_text as normalise_title
 from sim.embedded import fit_window
 from sim.forecast import ISSUE_ORDER
 from sim.predict import member_odds
-from sim.titles import SHARPNESS_GRID, TitleIndex, first_votes, new_texts, title_sharpness
+from sim.titles import (
+    SHARPNESS_GRID,
+    TitleIndex,
+    first_votes,
+    new_text_odds,
+    new_texts,
+    title_sharpness,
+)
 from sim.tremble import apply_tremble, tremble_of
 
 __all__ = [
@@ -190,7 +198,8 @@ def _year(
                 gap=(rc.loc[rcid, "date"] - rc.loc[like, "date"]).days / 365.25,
             )  # fmt: skip
         else:
-            odds = texts.odds(_issue(rc.loc[rcid]), str(title))
+            weights = texts.weights(_issue(rc.loc[rcid]), str(title))
+            odds = new_text_odds(fit, weights, rc.loc[rcid, "date"])
             model = odds.reindex(iso3).to_numpy()
             model = np.where(np.isfinite(model), model, population)
             previous = np.full(len(iso3), -1)

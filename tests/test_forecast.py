@@ -205,10 +205,11 @@ def test_a_title_voted_before_is_forecast_as_that_texts_next_vote(data, two_year
 @pytest.mark.slow
 def test_a_new_title_mixes_earlier_first_votes_as_validation_scores_them(data, two_years):
     """A title never voted: each draw's item comes from the window's first votes, weighted by
-    title likeness; the members' odds follow sim.validate's predictive of a new text with the
-    tremble (the replay also draws ideal points, so they agree closely, not exactly)."""
+    title likeness, each member's act on it its previous act on another text; the members'
+    odds follow sim.validate's predictive of a new text with the tremble (the replay also
+    draws ideal points, so they agree closely, not exactly)."""
     from sim.calibrate import _normalise_text
-    from sim.titles import first_votes, new_texts
+    from sim.titles import first_votes, new_text_odds, new_texts
     from sim.tremble import apply_tremble
 
     title = "Human rights of Rohingya Muslims and other minorities"
@@ -224,21 +225,27 @@ def test_a_new_title_mixes_earlier_first_votes_as_validation_scores_them(data, t
     assert any("A/RES/74/246" in note for note in result.setup.notes)
     rc = data.roll_calls
     titles = _normalise_text(rc["title"])
-    texts = new_texts(two_years.fit("all", date), rc, first_votes(rc, titles), titles)
+    fit = two_years.fit("all", date)
+    texts = new_texts(fit, rc, first_votes(rc, titles), titles)
     eps, base = result.setup.tremble
-    expected = apply_tremble(texts.odds("all", title).reindex(members.index).to_numpy(),
-                             eps=eps, base=base)  # fmt: skip
+    odds = new_text_odds(fit, texts.weights("all", title), date)
+    expected = apply_tremble(odds.reindex(members.index).to_numpy(), eps=eps, base=base)
     gap = np.abs(members[P].to_numpy() - expected)
     assert gap.mean() < 0.02
-    # The title decides: a plain average over the window's first votes is further off.
+    # The title decides, and the members' acts on the texts it picks: a plain average over
+    # the window's first votes, or the same mixture without those acts, is further off.
     plain = apply_tremble(texts.groups["all"][1].mean(axis=0), eps=eps, base=base)
     assert np.abs(plain - expected).mean() > 2 * gap.mean()
+    no_acts = apply_tremble(texts.odds("all", title).reindex(members.index).to_numpy(),
+                            eps=eps, base=base)  # fmt: skip
+    assert np.abs(no_acts - expected).mean() > 2 * gap.mean()
 
 
 @pytest.mark.slow
 def test_a_mixture_of_one_text_replays_exactly_like_that_text(data, two_years):
-    """The per-draw items of a title mixture go through the same arithmetic as one item: a
-    mixture with all its weight on one roll call gives that roll call's replay."""
+    """The per-draw items and previous acts of a title mixture go through the same arithmetic
+    as one text: a mixture with all its weight on one roll call gives the replay of a new text
+    like it, members' acts on it read as positions on another text."""
     from sim.embedded import bundle_from_fit, bundle_from_frames, title_item
     from sim.forecast import _title_scenario_toml
     from sim.replay import replay
@@ -248,14 +255,25 @@ def test_a_mixture_of_one_text_replays_exactly_like_that_text(data, two_years):
     fit = two_years.fit("all", date)
     mixture = title_item(fit, data, "The right to food")
     j = int(np.argmax(mixture["weight"]))
-    one = {k: (v[j : j + 1] if isinstance(v, list) else v) for k, v in mixture.items()}
+    one = {
+        k: (v[j : j + 1] if isinstance(v, list) and k != "members" else v)
+        for k, v in mixture.items()
+    }
     one["weight"] = [1.0]
     toml = _title_scenario_toml("The right to food", date, "all", "all", 2)
     mixed = parse_scenario(toml)
-    plain = parse_scenario(toml.replace("by_title = true", f'like = "rcid:{one["rcid"][0]}"'))
-    where = dict(previous=None, name="forecast", where="test", data_sha256=None)
-    b_mix = bundle_from_frames(*bundle_from_fit(fit, like=None, by_title=one, **where))
-    b_one = bundle_from_frames(*bundle_from_fit(fit, like=f"rcid:{one['rcid'][0]}", **where))
+    ref = f"rcid:{one['rcid'][0]}"
+    previous = f'[previous]\nlike = "{ref}"\nsame_text = false\nsource = "test"\n\n'
+    plain = parse_scenario(
+        toml.replace("by_title = true", f'like = "{ref}"').replace(
+            "[variants.", previous + "[variants.", 1
+        )
+    )
+    where = dict(name="forecast", where="test", data_sha256=None)
+    b_mix = bundle_from_frames(
+        *bundle_from_fit(fit, like=None, by_title=one, previous=None, **where)
+    )
+    b_one = bundle_from_frames(*bundle_from_fit(fit, like=ref, previous=ref, **where))
     r_mix = replay(mixed, n_draws=40, seed=2, calibration=b_mix)
     r_one = replay(plain, n_draws=40, seed=2, calibration=b_one)
     np.testing.assert_allclose(r_mix.members[P], r_one.members[P], rtol=0, atol=1e-12)
