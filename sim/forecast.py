@@ -247,18 +247,29 @@ def _with_focal(toml: str, focal: Sequence[str], date: dt.date) -> str:
     return toml.replace("\n[resolution]", "\n" + _focal_line(focal, date) + "\n[resolution]", 1)
 
 
-def _title_scenario_toml(title: str, date: dt.date, dimension: str, issue: str, years: int) -> str:
-    """A scenario with no events: a new text titled `title`, its item drawn by title."""
-    q = json.dumps  # a JSON string is a valid TOML basic string
-    source = q("the forecaster's title (sim forecast --title)")
+def _forecast_toml(
+    *,
+    heading: str,
+    symbol: str,
+    title: str,
+    date: dt.date,
+    issue: str,
+    dimension: str,
+    years: int,
+    source: str,
+    relations: str,
+) -> str:
+    """A forecast's scenario: no events, the resolution on `date`, and `relations` (its
+    ``[item]`` and ``[previous]`` sections). Strings arrive quoted (JSON strings are valid TOML
+    basic strings)."""
     return f"""schema = 1
 name = "forecast"
-title = {q("Forecast of a new text: " + title[:200])}
+title = {heading}
 default_variant = "as_happened"
 
 [resolution]
-symbol = "new text"
-title = {q(title[:300])}
+symbol = {symbol}
+title = {title}
 date = {date.isoformat()}
 dimension = "{issue}"
 rule = "simple_majority"
@@ -268,13 +279,21 @@ source = {source}
 years = {years}
 dimension = "{dimension}"
 
-[item]
-by_title = true
-source = {source}
-
+{relations}
 [variants.as_happened]
 description = "No pressure beyond what the record shows."
-"""
+"""  # fmt: skip
+
+
+def _title_scenario_toml(title: str, date: dt.date, dimension: str, issue: str, years: int) -> str:
+    """A scenario with no events: a new text titled `title`, its item drawn by title."""
+    q = json.dumps
+    source = q("the forecaster's title (sim forecast --title)")
+    return _forecast_toml(
+        heading=q("Forecast of a new text: " + title[:200]), symbol='"new text"',
+        title=q(title[:300]), date=date, issue=issue, dimension=dimension, years=years,
+        source=source, relations=f"[item]\nby_title = true\nsource = {source}\n",
+    )  # fmt: skip
 
 
 def _scenario_toml(
@@ -282,42 +301,23 @@ def _scenario_toml(
 ) -> str:
     """A scenario with no events: the next vote on `row`'s agenda item (another text on the same
     question with `new_text`)."""
-    q = json.dumps  # a JSON string is a valid TOML basic string
+    q = json.dumps
     symbol = str(row.get("symbol") or f"rcid:{rcid}")
     title = str(row.get("title") or row.get("descr") or symbol)
     source = q(
         f"Voeten UNGA voting data, rcid {rcid} ({symbol}, {pd.Timestamp(row['date']).date()})"
     )
-    return f"""schema = 1
-name = "forecast"
-title = {q("Forecast like " + symbol)}
-default_variant = "as_happened"
-
-[resolution]
-symbol = {q("like " + symbol)}
-title = {q(title[:300])}
-date = {date.isoformat()}
-dimension = "{dimension}"
-rule = "simple_majority"
-source = {source}
-
-[calibration]
-years = {years}
-dimension = "{dimension}"
-
-[item]
-like = "rcid:{rcid}"
-new_text = {"true" if new_text else "false"}
-source = {source}
-
-[previous]
-like = "rcid:{rcid}"
-same_text = {"false" if new_text else "true"}
-source = {source}
-
-[variants.as_happened]
-description = "No pressure beyond what the record shows."
-"""
+    flag = "true" if new_text else "false"
+    same = "false" if new_text else "true"
+    relations = (
+        f'[item]\nlike = "rcid:{rcid}"\nnew_text = {flag}\nsource = {source}\n\n'
+        f'[previous]\nlike = "rcid:{rcid}"\nsame_text = {same}\nsource = {source}\n'
+    )
+    return _forecast_toml(
+        heading=q("Forecast like " + symbol), symbol=q("like " + symbol), title=q(title[:300]),
+        date=date, issue=dimension, dimension=dimension, years=years, source=source,
+        relations=relations,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
