@@ -230,8 +230,9 @@ def fit_window(
     `progress` draws the optimiser's progress on a terminal (:mod:`sim.progress`).
     """
     from sim.absence import fit_presence_carryover
-    from sim.calibrate import IdealPoints, _normalise_text
+    from sim.calibrate import IdealPoints
     from sim.dynamic import DynamicIdealPoints
+    from sim.titles import text_keys
 
     window = data.between(start, end)
     if dynamic:
@@ -255,8 +256,7 @@ def fit_window(
             ideal_point_se=projected["ideal_point_se"].reindex(est.members_.index).to_numpy(),
         )
     rc = window.roll_calls.loc[est.items_.index]
-    text = rc["text"] if "text" in rc.columns else _normalise_text(rc["title"])
-    carryover = fit_presence_carryover(est.items_["presence"], text, rc["session"])
+    carryover = fit_presence_carryover(est.items_["presence"], text_keys(rc), rc["session"])
     return WindowFit(
         est, window, dimension, start, end, absence, group_shock, persistence, carryover
     )
@@ -284,20 +284,16 @@ def title_item(fit: WindowFit, data: Any, title: str, *, issue: str = "all") -> 
         parameters and ``acts``, the fitted ``members``' acts on it (their previous public
         act on another text, as ``[previous] same_text = false`` reads one).
     """
-    from sim.calibrate import _normalise_text
-    from sim.titles import first_votes, new_texts
+    from sim.titles import first_votes, new_texts, text_keys, window_acts
 
     rc = data.roll_calls
-    titles = rc["text"] if "text" in rc.columns else _normalise_text(rc["title"])
+    titles = text_keys(rc)
     texts = new_texts(fit, rc, first_votes(rc, titles), titles)
     weights = texts.weights(issue, title)
     items = fit.est.items_.loc[weights.index]
     symbols = rc.loc[weights.index, "symbol"] if "symbol" in rc.columns else None
     members = fit.est.members_.index
-    iso3, rcid, codes = fit.window.matrix()
-    acts = pd.DataFrame(codes, index=iso3, columns=rcid).reindex(
-        index=members, columns=weights.index, fill_value=-1
-    )
+    acts = window_acts(fit, weights.index)
     return {
         "title": title,
         "issue": issue if issue in texts.groups else "all",
@@ -399,13 +395,11 @@ def _new_text_location_sd(est: Any, window: Any) -> float:
     It is how uncertain a new text's position is around the roll call it is said to be like
     (``[item] new_text``); NaN with fewer than three first votes.
     """
-    from sim.calibrate import _normalise_text
-    from sim.titles import first_votes
+    from sim.titles import first_votes, text_keys
 
     items = est.items_
     rc = window.roll_calls.loc[items.index]
-    titles = rc["text"] if "text" in rc.columns else _normalise_text(rc["title"])
-    first = [r for r in first_votes(rc, titles) if r in items.index]
+    first = [r for r in first_votes(rc, text_keys(rc)) if r in items.index]
     if len(first) < 3:
         return float("nan")
     it = items.loc[first]

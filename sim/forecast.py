@@ -169,9 +169,10 @@ class Forecaster:
         """The last whole-text roll call before `date` whose title is `title` (case and spacing
         aside), or None."""
         from sim.calibrate import _normalise_text
+        from sim.titles import text_keys
 
         rc = self.data.roll_calls
-        text = rc["text"] if "text" in rc.columns else _normalise_text(rc["title"])
+        text = text_keys(rc)
         key = _normalise_text(pd.Series([title])).iloc[0]
         hit = (text == key) & (rc["date"] < pd.Timestamp(date))
         if "partial" in rc.columns:

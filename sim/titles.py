@@ -33,9 +33,11 @@ __all__ = [
     "first_votes",
     "new_text_odds",
     "new_texts",
+    "text_keys",
     "title_sharpness",
     "title_tokens",
     "title_weights",
+    "window_acts",
 ]
 
 ITEM_KEYS = ("discrimination", "cut_abstain", "cut_yes", "presence")
@@ -44,6 +46,25 @@ ITEM_KEYS = ("discrimination", "cut_abstain", "cut_yes", "presence")
 #: An issue's new-text predictive mixes over its fitted first votes of texts when it has at
 #: least this many, else over all its fitted roll calls.
 MIN_FIRST_VOTES = 10
+
+
+def text_keys(roll_calls: pd.DataFrame) -> pd.Series:
+    """Each roll call's text key: its ``text`` column, else its title normalised (stripped,
+    white space collapsed, case-folded), so that the votes of one text match."""
+    from sim.calibrate import _normalise_text
+
+    if "text" in roll_calls.columns:
+        return roll_calls["text"]
+    return _normalise_text(roll_calls["title"])
+
+
+def window_acts(fit: Any, rcids: Iterable[Any]) -> pd.DataFrame:
+    """The fitted members' recorded acts on roll calls `rcids` of the fit's window: members x
+    roll calls, index into ``ACTS``, -1 where a member had no seat."""
+    iso3, rcid, codes = fit.window.matrix()
+    return pd.DataFrame(codes, index=iso3, columns=rcid).reindex(
+        index=fit.est.members_.index, columns=pd.Index(rcids), fill_value=-1
+    )
 
 
 def first_votes(roll_calls: pd.DataFrame, titles: pd.Series) -> pd.Index:
@@ -226,10 +247,7 @@ def new_texts(fit: Any, roll_calls: pd.DataFrame, first: pd.Index, titles: pd.Se
     # The sharpness, on the window's own first votes of every issue: each predicted from the
     # others (its recorded acts are in the fitting window).
     _, odds, index = out["all"]
-    iso3, rcid, codes = fit.window.matrix()
-    acts = pd.DataFrame(codes, index=iso3, columns=rcid).reindex(
-        index=members.index, columns=groups["all"], fill_value=-1
-    )
+    acts = window_acts(fit, groups["all"])
     sharpness = title_sharpness(odds, index.vectors @ index.vectors.T, acts.to_numpy().T)
     return NewTexts(members.index, out, sharpness)
 
@@ -248,16 +266,12 @@ def new_text_odds(fit: Any, weights: pd.Series, date: Any) -> pd.DataFrame:
     """
     from sim.predict import member_odds
 
-    est, window = fit.est, fit.window
-    members, items = est.members_, est.items_
-    iso3, rcid, codes = window.matrix()
-    acts = pd.DataFrame(codes, index=iso3, columns=rcid).reindex(
-        index=members.index, columns=weights.index, fill_value=-1
-    )
+    members, items = fit.est.members_, fit.est.items_
+    acts = window_acts(fit, weights.index)
     day = pd.Timestamp(date)
     out = np.zeros((len(members), len(ACTS)))
     for j, w in weights.items():
-        years = (day - pd.Timestamp(window.roll_calls.loc[j, "date"])).days / 365.25
+        years = (day - pd.Timestamp(fit.window.roll_calls.loc[j, "date"])).days / 365.25
         out += w * member_odds(
             members["ideal_point"].to_numpy(), members["participation"].to_numpy(),
             acts[j].to_numpy().astype(np.int64),

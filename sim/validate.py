@@ -36,7 +36,6 @@ import pandas as pd
 
 from sim.absence import carry_presence
 from sim.acts import ACTS, FloatArray
-from sim.calibrate import _normalise_text as normalise_title
 from sim.embedded import fit_window
 from sim.forecast import ISSUE_ORDER
 from sim.predict import member_odds
@@ -46,6 +45,7 @@ from sim.titles import (
     first_votes,
     new_text_odds,
     new_texts,
+    text_keys,
     title_sharpness,
 )
 from sim.tremble import apply_tremble, tremble_of
@@ -141,7 +141,7 @@ def _year(
                      on=pd.Timestamp(f"{year}-12-01"))  # fmt: skip
     rc = data.roll_calls
     votes = data.votes
-    titles = rc["text"] if "text" in rc.columns else normalise_title(rc["title"])
+    titles = text_keys(rc)
     whole = ~rc["partial"].astype(bool)
     targets = rc.index[
         whole
