@@ -877,7 +877,7 @@ def forecast(
     from rich.progress import Progress
 
     from sim.data import load_roll_calls
-    from sim.forecast import Forecaster, forecast_batch, read_batch
+    from sim.forecast import ISSUE_ORDER, Forecaster, forecast_batch, read_batch
 
     if like is not None and title is not None:
         _fail(ScenarioError("--like, --title: give one of them (an earlier roll call, or the "
@@ -885,7 +885,7 @@ def forecast(
     if title is not None and new_text:
         _fail(ScenarioError("--new-text: a forecast by --title is read as a new text already "
                             "(or as the next vote of a text with that title)"))  # fmt: skip
-    if issue not in ("all", "me", "nu", "di", "hr", "co", "ec"):
+    if issue not in ("all", *ISSUE_ORDER):
         _fail(ScenarioError(f"--issue: expected all or an issue code; got {issue!r}"))
     single = like or title
     if (batch is None) == (single is None or date is None):

@@ -156,10 +156,8 @@ class Forecaster:
             )
         meta["tremble"] = self.tremble(dimension, date)
         scenario = parse_scenario(
-            _with_focal(
-                _scenario_toml(row, rcid, date, dimension, self.years, new_text=new_text),
-                focal, date,
-            )
+            _scenario_toml(row, rcid, date, dimension, self.years, new_text=new_text,
+                           focal=_focal_line(focal, date))
         )  # fmt: skip
         return replay(
             scenario, n_draws=n_draws, seed=seed, calibration=bundle_from_frames(members, meta)
@@ -204,12 +202,12 @@ class Forecaster:
         if not str(title).strip():
             raise ScenarioError("--title: expected the resolution's title; got an empty one")
         dimension = self.dimension if self.dimension not in ("auto",) else issue
+        fit = self.fit(dimension, date)
         rcid = self.same_text(title, date)
-        if rcid is not None and rcid in self.fit(dimension, date).est.items_.index:
+        if rcid is not None and rcid in fit.est.items_.index:
             return self.forecast(f"rcid:{rcid}", date, n_draws=n_draws, seed=seed, focal=focal)
         from sim.embedded import title_item
 
-        fit = self.fit(dimension, date)
         mixture = title_item(fit, self.data, title, issue=issue)
         members, meta = bundle_from_fit(
             fit, like=None, by_title=mixture, previous=None, name="forecast",
@@ -217,10 +215,9 @@ class Forecaster:
         )  # fmt: skip
         meta["tremble"] = self.tremble(dimension, date)
         scenario = parse_scenario(
-            _with_focal(
-                _title_scenario_toml(title, date, dimension, issue, self.years), focal, date
-            )
-        )
+            _title_scenario_toml(title, date, dimension, issue, self.years,
+                                 focal=_focal_line(focal, date))
+        )  # fmt: skip
         return replay(
             scenario, n_draws=n_draws, seed=seed, calibration=bundle_from_frames(members, meta)
         )
@@ -243,11 +240,6 @@ def _focal_line(focal: Sequence[str], date: dt.date) -> str:
     return f"focal = {json.dumps(codes)}\n"
 
 
-def _with_focal(toml: str, focal: Sequence[str], date: dt.date) -> str:
-    """`toml` with the focal line among its top-level keys (before the first table)."""
-    return toml.replace("\n[resolution]", "\n" + _focal_line(focal, date) + "\n[resolution]", 1)
-
-
 def _forecast_toml(
     *,
     heading: str,
@@ -259,15 +251,16 @@ def _forecast_toml(
     years: int,
     source: str,
     relations: str,
+    focal: str = "",
 ) -> str:
     """A forecast's scenario: no events, the resolution on `date`, and `relations` (its
-    ``[item]`` and ``[previous]`` sections). Strings arrive quoted (JSON strings are valid TOML
-    basic strings)."""
+    ``[item]`` and ``[previous]`` sections); `focal` is its focal line (:func:`_focal_line`).
+    Strings arrive quoted (JSON strings are valid TOML basic strings)."""
     return f"""schema = 1
 name = "forecast"
 title = {heading}
 default_variant = "as_happened"
-
+{focal}
 [resolution]
 symbol = {symbol}
 title = {title}
@@ -286,19 +279,28 @@ description = "No pressure beyond what the record shows."
 """  # fmt: skip
 
 
-def _title_scenario_toml(title: str, date: dt.date, dimension: str, issue: str, years: int) -> str:
+def _title_scenario_toml(
+    title: str, date: dt.date, dimension: str, issue: str, years: int, *, focal: str = ""
+) -> str:
     """A scenario with no events: a new text titled `title`, its item drawn by title."""
     q = json.dumps
     source = q("the forecaster's title (sim forecast --title)")
     return _forecast_toml(
         heading=q("Forecast of a new text: " + title[:200]), symbol='"new text"',
         title=q(title[:300]), date=date, issue=issue, dimension=dimension, years=years,
-        source=source, relations=f"[item]\nby_title = true\nsource = {source}\n",
+        source=source, relations=f"[item]\nby_title = true\nsource = {source}\n", focal=focal,
     )  # fmt: skip
 
 
 def _scenario_toml(
-    row: pd.Series, rcid: int, date: dt.date, dimension: str, years: int, *, new_text: bool = False
+    row: pd.Series,
+    rcid: int,
+    date: dt.date,
+    dimension: str,
+    years: int,
+    *,
+    new_text: bool = False,
+    focal: str = "",
 ) -> str:
     """A scenario with no events: the next vote on `row`'s agenda item (another text on the same
     question with `new_text`)."""
@@ -317,7 +319,7 @@ def _scenario_toml(
     return _forecast_toml(
         heading=q("Forecast like " + symbol), symbol=q("like " + symbol), title=q(title[:300]),
         date=date, issue=dimension, dimension=dimension, years=years, source=source,
-        relations=relations,
+        relations=relations, focal=focal,
     )  # fmt: skip
 
 
