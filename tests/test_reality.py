@@ -98,13 +98,6 @@ def test_the_jerusalem_threat_moves_earlier_yes_voters_to_abstain_and_absent():
     assert threat["p_yes"].mean() < calm["p_yes"].mean()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the threat moves too few: about 4% of earlier yes voters abstain (13% recorded; "
-    "absence, 9%, is matched). No earlier episode calibrates the value of US aid for this "
-    "replay, so it keeps the literature prior (median 2 logits); ES-10/19 itself says about 5, "
-    "but a replay may not learn from the vote it replays (see the issue note)",
-)
 def test_the_jerusalem_threat_moves_about_as_many_as_recorded():
     shares = earlier_yes_voters("as_happened")[["p_abstain", "p_absent"]].mean()
     # Tolerance: the texts differ (FACTS.md §2), so half the recorded shift is taken as enough.
@@ -129,10 +122,10 @@ def test_under_a_firm_commitment_abstain_or_no_overtakes_absence():
 
 @pytest.mark.xfail(
     strict=True,
-    reason="calibrated on the Jerusalem and HRC-suspension episodes, support is worth about 6 "
-    "logits and attendance answers pressure less than the logit does (evasion 0.20, the logit "
-    "is 1), so the call without commitment buys an abstention (0.67) and Ukraine's absence "
-    "stays near its calm 3%; the model picks abstain (see the issue note)",
+    reason="calibrated on the Jerusalem and HRC-suspension episodes, support is worth about "
+    "10 logits and attendance answers pressure less than the logit does (evasion 0.13, the "
+    "logit is 1), so the call without commitment buys an abstention (0.79) and Ukraine's "
+    "absence stays near its calm 3%; the model picks abstain (see the issue note)",
 )
 def test_absence_is_ukraines_likeliest_act_under_an_ask_without_commitment():
     assert most_likely("as_happened") == "absent"
