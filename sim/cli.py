@@ -56,7 +56,10 @@ DrawsOption = Annotated[int, typer.Option(min=1, help="Parameter draws.")]
 SeedOption = Annotated[int, typer.Option(help="Root seed (same seed, same bytes).")]
 CalibrationOption = Annotated[
     Path | None,
-    typer.Option(help="Folder of calibration bundles (default: the committed ones)."),
+    typer.Option(
+        help="Folder of calibration bundles (default: the committed ones; a scenario of your "
+        "own is calibrated on first use and kept in the user cache, SIM_CACHE_DIR)."
+    ),
 ]
 
 

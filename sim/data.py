@@ -120,9 +120,15 @@ _FETCH_HINT: Final = (
 # Where the data are
 
 
+def cache_root() -> Path:
+    """The user's cache for sim: ``SIM_CACHE_DIR`` if set, else
+    ``platformdirs.user_cache_dir("sim")`` (fetched data, bundles calibrated on first use)."""
+    return Path(os.environ.get("SIM_CACHE_DIR") or platformdirs.user_cache_dir("sim")).expanduser()
+
+
 def default_cache_dir() -> Path:
-    """Folder that ``sim data fetch`` fills: ``platformdirs.user_cache_dir("sim")/data``."""
-    return Path(platformdirs.user_cache_dir("sim")) / "data"
+    """Folder that ``sim data fetch`` fills: :func:`cache_root` ``/data``."""
+    return cache_root() / "data"
 
 
 def resolve_data_dir(data_dir: str | Path | None = None) -> Path:

@@ -44,6 +44,7 @@ __all__ = [
     "find_roll_call",
     "fit_window",
     "load_bundle",
+    "resolve_calibration",
     "write_bundle",
 ]
 
@@ -149,16 +150,17 @@ def load_bundle(
     for path in (members_path, meta_path):
         if not path.is_file():
             source = scenario_path or f"scenarios/{scenario_name}.toml"
-            where = (
-                f" --out {root}` (then replay with `--calibration {root}`)"
-                if root is not None
-                else " --out DIR` and replay with `--calibration DIR` (or without --out, into "
-                "the package's defaults)"
-            )
+            if root is not None:
+                raise DataError(
+                    f"{path}: no calibrated parameters for scenario {scenario_name!r}; run "
+                    f"`sim calibrate {source} --out {root}` (then replay with `--calibration "
+                    f"{root}`); it needs the roll-call data (`sim data fetch`, or SIM_DATA_DIR)"
+                )
             raise DataError(
-                f"{path}: no calibrated parameters for scenario {scenario_name!r}; run "
-                f"`sim calibrate {source}{where}; it needs the roll-call data "
-                "(`sim data fetch`, or SIM_DATA_DIR)"
+                f"{path}: no calibrated parameters for scenario {scenario_name!r}, and no "
+                "roll-call data to fit them to: run `sim data fetch` (or set SIM_DATA_DIR) and "
+                "replay again, which calibrates it once; or `sim calibrate "
+                f"{source} --out DIR` and replay with `--calibration DIR`"
             )
     members_bytes, meta_bytes = members_path.read_bytes(), meta_path.read_bytes()
     members = pd.read_csv(
@@ -638,6 +640,70 @@ def _text_persistence(est: Any, window: Any, *, gamma: float) -> dict[str, float
     )
     fit["n_texts"] = int(pairs[["rcid_prev", "rcid_next"]].drop_duplicates().shape[0])
     return {k: float(v) for k, v in fit.items()}
+
+
+def calibration_cache_dir() -> Path:
+    """Where bundles calibrated on first use are kept: :func:`sim.data.cache_root`
+    ``/calibration`` (``SIM_CACHE_DIR``, else the user's cache folder)."""
+    from sim.data import cache_root
+
+    return cache_root() / "calibration"
+
+
+def calibration_key(scenario: Scenario) -> str:
+    """What a scenario's calibration depends on, hashed: its file, the files of the episodes it
+    names (looked up beside it, as :func:`sim.episodes.load_episodes` does) and the package's
+    version. An edited file gets a fresh calibration; an unchanged one reuses its bundle."""
+    from sim import __version__
+
+    h = hashlib.sha256(__version__.encode())
+    h.update(scenario.sha256.encode())
+    folder = scenario.path.parent if scenario.path is not None else Path("scenarios")
+    for name in scenario.spec.calibration.episodes:
+        path = folder / f"{name}.toml"
+        h.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b""))
+    return h.hexdigest()[:16]
+
+
+def resolve_calibration(
+    scenario: Scenario, calibration: Path | Bundle | None, *, progress: bool = True
+) -> Path | Bundle | None:
+    """The calibration a replay of `scenario` reads: a user's own scenario is calibrated on
+    first use.
+
+    An explicit `calibration` (a folder or a bundle) is returned as given, and so is None when
+    the package's defaults hold the scenario's bundle (the shipped scenarios: no data needed).
+    Otherwise the bundle is looked up in :func:`calibration_cache_dir` under the scenario's
+    :func:`calibration_key`, and made there by :func:`calibrate_scenario` if it is missing and
+    the roll-call data can be found (``SIM_DATA_DIR`` or ``sim data fetch``'s cache): what
+    ``sim calibrate FILE --out DIR`` then ``--calibration DIR`` would do, in one step. Without
+    the data None is returned, and :func:`load_bundle` says what to run.
+    """
+    from sim.data import load_roll_calls, resolve_data_dir
+
+    if calibration is not None:
+        return calibration
+    name = scenario.spec.name
+    if all((bundle_dir() / name / f).is_file() for f in ("members.csv", "calibration.json")):
+        return None
+    root = calibration_cache_dir() / f"{name}-{calibration_key(scenario)}"
+    if all((root / name / f).is_file() for f in ("members.csv", "calibration.json")):
+        return root
+    try:
+        data_dir = resolve_data_dir()
+    except DataError:
+        return None
+    import sys
+
+    print(
+        f"{scenario.path or name}: no calibration for {name!r} yet; fitting it to the roll calls "
+        f"in {data_dir} (a minute or two, once: kept in {root})",
+        file=sys.stderr,
+    )
+    data = load_roll_calls(data_dir)
+    members, meta = calibrate_scenario(scenario, data, progress=progress, calibration=root)
+    write_bundle(members, meta, root / name)
+    return root
 
 
 def write_bundle(members: pd.DataFrame, meta: dict[str, Any], folder: Path) -> None:

@@ -111,7 +111,7 @@ def load_episodes(
     Episode files are looked up beside the scenario (``<folder>/<name>.toml``); their bundles in
     `calibration` first (where ``sim calibrate`` is writing), then in the package's defaults.
     """
-    from sim.embedded import load_bundle
+    from sim.embedded import load_bundle, resolve_calibration
     from sim.replay import prepare, principal_acts
 
     spec = scenario.spec
@@ -132,8 +132,10 @@ def load_episodes(
         if calibration is not None and (calibration / name).is_dir():
             bundle = load_bundle(name, root=calibration)
         else:
+            # The package's bundle, else one made on first use (an episode of the user's own).
+            root = resolve_calibration(episode, None)
             try:
-                bundle = load_bundle(name)
+                bundle = load_bundle(name, root=root)
             except DataError as exc:
                 raise DataError(
                     f"{where}: {name!r} has no calibration bundle yet; run `sim calibrate "

@@ -430,14 +430,19 @@ def prepare(
     seed : int
         Root seed; every quantity draws from its own stream keyed by its name.
     calibration : Path or Bundle, optional
-        Folder of bundles (default: the committed ``sim/defaults/calibration``), or a bundle
-        held in memory (:func:`sim.embedded.bundle_from_frames`).
+        Folder of bundles (default: the committed ``sim/defaults/calibration``, and for a
+        scenario not shipped with the package, the bundle :func:`sim.embedded.resolve_calibration`
+        makes on first use), or a bundle held in memory (:func:`sim.embedded.bundle_from_frames`).
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     if n_draws < 1:
         raise ValueError(f"n_draws must be at least 1; got {n_draws}")
+    from sim.embedded import resolve_calibration
     from sim.targeting import complete_addressees
+
+    # A user's own scenario without a bundle is calibrated on first use (if the data are here).
+    calibration = resolve_calibration(scenario, calibration)
 
     variant = variant or scenario.spec.default_variant
     # Addressees the sources do not name: the patron's best response (MODEL.md §4).

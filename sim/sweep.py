@@ -37,7 +37,7 @@ import shutil
 import tomllib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -47,7 +47,7 @@ import pandas as pd
 from sim.acts import ACTS
 from sim.errors import ScenarioError
 from sim.results import atomic_write_text, git_commit, package_versions, write_json
-from sim.scenario import Scenario, validate_scenario
+from sim.scenario import Scenario, load_scenario, validate_scenario
 
 __all__ = ["Sweep", "grid_from_assignments", "override", "parse_assignment", "run_sweep"]
 
@@ -273,6 +273,12 @@ def run_sweep(
     for scenario in sweep.scenarios:  # all valid before anything runs
         scenario.events(sweep.variant)  # the variant exists (a sweep may patch variants)
     scenario = sweep.scenarios[0]
+    if sweep.calibration is None:  # a user's own scenario: calibrated once, before any point
+        from sim.embedded import resolve_calibration
+
+        root = resolve_calibration(load_scenario(sweep.scenario), None)
+        if isinstance(root, Path):
+            sweep = replace(sweep, calibration=root)
     manifest_path = out / "manifest.json"
     if manifest_path.exists():
         previous = json.loads(manifest_path.read_text())

@@ -3,14 +3,30 @@ and the command line as a user runs it."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The tests' own ``SIM_CACHE_DIR`` (inherited by the CLI's subprocesses): nothing they
+    fetch or calibrate on first use lands in the user's cache, and none of it is read from
+    there."""
+    path = tmp_path_factory.mktemp("sim-cache")
+    old = os.environ.get("SIM_CACHE_DIR")
+    os.environ["SIM_CACHE_DIR"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("SIM_CACHE_DIR", None)
+    else:
+        os.environ["SIM_CACHE_DIR"] = old
 
 
 @pytest.fixture(scope="session")

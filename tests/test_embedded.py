@@ -112,3 +112,49 @@ def test_the_hrc_bundles_deal_is_what_its_episode_gives_today(data_dir):
     scenario = load_scenario(ROOT / "scenarios" / "hrc_suspension_2022.toml")
     deal = calibrate_deal(scenario, load_roll_calls(data_dir))
     _close(deal, load_bundle("hrc_suspension_2022").meta["deal"], "deal")
+
+
+def _own_jerusalem(tmp_path: Path, years: int = 3, name: str = "my_jerusalem") -> Path:
+    """The Jerusalem scenario as a user's own file: another name (so no shipped bundle) and a
+    shorter window (a quicker fit)."""
+    text = (ROOT / "scenarios" / "jerusalem_2017.toml").read_text(encoding="utf-8")
+    text = text.replace('name = "jerusalem_2017"', f'name = "{name}"')
+    text = text.replace("years = 10", f"years = {years}")
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.slow
+def test_a_users_own_scenario_is_calibrated_on_first_use_then_reused(
+    tmp_path, monkeypatch, data_dir, private_cache, sim_cli
+):
+    import sim.embedded as embedded
+
+    own = _own_jerusalem(tmp_path)
+    monkeypatch.setenv("SIM_DATA_DIR", str(data_dir))
+    run = sim_cli("replay", own, "--draws", 20, "--seed", 1, "--out", tmp_path / "out")
+    assert run.returncode == 0, run.stderr
+    assert "no calibration for 'my_jerusalem' yet" in run.stderr
+    made = list((private_cache / "calibration").glob("my_jerusalem-*/my_jerusalem"))
+    assert len(made) == 1
+    bundle = load_bundle("my_jerusalem", root=made[0].parent)
+    assert bundle.meta["window"][0].startswith("2014-12")  # the file's three years
+
+    def refit(*args: object, **kwargs: object) -> None:
+        raise AssertionError("calibrated again")
+
+    monkeypatch.setattr(embedded, "calibrate_scenario", refit)
+    again = replay(own, n_draws=20, seed=1)  # the cached bundle, as the CLI wrote it
+    written = pd.read_csv(tmp_path / "out" / "members.csv")
+    np.testing.assert_allclose(again.members["p_yes"].to_numpy(), written["p_yes"], rtol=1e-12)
+    with pytest.raises(AssertionError, match="calibrated again"):  # an edited file: a new fit
+        replay(_own_jerusalem(tmp_path, years=2), n_draws=20, seed=1)
+
+
+def test_a_users_own_scenario_without_data_says_to_fetch_them(tmp_path, monkeypatch):
+    from sim.errors import DataError
+
+    monkeypatch.setenv("SIM_DATA_DIR", str(tmp_path / "no_data"))
+    with pytest.raises(DataError, match=r"'never_fitted'.*`sim data fetch`.*calibrates it once"):
+        replay(_own_jerusalem(tmp_path, name="never_fitted"), n_draws=5, seed=1)

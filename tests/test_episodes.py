@@ -159,8 +159,10 @@ def test_the_episode_likelihood_is_finite_and_prefers_the_recorded_direction():
     assert near > far
 
 
-def test_an_episode_without_a_bundle_says_how_to_make_one(tmp_path):
+def test_an_episode_without_a_bundle_says_how_to_make_one(tmp_path, monkeypatch):
     from sim.errors import DataError
+
+    monkeypatch.setenv("SIM_DATA_DIR", str(tmp_path / "no_data"))  # nothing to calibrate it on
 
     episode = JERUSALEM.read_text(encoding="utf-8").replace(
         'name = "jerusalem_2017"', 'name = "other_2017"'
