@@ -816,9 +816,11 @@ def forecast(
     title: Annotated[
         str | None,
         typer.Option(
-            help="Instead of --like: the resolution's title. A title voted before is that "
-            "text's next vote; any other is a new text whose item is drawn from earlier first "
-            "votes weighted by how alike their titles are (what `sim validate` scores)."
+            help="Instead of --like: the resolution's title. A title voted before (case, "
+            "punctuation and the UN library's ': resolution / adopted by the General Assembly' "
+            "aside) is that text's next vote; any other is a new text whose item is drawn from "
+            "earlier first votes weighted by how alike their titles are (what `sim validate` "
+            "scores)."
         ),
     ] = None,
     issue: Annotated[
@@ -855,6 +857,14 @@ def forecast(
         typer.Option(
             help="Members to print and to list in summary.json, as ISO3 codes: UKR,RUS,IND "
             "(members.csv has every member)."
+        ),
+    ] = None,
+    no_vote: Annotated[
+        str | None,
+        typer.Option(
+            help="Members without a vote on that date (Charter Art. 19 arrears, as the "
+            "Secretary-General's letter lists them), as ISO3 codes: VEN,GIN. They are absent "
+            "with probability 1; the record cannot tell who has paid since."
         ),
     ] = None,
     years: Annotated[int, typer.Option(min=1, help="Calibration window in years.")] = 10,
@@ -900,6 +910,7 @@ def forecast(
     if dimension not in ("auto", "all", "me", "nu", "di", "hr", "co", "ec"):
         _fail(ScenarioError(f"--dimension: expected auto, all or an issue code; got {dimension!r}"))
     codes = tuple(c for c in (focal or "").replace(" ", "").split(",") if c)
+    barred = tuple(c for c in (no_vote or "").replace(" ", "").split(",") if c)
     try:
         rows = read_batch(batch) if batch is not None else None
         if rows is not None and out is None:
@@ -912,6 +923,7 @@ def forecast(
             with Progress(console=err_console) as bar:
                 task = bar.add_task("forecasting", total=len(rows))
                 forecast_batch(forecaster, rows, out, n_draws=draws, seed=seed, focal=codes,
+                               no_vote=barred,
                                progress=lambda _row: bar.advance(task))  # fmt: skip
             out_console.print(f"{len(rows)} forecasts in {out}/<name>/")
             return
@@ -919,14 +931,26 @@ def forecast(
         if title is not None:
             with err_console.status(f"fitting and forecasting {title!r} on {date}..."):
                 result = forecaster.forecast_title(
-                    title, date, issue=issue, n_draws=draws, seed=seed, focal=codes
+                    title,
+                    date,
+                    issue=issue,
+                    n_draws=draws,
+                    seed=seed,
+                    focal=codes,
+                    no_vote=barred,
                 )
             slug = "_".join(re.findall(r"[a-z0-9]+", title.lower()))[:60] or "title"
         else:
             like = str(like)  # given (checked above)
             with err_console.status(f"fitting and forecasting like {like} on {date}..."):
                 result = forecaster.forecast(
-                    like, date, new_text=new_text, n_draws=draws, seed=seed, focal=codes
+                    like,
+                    date,
+                    new_text=new_text,
+                    n_draws=draws,
+                    seed=seed,
+                    focal=codes,
+                    no_vote=barred,
                 )
             slug = like.replace("/", "_")
         target = out or Path("results") / "forecast" / f"{date}_{slug}"

@@ -126,15 +126,18 @@ class Forecaster:
         n_draws: int = 1000,
         seed: int = 20221230,
         focal: Sequence[str] = (),
+        no_vote: Sequence[str] = (),
     ) -> ReplayResult:
         """Forecast the vote on `like`'s agenda item on `date` for the members on that date.
 
         With `new_text`, the vote is on another text about the same question: its item sits
         around `like`'s by the spread of the window's new texts, and each member's act on
         `like` counts as its earlier position on another text (``[item] new_text``, ``[previous]
-        same_text = false`` of a scenario file)."""
+        same_text = false`` of a scenario file). Members in `no_vote` have lost their vote
+        (Charter Art. 19, as the forecaster knows it): absent with probability 1."""
         date = pd.Timestamp(date).date()
         _focal_line(focal, date)  # a bad code fails before the fit, not after
+        _no_vote_sections(no_vote, date)
         rcid, row = self.roll_call(like)
         if pd.Timestamp(row["date"]).date() >= date:
             raise DataError(
@@ -157,21 +160,22 @@ class Forecaster:
         meta["tremble"] = self.tremble(dimension, date)
         scenario = parse_scenario(
             _scenario_toml(row, rcid, date, dimension, self.years, new_text=new_text,
-                           focal=_focal_line(focal, date))
+                           focal=_focal_line(focal, date),
+                           members=_no_vote_sections(no_vote, date))
         )  # fmt: skip
         return replay(
             scenario, n_draws=n_draws, seed=seed, calibration=bundle_from_frames(members, meta)
         )
 
     def same_text(self, title: str, date: dt.date | str) -> int | None:
-        """The last whole-text roll call before `date` whose title is `title` (case and spacing
-        aside), or None."""
-        from sim.calibrate import _normalise_text
-        from sim.titles import text_keys
+        """The last whole-text roll call before `date` whose title is `title` (case,
+        punctuation, spacing and the UN library's ": resolution / adopted by the General
+        Assembly" aside: :func:`sim.titles.loose_titles`), or None."""
+        from sim.titles import loose_titles, text_keys
 
         rc = self.data.roll_calls
-        text = text_keys(rc)
-        key = _normalise_text(pd.Series([title])).iloc[0]
+        text = loose_titles(text_keys(rc))
+        key = loose_titles(pd.Series([title])).iloc[0]
         hit = (text == key) & (rc["date"] < pd.Timestamp(date))
         if "partial" in rc.columns:
             hit &= ~rc["partial"].astype(bool)
@@ -188,24 +192,28 @@ class Forecaster:
         n_draws: int = 1000,
         seed: int = 20221230,
         focal: Sequence[str] = (),
+        no_vote: Sequence[str] = (),
     ) -> ReplayResult:
         """Forecast the vote on a resolution known only by its title, on `date`.
 
-        A title voted before (case and spacing aside) whose last vote is in the calibration
-        window is that text's next vote (:meth:`forecast` like it). Any other title is a new
-        text: every parameter draw takes its item from one of the window's first votes of
-        texts, drawn with weights that grow with how alike the titles are (``[item] by_title``,
+        A title voted before (case, punctuation and spacing aside) whose last vote is in the
+        calibration window is that text's next vote (:meth:`forecast` like it). Any other title
+        is a new text: every parameter draw takes its item from one of the window's first votes
+        of texts, drawn with weights that grow with how alike the titles are (``[item] by_title``,
         :mod:`sim.titles`), `issue`'s first votes only if given: the predictive ``sim
         validate`` scores for new texts."""
         date = pd.Timestamp(date).date()
         _focal_line(focal, date)  # a bad code fails before the fit, not after
+        _no_vote_sections(no_vote, date)
         if not str(title).strip():
             raise ScenarioError("--title: expected the resolution's title; got an empty one")
         dimension = self.dimension if self.dimension not in ("auto",) else issue
         fit = self.fit(dimension, date)
         rcid = self.same_text(title, date)
         if rcid is not None and rcid in fit.est.items_.index:
-            return self.forecast(f"rcid:{rcid}", date, n_draws=n_draws, seed=seed, focal=focal)
+            return self.forecast(
+                f"rcid:{rcid}", date, n_draws=n_draws, seed=seed, focal=focal, no_vote=no_vote
+            )
         from sim.embedded import title_item
 
         mixture = title_item(fit, self.data, title, issue=issue)
@@ -216,7 +224,8 @@ class Forecaster:
         meta["tremble"] = self.tremble(dimension, date)
         scenario = parse_scenario(
             _title_scenario_toml(title, date, dimension, issue, self.years,
-                                 focal=_focal_line(focal, date))
+                                 focal=_focal_line(focal, date),
+                                 members=_no_vote_sections(no_vote, date))
         )  # fmt: skip
         return replay(
             scenario, n_draws=n_draws, seed=seed, calibration=bundle_from_frames(members, meta)
@@ -240,6 +249,25 @@ def _focal_line(focal: Sequence[str], date: dt.date) -> str:
     return f"focal = {json.dumps(codes)}\n"
 
 
+def _no_vote_sections(no_vote: Sequence[str], date: dt.date) -> str:
+    """The ``[members.X] no_vote = true`` sections of a forecast's scenario for the members
+    the forecaster says have lost their vote; the codes are checked against the members on
+    `date`, the error naming ``--no-vote``."""
+    if not no_vote:
+        return ""
+    from sim.registry import load_members
+
+    roster = load_members(date)
+    codes = sorted({str(c).strip().upper() for c in no_vote})
+    unknown = [c for c in codes if c not in roster.index]
+    if unknown:
+        raise ScenarioError(
+            f"--no-vote: expected ISO3 codes of UN members on {date}; got {', '.join(unknown)}"
+        )
+    source = json.dumps("the forecaster: Charter Art. 19 (sim forecast --no-vote)")
+    return "".join(f"\n[members.{c}]\nno_vote = true\nsource = {source}\n" for c in codes)
+
+
 def _forecast_toml(
     *,
     heading: str,
@@ -252,9 +280,11 @@ def _forecast_toml(
     source: str,
     relations: str,
     focal: str = "",
+    members: str = "",
 ) -> str:
     """A forecast's scenario: no events, the resolution on `date`, and `relations` (its
-    ``[item]`` and ``[previous]`` sections); `focal` is its focal line (:func:`_focal_line`).
+    ``[item]`` and ``[previous]`` sections); `focal` is its focal line (:func:`_focal_line`),
+    `members` its members' sections (:func:`_no_vote_sections`).
     Strings arrive quoted (JSON strings are valid TOML basic strings)."""
     return f"""schema = 1
 name = "forecast"
@@ -273,14 +303,21 @@ source = {source}
 years = {years}
 dimension = "{dimension}"
 
-{relations}
+{relations}{members}
 [variants.as_happened]
 description = "No pressure beyond what the record shows."
 """  # fmt: skip
 
 
 def _title_scenario_toml(
-    title: str, date: dt.date, dimension: str, issue: str, years: int, *, focal: str = ""
+    title: str,
+    date: dt.date,
+    dimension: str,
+    issue: str,
+    years: int,
+    *,
+    focal: str = "",
+    members: str = "",
 ) -> str:
     """A scenario with no events: a new text titled `title`, its item drawn by title."""
     q = json.dumps
@@ -289,6 +326,7 @@ def _title_scenario_toml(
         heading=q("Forecast of a new text: " + title[:200]), symbol='"new text"',
         title=q(title[:300]), date=date, issue=issue, dimension=dimension, years=years,
         source=source, relations=f"[item]\nby_title = true\nsource = {source}\n", focal=focal,
+        members=members,
     )  # fmt: skip
 
 
@@ -301,6 +339,7 @@ def _scenario_toml(
     *,
     new_text: bool = False,
     focal: str = "",
+    members: str = "",
 ) -> str:
     """A scenario with no events: the next vote on `row`'s agenda item (another text on the same
     question with `new_text`)."""
@@ -319,7 +358,7 @@ def _scenario_toml(
     return _forecast_toml(
         heading=q("Forecast like " + symbol), symbol=q("like " + symbol), title=q(title[:300]),
         date=date, issue=dimension, dimension=dimension, years=years, source=source,
-        relations=relations, focal=focal,
+        relations=relations, focal=focal, members=members,
     )  # fmt: skip
 
 
@@ -411,9 +450,11 @@ def forecast_batch(
     seed: int = 20221230,
     progress: Callable[[BatchRow], None] | None = None,
     focal: Sequence[str] = (),
+    no_vote: Sequence[str] = (),
 ) -> list[Path]:
     """Forecast every row into ``out/<name>/``, skipping rows already written (resumable);
-    `focal` members get their own entries in each ``summary.json``."""
+    `focal` members get their own entries in each ``summary.json``; `no_vote` members are
+    absent in every forecast."""
     written = []
     for row in rows:
         target = Path(out) / row.name
@@ -421,12 +462,12 @@ def forecast_batch(
             if row.title:
                 result = forecaster.forecast_title(
                     row.title, row.date, issue=row.issue, n_draws=n_draws, seed=seed,
-                    focal=focal,
+                    focal=focal, no_vote=no_vote,
                 )  # fmt: skip
             else:
                 result = forecaster.forecast(
                     row.like, row.date, new_text=row.new_text, n_draws=n_draws, seed=seed,
-                    focal=focal,
+                    focal=focal, no_vote=no_vote,
                 )  # fmt: skip
             result.write(target, plots=False)
         written.append(target)

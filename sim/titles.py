@@ -31,6 +31,7 @@ __all__ = [
     "NewTexts",
     "TitleIndex",
     "first_votes",
+    "loose_titles",
     "new_text_odds",
     "new_texts",
     "text_keys",
@@ -56,6 +57,26 @@ def text_keys(roll_calls: pd.DataFrame) -> pd.Series:
     if "text" in roll_calls.columns:
         return roll_calls["text"]
     return _normalise_text(roll_calls["title"])
+
+
+def loose_titles(titles: pd.Series) -> pd.Series:
+    """Titles reduced to their words, so that one text's title matches however it was copied:
+    the UN library's " : resolution / adopted by the General Assembly" cut, every run of
+    punctuation, dashes, quotes and white space made one space, case-folded.
+
+    Examples
+    --------
+    >>> loose_titles(pd.Series([
+    ...     "Assistance to Palestine refugees : resolution / adopted by the General Assembly",
+    ...     "assistance to Palestine refugees.", "Non-use of nuclear weapons", "Non use of ..."])
+    ... ).tolist()
+    ['assistance to palestine refugees', 'assistance to palestine refugees', \
+'non use of nuclear weapons', 'non use of']
+    """
+    from sim.data import _ADOPTED
+
+    words = titles.fillna("").astype(str).str.replace(_ADOPTED, "", regex=True)
+    return words.str.replace(r"[\W_]+", " ", regex=True).str.strip().str.casefold()
 
 
 def window_acts(fit: Any, rcids: Iterable[Any]) -> pd.DataFrame:

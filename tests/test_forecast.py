@@ -6,6 +6,7 @@ import datetime
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sim.acts import ACTS
@@ -185,10 +186,47 @@ def test_a_batch_row_gives_a_like_or_a_title(tmp_path):
         read_batch(batch)
 
 
+def test_a_bad_no_vote_code_is_refused_before_the_fit(sim_cli):
+    run = sim_cli("forecast", "--like", "A/RES/75/96", "--date", "2021-12-09", "--no-vote", "XXX")
+    assert run.returncode == 2
+    assert "--no-vote: expected ISO3 codes of UN members on 2021-12-09; got XXX" in run.stderr
+
+
+@pytest.mark.slow
+def test_members_without_a_vote_are_absent_and_the_others_unchanged(two_years):
+    """MODEL.md §3: a member that has lost its vote is absent with probability 1; the forecaster
+    names them (Venezuela, in arrears from January 2022, FACTS.md §5)."""
+    plain = two_years.forecast("A/RES/75/96", "2021-12-09", n_draws=50, seed=3).members
+    barred = two_years.forecast(
+        "A/RES/75/96", "2021-12-09", n_draws=50, seed=3, no_vote=("ven",)
+    ).members
+    plain, barred = plain.set_index("iso3"), barred.set_index("iso3")
+    assert barred.loc["VEN", "p_absent"] == 1.0
+    assert plain.loc["VEN", "p_absent"] < 0.5
+    others = plain.index != "VEN"
+    pd.testing.assert_frame_equal(plain.loc[others, P], barred.loc[others, P])
+
+
 def test_like_and_title_together_are_refused(tmp_path, sim_cli):
     run = sim_cli("forecast", "--like", "A/RES/75/96", "--title", "x", "--date", "2021-12-09")
     assert run.returncode == 2
     assert "--like, --title: give one of them" in run.stderr
+
+
+def test_a_title_is_found_however_it_was_copied(data):
+    """The UN library's form of a title (its " : resolution / adopted by ..." suffix), another
+    case, a final full stop, other dashes and quotes: all find the text's last vote. A title
+    that differs in a word is another text."""
+    find = Forecaster(data, years=2).same_text  # no fit: a lookup in the roll calls
+    title = str(data.roll_calls.loc[100052, "title"])
+    for copy in (
+        f"{title} : resolution / adopted by the General Assembly",
+        f"{title.upper()}.",
+        title.replace(" ", "  ").replace("Israeli Practices", "Israeli\u2014\u201cPractices\u201d"),
+    ):
+        assert find(copy, "2021-12-09") == 100052, copy
+    assert find(title, "2020-12-10") != 100052  # only votes before the date
+    assert find(title + " and its environs", "2021-12-09") is None
 
 
 @pytest.mark.slow
