@@ -281,7 +281,8 @@ def title_item(fit: WindowFit, data: Any, title: str, *, issue: str = "all") -> 
     Returns
     -------
     dict
-        ``title``, ``issue``, ``sharpness``, and per first vote kept (weight above 1e-9 of the
+        ``title``, ``issue``, ``sharpness``, ``place_weight`` (of country words in the title
+        vectors, :func:`sim.titles.title_fit`), and per first vote kept (weight above 1e-9 of the
         largest): ``rcid``, ``symbol``, ``date``, ``weight`` (summing to one), the item
         parameters and ``acts``, the fitted ``members``' acts on it (their previous public
         act on another text, as ``[previous] same_text = false`` reads one).
@@ -300,6 +301,7 @@ def title_item(fit: WindowFit, data: Any, title: str, *, issue: str = "all") -> 
         "title": title,
         "issue": issue if issue in texts.groups else "all",
         "sharpness": texts.sharpness,
+        "place_weight": texts.place_weight,
         "rcid": [int(r) for r in weights.index],
         "symbol": [str(s or "") for s in symbols] if symbols is not None else [""] * len(weights),
         "date": [pd.Timestamp(d).date().isoformat() for d in rc.loc[weights.index, "date"]],

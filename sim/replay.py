@@ -648,7 +648,8 @@ def _title_item_draws(
     )
     note = (
         f"new text by its title: its item drawn from {len(weights)} earlier first votes "
-        f"weighted by title likeness (sharpness {mixture['sharpness']:g}), members' acts on "
+        f"weighted by title likeness (sharpness {mixture['sharpness']:g}, country words "
+        f"x{mixture.get('place_weight', 1.0):g}), members' acts on "
         f"each as their previous acts on another text; nearest {nearest}"
     )
     return item, index, note
@@ -707,6 +708,7 @@ def _item_summary(s: Setup) -> dict[str, Any]:
             "title": mixture["title"],
             "issue": mixture["issue"],
             "sharpness": mixture["sharpness"],
+            "place_weight": mixture.get("place_weight", 1.0),
             "n_texts": len(mixture["weight"]),
             "nearest": [{k: mixture[k][j] for k in ("rcid", "symbol", "weight")} for j in top],
         }

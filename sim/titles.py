@@ -8,6 +8,12 @@ on the fitting window alone: the value on :data:`SHARPNESS_GRID` under which the
 first votes are best predicted from the others (:func:`title_sharpness`). A new "Territorial
 integrity of Ukraine: ..." text leans on A/RES/68/262 "Territorial integrity of Ukraine".
 
+Words that name a country (:func:`place_stems`: from the ISO 3166 names pycountry keeps, and
+their adjectives: "Ukrainian", "Israeli") can weigh more than their idf says: a resolution's
+place is often what its supporters and opponents answer to ("... lasting peace in Ukraine" is
+about Ukraine before it is about peace). How much more (:data:`PLACE_WEIGHT_GRID`, 1 being
+plain tf-idf) is chosen with the sharpness, on the window alone (:func:`title_fit`).
+
 :mod:`sim.validate` scores this predictive on held-out years; :func:`NewTexts.mixture` gives
 the same weights to a replay (``[item] by_title`` of a scenario, ``sim forecast --title``),
 which draws the item of each parameter draw from them.
@@ -16,8 +22,10 @@ which draws the item of each parameter draw from them.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -27,14 +35,18 @@ from sim.acts import ACTS, FloatArray
 
 __all__ = [
     "MIN_FIRST_VOTES",
+    "PLACE_WEIGHT_GRID",
     "SHARPNESS_GRID",
     "NewTexts",
     "TitleIndex",
     "first_votes",
+    "is_place",
     "loose_titles",
     "new_text_odds",
     "new_texts",
+    "place_stems",
     "text_keys",
+    "title_fit",
     "title_sharpness",
     "title_tokens",
     "title_weights",
@@ -104,6 +116,9 @@ def first_votes(roll_calls: pd.DataFrame, titles: pd.Series) -> pd.Index:
 #: (:func:`title_sharpness`); 0 is the plain average over the issue's first votes.
 SHARPNESS_GRID = (0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 40.0)
 
+#: Weights of country words relative to their idf tried by :func:`title_fit` (1: plain tf-idf).
+PLACE_WEIGHT_GRID = (1.0, 2.0, 4.0)
+
 _STOPWORDS = frozenset(("the", "of", "and", "in", "on", "to", "a", "for", "by", "with", "its",
                         "at", "from", "as", "an", "all", "be", "or"))  # fmt: skip
 
@@ -120,6 +135,54 @@ def title_tokens(text: str) -> frozenset[str]:
     return frozenset(w for w in words if len(w) > 2 and w not in _STOPWORDS)
 
 
+#: Words of ISO 3166 names that describe rather than name a place.
+_NOT_PLACES = frozenset(("part", "minor", "outlying", "province", "plurinational", "territory",
+                         "ocean", "city", "state", "federated", "bolivarian", "french",
+                         "british", "dutch", "island", "islands", "eastern", "western",
+                         "northern", "southern", "holy", "sint", "saint", "north",
+                         "central", "kingdom", "federation", "islamic", "people", "peoples",
+                         "territories", "christmas", "arab", "sandwich", "virgin"))  # fmt: skip
+
+
+@cache
+def place_stems() -> frozenset[str]:
+    """Stems of the words that name a country or territory: the first six letters (the whole
+    word if shorter) of each word of four letters or more in the ISO 3166 names and common
+    names pycountry keeps, leaving out words in the names of three countries or more
+    ("republic", "united", "guinea", "south") and words that describe (:data:`_NOT_PLACES`).
+
+    Examples
+    --------
+    >>> {"ukrain", "israel", "iran", "syrian", "palest"} <= place_stems()
+    True
+    >>> {"republ", "united", "democr", "south", "territ"} & place_stems()
+    set()
+    """
+    import pycountry
+
+    counts: dict[str, int] = {}
+    for country in pycountry.countries:
+        names = " ".join(getattr(country, key, "") or "" for key in ("name", "common_name"))
+        folded = unicodedata.normalize("NFKD", names).encode("ascii", "ignore").decode().lower()
+        words = {w for w in re.findall(r"[a-z]+", folded) if len(w) >= 4}
+        for word in words - _STOPWORDS - _NOT_PLACES:
+            counts[word[:6]] = counts.get(word[:6], 0) + 1
+    return frozenset(stem for stem, n in counts.items() if n <= 2)
+
+
+def is_place(word: str) -> bool:
+    """Whether a title word names a country: it starts with a :func:`place_stems` stem
+    ("ukraine", "ukrainian", "iranian"; not "indigenous", India's stem being "india").
+
+    Examples
+    --------
+    >>> [is_place(w) for w in ("ukrainian", "iranian", "indigenous", "peace", "greenhouse")]
+    [True, True, False, False, False]
+    """
+    stems = place_stems()
+    return any(word[:k] in stems for k in (4, 5, 6))
+
+
 class TitleIndex:
     """Tf-idf vectors of the titles of a fit's items, for the cosine similarity of a new title
     to each (words the items never use count, at the highest idf, in the new title's norm).
@@ -130,9 +193,13 @@ class TitleIndex:
     ...                     "the right to development"])
     >>> index.similarity(["territorial integrity of ukraine and peace"]).round(2)
     array([[0.87, 0.  , 0.  ]])
+
+    With `place_weight`, words that name a country (:func:`is_place`) weigh that many times
+    their idf.
     """
 
-    def __init__(self, titles: Iterable[str]) -> None:
+    def __init__(self, titles: Iterable[str], *, place_weight: float = 1.0) -> None:
+        self.place_weight = float(place_weight)
         docs = [title_tokens(t) for t in titles]
         vocab = sorted(set().union(*docs)) if docs else []
         self._column = {w: k for k, w in enumerate(vocab)}
@@ -142,8 +209,13 @@ class TitleIndex:
             for w in d:
                 counts[self._column[w]] += 1
         self._idf = np.log(n / np.maximum(counts, 1.0))
+        if self.place_weight != 1.0:
+            self._idf *= np.array([self._weight(w) for w in vocab])
         self._unseen = float(np.log(n)) if n > 1 else 1.0
         self.vectors = self._vectors(docs)
+
+    def _weight(self, word: str) -> float:
+        return self.place_weight if self.place_weight != 1.0 and is_place(word) else 1.0
 
     def _vectors(self, docs: list[frozenset[str]]) -> FloatArray:
         x = np.zeros((len(docs), len(self._column)))
@@ -152,7 +224,7 @@ class TitleIndex:
             for w in d:
                 k = self._column.get(w)
                 if k is None:
-                    norm[i] += self._unseen**2
+                    norm[i] += (self._unseen * self._weight(w)) ** 2
                 else:
                     x[i, k] = self._idf[k]
         norm = np.sqrt(norm + (x**2).sum(axis=1))
@@ -194,6 +266,11 @@ def title_sharpness(odds: FloatArray, similarity: FloatArray, acts: Any) -> floa
     >>> title_sharpness(odds, sim, np.array([[0], [0], [1], [1]])) > 0
     True
     """
+    return _loo_sharpness(odds, similarity, acts)[0]
+
+
+def _loo_sharpness(odds: Any, similarity: Any, acts: Any) -> tuple[float, float]:
+    """:func:`title_sharpness` and the leave-one-out log-likelihood it reaches."""
     odds = np.asarray(odds, dtype=float)
     acts = np.asarray(acts)
     loo = np.array(similarity, dtype=float)
@@ -205,6 +282,19 @@ def title_sharpness(odds: FloatArray, similarity: FloatArray, acts: Any) -> floa
         ll = float(np.log(np.clip(mix[j, m, acts[j, m]], 1e-300, None)).sum())
         if ll > best_ll + 1e-9:
             best, best_ll = float(sharpness), ll
+    return best, best_ll
+
+
+def title_fit(odds: Any, titles: list[str], acts: Any) -> tuple[float, float]:
+    """The sharpness and the weight of country words (:data:`SHARPNESS_GRID` x
+    :data:`PLACE_WEIGHT_GRID`) under which a window's first votes are best predicted from the
+    others (leave one out, as :func:`title_sharpness`); ties keep plain tf-idf."""
+    best, best_ll = (0.0, 1.0), -np.inf
+    for weight in PLACE_WEIGHT_GRID:
+        index = TitleIndex(titles, place_weight=weight)
+        sharpness, ll = _loo_sharpness(odds, index.vectors @ index.vectors.T, acts)
+        if ll > best_ll + 1e-9:
+            best, best_ll = (sharpness, float(weight)), ll
     return best
 
 
@@ -212,11 +302,12 @@ def title_sharpness(odds: FloatArray, similarity: FloatArray, acts: Any) -> floa
 class NewTexts:
     """A fit's predictive of new texts: per issue group (``all`` and the issue codes), its
     first votes' roll-call ids, every fitted member's odds on each, and their titles' vectors;
-    and the sharpness of the title weights."""
+    the sharpness of the title weights and the weight of country words in the vectors."""
 
     members: pd.Index
     groups: dict[str, tuple[pd.Index, FloatArray, TitleIndex]]
     sharpness: float
+    place_weight: float = 1.0
 
     def weights(self, code: str, title: str) -> pd.Series:
         """The weight of each of issue `code`'s first votes (all first votes for ``all`` or an
@@ -256,21 +347,24 @@ def new_texts(fit: Any, roll_calls: pd.DataFrame, first: pd.Index, titles: pd.Se
             groups[code] = new
         elif len(tagged):
             groups[code] = tagged
-    out = {}
+    odds = {}
     for code, index in groups.items():
-        odds = new_item_odds(
+        odds[code] = new_item_odds(
             members["ideal_point"].to_numpy(), members["participation"].to_numpy(),
             items={k: items.loc[index, k].to_numpy() for k in ITEM_KEYS},
             gamma=fit.absence["gamma"], tau=fit.group_shock["tau"],
             participation_sd=members["participation_se"].to_numpy(), per_item=True,
         )  # fmt: skip
-        out[code] = (index, odds, TitleIndex(titles.reindex(index).fillna("").tolist()))
-    # The sharpness, on the window's own first votes of every issue: each predicted from the
-    # others (its recorded acts are in the fitting window).
-    _, odds, index = out["all"]
+    names = {code: titles.reindex(index).fillna("").tolist() for code, index in groups.items()}
+    # The sharpness and the weight of country words, on the window's own first votes of every
+    # issue: each predicted from the others (its recorded acts are in the fitting window).
     acts = window_acts(fit, groups["all"])
-    sharpness = title_sharpness(odds, index.vectors @ index.vectors.T, acts.to_numpy().T)
-    return NewTexts(members.index, out, sharpness)
+    sharpness, weight = title_fit(odds["all"], names["all"], acts.to_numpy().T)
+    out = {
+        code: (index, odds[code], TitleIndex(names[code], place_weight=weight))
+        for code, index in groups.items()
+    }
+    return NewTexts(members.index, out, sharpness, weight)
 
 
 def new_text_odds(fit: Any, weights: pd.Series, date: Any) -> pd.DataFrame:

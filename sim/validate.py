@@ -91,8 +91,9 @@ class Validation:
         ``brier``, ``accuracy``, ``tally_mae``.
     predictions : DataFrame
         One row per member-vote: ``year``, ``rcid``, ``iso3``, ``act``, ``kind`` (repeated or
-        new), ``like`` (rcid of the text's last vote, -1 if new), ``sharpness`` (of a new
-        text's title weights, :func:`title_sharpness`) and ``<method>_<act>``.
+        new), ``like`` (rcid of the text's last vote, -1 if new), ``sharpness`` and
+        ``place_weight`` (of a new text's title weights, :func:`sim.titles.title_fit`) and
+        ``<method>_<act>``.
     """
 
     scores: pd.DataFrame
@@ -217,7 +218,8 @@ def _year(
         frame = pd.DataFrame(
             {"year": year, "rcid": rcid, "iso3": iso3, "act": np.asarray(ACTS)[acts],
              "kind": kind, "like": like,
-             "sharpness": texts.sharpness if kind == "new" else np.nan}
+             "sharpness": texts.sharpness if kind == "new" else np.nan,
+             "place_weight": texts.place_weight if kind == "new" else np.nan}
         )  # fmt: skip
         for method, probs in preds.items():
             for k, act in enumerate(ACTS):

@@ -106,3 +106,37 @@ def test_a_new_text_leans_on_the_earlier_texts_its_title_shares_words_with():
     assert w.argmax() == 0
     assert w[0] > 0.9
     np.testing.assert_allclose(title_weights(s, 0.0)[0], 0.25)  # sharpness 0: the plain average
+
+
+def test_weighting_country_words_makes_the_place_outweigh_the_phrasing():
+    """'... lasting peace in Ukraine' shares four words with the Middle East peace text and one,
+    the place, with 'Aggression against Ukraine': plain tf-idf picks the first, country words
+    at four times their idf the second; other texts' similarities do not move."""
+    from sim.titles import TitleIndex
+
+    titles = [
+        "Comprehensive, just and lasting peace in the Middle East", "Aggression against Ukraine",
+        "The right to food", "The right to development", "Oceans and the law of the sea",
+        "Situation of human rights in Myanmar", "Peaceful settlement of disputes",
+    ]  # fmt: skip
+    new = ["Principles of the Charter: a comprehensive, just and lasting peace in Ukraine"]
+    plain = TitleIndex(titles).similarity(new)[0]
+    placed = TitleIndex(titles, place_weight=4.0).similarity(new)[0]
+    assert plain.argmax() == 0
+    assert placed.argmax() == 1
+    np.testing.assert_allclose(plain[[2, 3, 4, 6]], placed[[2, 3, 4, 6]])
+
+
+def test_a_window_whose_first_votes_split_by_country_chooses_to_weigh_country_words():
+    """Texts about one country split the members one way, texts about another the other way,
+    whatever their wording: leave-one-out prefers weighing the country words."""
+    from sim.titles import title_fit
+
+    yes, no = [0.9, 0.05, 0.03, 0.02], [0.05, 0.9, 0.03, 0.02]
+    titles = ["human rights in iran", "elections in iran", "human rights in myanmar",
+              "elections in myanmar"]  # fmt: skip
+    odds = np.array([[yes], [yes], [no], [no]])
+    acts = np.array([[0], [0], [1], [1]])
+    sharpness, weight = title_fit(odds, titles, acts)
+    assert sharpness > 0
+    assert weight > 1
