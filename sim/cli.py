@@ -890,7 +890,7 @@ def forecast(
     from rich.progress import Progress
 
     from sim.data import load_roll_calls
-    from sim.forecast import ISSUE_ORDER, Forecaster, forecast_batch, read_batch
+    from sim.forecast import ISSUE_ORDER, Forecaster, check_members, forecast_batch, read_batch
 
     if like is not None and title is not None:
         _fail(ScenarioError("--like, --title: give one of them (an earlier roll call, or the "
@@ -915,6 +915,8 @@ def forecast(
         rows = read_batch(batch) if batch is not None else None
         if rows is not None and out is None:
             raise ScenarioError("--batch needs --out DIR")
+        if rows is None:  # member codes checked before the data are loaded
+            check_members(str(date), focal=codes, no_vote=barred)
         with err_console.status("loading roll calls..."):
             data = load_roll_calls(data_dir)
         forecaster = Forecaster(data, years=years, dimension=dimension, dynamic=dynamic)

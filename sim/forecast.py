@@ -39,7 +39,7 @@ from sim.replay import ReplayResult, replay
 from sim.scenario import parse_scenario
 from sim.tremble import held_out_tremble
 
-__all__ = ["ISSUE_ORDER", "Forecaster", "forecast_batch", "read_batch"]
+__all__ = ["ISSUE_ORDER", "Forecaster", "check_members", "forecast_batch", "read_batch"]
 
 #: Issue dimensions in the order they are preferred when a roll call carries several tags.
 ISSUE_ORDER = ("me", "nu", "di", "hr", "co", "ec")
@@ -247,6 +247,19 @@ def _focal_line(focal: Sequence[str], date: dt.date) -> str:
             f"--focal: expected ISO3 codes of UN members on {date}; got {', '.join(unknown)}"
         )
     return f"focal = {json.dumps(codes)}\n"
+
+
+def check_members(
+    date: dt.date | str, *, focal: Sequence[str] = (), no_vote: Sequence[str] = ()
+) -> None:
+    """Raise :class:`ScenarioError` (naming ``--focal`` or ``--no-vote``) if a code is not a
+    UN member on `date`: what a forecast checks first, here without the data."""
+    try:
+        day = pd.Timestamp(date).date()
+    except ValueError as exc:
+        raise ScenarioError(f"--date: expected a date, YYYY-MM-DD; got {date!r}") from exc
+    _focal_line(focal, day)
+    _no_vote_sections(no_vote, day)
 
 
 def _no_vote_sections(no_vote: Sequence[str], date: dt.date) -> str:

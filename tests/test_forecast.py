@@ -186,10 +186,18 @@ def test_a_batch_row_gives_a_like_or_a_title(tmp_path):
         read_batch(batch)
 
 
-def test_a_bad_no_vote_code_is_refused_before_the_fit(sim_cli):
-    run = sim_cli("forecast", "--like", "A/RES/75/96", "--date", "2021-12-09", "--no-vote", "XXX")
+def test_bad_member_codes_and_dates_are_refused_before_the_data_are_read(sim_cli):
+    """Checked first, so a typo costs no data load and no fit (these run without the data)."""
+    like = ("forecast", "--like", "A/RES/75/96")
+    run = sim_cli(*like, "--date", "2021-12-09", "--no-vote", "XXX")
     assert run.returncode == 2
     assert "--no-vote: expected ISO3 codes of UN members on 2021-12-09; got XXX" in run.stderr
+    run = sim_cli(*like, "--date", "2021-12-09", "--focal", "UKR,ZZZ")
+    assert run.returncode == 2
+    assert "--focal: expected ISO3 codes of UN members on 2021-12-09; got ZZZ" in run.stderr
+    run = sim_cli(*like, "--date", "12/9/2021x")
+    assert run.returncode == 2
+    assert "--date: expected a date, YYYY-MM-DD; got '12/9/2021x'" in run.stderr
 
 
 @pytest.mark.slow
