@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -911,6 +911,8 @@ def forecast(
         _fail(ScenarioError(f"--dimension: expected auto, all or an issue code; got {dimension!r}"))
     codes = tuple(c for c in (focal or "").replace(" ", "").split(",") if c)
     barred = tuple(c for c in (no_vote or "").replace(" ", "").split(",") if c)
+    # What every forecast of this command shares (one, or each row of a batch).
+    options: dict[str, Any] = {"n_draws": draws, "seed": seed, "focal": codes, "no_vote": barred}
     try:
         rows = read_batch(batch) if batch is not None else None
         if rows is not None and out is None:
@@ -924,36 +926,19 @@ def forecast(
             out = Path(str(out))  # given (checked above)
             with Progress(console=err_console) as bar:
                 task = bar.add_task("forecasting", total=len(rows))
-                forecast_batch(forecaster, rows, out, n_draws=draws, seed=seed, focal=codes,
-                               no_vote=barred,
+                forecast_batch(forecaster, rows, out, **options,
                                progress=lambda _row: bar.advance(task))  # fmt: skip
             out_console.print(f"{len(rows)} forecasts in {out}/<name>/")
             return
         date = str(date)  # given (checked above)
         if title is not None:
             with err_console.status(f"fitting and forecasting {title!r} on {date}..."):
-                result = forecaster.forecast_title(
-                    title,
-                    date,
-                    issue=issue,
-                    n_draws=draws,
-                    seed=seed,
-                    focal=codes,
-                    no_vote=barred,
-                )
+                result = forecaster.forecast_title(title, date, issue=issue, **options)
             slug = "_".join(re.findall(r"[a-z0-9]+", title.lower()))[:60] or "title"
         else:
             like = str(like)  # given (checked above)
             with err_console.status(f"fitting and forecasting like {like} on {date}..."):
-                result = forecaster.forecast(
-                    like,
-                    date,
-                    new_text=new_text,
-                    n_draws=draws,
-                    seed=seed,
-                    focal=codes,
-                    no_vote=barred,
-                )
+                result = forecaster.forecast(like, date, new_text=new_text, **options)
             slug = like.replace("/", "_")
         target = out or Path("results") / "forecast" / f"{date}_{slug}"
         result.write(target)

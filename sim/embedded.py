@@ -135,6 +135,14 @@ def bundle_dir(root: Path | None = None) -> Path:
     return Path(str(resources.files("sim").joinpath("defaults", "calibration")))
 
 
+#: The files of a bundle (:func:`write_bundle`).
+BUNDLE_FILES = ("members.csv", "calibration.json")
+
+
+def _has_bundle(folder: Path) -> bool:
+    return all((folder / f).is_file() for f in BUNDLE_FILES)
+
+
 def load_bundle(
     scenario_name: str, *, root: Path | None = None, scenario_path: Path | str | None = None
 ) -> Bundle:
@@ -146,7 +154,7 @@ def load_bundle(
         If the files are missing, with the command that makes them.
     """
     folder = bundle_dir(root) / scenario_name
-    members_path, meta_path = folder / "members.csv", folder / "calibration.json"
+    members_path, meta_path = (folder / f for f in BUNDLE_FILES)
     for path in (members_path, meta_path):
         if not path.is_file():
             source = scenario_path or f"scenarios/{scenario_name}.toml"
@@ -657,12 +665,11 @@ def calibration_key(scenario: Scenario) -> str:
     names (looked up beside it, as :func:`sim.episodes.load_episodes` does) and the package's
     version. An edited file gets a fresh calibration; an unchanged one reuses its bundle."""
     from sim import __version__
+    from sim.episodes import episode_files
 
     h = hashlib.sha256(__version__.encode())
     h.update(scenario.sha256.encode())
-    folder = scenario.path.parent if scenario.path is not None else Path("scenarios")
-    for name in scenario.spec.calibration.episodes:
-        path = folder / f"{name}.toml"
+    for name, path in episode_files(scenario).items():
         h.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b""))
     return h.hexdigest()[:16]
 
@@ -686,10 +693,10 @@ def resolve_calibration(
     if calibration is not None:
         return calibration
     name = scenario.spec.name
-    if all((bundle_dir() / name / f).is_file() for f in ("members.csv", "calibration.json")):
+    if _has_bundle(bundle_dir() / name):
         return None
     root = calibration_cache_dir() / f"{name}-{calibration_key(scenario)}"
-    if all((root / name / f).is_file() for f in ("members.csv", "calibration.json")):
+    if _has_bundle(root / name):
         return root
     try:
         data_dir = resolve_data_dir()

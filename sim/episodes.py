@@ -46,6 +46,7 @@ __all__ = [
     "EVASION",
     "Episode",
     "calibrate_deal",
+    "episode_files",
     "episode_loglik",
     "fit_deal",
     "load_episodes",
@@ -92,6 +93,13 @@ class Episode:
         return AssemblyModel(self.setup, rng=np.random.default_rng(EPISODE_SEED))
 
 
+def episode_files(scenario: Scenario) -> dict[str, Path]:
+    """The file of each episode a scenario names: ``<folder>/<name>.toml`` beside the scenario
+    (``scenarios/`` for one not read from a file), whether or not it exists."""
+    folder = scenario.path.parent if scenario.path is not None else Path("scenarios")
+    return {name: folder / f"{name}.toml" for name in scenario.spec.calibration.episodes}
+
+
 def recorded_acts(data: Any, scenario: Scenario, iso3: Sequence[str]) -> IntArray:
     """The acts of `iso3` on the scenario's own roll call, found in `data` by its symbol."""
     from sim.embedded import find_roll_call
@@ -115,11 +123,9 @@ def load_episodes(
     from sim.replay import prepare, principal_acts
 
     spec = scenario.spec
-    folder = scenario.path.parent if scenario.path is not None else Path("scenarios")
     where = f"{scenario.path or scenario.name}: calibration.episodes"
     out = []
-    for name in spec.calibration.episodes:
-        path = folder / f"{name}.toml"
+    for name, path in episode_files(scenario).items():
         if not path.is_file():
             raise ScenarioError(f"{where}: {name!r}: expected a scenario file {path}; none there")
         episode = load_scenario(path)

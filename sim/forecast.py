@@ -136,8 +136,8 @@ class Forecaster:
         same_text = false`` of a scenario file). Members in `no_vote` have lost their vote
         (Charter Art. 19, as the forecaster knows it): absent with probability 1."""
         date = pd.Timestamp(date).date()
-        _focal_line(focal, date)  # a bad code fails before the fit, not after
-        _no_vote_sections(no_vote, date)
+        # The scenario's focal line and members' sections: a bad code fails before the fit.
+        focal_line, no_vote_sections = _focal_line(focal, date), _no_vote_sections(no_vote, date)
         rcid, row = self.roll_call(like)
         if pd.Timestamp(row["date"]).date() >= date:
             raise DataError(
@@ -160,8 +160,7 @@ class Forecaster:
         meta["tremble"] = self.tremble(dimension, date)
         scenario = parse_scenario(
             _scenario_toml(row, rcid, date, dimension, self.years, new_text=new_text,
-                           focal=_focal_line(focal, date),
-                           members=_no_vote_sections(no_vote, date))
+                           focal=focal_line, members=no_vote_sections)
         )  # fmt: skip
         return replay(
             scenario, n_draws=n_draws, seed=seed, calibration=bundle_from_frames(members, meta)
@@ -203,8 +202,8 @@ class Forecaster:
         :mod:`sim.titles`), `issue`'s first votes only if given: the predictive ``sim
         validate`` scores for new texts."""
         date = pd.Timestamp(date).date()
-        _focal_line(focal, date)  # a bad code fails before the fit, not after
-        _no_vote_sections(no_vote, date)
+        # The scenario's focal line and members' sections: a bad code fails before the fit.
+        focal_line, no_vote_sections = _focal_line(focal, date), _no_vote_sections(no_vote, date)
         if not str(title).strip():
             raise ScenarioError("--title: expected the resolution's title; got an empty one")
         dimension = self.dimension if self.dimension not in ("auto",) else issue
@@ -224,8 +223,7 @@ class Forecaster:
         meta["tremble"] = self.tremble(dimension, date)
         scenario = parse_scenario(
             _title_scenario_toml(title, date, dimension, issue, self.years,
-                                 focal=_focal_line(focal, date),
-                                 members=_no_vote_sections(no_vote, date))
+                                 focal=focal_line, members=no_vote_sections)
         )  # fmt: skip
         return replay(
             scenario, n_draws=n_draws, seed=seed, calibration=bundle_from_frames(members, meta)
