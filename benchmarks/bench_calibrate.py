@@ -21,9 +21,9 @@ import time
 import numpy as np
 import pandas as pd
 
-from sim.acts import ACTS
-from sim.calibrate import PERSISTENCE_COSTS, IdealPoints
-from sim.data import load_roll_calls
+from sim.core.acts import ACTS
+from sim.estimate.ideal_points import PERSISTENCE_COSTS, IdealPoints
+from sim.io.data import load_roll_calls
 
 START, END = "2012-12-30", "2022-12-30"
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.data import load_roll_calls
-from sim.dynamic import DynamicIdealPoints
+from sim.estimate.dynamic import DynamicIdealPoints
+from sim.io.data import load_roll_calls
 
 WINDOWS = {"decade": ("2012-07-01", "2022-07-31"), "whole": (None, "2022-07-31")}
 SHOW = ("USA", "RUS", "CHN", "UKR")

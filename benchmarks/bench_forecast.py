@@ -20,9 +20,9 @@ import time
 
 import numpy as np
 
-from sim.data import load_roll_calls
-from sim.embedded import title_item
-from sim.forecast import Forecaster
+from sim.io.data import load_roll_calls
+from sim.run.calibrate import title_item
+from sim.run.forecast import Forecaster
 
 DATE = dt.date(2022, 10, 12)
 TITLES = (  # new texts of the 77th session, and one repeated text

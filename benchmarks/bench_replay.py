@@ -20,16 +20,16 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.assembly import AssemblyModel
-from sim.replay import TALLY_WORKERS, prepare, replay
-from sim.tally import Tally
+from sim.core.tally import Tally
+from sim.model.assembly import AssemblyModel
+from sim.run.replay import TALLY_WORKERS, prepare, replay
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ("icj_referral_2022", "jerusalem_2017")
 
 
 def time_parts(path: Path, draws: int) -> dict[str, float]:
-    """One replay, timed by stage (the stages of :func:`sim.replay.replay`)."""
+    """One replay, timed by stage (the stages of :func:`sim.run.replay.replay`)."""
     t0 = time.perf_counter()
     setup = prepare(path, n_draws=draws, seed=1)
     t1 = time.perf_counter()

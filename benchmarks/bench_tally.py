@@ -21,8 +21,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sim.acts import ACTS, NO, YES
-from sim.tally import Tally, conditional_adoption, decision_rule
+from sim.core.acts import ACTS, NO, YES
+from sim.core.tally import Tally, conditional_adoption, decision_rule
 
 
 def monte_carlo(

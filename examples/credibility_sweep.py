@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.sweep import Sweep, run_sweep
+from sim.run.sweep import Sweep, run_sweep
 
 plan = Sweep(
     scenario=Path("scenarios/icj_referral_2022.toml"),

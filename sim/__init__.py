@@ -9,7 +9,7 @@ The Python API for scenario scripts::
     result.tally.prob_pass()  # exact probability of adoption
     result.write("results/icj_referral_2022/no_call")
 
-Sweeps over values of the scenario file's keys: :mod:`sim.sweep` (``sim sweep`` on the command
+Sweeps over values of the scenario file's keys: :mod:`sim.run.sweep` (``sim sweep`` on the command
 line). Pricing an offer, the bargaining game (``sim bargain``)::
 
     game = sim.price_offer(scenario, event="netanyahu_call", target="UKR")
@@ -29,13 +29,28 @@ Spending a budget of support across members (``sim buy``)::
     bought.frontier           # compliance bought along the cheapest expected vote gain
 """
 
-from sim.acts import ACTS
-from sim.bargaining import Bargain, price_offer
-from sim.buying import Purchase, buy_votes
-from sim.replay import ReplayResult, replay
-from sim.scenario import Scenario, load_scenario
-from sim.targeting import Targeting, plan_targets
+from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+#: The public names and the module each is defined in: loaded on first use (PEP 562), so that
+#: ``import sim.core.tally`` loads no Mesa, pandas, xarray or matplotlib.
+_PUBLIC = {
+    "ACTS": "sim.core.acts",
+    "Bargain": "sim.game.bargaining",
+    "Purchase": "sim.game.buying",
+    "ReplayResult": "sim.run.replay",
+    "Scenario": "sim.io.scenario",
+    "Targeting": "sim.game.targeting",
+    "buy_votes": "sim.game.buying",
+    "load_scenario": "sim.io.scenario",
+    "plan_targets": "sim.game.targeting",
+    "price_offer": "sim.game.bargaining",
+    "replay": "sim.run.replay",
+}
 __all__ = [
     "ACTS",
     "Bargain",
@@ -50,4 +65,25 @@ __all__ = [
     "price_offer",
     "replay",
 ]
-__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from sim.core.acts import ACTS
+    from sim.io.scenario import Scenario, load_scenario
+    from sim.run.bargain import Bargain, price_offer
+    from sim.run.buy import Purchase, buy_votes
+    from sim.run.replay import ReplayResult, replay
+    from sim.run.target import Targeting, plan_targets
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name from its module on first use (PEP 562)."""
+    if name in _PUBLIC:
+        value = getattr(importlib.import_module(_PUBLIC[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The public names, for tab completion."""
+    return sorted([*globals(), *_PUBLIC])

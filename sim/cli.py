@@ -16,11 +16,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from sim.acts import ACTS
-from sim.errors import DataError, ScenarioError
+from sim.core.acts import ACTS
+from sim.io.errors import DataError, ScenarioError
 
 if TYPE_CHECKING:
-    from sim.replay import ReplayResult
+    from sim.run.replay import ReplayResult
 
 app = typer.Typer(
     help=(
@@ -100,8 +100,8 @@ def replay(
     Writes members.csv, tally.csv, rounds.csv, summary.json and manifest.json to the output
     folder, atomically.
     """
-    from sim.replay import replay as run_replay
-    from sim.scenario import load_scenario
+    from sim.io.scenario import load_scenario
+    from sim.run.replay import replay as run_replay
 
     try:
         loaded = load_scenario(scenario)
@@ -122,7 +122,7 @@ def replay(
             _print_result(result, target)
             results.append(result)
         if all_variants and plots and loaded.spec.focal:
-            from sim.plots import plot_variants
+            from sim.io.plots import plot_variants
 
             iso3 = loaded.spec.focal[0]
             base = out if out is not None else Path("results")
@@ -260,8 +260,8 @@ def sweep(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from sim.plots import plot_sweep
-    from sim.sweep import Sweep, grid_from_assignments, run_sweep
+    from sim.io.plots import plot_sweep
+    from sim.run.sweep import Sweep, grid_from_assignments, run_sweep
 
     try:
         plan = Sweep(
@@ -366,8 +366,8 @@ def bargain(
     defiance). Writes offers.csv, switch_points.csv, summary.json, bargain.png and
     manifest.json.
     """
-    from sim.bargaining import DEFAULT_GRID, price_offer
-    from sim.scenario import load_scenario
+    from sim.game.bargaining import DEFAULT_GRID, price_offer
+    from sim.io.scenario import load_scenario
 
     try:
         loaded = load_scenario(scenario)
@@ -474,8 +474,8 @@ def target(
     expected tally and the exact probability of adoption of each. Writes targets.csv,
     curve.csv, summary.json, targets.png and manifest.json.
     """
-    from sim.scenario import load_scenario
-    from sim.targeting import plan_targets
+    from sim.game.targeting import plan_targets
+    from sim.io.scenario import load_scenario
 
     try:
         loaded = load_scenario(scenario)
@@ -626,8 +626,8 @@ def buy(
     patron also spends for the outcome instead of the votes. Writes purchase.csv, frontier.csv,
     summary.json, frontier.png and manifest.json.
     """
-    from sim.buying import buy_votes
-    from sim.scenario import load_scenario
+    from sim.game.buying import buy_votes
+    from sim.io.scenario import load_scenario
 
     try:
         loaded = load_scenario(scenario)
@@ -734,7 +734,7 @@ def check(
     scenarios: Annotated[list[Path], typer.Argument(metavar="SCENARIO", help="Scenario files.")],
 ) -> None:
     """Validate scenario files without running them."""
-    from sim.scenario import load_scenario
+    from sim.io.scenario import load_scenario
 
     problems = []
     for path in scenarios:
@@ -773,9 +773,9 @@ def calibrate(
     calibrated oldest vote first, so an episode's bundle is fresh when it is used. Writes the
     embedded default (sim/defaults/calibration/SCENARIO/) that replays use.
     """
-    from sim.data import load_roll_calls
-    from sim.embedded import bundle_dir, calibrate_scenario, write_bundle
-    from sim.scenario import load_scenario
+    from sim.io.data import load_roll_calls
+    from sim.io.scenario import load_scenario
+    from sim.run.calibrate import bundle_dir, calibrate_scenario, write_bundle
 
     paths = scenarios or sorted(Path("scenarios").glob("*.toml"))
     try:
@@ -889,8 +889,8 @@ def forecast(
     """
     from rich.progress import Progress
 
-    from sim.data import load_roll_calls
-    from sim.forecast import ISSUE_ORDER, Forecaster, check_members, forecast_batch, read_batch
+    from sim.io.data import load_roll_calls
+    from sim.run.forecast import ISSUE_ORDER, Forecaster, check_members, forecast_batch, read_batch
 
     if like is not None and title is not None:
         _fail(ScenarioError("--like, --title: give one of them (an earlier roll call, or the "
@@ -979,10 +979,10 @@ def validate(
 
     from rich.progress import Progress
 
-    from sim.data import load_roll_calls
-    from sim.plots import plot_calibration
-    from sim.results import atomic_write_bytes, atomic_write_text
-    from sim.validate import validate as run_validation
+    from sim.estimate.validate import validate as run_validation
+    from sim.io.data import load_roll_calls
+    from sim.io.plots import plot_calibration
+    from sim.io.results import atomic_write_bytes, atomic_write_text
 
     if dimension not in ("all", "me", "nu", "di", "hr", "co", "ec"):
         _fail(ScenarioError(f"--dimension: expected all or an issue code; got {dimension!r}"))
@@ -1036,7 +1036,7 @@ def data_fetch(
     ] = None,
 ) -> None:
     """Download the published 1946-2020 roll calls, verify their SHA-256 and convert them."""
-    from sim.data import fetch
+    from sim.io.data import fetch
 
     try:
         kwargs = {"base_url": url} if url else {}
@@ -1055,7 +1055,7 @@ def data_check(
     Loads unvotes/, then unvotes_2020_2022/ and any later extension in the same format (an
     unvotes_* folder with its SHA256SUMS), in name order.
     """
-    from sim.data import data_parts, load_roll_calls, resolve_data_dir
+    from sim.io.data import data_parts, load_roll_calls, resolve_data_dir
 
     try:
         data = load_roll_calls(data_dir)

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.acts import ACTS
-from sim.bargaining import logit_surplus, price_offer, upper_hull
-from sim.errors import ScenarioError
-from sim.replay import replay
+from sim.core.acts import ACTS
+from sim.game.bargaining import logit_surplus, price_offer, upper_hull
+from sim.io.errors import ScenarioError
+from sim.run.replay import replay
 
 ROOT = Path(__file__).resolve().parents[1]
 ICJ = ROOT / "scenarios" / "icj_referral_2022.toml"

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.bargaining import price_offer
-from sim.buying import _respond, _wanted, allocate, buy_outcome, buy_votes, solve_contest
-from sim.errors import ScenarioError
+from sim.game.bargaining import price_offer
+from sim.game.buying import _respond, _wanted, allocate, buy_outcome, buy_votes, solve_contest
+from sim.io.errors import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[1]
 JERUSALEM = ROOT / "scenarios" / "jerusalem_2017.toml"
@@ -359,7 +359,7 @@ def test_a_hopeless_outcome_buys_nothing():
 
 
 def test_an_ask_that_reads_yes_and_no_alike_favours_no_outcome():
-    from sim.choice import reading
+    from sim.core.choice import reading
 
     assert _wanted(reading(["no", "abstain"]), "f", "e") == "rejected"
     assert _wanted(reading(["yes"]), "f", "e") == "adopted"

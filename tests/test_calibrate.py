@@ -18,9 +18,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import choice
-from sim.acts import ABSENT, ACTS, NO, YES
-from sim.calibrate import (
+from sim.core import choice
+from sim.core.acts import ABSENT, ACTS, NO, YES
+from sim.estimate.ideal_points import (
     ITEM_PARAMS,
     PERSISTENCE_COSTS,
     IdealPoints,
@@ -32,14 +32,14 @@ from sim.calibrate import (
     save_calibration,
     transition_matrix,
 )
-from sim.errors import DataError
+from sim.io.errors import DataError
 
 TRUE_COSTS = {"reversal": 2.0, "leave": 1.0, "return": 0.5}
 
 
 @dataclasses.dataclass(frozen=True)
 class SimulatedRollCalls:
-    """The two frames of ``sim.data.RollCallData`` (all the estimator reads), plus the truth."""
+    """The two frames of ``sim.io.data.RollCallData`` (all the estimator reads), plus the truth."""
 
     votes: pd.DataFrame
     roll_calls: pd.DataFrame
@@ -190,8 +190,8 @@ def test_the_strategic_absence_slope_is_recovered_jointly_with_the_vote(gamma):
     assert est.gamma_se_ > 0
     assert abs(est.gamma_ - gamma) < 3 * est.gamma_se_
     # The joint estimate is a fixed point of the presence-only fit given the vote parameters.
-    from sim.absence import fit_strategic_presence
-    from sim.calibrate import _ambivalence_and_partials
+    from sim.core.absence import fit_strategic_presence
+    from sim.estimate.ideal_points import _ambivalence_and_partials
 
     v = data.votes
     member = est.members_.index.get_indexer(v["iso3"])
@@ -340,7 +340,7 @@ def test_transition_matrix_counts_by_hand():
 
 
 def test_each_vote_pairs_with_its_texts_previous_vote_at_whatever_gap():
-    from sim.calibrate import persistence_pairs
+    from sim.estimate.ideal_points import persistence_pairs
 
     roll_calls = pd.DataFrame(
         {
@@ -474,7 +474,7 @@ class _WithMembership:
 
 @pytest.mark.parametrize("estimator", ["static", "dynamic"])
 def test_a_member_missing_from_the_membership_table_is_a_data_error(small, estimator):
-    from sim.dynamic import DynamicIdealPoints
+    from sim.estimate.dynamic import DynamicIdealPoints
 
     membership = small.votes[["iso3", "session"]].drop_duplicates().reset_index(drop=True)
     fit = IdealPoints().fit if estimator == "static" else DynamicIdealPoints().fit
@@ -559,7 +559,7 @@ def test_loading_a_missing_calibration_is_a_data_error(tmp_path):
 
 @pytest.mark.slow
 def test_middle_east_dimension_on_the_real_record_2012_2022(data_dir):
-    from sim.data import load_roll_calls
+    from sim.io.data import load_roll_calls
 
     data = load_roll_calls(data_dir).between("2012-12-30", "2022-12-30")
     est = IdealPoints(dimension="me").fit(data)
@@ -579,7 +579,7 @@ def test_middle_east_dimension_on_the_real_record_2012_2022(data_dir):
 def test_the_strategic_gradient_is_the_derivative_of_the_objective():
     from scipy import optimize
 
-    from sim.calibrate import _Cells, _negative_log_posterior, _start_values
+    from sim.estimate.ideal_points import _Cells, _negative_log_posterior, _start_values
 
     rng = np.random.default_rng(0)
     n, j = 12, 9

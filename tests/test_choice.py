@@ -8,8 +8,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from sim.acts import ABSENT, ACTS
-from sim.choice import act_probabilities, ordered_log_probs, persistence_cost, pressure, reading
+from sim.core.acts import ABSENT, ACTS
+from sim.core.choice import (
+    act_probabilities,
+    ordered_log_probs,
+    persistence_cost,
+    pressure,
+    reading,
+)
 
 finite = st.floats(-30, 30, allow_nan=False)
 
@@ -86,7 +92,7 @@ def test_the_ordered_logit_is_exact_in_log_space(a, gap):
     the fit's per-cell log-likelihood (with its gradients) agrees with it."""
     from scipy.special import expit
 
-    from sim.calibrate import _log_prob_and_partials
+    from sim.estimate.ideal_points import _log_prob_and_partials
 
     lp = ordered_log_probs(np.array([a]), gap)[0]
     assert np.exp(lp).sum() == pytest.approx(1.0, abs=1e-12)

@@ -20,11 +20,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import data as sim_data
-from sim.acts import ACTS
-from sim.countries import iso3_name, to_iso3
-from sim.data import RollCallData, fetch, load_roll_calls, resolve_data_dir
-from sim.errors import DataError
+from sim.core.acts import ACTS
+from sim.io import data as sim_data
+from sim.io.countries import iso3_name, to_iso3
+from sim.io.data import RollCallData, fetch, load_roll_calls, resolve_data_dir
+from sim.io.errors import DataError
 
 # --------------------------------------------------------------------------------------------------
 # helpers

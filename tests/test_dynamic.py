@@ -17,15 +17,15 @@ import pandas as pd
 import pytest
 from scipy import optimize
 
-from sim.acts import ACTS
-from sim.calibrate import ITEM_PARAMS, _cells, _select, act_probabilities_from_item
-from sim.dynamic import (
+from sim.core.acts import ACTS
+from sim.estimate.dynamic import (
     DynamicIdealPoints,
     _Layout,
     _negative_log_posterior_dynamic,
     _walk,
 )
-from sim.errors import DataError
+from sim.estimate.ideal_points import ITEM_PARAMS, _cells, _select, act_probabilities_from_item
+from sim.io.errors import DataError
 
 TRUE_WALK_SD = 0.3
 

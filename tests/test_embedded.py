@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from sim.acts import ACTS
 from sim.cli import app
-from sim.embedded import load_bundle
-from sim.replay import replay
+from sim.core.acts import ACTS
+from sim.run.calibrate import load_bundle
+from sim.run.replay import replay
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ("icj_referral_2022", "jerusalem_2017")
@@ -105,9 +105,9 @@ def test_the_hrc_bundles_deal_is_what_its_episode_gives_today(data_dir):
     """The HRC bundle's whole refit (an 'all' window and its held-out tremble year, about 100 s)
     is left out of the regeneration test for the suite's time budget; its deal, learnt from the
     Jerusalem episode on the committed bundles, is checked here (about 5 s)."""
-    from sim.data import load_roll_calls
-    from sim.episodes import calibrate_deal
-    from sim.scenario import load_scenario
+    from sim.io.data import load_roll_calls
+    from sim.io.scenario import load_scenario
+    from sim.run.episodes import calibrate_deal
 
     scenario = load_scenario(ROOT / "scenarios" / "hrc_suspension_2022.toml")
     deal = calibrate_deal(scenario, load_roll_calls(data_dir))
@@ -129,7 +129,7 @@ def _own_jerusalem(tmp_path: Path, years: int = 3, name: str = "my_jerusalem") -
 def test_a_users_own_scenario_is_calibrated_on_first_use_then_reused(
     tmp_path, monkeypatch, data_dir, private_cache, sim_cli
 ):
-    import sim.embedded as embedded
+    import sim.run.calibrate as embedded
 
     own = _own_jerusalem(tmp_path)
     monkeypatch.setenv("SIM_DATA_DIR", str(data_dir))
@@ -153,7 +153,7 @@ def test_a_users_own_scenario_is_calibrated_on_first_use_then_reused(
 
 
 def test_a_users_own_scenario_without_data_says_to_fetch_them(tmp_path, monkeypatch):
-    from sim.errors import DataError
+    from sim.io.errors import DataError
 
     monkeypatch.setenv("SIM_DATA_DIR", str(tmp_path / "no_data"))
     with pytest.raises(DataError, match=r"'never_fitted'.*`sim data fetch`.*calibrates it once"):

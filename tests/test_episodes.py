@@ -14,12 +14,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.acts import ABSENT, ACTS
-from sim.assembly import AssemblyModel
-from sim.episodes import Episode, episode_loglik, fit_deal, load_episodes, log_credibility_moments
-from sim.errors import ScenarioError
-from sim.replay import prepare
-from sim.scenario import Prior, load_scenario
+from sim.core.acts import ABSENT, ACTS
+from sim.io.errors import ScenarioError
+from sim.io.scenario import Prior, load_scenario
+from sim.model.assembly import AssemblyModel
+from sim.run.episodes import (
+    Episode,
+    episode_loglik,
+    fit_deal,
+    load_episodes,
+    log_credibility_moments,
+)
+from sim.run.replay import prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 JERUSALEM = ROOT / "scenarios" / "jerusalem_2017.toml"
@@ -127,7 +133,7 @@ def test_a_missing_episode_file_is_named(tmp_path):
 
 
 def test_the_shipped_calibration_learns_from_both_episodes_and_the_replay_draws_from_it(tmp_path):
-    from sim.embedded import load_bundle
+    from sim.run.calibrate import load_bundle
 
     deal = load_bundle("icj_referral_2022").meta["deal"]
     assert deal["episodes"] == ["jerusalem_2017", "hrc_suspension_2022"]
@@ -160,7 +166,7 @@ def test_the_episode_likelihood_is_finite_and_prefers_the_recorded_direction():
 
 
 def test_an_episode_without_a_bundle_says_how_to_make_one(tmp_path, monkeypatch):
-    from sim.errors import DataError
+    from sim.io.errors import DataError
 
     monkeypatch.setenv("SIM_DATA_DIR", str(tmp_path / "no_data"))  # nothing to calibrate it on
 
@@ -179,10 +185,10 @@ def test_each_episode_says_attendance_answers_pressure_less_than_the_logit(data_
     """Two threats five years apart, a US one and a Russian one: each alone puts the evasion
     elasticity below the plain logit's 1 (members move between the votes more than out of the
     hall), and the two together pin the value of support down more tightly than either."""
-    from sim.data import load_roll_calls
-    from sim.embedded import load_bundle
-    from sim.episodes import EVASION
-    from sim.replay import SUPPORT_VALUE
+    from sim.io.data import load_roll_calls
+    from sim.run.calibrate import load_bundle
+    from sim.run.episodes import EVASION
+    from sim.run.replay import SUPPORT_VALUE
 
     data = load_roll_calls(data_dir)
     episodes = load_episodes(load_scenario(ICJ), data)

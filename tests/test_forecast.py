@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.acts import ACTS
-from sim.data import load_roll_calls
-from sim.errors import DataError, ScenarioError
-from sim.forecast import Forecaster, forecast_batch, read_batch
+from sim.core.acts import ACTS
+from sim.io.data import load_roll_calls
+from sim.io.errors import DataError, ScenarioError
+from sim.run.forecast import Forecaster, forecast_batch, read_batch
 
 P = [f"p_{a}" for a in ACTS]
 
@@ -254,9 +254,9 @@ def test_a_new_title_mixes_earlier_first_votes_as_validation_scores_them(data, t
     title likeness, each member's act on it its previous act on another text; the members'
     odds follow sim.validate's predictive of a new text with the tremble (the replay also
     draws ideal points, so they agree closely, not exactly)."""
-    from sim.calibrate import _normalise_text
-    from sim.titles import first_votes, new_text_odds, new_texts
-    from sim.tremble import apply_tremble
+    from sim.core.tremble import apply_tremble
+    from sim.estimate.ideal_points import _normalise_text
+    from sim.estimate.titles import first_votes, new_text_odds, new_texts
 
     title = "Human rights of Rohingya Muslims and other minorities"
     date = datetime.date(2021, 12, 9)
@@ -292,10 +292,10 @@ def test_a_mixture_of_one_text_replays_exactly_like_that_text(data, two_years):
     """The per-draw items and previous acts of a title mixture go through the same arithmetic
     as one text: a mixture with all its weight on one roll call gives the replay of a new text
     like it, members' acts on it read as positions on another text."""
-    from sim.embedded import bundle_from_fit, bundle_from_frames, title_item
-    from sim.forecast import _title_scenario_toml
-    from sim.replay import replay
-    from sim.scenario import parse_scenario
+    from sim.io.scenario import parse_scenario
+    from sim.run.calibrate import bundle_from_fit, bundle_from_frames, title_item
+    from sim.run.forecast import _title_scenario_toml
+    from sim.run.replay import replay
 
     date = datetime.date(2021, 12, 9)
     fit = two_years.fit("all", date)

@@ -7,15 +7,15 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from sim import assembly
-from sim.absence import ambivalence, fit_strategic_presence, log_act_baseline
-from sim.persistence import (
+from sim.core.absence import ambivalence, fit_strategic_presence, log_act_baseline
+from sim.core.persistence import (
     GRID,
     conditional_vote_log_probs,
     conditional_vote_log_probs_on_draws,
     vote_log_probs,
 )
-from sim.replay import replay
+from sim.model import assembly
+from sim.run.replay import replay
 
 ITEM = {"discrimination": 4.0, "cut_abstain": -3.0, "cut_yes": -0.5, "presence": 2.0}
 
@@ -94,7 +94,7 @@ def test_the_odds_do_not_depend_on_the_number_of_threads(monkeypatch):
 
 
 def test_the_vote_part_is_the_calibrated_model_given_presence():
-    from sim.calibrate import log_policy_utility
+    from sim.estimate.ideal_points import log_policy_utility
 
     x = np.linspace(-3, 3, 41)
     full = log_policy_utility(x, 1.5, **ITEM)
@@ -103,7 +103,7 @@ def test_the_vote_part_is_the_calibrated_model_given_presence():
 
 
 def test_the_attendance_carry_over_is_recovered_from_repeated_texts():
-    from sim.absence import carry_presence, fit_presence_carryover
+    from sim.core.absence import carry_presence, fit_presence_carryover
 
     rng = np.random.default_rng(4)
     n_texts, n_sessions = 200, 4
@@ -140,7 +140,7 @@ def test_a_correlation_of_one_is_the_shock_shared_by_both_votes():
 
 
 def test_persistence_weakens_as_the_gap_grows_and_vanishes_without_correlation():
-    from sim.persistence import shock_correlation
+    from sim.core.persistence import shock_correlation
 
     x = np.full(3, -0.5)
     previous = np.array([0, 1, 2])  # yes, no, abstain before
@@ -187,7 +187,7 @@ def test_the_grid_interpolation_holds_over_draws_as_spread_as_a_new_texts():
 
 
 def test_a_negative_gap_is_rejected():
-    from sim.persistence import shock_correlation
+    from sim.core.persistence import shock_correlation
 
     with pytest.raises(ValueError, match="non-negative"):
         shock_correlation(-0.1, tau=1.0)
@@ -195,7 +195,7 @@ def test_a_negative_gap_is_rejected():
 
 def simulate_pairs(rng, n, *, sigma, scale, tau, power):
     """Pairs of votes on the same text from the persistence model of sim.persistence."""
-    from sim.persistence import shock_correlation
+    from sim.core.persistence import shock_correlation
 
     x = rng.normal(0.0, 1.0, n)
     beta = rng.uniform(1.0, 3.0, n)
@@ -217,7 +217,7 @@ def simulate_pairs(rng, n, *, sigma, scale, tau, power):
 
 @pytest.mark.slow
 def test_the_shock_and_its_decay_are_recovered_from_simulated_pairs():
-    from sim.persistence import fit_text_persistence
+    from sim.core.persistence import fit_text_persistence
 
     rng = np.random.default_rng(11)
     truth = {"sigma": 2.0, "scale": 0.5, "tau": 1.5, "power": 1.0}
@@ -229,7 +229,7 @@ def test_the_shock_and_its_decay_are_recovered_from_simulated_pairs():
 
 
 def test_weights_in_the_persistence_fit_count_pairs_like_copies():
-    from sim.calibrate import fit_persistence
+    from sim.estimate.ideal_points import fit_persistence
 
     rng = np.random.default_rng(8)
     base = np.log(rng.dirichlet(np.ones(4), size=600))
@@ -242,7 +242,7 @@ def test_weights_in_the_persistence_fit_count_pairs_like_copies():
 
 
 def test_a_thinned_fit_keeps_the_long_gaps_and_weights_the_rest():
-    from sim.persistence import _sample
+    from sim.core.persistence import _sample
 
     gap = np.r_[np.full(9_000, 1.0), np.full(600, 2.0), np.full(400, 3.0)]
     keep, weight = _sample(gap, len(gap), 3_000)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import optimize
 
-from sim.progress import fit_progress
+from sim.io.progress import fit_progress
 
 
 class _FakeTerminal(io.StringIO):

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-from sim.acts import ACTS
-from sim.embedded import load_bundle
-from sim.replay import replay
+from sim.core.acts import ACTS
+from sim.run.calibrate import load_bundle
+from sim.run.replay import replay
 
 ROOT = Path(__file__).resolve().parents[1]
 ICJ = ROOT / "scenarios" / "icj_referral_2022.toml"
@@ -47,10 +47,10 @@ def earlier_yes_voters(variant: str):
 def test_without_pressure_earlier_yes_voters_mostly_vote_yes_again(data_dir):
     import pandas as pd
 
-    from sim.calibrate import persistence_pairs
-    from sim.data import load_roll_calls
-    from sim.embedded import fit_window
-    from sim.predict import member_odds
+    from sim.core.predict import member_odds
+    from sim.estimate.ideal_points import persistence_pairs
+    from sim.io.data import load_roll_calls
+    from sim.run.calibrate import fit_window
 
     data = load_roll_calls(data_dir)
     start, end = pd.Timestamp("2011-09-01"), pd.Timestamp("2020-01-01")
@@ -153,9 +153,9 @@ def test_the_plenary_is_replayed_without_reading_the_recorded_outcome(tmp_path):
 # parameters are learnt from the 2017 US threat only (its [calibration] episodes), so this is a
 # test of what one episode teaches about another, five years and a patron apart.
 def test_russias_warning_turns_its_abstaining_treaty_allies_to_no(data_dir):
-    from sim.data import load_roll_calls
-    from sim.episodes import recorded_acts
-    from sim.scenario import load_scenario
+    from sim.io.data import load_roll_calls
+    from sim.io.scenario import load_scenario
+    from sim.run.episodes import recorded_acts
 
     allies = ["KAZ", "KGZ", "TJK"]
     data = load_roll_calls(data_dir)

@@ -10,7 +10,7 @@ import pandas as pd
 import pycountry
 import pytest
 
-from sim.registry import BLOCS, UN_GROUPS, bloc_members, load_members
+from sim.io.registry import BLOCS, UN_GROUPS, bloc_members, load_members
 
 
 def _csv(name: str) -> pd.DataFrame:

@@ -9,10 +9,10 @@ import mesa
 import numpy as np
 import pytest
 
-from sim.acts import ACTS
-from sim.assembly import AssemblyModel
-from sim.errors import DataError
-from sim.replay import prepare, replay
+from sim.core.acts import ACTS
+from sim.io.errors import DataError
+from sim.model.assembly import AssemblyModel
+from sim.run.replay import prepare, replay
 
 ROOT = Path(__file__).resolve().parents[1]
 ICJ = ROOT / "scenarios" / "icj_referral_2022.toml"
@@ -208,7 +208,7 @@ def _variant_of_jerusalem(tmp_path, *, new_text: bool, same_text: bool):
 
 
 def _bundle(name):
-    from sim.embedded import load_bundle
+    from sim.run.calibrate import load_bundle
 
     return load_bundle(name)
 
@@ -230,8 +230,8 @@ def test_a_previous_act_on_another_text_carries_less_than_one_on_the_same_text(t
 def test_a_new_text_needs_a_calibration_that_knows_the_spread_of_new_texts(tmp_path):
     import copy
 
-    from sim.embedded import bundle_from_frames
-    from sim.errors import DataError
+    from sim.io.errors import DataError
+    from sim.run.calibrate import bundle_from_frames
 
     bundle = _bundle("jerusalem_2017")
     meta = copy.deepcopy(bundle.meta)

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from sim import sweep as sweep_module
 from sim.cli import app
-from sim.errors import ScenarioError
-from sim.sweep import Sweep, grid_from_assignments, override, parse_assignment, run_sweep
+from sim.io.errors import ScenarioError
+from sim.run import sweep as sweep_module
+from sim.run.sweep import Sweep, grid_from_assignments, override, parse_assignment, run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 ICJ = ROOT / "scenarios" / "icj_referral_2022.toml"
@@ -124,7 +124,7 @@ def test_the_command_line_sweeps_and_refuses_bad_input(tmp_path):
 def test_a_recalibration_between_runs_is_not_mixed_into_a_resumed_sweep(tmp_path):
     import shutil
 
-    from sim.embedded import bundle_dir
+    from sim.run.calibrate import bundle_dir
 
     bundles = tmp_path / "bundles"
     shutil.copytree(bundle_dir(), bundles)

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy import stats
 
-from sim.acts import ABSENT, ABSTAIN, ACTS, NO, YES
-from sim.tally import (
+from sim.core.acts import ABSENT, ABSTAIN, ACTS, NO, YES
+from sim.core.tally import (
     SIMPLE_MAJORITY,
     TWO_THIRDS,
     DecisionRule,

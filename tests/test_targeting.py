@@ -12,19 +12,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.acts import ACTS
-from sim.errors import ScenarioError
-from sim.replay import replay
-from sim.scenario import load_scenario, validate_scenario
-from sim.sweep import override
-from sim.tally import prob_adopted
-from sim.targeting import (
+from sim.core.acts import ACTS
+from sim.core.tally import prob_adopted
+from sim.game.targeting import (
     PATRON_DRAWS,
     adoption_gains,
     complete_addressees,
     outcome_order,
     plan_targets,
 )
+from sim.io.errors import ScenarioError
+from sim.io.scenario import load_scenario, validate_scenario
+from sim.run.replay import replay
+from sim.run.sweep import override
 
 ROOT = Path(__file__).resolve().parents[1]
 ICJ = ROOT / "scenarios" / "icj_referral_2022.toml"

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.acts import ABSENT
-from sim.embedded import load_bundle
-from sim.replay import replay
-from sim.tremble import apply_tremble, fit_tremble
+from sim.core.acts import ABSENT
+from sim.core.tremble import apply_tremble, fit_tremble
+from sim.run.calibrate import load_bundle
+from sim.run.replay import replay
 
 ROOT = Path(__file__).resolve().parents[1]
 ICJ = ROOT / "scenarios" / "icj_referral_2022.toml"

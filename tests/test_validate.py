@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.acts import ACTS
-from sim.data import load_roll_calls
-from sim.validate import BASE_RATES, FACTS_TRANSITIONS, _year, first_votes, score, validate
+from sim.core.acts import ACTS
+from sim.estimate.validate import BASE_RATES, FACTS_TRANSITIONS, _year, first_votes, score, validate
+from sim.io.data import load_roll_calls
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +85,7 @@ def test_first_votes_are_the_earliest_whole_text_vote_of_each_text():
 
 
 def test_titles_that_say_nothing_about_the_votes_keep_the_plain_average():
-    from sim.validate import title_sharpness
+    from sim.estimate.validate import title_sharpness
 
     rng = np.random.default_rng(4)
     odds = np.tile(rng.dirichlet(np.ones(4), size=(1, 30)), (12, 1, 1))  # every item alike
@@ -95,7 +95,7 @@ def test_titles_that_say_nothing_about_the_votes_keep_the_plain_average():
 
 
 def test_a_new_text_leans_on_the_earlier_texts_its_title_shares_words_with():
-    from sim.titles import TitleIndex, title_weights
+    from sim.estimate.titles import TitleIndex, title_weights
 
     index = TitleIndex([
         "territorial integrity of ukraine", "the right to food", "the right to development",
@@ -112,7 +112,7 @@ def test_weighting_country_words_makes_the_place_outweigh_the_phrasing():
     """'... lasting peace in Ukraine' shares four words with the Middle East peace text and one,
     the place, with 'Aggression against Ukraine': plain tf-idf picks the first, country words
     at four times their idf the second; other texts' similarities do not move."""
-    from sim.titles import TitleIndex
+    from sim.estimate.titles import TitleIndex
 
     titles = [
         "Comprehensive, just and lasting peace in the Middle East", "Aggression against Ukraine",
@@ -130,7 +130,7 @@ def test_weighting_country_words_makes_the_place_outweigh_the_phrasing():
 def test_a_window_whose_first_votes_split_by_country_chooses_to_weigh_country_words():
     """Texts about one country split the members one way, texts about another the other way,
     whatever their wording: leave-one-out prefers weighing the country words."""
-    from sim.titles import title_fit
+    from sim.estimate.titles import title_fit
 
     yes, no = [0.9, 0.05, 0.03, 0.02], [0.05, 0.9, 0.03, 0.02]
     titles = ["human rights in iran", "elections in iran", "human rights in myanmar",

@@ -1,0 +1,329 @@
+"""Rolling-origin validation: predict every recorded vote of a year from the years before it.
+
+For each test year Y, the model is fitted on the roll calls of the ``window`` years before 1
+January Y (:func:`sim.run.calibrate.fit_window`) and predicts every whole-text roll call dated in Y,
+member by member (:func:`sim.core.predict.member_odds`):
+
+* a **repeated** resolution (a roll call before Y has the same title, normalised) takes its
+  item parameters from that text's last vote, and each member's act on it as its previous act;
+* a **new** one has no previous act, and its odds are each member's odds mixed over the
+  fitted first votes of texts sharing its first issue tag, each weighted by how alike the two
+  titles are, with the weights' sharpness chosen on the fitting window alone, and each
+  member's act on each as its previous public act on another text (:mod:`sim.estimate.titles`,
+  :func:`sim.estimate.titles.new_text_odds`). A new "Territorial integrity of Ukraine: ..." text
+  leans
+  on A/RES/68/262 "Territorial integrity of Ukraine", and on how each member voted on it.
+
+The model is scored against the rules analysts use (MODEL.md §7, FACTS.md §4):
+``uniform`` (1/4 each), ``base_rates`` (9.9% absent; of votes cast 81.1% yes, 12.2% abstain,
+6.7% no), ``persistence`` (FACTS.md §4's transition matrix applied to the member's last act on
+the same title, base rates where there is none) and ``last_vote`` (the same, with the
+transition matrix of the fitting window). Scores: log-loss, Brier score and accuracy per
+member-vote, and the mean absolute error of the expected tally per act.
+
+``lead`` (``sim validate --lead 2``) forecasts further ahead: the fit ends ``lead - 1`` years
+before the test year, so each repeated text's previous vote is older, as for votes a few years
+past the end of the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.core.absence import carry_presence
+from sim.core.acts import ACTS, FloatArray
+from sim.core.predict import member_odds
+from sim.core.tremble import apply_tremble, tremble_of
+from sim.estimate.titles import (
+    SHARPNESS_GRID,
+    TitleIndex,
+    first_votes,
+    new_text_odds,
+    new_texts,
+    text_keys,
+    title_sharpness,
+)
+from sim.run.calibrate import fit_window
+from sim.run.forecast import ISSUE_ORDER
+
+__all__ = [
+    "BASE_RATES",
+    "FACTS_TRANSITIONS",
+    "METHODS",
+    "SHARPNESS_GRID",
+    "TitleIndex",
+    "Validation",
+    "first_votes",
+    "score",
+    "title_sharpness",
+    "validate",
+]
+
+#: FACTS.md §4 (1991–2019): 9.9% absent; among votes cast 81.1% yes, 12.2% abstain, 6.7% no.
+BASE_RATES = np.array([0.811 * 0.901, 0.067 * 0.901, 0.122 * 0.901, 0.099])
+
+#: FACTS.md §4: same country, same title, consecutive sessions 2011–2019; rows and columns in
+#: ``ACTS`` order (yes, no, abstain, absent).
+FACTS_TRANSITIONS = np.array(
+    [
+        [0.945, 0.001, 0.015, 0.040],
+        [0.006, 0.922, 0.054, 0.017],
+        [0.050, 0.027, 0.890, 0.033],
+        [0.460, 0.011, 0.060, 0.469],
+    ]
+)
+METHODS = ("model", "uniform", "base_rates", "persistence", "last_vote")
+ITEM_KEYS = ("discrimination", "cut_abstain", "cut_yes", "presence")
+
+
+@dataclass(frozen=True)
+class Validation:
+    """Results of :func:`validate`.
+
+    Attributes
+    ----------
+    scores : DataFrame
+        One row per test year and method (and ``all`` years): ``n_votes``, ``log_loss``,
+        ``brier``, ``accuracy``, ``tally_mae``.
+    predictions : DataFrame
+        One row per member-vote: ``year``, ``rcid``, ``iso3``, ``act``, ``kind`` (repeated or
+        new), ``like`` (rcid of the text's last vote, -1 if new), ``sharpness`` and
+        ``place_weight`` (of a new text's title weights, :func:`sim.estimate.titles.title_fit`) and
+        ``<method>_<act>``.
+    """
+
+    scores: pd.DataFrame
+    predictions: pd.DataFrame
+
+
+def _normalise(p: FloatArray) -> FloatArray:
+    p = np.clip(np.asarray(p, float), 1e-12, None)
+    return p / p.sum(axis=-1, keepdims=True)
+
+
+def score(probs: FloatArray, acts: Iterable[int]) -> dict[str, float]:
+    """Log-loss, Brier score and accuracy of member-vote predictions.
+
+    Examples
+    --------
+    >>> s = score(np.array([[0.7, 0.1, 0.1, 0.1]]), [0])
+    >>> round(s["log_loss"], 4), round(s["brier"], 4), s["accuracy"]
+    (0.3567, 0.12, 1.0)
+    """
+    p = _normalise(probs)
+    a = np.asarray(list(acts))
+    rows = np.arange(len(a))
+    onehot = np.zeros_like(p)
+    onehot[rows, a] = 1
+    return {
+        "log_loss": float(-np.mean(np.log(p[rows, a]))),
+        "brier": float(np.mean(((p - onehot) ** 2).sum(axis=1))),
+        "accuracy": float(np.mean(p.argmax(axis=1) == a)),
+    }
+
+
+def _issue(row: pd.Series) -> str:
+    for code in ISSUE_ORDER:
+        if bool(row.get(code, False)):
+            return code
+    return "all"
+
+
+def _year(
+    data: Any, year: int, *, window: int, dimension: str, dynamic: bool = False, lead: int = 1
+) -> pd.DataFrame:
+    cutoff = pd.Timestamp(f"{year - lead + 1}-01-01")
+    fit = fit_window(data, start=cutoff - pd.DateOffset(years=window), end=cutoff,
+                     dimension=dimension, dynamic=dynamic,
+                     on=pd.Timestamp(f"{year}-12-01"))  # fmt: skip
+    rc = data.roll_calls
+    votes = data.votes
+    titles = text_keys(rc)
+    whole = ~rc["partial"].astype(bool)
+    targets = rc.index[
+        whole
+        & (rc["date"] >= pd.Timestamp(f"{year}-01-01"))
+        & (rc["date"] < pd.Timestamp(f"{year + 1}-01-01"))
+    ]
+    if dimension != "all":
+        targets = targets[rc.loc[targets, dimension].astype(bool).to_numpy()]
+    before = rc.index[whole & (rc["date"] < cutoff) & (titles != "")]
+    last_by_title = (
+        pd.DataFrame({"title": titles[before], "date": rc.loc[before, "date"]})
+        .sort_values(["date"], kind="stable")
+        .groupby("title")
+        .tail(1)
+    )
+    last_by_title = pd.Series(last_by_title.index, index=last_by_title["title"])
+    texts = new_texts(fit, rc, first_votes(rc, titles), titles)
+    population = texts.groups["all"][1].mean(axis=(0, 1))
+    members = fit.est.members_
+    fill = {
+        "ideal_point": float(members["ideal_point"].mean()),
+        "participation": float(members["participation"].median()),
+        "participation_se": float(members["participation"].std()),
+    }
+    trans_window = fit.est.transitions_[list(ACTS)].to_numpy()
+    trans_window = np.where(np.isfinite(trans_window), trans_window, FACTS_TRANSITIONS)
+    p = fit.persistence
+    frames = []
+    for rcid in targets:
+        cells = votes[votes["rcid"] == rcid]
+        iso3 = cells["iso3"].to_numpy()
+        acts = pd.Categorical(cells["act"].astype(str), categories=list(ACTS)).codes
+        title = titles.get(rcid, "")
+        like = int(last_by_title.get(title, -1)) if title else -1
+        params = members.reindex(iso3)[["ideal_point", "participation", "participation_se"]]
+        params = params.fillna(fill)
+        if like >= 0 and like in fit.est.items_.index:
+            item = {k: float(fit.est.items_.loc[like, k]) for k in ITEM_KEYS}
+            presence_sd = 0.0
+            if int(rc.loc[rcid, "session"]) > int(rc.loc[like, "session"]):
+                item["presence"], presence_sd = carry_presence(
+                    item["presence"], float(fit.est.items_.loc[like, "presence_se"]),
+                    fit.presence_carryover,
+                )  # fmt: skip
+            prev_acts = votes[votes["rcid"] == like].set_index("iso3")["act"].astype(str)
+            previous = np.array([ACTS.index(a) if a in ACTS else -1
+                                 for a in prev_acts.reindex(iso3).fillna("")])  # fmt: skip
+            kind = "repeated"
+            model = member_odds(
+                params["ideal_point"].to_numpy(), params["participation"].to_numpy(), previous,
+                item=item, persistence=p, gamma=fit.absence["gamma"],
+                tau=fit.group_shock["tau"],
+                participation_sd=np.hypot(params["participation_se"].to_numpy(), presence_sd),
+                gap=(rc.loc[rcid, "date"] - rc.loc[like, "date"]).days / 365.25,
+            )  # fmt: skip
+        else:
+            weights = texts.weights(_issue(rc.loc[rcid]), str(title))
+            odds = new_text_odds(fit, weights, rc.loc[rcid, "date"])
+            model = odds.reindex(iso3).to_numpy()
+            model = np.where(np.isfinite(model), model, population)
+            previous = np.full(len(iso3), -1)
+            kind, like = "new", -1
+        has_prev = previous >= 0
+        persistence = np.where(has_prev[:, None], FACTS_TRANSITIONS[previous], BASE_RATES)
+        last_vote = np.where(has_prev[:, None], trans_window[previous], BASE_RATES)
+        preds = {
+            "model": model,
+            "uniform": np.full((len(iso3), 4), 0.25),
+            "base_rates": np.tile(BASE_RATES, (len(iso3), 1)),
+            "persistence": persistence,
+            "last_vote": last_vote,
+        }
+        frame = pd.DataFrame(
+            {"year": year, "rcid": rcid, "iso3": iso3, "act": np.asarray(ACTS)[acts],
+             "kind": kind, "like": like,
+             "sharpness": texts.sharpness if kind == "new" else np.nan,
+             "place_weight": texts.place_weight if kind == "new" else np.nan}
+        )  # fmt: skip
+        for method, probs in preds.items():
+            for k, act in enumerate(ACTS):
+                frame[f"{method}_{act}"] = _normalise(probs)[:, k]
+        frames.append(frame)
+    if not frames:  # no roll call on the dimension that year
+        return pd.DataFrame()
+    return pd.concat(frames, ignore_index=True)
+
+
+def _tally_errors(pred: pd.DataFrame) -> pd.DataFrame:
+    """Per roll call (``year``, ``rcid``) and method, expected minus recorded count of each act:
+    columns ``{method}_{act}_error``."""
+    observed = pd.get_dummies(pd.Categorical(pred["act"], categories=list(ACTS))).to_numpy(float)
+    columns = {
+        f"{method}_{act}_error": pred[f"{method}_{act}"].to_numpy() - observed[:, k]
+        for method in METHODS
+        for k, act in enumerate(ACTS)
+    }
+    keys = {"year": pred["year"].to_numpy(), "rcid": pred["rcid"].to_numpy()}
+    frame = pd.DataFrame({**keys, **columns})
+    return frame.groupby(["year", "rcid"], sort=False).sum().reset_index()
+
+
+def _tremble(pred: pd.DataFrame, held_out: pd.DataFrame) -> None:
+    """Mix the model's predictions of a year (in place) with the tremble measured on its
+    predictions of the year before (:mod:`sim.core.tremble`)."""
+    columns = [f"model_{a}" for a in ACTS]
+    if held_out.empty or pred.empty:
+        return
+    fit = tremble_of(held_out)
+    pred[columns] = apply_tremble(pred[columns].to_numpy(), eps=fit["eps"], base=fit["base"])
+
+
+def validate(
+    data: Any,
+    *,
+    years: Iterable[int] = range(2015, 2023),
+    window: int = 10,
+    dimension: str = "all",
+    dynamic: bool = False,
+    lead: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> Validation:
+    """Fit on the `window` years before each test year and score its votes (module docstring).
+
+    Parameters
+    ----------
+    data : RollCallData
+    years : iterable of int
+        Test years (each fitted on the years before it).
+    window : int
+        Years of roll calls per fit.
+    dimension : str
+        ``"all"`` or an issue code (then only that issue's roll calls are predicted).
+    dynamic : bool
+        Ideal points that move over sessions (projected to the test year's autumn session).
+    lead : int
+        How many years ahead the forecasts are made: the fit ends on 1 January of the test
+        year minus ``lead - 1`` (1: the year's own 1 January), so with ``lead = 2`` a repeated
+        text's previous vote is two sessions old, as for a forecast two years past the data.
+        The tremble is then measured on the predictions of the year ``lead`` years earlier.
+    progress : callable, optional
+        Called with each test year when done.
+    """
+    if lead < 1:
+        raise ValueError(f"lead must be at least 1; got {lead}")
+    predictions = []
+    years = [int(y) for y in years]
+    raw: dict[int, pd.DataFrame] = {}  # the model's predictions before the tremble, by year
+
+    def predicted(year: int) -> pd.DataFrame:
+        if year not in raw:
+            raw[year] = _year(data, year, window=window, dimension=dimension, dynamic=dynamic,
+                              lead=lead)  # fmt: skip
+        return raw[year]
+
+    for year in years:
+        # the tremble is measured on a year whose votes were all cast before this fit's cutoff
+        held_out = predicted(year - lead)
+        pred = predicted(year).copy()
+        _tremble(pred, held_out)
+        for old in [y for y in raw if y < year - lead]:
+            del raw[old]  # no later year needs it
+        predictions.append(pred)
+        if progress is not None:
+            progress(int(year))
+    pred = pd.concat(predictions, ignore_index=True)
+    tally = _tally_errors(pred)
+    rows = []
+    acts = pd.Categorical(pred["act"], categories=list(ACTS)).codes
+    groups = [
+        (str(y), pred["year"] == y, tally["year"] == y) for y in sorted(pred["year"].unique())
+    ]
+    groups.append(("all", np.ones(len(pred), bool), np.ones(len(tally), bool)))
+    for label, cells, tally_rows in groups:
+        for method in METHODS:
+            probs = pred.loc[cells, [f"{method}_{a}" for a in ACTS]].to_numpy()
+            errors = tally.loc[tally_rows, [f"{method}_{a}_error" for a in ACTS]].to_numpy()
+            rows.append({
+                "year": label, "method": method, "n_votes": int(cells.sum()),
+                "n_roll_calls": int(tally_rows.sum()),
+                **score(probs, acts[np.asarray(cells)]),
+                "tally_mae": float(np.abs(errors).mean()),
+            })  # fmt: skip
+    return Validation(scores=pd.DataFrame(rows), predictions=pred)
