@@ -21,9 +21,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from sim.game.bargaining import DEFAULT_GRID, price_offer
-from sim.game.buying import buy_votes
-from sim.game.targeting import plan_targets
+from sim.game.bargaining import DEFAULT_GRID
+from sim.run.bargain import price_offer
+from sim.run.buy import buy_votes
+from sim.run.target import plan_targets
 
 ROOT = Path(__file__).resolve().parents[1]
 ICJ = ROOT / "scenarios" / "icj_referral_2022.toml"

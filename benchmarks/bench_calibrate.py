@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from sim.core.acts import ACTS
-from sim.estimate.ideal_points import PERSISTENCE_COSTS, IdealPoints
+from sim.core.persistence import PERSISTENCE_COSTS
+from sim.estimate.ideal_points import IdealPoints
 from sim.io.data import load_roll_calls
 
 START, END = "2012-12-30", "2022-12-30"

@@ -20,8 +20,8 @@ import time
 
 import numpy as np
 
+from sim.estimate.window import title_item
 from sim.io.data import load_roll_calls
-from sim.run.calibrate import title_item
 from sim.run.forecast import Forecaster
 
 DATE = dt.date(2022, 10, 12)

@@ -1,9 +1,9 @@
 """Time the persistence fit (text shock with its decay over time) and the deal calibration.
 
 For the ten years before the 30 Dec 2022 plenary vote, on ``"me"`` and ``"all"``: the whole
-window fit (:func:`sim.run.calibrate.fit_window`: ideal points, strategic absence, group shocks,
+window fit (:func:`sim.estimate.window.fit_window`: ideal points, strategic absence, group shocks,
 persistence) with the persistence parameters and how much the decay improves their fit; then
-the deal calibration of the ICJ scenario on its episodes (:func:`sim.run.episodes.calibrate_deal`).
+the deal calibration of the ICJ scenario on its episodes (:func:`sim.run.calibrate.calibrate_deal`).
 Not a test. Run::
 
     SIM_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_persistence.py
@@ -22,10 +22,10 @@ import numpy as np
 import pandas as pd
 
 from sim.core.persistence import shock_correlation
+from sim.estimate.window import fit_window
 from sim.io.data import load_roll_calls
 from sim.io.scenario import load_scenario
-from sim.run.calibrate import fit_window
-from sim.run.episodes import calibrate_deal
+from sim.run.calibrate import calibrate_deal
 
 ROOT = Path(__file__).resolve().parents[1]
 END = pd.Timestamp("2022-12-30")

@@ -40,15 +40,15 @@ __version__ = "0.1.0"
 #: ``import sim.core.tally`` loads no Mesa, pandas, xarray or matplotlib.
 _PUBLIC = {
     "ACTS": "sim.core.acts",
-    "Bargain": "sim.game.bargaining",
-    "Purchase": "sim.game.buying",
+    "Bargain": "sim.run.bargain",
+    "Purchase": "sim.run.buy",
     "ReplayResult": "sim.run.replay",
     "Scenario": "sim.io.scenario",
-    "Targeting": "sim.game.targeting",
-    "buy_votes": "sim.game.buying",
+    "Targeting": "sim.run.target",
+    "buy_votes": "sim.run.buy",
     "load_scenario": "sim.io.scenario",
-    "plan_targets": "sim.game.targeting",
-    "price_offer": "sim.game.bargaining",
+    "plan_targets": "sim.run.target",
+    "price_offer": "sim.run.bargain",
     "replay": "sim.run.replay",
 }
 __all__ = [

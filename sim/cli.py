@@ -16,8 +16,23 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from sim.core.acts import ACTS
+from sim.core.acts import ACTS, DIMENSIONS
+from sim.estimate.validate import validate as run_validation
+from sim.game.bargaining import DEFAULT_GRID
+from sim.io.bundles import bundle_dir, write_bundle
+from sim.io.data import data_parts, fetch, load_roll_calls, resolve_data_dir
 from sim.io.errors import DataError, ScenarioError
+from sim.io.plots import plot_calibration, plot_sweep, plot_variants
+from sim.io.results import atomic_write_bytes, atomic_write_text
+from sim.io.scenario import load_scenario
+from sim.run.bargain import price_offer
+from sim.run.buy import buy_votes
+from sim.run.calibrate import calibrate_scenario
+from sim.run.forecast import Forecaster, check_members, forecast_batch, read_batch
+from sim.run.prepare import DEFAULT_SEED
+from sim.run.replay import replay as run_replay
+from sim.run.sweep import Sweep, grid_from_assignments, run_sweep
+from sim.run.target import plan_targets
 
 if TYPE_CHECKING:
     from sim.run.replay import ReplayResult
@@ -78,7 +93,7 @@ def replay(
     draws: Annotated[
         int, typer.Option(min=1, help="Parameter draws; each gives exact odds for every member.")
     ] = 4000,
-    seed: Annotated[int, typer.Option(help="Root seed (same seed, same bytes).")] = 20221230,
+    seed: Annotated[int, typer.Option(help="Root seed (same seed, same bytes).")] = DEFAULT_SEED,
     out: Annotated[
         Path | None,
         typer.Option(help="Output folder (default: results/SCENARIO/VARIANT/)."),
@@ -100,8 +115,6 @@ def replay(
     Writes members.csv, tally.csv, rounds.csv, summary.json and manifest.json to the output
     folder, atomically.
     """
-    from sim.io.scenario import load_scenario
-    from sim.run.replay import replay as run_replay
 
     try:
         loaded = load_scenario(scenario)
@@ -122,8 +135,6 @@ def replay(
             _print_result(result, target)
             results.append(result)
         if all_variants and plots and loaded.spec.focal:
-            from sim.io.plots import plot_variants
-
             iso3 = loaded.spec.focal[0]
             base = out if out is not None else Path("results")
             path = base / loaded.name / f"variants_{iso3}.png"
@@ -239,7 +250,7 @@ def sweep(
     draws: Annotated[int, typer.Option(min=1, help="Parameter draws per point.")] = 1000,
     seed: Annotated[
         int, typer.Option(help="Root seed, the same at every point (common random numbers).")
-    ] = 20221230,
+    ] = DEFAULT_SEED,
     out: Annotated[
         Path | None,
         typer.Option(help="Output folder (default: results/SCENARIO/sweep/)."),
@@ -259,9 +270,6 @@ def sweep(
     manifest.json, and with one swept key a plot of the first focal member's odds along it.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    from sim.io.plots import plot_sweep
-    from sim.run.sweep import Sweep, grid_from_assignments, run_sweep
 
     try:
         plan = Sweep(
@@ -344,7 +352,7 @@ def bargain(
     ] = None,
     variant: VariantOption = None,
     draws: DrawsOption = 1000,
-    seed: SeedOption = 20221230,
+    seed: SeedOption = DEFAULT_SEED,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -366,8 +374,6 @@ def bargain(
     defiance). Writes offers.csv, switch_points.csv, summary.json, bargain.png and
     manifest.json.
     """
-    from sim.game.bargaining import DEFAULT_GRID, price_offer
-    from sim.io.scenario import load_scenario
 
     try:
         loaded = load_scenario(scenario)
@@ -456,7 +462,7 @@ def target(
     show: Annotated[int, typer.Option(min=0, help="Members to list, best first.")] = 15,
     variant: VariantOption = None,
     draws: DrawsOption = 1000,
-    seed: SeedOption = 20221230,
+    seed: SeedOption = DEFAULT_SEED,
     out: Annotated[
         Path | None,
         typer.Option(help="Output folder (default: results/SCENARIO/VARIANT/target_EVENT/)."),
@@ -474,8 +480,6 @@ def target(
     expected tally and the exact probability of adoption of each. Writes targets.csv,
     curve.csv, summary.json, targets.png and manifest.json.
     """
-    from sim.game.targeting import plan_targets
-    from sim.io.scenario import load_scenario
 
     try:
         loaded = load_scenario(scenario)
@@ -604,7 +608,7 @@ def buy(
     show: Annotated[int, typer.Option(min=0, help="Members to list, best bought first.")] = 15,
     variant: VariantOption = None,
     draws: DrawsOption = 1000,
-    seed: SeedOption = 20221230,
+    seed: SeedOption = DEFAULT_SEED,
     out: Annotated[
         Path | None,
         typer.Option(help="Output folder (default: results/SCENARIO/VARIANT/buy_EVENT/)."),
@@ -626,8 +630,6 @@ def buy(
     patron also spends for the outcome instead of the votes. Writes purchase.csv, frontier.csv,
     summary.json, frontier.png and manifest.json.
     """
-    from sim.game.buying import buy_votes
-    from sim.io.scenario import load_scenario
 
     try:
         loaded = load_scenario(scenario)
@@ -734,7 +736,6 @@ def check(
     scenarios: Annotated[list[Path], typer.Argument(metavar="SCENARIO", help="Scenario files.")],
 ) -> None:
     """Validate scenario files without running them."""
-    from sim.io.scenario import load_scenario
 
     problems = []
     for path in scenarios:
@@ -773,9 +774,6 @@ def calibrate(
     calibrated oldest vote first, so an episode's bundle is fresh when it is used. Writes the
     embedded default (sim/defaults/calibration/SCENARIO/) that replays use.
     """
-    from sim.io.data import load_roll_calls
-    from sim.io.scenario import load_scenario
-    from sim.run.calibrate import bundle_dir, calibrate_scenario, write_bundle
 
     paths = scenarios or sorted(Path("scenarios").glob("*.toml"))
     try:
@@ -851,7 +849,7 @@ def forecast(
         Path | None, typer.Option(help="Output folder (default: results/forecast/DATE_LIKE/).")
     ] = None,
     draws: Annotated[int, typer.Option(min=1, help="Parameter draws.")] = 1000,
-    seed: Annotated[int, typer.Option(help="Root seed.")] = 20221230,
+    seed: Annotated[int, typer.Option(help="Root seed.")] = DEFAULT_SEED,
     focal: Annotated[
         str | None,
         typer.Option(
@@ -889,16 +887,13 @@ def forecast(
     """
     from rich.progress import Progress
 
-    from sim.io.data import load_roll_calls
-    from sim.run.forecast import ISSUE_ORDER, Forecaster, check_members, forecast_batch, read_batch
-
     if like is not None and title is not None:
         _fail(ScenarioError("--like, --title: give one of them (an earlier roll call, or the "
                             "resolution's title)"))  # fmt: skip
     if title is not None and new_text:
         _fail(ScenarioError("--new-text: a forecast by --title is read as a new text already "
                             "(or as the next vote of a text with that title)"))  # fmt: skip
-    if issue not in ("all", *ISSUE_ORDER):
+    if issue not in DIMENSIONS:
         _fail(ScenarioError(f"--issue: expected all or an issue code; got {issue!r}"))
     single = like or title
     if (batch is None) == (single is None or date is None):
@@ -907,7 +902,7 @@ def forecast(
     if batch is not None and new_text:
         _fail(ScenarioError("--new-text applies to one forecast; in a batch, set the new_text "
                             "column of each row"))  # fmt: skip
-    if dimension not in ("auto", "all", "me", "nu", "di", "hr", "co", "ec"):
+    if dimension not in ("auto", *DIMENSIONS):
         _fail(ScenarioError(f"--dimension: expected auto, all or an issue code; got {dimension!r}"))
     codes = tuple(c for c in (focal or "").replace(" ", "").split(",") if c)
     barred = tuple(c for c in (no_vote or "").replace(" ", "").split(",") if c)
@@ -979,12 +974,7 @@ def validate(
 
     from rich.progress import Progress
 
-    from sim.estimate.validate import validate as run_validation
-    from sim.io.data import load_roll_calls
-    from sim.io.plots import plot_calibration
-    from sim.io.results import atomic_write_bytes, atomic_write_text
-
-    if dimension not in ("all", "me", "nu", "di", "hr", "co", "ec"):
+    if dimension not in DIMENSIONS:
         _fail(ScenarioError(f"--dimension: expected all or an issue code; got {dimension!r}"))
     if last < first:
         _fail(ScenarioError(f"--last ({last}) must not be before --first ({first})"))
@@ -1036,7 +1026,6 @@ def data_fetch(
     ] = None,
 ) -> None:
     """Download the published 1946-2020 roll calls, verify their SHA-256 and convert them."""
-    from sim.io.data import fetch
 
     try:
         kwargs = {"base_url": url} if url else {}
@@ -1055,7 +1044,6 @@ def data_check(
     Loads unvotes/, then unvotes_2020_2022/ and any later extension in the same format (an
     unvotes_* folder with its SHA256SUMS), in name order.
     """
-    from sim.io.data import data_parts, load_roll_calls, resolve_data_dir
 
     try:
         data = load_roll_calls(data_dir)

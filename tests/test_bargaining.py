@@ -13,8 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sim.core.acts import ACTS
-from sim.game.bargaining import logit_surplus, price_offer, upper_hull
+from sim.game.bargaining import logit_surplus, upper_hull
 from sim.io.errors import ScenarioError
+from sim.run.bargain import price_offer
 from sim.run.replay import replay
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,9 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.game.bargaining import price_offer
-from sim.game.buying import _respond, _wanted, allocate, buy_outcome, buy_votes, solve_contest
+from sim.game.buying import _respond, allocate, buy_outcome, solve_contest
 from sim.io.errors import ScenarioError
+from sim.run.bargain import price_offer
+from sim.run.buy import _wanted, buy_votes
 
 ROOT = Path(__file__).resolve().parents[1]
 JERUSALEM = ROOT / "scenarios" / "jerusalem_2017.toml"

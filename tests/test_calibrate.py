@@ -20,13 +20,12 @@ from hypothesis import strategies as st
 
 from sim.core import choice
 from sim.core.acts import ABSENT, ACTS, NO, YES
+from sim.core.persistence import PERSISTENCE_COSTS, fit_persistence
 from sim.estimate.ideal_points import (
     ITEM_PARAMS,
-    PERSISTENCE_COSTS,
     IdealPoints,
     act_probabilities_from_item,
     fit_item_to_tally,
-    fit_persistence,
     load_calibration,
     log_policy_utility,
     save_calibration,

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from sim.cli import app
 from sim.core.acts import ACTS
-from sim.run.calibrate import load_bundle
+from sim.io.bundles import load_bundle
 from sim.run.replay import replay
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,7 +107,7 @@ def test_the_hrc_bundles_deal_is_what_its_episode_gives_today(data_dir):
     Jerusalem episode on the committed bundles, is checked here (about 5 s)."""
     from sim.io.data import load_roll_calls
     from sim.io.scenario import load_scenario
-    from sim.run.episodes import calibrate_deal
+    from sim.run.calibrate import calibrate_deal
 
     scenario = load_scenario(ROOT / "scenarios" / "hrc_suspension_2022.toml")
     deal = calibrate_deal(scenario, load_roll_calls(data_dir))

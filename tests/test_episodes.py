@@ -15,16 +15,11 @@ import numpy as np
 import pytest
 
 from sim.core.acts import ABSENT, ACTS
+from sim.estimate.deal import Episode, episode_loglik, fit_deal, log_credibility_moments
 from sim.io.errors import ScenarioError
 from sim.io.scenario import Prior, load_scenario
 from sim.model.assembly import AssemblyModel
-from sim.run.episodes import (
-    Episode,
-    episode_loglik,
-    fit_deal,
-    load_episodes,
-    log_credibility_moments,
-)
+from sim.run.calibrate import load_episodes
 from sim.run.replay import prepare
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,7 +128,7 @@ def test_a_missing_episode_file_is_named(tmp_path):
 
 
 def test_the_shipped_calibration_learns_from_both_episodes_and_the_replay_draws_from_it(tmp_path):
-    from sim.run.calibrate import load_bundle
+    from sim.io.bundles import load_bundle
 
     deal = load_bundle("icj_referral_2022").meta["deal"]
     assert deal["episodes"] == ["jerusalem_2017", "hrc_suspension_2022"]
@@ -185,10 +180,9 @@ def test_each_episode_says_attendance_answers_pressure_less_than_the_logit(data_
     """Two threats five years apart, a US one and a Russian one: each alone puts the evasion
     elasticity below the plain logit's 1 (members move between the votes more than out of the
     hall), and the two together pin the value of support down more tightly than either."""
+    from sim.estimate.deal import EVASION, SUPPORT_VALUE
+    from sim.io.bundles import load_bundle
     from sim.io.data import load_roll_calls
-    from sim.run.calibrate import load_bundle
-    from sim.run.episodes import EVASION
-    from sim.run.replay import SUPPORT_VALUE
 
     data = load_roll_calls(data_dir)
     episodes = load_episodes(load_scenario(ICJ), data)

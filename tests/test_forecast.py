@@ -292,8 +292,9 @@ def test_a_mixture_of_one_text_replays_exactly_like_that_text(data, two_years):
     """The per-draw items and previous acts of a title mixture go through the same arithmetic
     as one text: a mixture with all its weight on one roll call gives the replay of a new text
     like it, members' acts on it read as positions on another text."""
+    from sim.estimate.window import bundle_from_fit, title_item
+    from sim.io.bundles import bundle_from_frames
     from sim.io.scenario import parse_scenario
-    from sim.run.calibrate import bundle_from_fit, bundle_from_frames, title_item
     from sim.run.forecast import _title_scenario_toml
     from sim.run.replay import replay
 

@@ -103,7 +103,8 @@ def test_the_vote_part_is_the_calibrated_model_given_presence():
 
 
 def test_the_attendance_carry_over_is_recovered_from_repeated_texts():
-    from sim.core.absence import carry_presence, fit_presence_carryover
+    from sim.core.absence import carry_presence
+    from sim.estimate.participation import fit_presence_carryover
 
     rng = np.random.default_rng(4)
     n_texts, n_sessions = 200, 4
@@ -229,7 +230,7 @@ def test_the_shock_and_its_decay_are_recovered_from_simulated_pairs():
 
 
 def test_weights_in_the_persistence_fit_count_pairs_like_copies():
-    from sim.estimate.ideal_points import fit_persistence
+    from sim.core.persistence import fit_persistence
 
     rng = np.random.default_rng(8)
     base = np.log(rng.dirichlet(np.ones(4), size=600))

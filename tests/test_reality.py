@@ -16,7 +16,7 @@ import pytest
 from scipy.special import expit
 
 from sim.core.acts import ACTS
-from sim.run.calibrate import load_bundle
+from sim.io.bundles import load_bundle
 from sim.run.replay import replay
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,8 +49,8 @@ def test_without_pressure_earlier_yes_voters_mostly_vote_yes_again(data_dir):
 
     from sim.core.predict import member_odds
     from sim.estimate.ideal_points import persistence_pairs
+    from sim.estimate.window import fit_window
     from sim.io.data import load_roll_calls
-    from sim.run.calibrate import fit_window
 
     data = load_roll_calls(data_dir)
     start, end = pd.Timestamp("2011-09-01"), pd.Timestamp("2020-01-01")
@@ -155,7 +155,7 @@ def test_the_plenary_is_replayed_without_reading_the_recorded_outcome(tmp_path):
 def test_russias_warning_turns_its_abstaining_treaty_allies_to_no(data_dir):
     from sim.io.data import load_roll_calls
     from sim.io.scenario import load_scenario
-    from sim.run.episodes import recorded_acts
+    from sim.run.calibrate import recorded_acts
 
     allies = ["KAZ", "KGZ", "TJK"]
     data = load_roll_calls(data_dir)

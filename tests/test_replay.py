@@ -208,7 +208,7 @@ def _variant_of_jerusalem(tmp_path, *, new_text: bool, same_text: bool):
 
 
 def _bundle(name):
-    from sim.run.calibrate import load_bundle
+    from sim.io.bundles import load_bundle
 
     return load_bundle(name)
 
@@ -230,8 +230,8 @@ def test_a_previous_act_on_another_text_carries_less_than_one_on_the_same_text(t
 def test_a_new_text_needs_a_calibration_that_knows_the_spread_of_new_texts(tmp_path):
     import copy
 
+    from sim.io.bundles import bundle_from_frames
     from sim.io.errors import DataError
-    from sim.run.calibrate import bundle_from_frames
 
     bundle = _bundle("jerusalem_2017")
     meta = copy.deepcopy(bundle.meta)

@@ -124,7 +124,7 @@ def test_the_command_line_sweeps_and_refuses_bad_input(tmp_path):
 def test_a_recalibration_between_runs_is_not_mixed_into_a_resumed_sweep(tmp_path):
     import shutil
 
-    from sim.run.calibrate import bundle_dir
+    from sim.io.bundles import bundle_dir
 
     bundles = tmp_path / "bundles"
     shutil.copytree(bundle_dir(), bundles)

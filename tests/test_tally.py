@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -335,7 +336,7 @@ def test_the_rules_at_their_boundaries(acts, simple, two_thirds):
 def test_to_frame_has_one_row_per_count_and_one_column_per_act():
     probs = random_probabilities(np.random.default_rng(5), 3, 4)
     tally = Tally.from_probabilities(probs, rule="simple_majority")
-    frame = tally.to_frame()
+    frame = pd.DataFrame(tally.columns())
     assert list(frame.columns) == ["count", "p_yes", "p_no", "p_abstain", "p_absent"]
     assert frame["count"].tolist() == [0, 1, 2, 3, 4]
     np.testing.assert_array_equal(frame["p_abstain"], tally.marginal("abstain"))

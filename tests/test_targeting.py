@@ -14,17 +14,13 @@ import pytest
 
 from sim.core.acts import ACTS
 from sim.core.tally import prob_adopted
-from sim.game.targeting import (
-    PATRON_DRAWS,
-    adoption_gains,
-    complete_addressees,
-    outcome_order,
-    plan_targets,
-)
+from sim.game.targeting import adoption_gains, outcome_order
 from sim.io.errors import ScenarioError
 from sim.io.scenario import load_scenario, validate_scenario
+from sim.run.prepare import PATRON_DRAWS, complete_addressees
 from sim.run.replay import replay
 from sim.run.sweep import override
+from sim.run.target import plan_targets
 
 ROOT = Path(__file__).resolve().parents[1]
 ICJ = ROOT / "scenarios" / "icj_referral_2022.toml"

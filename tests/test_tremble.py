@@ -8,7 +8,7 @@ import numpy as np
 
 from sim.core.acts import ABSENT
 from sim.core.tremble import apply_tremble, fit_tremble
-from sim.run.calibrate import load_bundle
+from sim.io.bundles import load_bundle
 from sim.run.replay import replay
 
 ROOT = Path(__file__).resolve().parents[1]

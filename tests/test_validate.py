@@ -7,7 +7,14 @@ import pandas as pd
 import pytest
 
 from sim.core.acts import ACTS
-from sim.estimate.validate import BASE_RATES, FACTS_TRANSITIONS, _year, first_votes, score, validate
+from sim.estimate.validate import (
+    BASE_RATES,
+    FACTS_TRANSITIONS,
+    first_votes,
+    score,
+    validate,
+    year_predictions,
+)
 from sim.io.data import load_roll_calls
 
 
@@ -54,7 +61,7 @@ def test_two_years_ahead_the_fit_sees_nothing_after_its_cutoff(data_dir, validat
     from its last vote before then; the same votes as at lead 1, and still better than
     persistence (on the same two-year window, before the tremble: 0.406 against 0.462)."""
     data = load_roll_calls(data_dir)
-    pred = _year(data, 2021, window=2, dimension="all", lead=2)
+    pred = year_predictions(data, 2021, window=2, dimension="all", lead=2)
     rc = data.roll_calls
     likes = pred.loc[pred["kind"] == "repeated", "like"].unique()
     assert len(likes) > 20

@@ -24,6 +24,15 @@ Act = Literal["yes", "no", "abstain", "absent"]
 ACTS: Final[tuple[Act, Act, Act, Act]] = ("yes", "no", "abstain", "absent")
 YES, NO, ABSTAIN, ABSENT = 0, 1, 2, 3
 VOTES: Final[tuple[Act, Act, Act]] = ("yes", "no", "abstain")
+#: An act that is a vote cast (absence is not).
+Vote = Literal["yes", "no", "abstain"]
+
+#: Voeten's issue codes of roll calls (``issues.csv.gz:short_name``): Middle East, nuclear,
+#: disarmament, human rights, colonialism, economic development. The one place they are spelled out.
+ISSUE_CODES: Final[tuple[str, ...]] = ("me", "nu", "di", "hr", "co", "ec")
+#: An issue dimension of a fit: every roll call (``"all"``) or those of one issue code.
+DIMENSIONS: Final[tuple[str, ...]] = ("all", *ISSUE_CODES)
+Dimension = Literal["all", "me", "nu", "di", "hr", "co", "ec"]
 
 #: Position of each act on the latent policy order yes > abstain > no (absent has none).
 LATENT_ORDER: Final[dict[str, int]] = {"no": 0, "abstain": 1, "yes": 2}

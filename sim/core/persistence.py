@@ -27,7 +27,7 @@ text is the strongest single predictor of its next one. Two mechanisms carry it 
 ``sigma``, ``s``, ``tau``, ``power`` and the three costs are estimated jointly by maximum
 likelihood on pairs of votes on the same text, each vote paired with the text's previous vote at
 whatever gap (:func:`fit_text_persistence`): the costs by the concave inner fit of
-:func:`sim.estimate.ideal_points.fit_persistence`, the others by profiling. On the Middle East roll
+:func:`sim.core.persistence.fit_persistence`, the others by profiling. On the Middle East roll
 calls
 of 2012-2022 the shock's correlation is about 0.7 one year on, 0.2 two years on and above 0.99
 seven weeks on; a model without the decay fits those pairs worse by about 40 log-likelihood
@@ -38,13 +38,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 from scipy import optimize
 from scipy.special import logsumexp
 
-from sim.core.acts import ABSENT, FloatArray, IntArray
+from sim.core.absence import log_act_baseline
+from sim.core.acts import ABSENT, ACTS, FloatArray, IntArray
 from sim.core.choice import ordered_log_probs, persistence_cost
 from sim.core.derivatives import hessian
 from sim.core.quadrature import normal_nodes
@@ -346,8 +347,6 @@ def _profile(
 ) -> tuple[float, dict[str, Any]]:
     """Log-likelihood of the next acts given the shock parameters, the costs maximised out
     (from the last solution kept in `warm`, if given: neighbouring calls differ little)."""
-    from sim.core.absence import log_act_baseline
-    from sim.estimate.ideal_points import PERSISTENCE_COSTS, fit_persistence
 
     lv = conditional_vote_log_probs(
         x, prev, item=item, sigma=sigma, scale=scale, correlation=correlation
@@ -525,4 +524,119 @@ def fit_text_persistence(
         out["loglik_no_decay"] = float(-res0.fun)
     out["n_pairs"] = len(nxt)
     out["n_pairs_available"] = len(np.asarray(chosen))
+    return out
+
+
+#: The three persistence costs, in the order of :func:`fit_persistence`'s parameter vector.
+PERSISTENCE_COSTS: Final[tuple[str, str, str]] = ("reversal", "leave", "return")
+
+
+#: Prior sd of each persistence cost (logit units): only keeps a cost finite when the data never
+#: show the departure it prices; negligible against thousands of member pairs.
+PERSISTENCE_PRIOR_SD: Final[float] = 10.0
+
+
+def _persistence_features(previous: IntArray) -> FloatArray:
+    """Indicators ``f_k(c | previous)`` of the three departures: shape (n_pairs, 4, 3)."""
+    previous = np.asarray(previous)
+    act = np.arange(len(ACTS))
+    is_vote = act != ABSENT
+    prev_vote = (previous != ABSENT)[:, None]
+    prev_absent = (previous == ABSENT)[:, None]
+    reversal = prev_vote & is_vote[None, :] & (act[None, :] != previous[:, None])
+    leave = prev_vote & ~is_vote[None, :]
+    ret = prev_absent & is_vote[None, :]
+    return np.stack([reversal, leave, ret], axis=-1).astype(float)
+
+
+def fit_persistence(
+    log_baseline: FloatArray,
+    previous: IntArray,
+    chosen: IntArray,
+    *,
+    start: FloatArray | None = None,
+    weight: FloatArray | None = None,
+) -> dict[str, float | int | bool]:
+    """Fit the three persistence costs by maximum likelihood.
+
+    ``P(c) ∝ p_spatial(c) * exp(-lambda_reversal [c a vote != previous vote]
+    - lambda_leave [c absent, previous a vote] - lambda_return [c a vote, previous absent])``,
+    the conditional logit of MODEL.md §3 with ``a_i(c)`` = :func:`sim.core.choice.persistence_cost`.
+    The log-likelihood is concave in the costs; it is maximised by scipy's ``trust-exact`` with
+    the analytic gradient and Hessian (``sum of Cov_P(f)``), under a flat-ish N(0, 10^2) prior
+    that only matters if a departure never occurs. Standard errors from the inverse Hessian.
+
+    Parameters
+    ----------
+    log_baseline : ndarray, shape (n_pairs, 4)
+        ``log p_spatial(c)`` of the next act in ``ACTS`` order (:func:`log_policy_utility`,
+        with the previous roll call's item parameters).
+    previous, chosen : ndarray of int, shape (n_pairs,)
+        Codes into ``ACTS`` of the previous and the next act.
+    start : ndarray, shape (3,), optional
+        Starting costs (e.g. the last solution when the baseline moves a little); default 0.
+    weight : ndarray, shape (n_pairs,), optional
+        How many pairs each pair stands for (a thinned sample's expansion weights); default 1.
+
+    Returns
+    -------
+    dict
+        ``reversal``, ``leave``, ``return`` (logit units; positive = a cost) and their ``_se``,
+        ``n_pairs``, ``converged``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> base = np.log(np.full((4000, 4), 0.25))
+    >>> prev = rng.integers(0, 4, 4000)
+    >>> fit = fit_persistence(base, prev, prev)        # nobody ever changes: large costs
+    >>> fit["reversal"] > 5 and fit["leave"] > 5 and fit["return"] > 5
+    True
+    """
+    log_baseline = np.asarray(log_baseline, dtype=float)
+    previous = np.asarray(previous)
+    chosen = np.asarray(chosen)
+    feats = _persistence_features(previous)  # (n, 4, 3)
+    rows = np.arange(len(chosen))
+    w = np.ones(len(chosen)) if weight is None else np.asarray(weight, dtype=float)
+    f_obs = feats[rows, chosen]  # (n, 3)
+    n = max(float(w.sum()), 1.0)
+    precision = 1.0 / PERSISTENCE_PRIOR_SD**2
+
+    def probabilities(lam: FloatArray) -> FloatArray:
+        u = log_baseline - feats @ lam
+        return np.exp(u - logsumexp(u, axis=1, keepdims=True))
+
+    # Per pair, so that the tolerance does not depend on the number of pairs.
+    def objective(lam: FloatArray) -> tuple[float, FloatArray]:
+        u = log_baseline - feats @ lam
+        norm = logsumexp(u, axis=1)
+        ll = w @ (u[rows, chosen] - norm)
+        p = np.exp(u - norm[:, None])
+        expected = np.einsum("nc,nck->nk", p, feats)
+        grad = w @ (f_obs - expected)  # d ll / d lambda = -(f_obs - E f)
+        return (-ll + 0.5 * precision * lam @ lam) / n, (grad + precision * lam) / n
+
+    def information(lam: FloatArray) -> FloatArray:
+        p = probabilities(lam)
+        mean = np.einsum("nc,nck->nk", p, feats)
+        second = np.einsum("n,nc,nck,ncl->kl", w, p, feats, feats)
+        return second - (w[:, None] * mean).T @ mean + precision * np.eye(3)
+
+    res = optimize.minimize(
+        objective,
+        np.zeros(3) if start is None else np.asarray(start, dtype=float),
+        jac=True,
+        hess=lambda lam: information(lam) / n,
+        method="trust-exact",
+        options={"gtol": 1e-10, "maxiter": 200},
+    )
+    cov = np.linalg.inv(information(res.x))
+    se = np.sqrt(np.diag(cov))
+    out: dict[str, float | int | bool] = {}
+    for k, name in enumerate(PERSISTENCE_COSTS):
+        out[name] = float(res.x[k])
+        out[f"{name}_se"] = float(se[k])
+    out["n_pairs"] = len(chosen)
+    out["converged"] = bool(res.success)
     return out

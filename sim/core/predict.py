@@ -17,7 +17,7 @@ import numpy as np
 from sim.core.absence import log_act_baseline
 from sim.core.acts import FloatArray, IntArray
 from sim.core.choice import act_probabilities, persistence_cost, utilities
-from sim.core.persistence import conditional_vote_log_probs, shock_correlation
+from sim.core.persistence import conditional_vote_log_probs, shock_correlation, vote_log_probs
 from sim.core.quadrature import normal_nodes
 
 __all__ = ["member_odds"]
@@ -129,7 +129,6 @@ def new_item_odds(
     -------
     ndarray, shape (n_members, 4), or (n_items, n_members, 4) with `per_item`
     """
-    from sim.core.persistence import vote_log_probs
 
     z, w = normal_nodes(n_nodes)
     beta = np.asarray(items["discrimination"], float)

@@ -49,7 +49,7 @@ import math
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import Any, Final, Literal
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -66,9 +66,6 @@ from sim.core.acts import (
     IntArray,
     last_sum,
 )
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 __all__ = [
     "RULES",
@@ -824,19 +821,18 @@ class Tally:
             "p_adopted": self.prob_pass(),
         }
 
-    def to_frame(self) -> pd.DataFrame:
-        """The marginals as a table, one row per count 0..n_members (written as tally.csv).
+    def columns(self) -> dict[str, FloatArray]:
+        """The marginals as columns of a table, one row per count 0..n_members (tally.csv).
 
         Returns
         -------
-        pandas.DataFrame
-            Columns ``count, p_yes, p_no, p_abstain, p_absent``.
+        dict of str to ndarray
+            ``count, p_yes, p_no, p_abstain, p_absent``, each of length ``n_members + 1``
+            (``pandas.DataFrame(tally.columns())`` is the table).
         """
-        import pandas as pd
-
-        columns: dict[str, object] = {"count": np.arange(self.n_members + 1)}
+        columns: dict[str, FloatArray] = {"count": np.arange(self.n_members + 1)}
         columns.update({f"p_{act}": self.marginals[i] for i, act in enumerate(ACTS)})
-        return pd.DataFrame(columns)
+        return columns
 
     def pmf(self, **counts: int) -> float:
         """Joint probability that each named act has the given count, e.g. ``pmf(yes=87, no=26)``.

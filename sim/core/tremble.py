@@ -30,7 +30,7 @@ from scipy import optimize
 
 from sim.core.acts import ACTS, BoolArray, FloatArray, IntArray
 
-__all__ = ["apply_tremble", "fit_tremble", "held_out_tremble", "tremble_of"]
+__all__ = ["apply_tremble", "fit_tremble", "tremble_of"]
 
 #: Upper bound of the tremble share (a model that misses more than this is not calibrated).
 EPS_MAX = 0.5
@@ -106,20 +106,6 @@ def fit_tremble(probs: FloatArray, acts: IntArray) -> dict[str, Any]:
         "n": len(acts),
         "loglik_gain": negloglik(0.0) - float(result.fun),
     }
-
-
-def held_out_tremble(
-    data: Any, *, year: int, window: int, dimension: str, dynamic: bool = False
-) -> dict[str, Any]:
-    """The tremble measured on `year`'s roll calls, predicted from the `window` years before it
-    (as :func:`sim.estimate.validate.validate` predicts a test year), with the year recorded."""
-    from sim.estimate.validate import _year  # validate builds on the calibration: import at use
-
-    predictions = _year(data, year, window=window, dimension=dimension, dynamic=dynamic)
-    if predictions.empty:  # nothing to measure it on: no tremble
-        return {"eps": 0.0, "eps_se": None, "base": [0.25] * len(ACTS), "n": 0,
-                "loglik_gain": 0.0, "year": int(year)}  # fmt: skip
-    return {**tremble_of(predictions), "year": int(year)}
 
 
 def tremble_of(predictions: Any) -> dict[str, Any]:

@@ -81,6 +81,7 @@ from sim.estimate.ideal_points import (
     _lbfgs,
     _negative_log_posterior,
     _normalise,
+    _normalise_text,
     _select,
     _start_values,
     _strategic_log_prob_and_partials,
@@ -88,6 +89,7 @@ from sim.estimate.ideal_points import (
     items_table,
 )
 from sim.io.errors import DataError
+from sim.io.plots import plt, save_figure
 
 __all__ = [
     "DEFAULT_PARTICIPATION_WALK_SD",
@@ -271,7 +273,6 @@ def bridged_items(rc: pd.DataFrame, session: IntArray) -> IntArray:
     >>> bridged_items(rc, np.array([1, 1, 2, 2, 2, 2])).tolist()
     [0, 1, 0, 2, 3, 4]
     """
-    from sim.estimate.ideal_points import _normalise_text
 
     key = "text" if "text" in rc.columns else ("title" if "title" in rc.columns else None)
     n = len(rc)
@@ -700,7 +701,6 @@ class DynamicIdealPoints:
         -------
         Path
         """
-        from sim.io.plots import _save, plt
 
         self._check_fitted()
         known = [m for m in members if m in self.members_.index]
@@ -724,5 +724,5 @@ class DynamicIdealPoints:
         ax.legend(ncol=4, fontsize="small")
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        _save(fig, path)
+        save_figure(fig, path)
         return path

@@ -32,7 +32,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.core.acts import ACTS, FloatArray
+from sim.core.acts import ACTS, DIMENSIONS, FloatArray
+from sim.core.predict import member_odds, new_item_odds
+from sim.estimate.ideal_points import _normalise_text
+from sim.io.data import ADOPTED_SUFFIX
 
 __all__ = [
     "MIN_FIRST_VOTES",
@@ -65,7 +68,6 @@ MIN_FIRST_VOTES = 10
 def text_keys(roll_calls: pd.DataFrame) -> pd.Series:
     """Each roll call's text key: its ``text`` column, else its title normalised (stripped,
     white space collapsed, case-folded), so that the votes of one text match."""
-    from sim.estimate.ideal_points import _normalise_text
 
     if "text" in roll_calls.columns:
         return roll_calls["text"]
@@ -86,9 +88,8 @@ def loose_titles(titles: pd.Series) -> pd.Series:
     ['assistance to palestine refugees', 'assistance to palestine refugees', \
 'non use of nuclear weapons', 'non use of']
     """
-    from sim.io.data import _ADOPTED
 
-    words = titles.fillna("").astype(str).str.replace(_ADOPTED, "", regex=True)
+    words = titles.fillna("").astype(str).str.replace(ADOPTED_SUFFIX, "", regex=True)
     return words.str.replace(r"[\W_]+", " ", regex=True).str.strip().str.casefold()
 
 
@@ -333,12 +334,10 @@ def new_texts(fit: Any, roll_calls: pd.DataFrame, first: pd.Index, titles: pd.Se
     the sharpness of the title weights chosen on the window's first votes. First votes split
     the Assembly differently from texts repeated year after year, and a new resolution is a
     first vote."""
-    from sim.core.predict import new_item_odds
-    from sim.run.forecast import ISSUE_ORDER
 
     items, members = fit.est.items_, fit.est.members_
     groups = {}
-    for code in ("all", *ISSUE_ORDER):
+    for code in DIMENSIONS:
         if code == "all":
             tagged = items.index
         else:
@@ -380,7 +379,6 @@ def new_text_odds(fit: Any, weights: pd.Series, date: Any) -> pd.DataFrame:
     over where one dimension cannot place it (Russia against "Territorial integrity of
     Ukraine" texts). The replay of ``[item] by_title`` draws the same mixture.
     """
-    from sim.core.predict import member_odds
 
     members, items = fit.est.members_, fit.est.items_
     acts = window_acts(fit, weights.index)

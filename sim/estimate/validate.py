@@ -1,8 +1,8 @@
 """Rolling-origin validation: predict every recorded vote of a year from the years before it.
 
 For each test year Y, the model is fitted on the roll calls of the ``window`` years before 1
-January Y (:func:`sim.run.calibrate.fit_window`) and predicts every whole-text roll call dated in Y,
-member by member (:func:`sim.core.predict.member_odds`):
+January Y (:func:`sim.estimate.window.fit_window`) and predicts every whole-text roll call dated
+in Y, member by member (:func:`sim.core.predict.member_odds`):
 
 * a **repeated** resolution (a roll call before Y has the same title, normalised) takes its
   item parameters from that text's last vote, and each member's act on it as its previous act;
@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from sim.core.absence import carry_presence
-from sim.core.acts import ACTS, FloatArray
+from sim.core.acts import ACTS, ISSUE_CODES, FloatArray
 from sim.core.predict import member_odds
 from sim.core.tremble import apply_tremble, tremble_of
 from sim.estimate.titles import (
@@ -48,8 +48,7 @@ from sim.estimate.titles import (
     text_keys,
     title_sharpness,
 )
-from sim.run.calibrate import fit_window
-from sim.run.forecast import ISSUE_ORDER
+from sim.estimate.window import fit_window
 
 __all__ = [
     "BASE_RATES",
@@ -128,13 +127,13 @@ def score(probs: FloatArray, acts: Iterable[int]) -> dict[str, float]:
 
 
 def _issue(row: pd.Series) -> str:
-    for code in ISSUE_ORDER:
+    for code in ISSUE_CODES:
         if bool(row.get(code, False)):
             return code
     return "all"
 
 
-def _year(
+def year_predictions(
     data: Any, year: int, *, window: int, dimension: str, dynamic: bool = False, lead: int = 1
 ) -> pd.DataFrame:
     cutoff = pd.Timestamp(f"{year - lead + 1}-01-01")
@@ -294,8 +293,9 @@ def validate(
 
     def predicted(year: int) -> pd.DataFrame:
         if year not in raw:
-            raw[year] = _year(data, year, window=window, dimension=dimension, dynamic=dynamic,
-                              lead=lead)  # fmt: skip
+            raw[year] = year_predictions(
+                data, year, window=window, dimension=dimension, dynamic=dynamic, lead=lead
+            )
         return raw[year]
 
     for year in years:
@@ -327,3 +327,16 @@ def validate(
                 "tally_mae": float(np.abs(errors).mean()),
             })  # fmt: skip
     return Validation(scores=pd.DataFrame(rows), predictions=pred)
+
+
+def held_out_tremble(
+    data: Any, *, year: int, window: int, dimension: str, dynamic: bool = False
+) -> dict[str, Any]:
+    """The tremble measured on `year`'s roll calls, predicted from the `window` years before it
+    (as :func:`sim.estimate.validate.validate` predicts a test year), with the year recorded."""
+
+    predictions = year_predictions(data, year, window=window, dimension=dimension, dynamic=dynamic)
+    if predictions.empty:  # nothing to measure it on: no tremble
+        return {"eps": 0.0, "eps_se": None, "base": [0.25] * len(ACTS), "n": 0,
+                "loglik_gain": 0.0, "year": int(year)}  # fmt: skip
+    return {**tremble_of(predictions), "year": int(year)}

@@ -52,12 +52,9 @@ import numpy.typing as npt
 import pandas as pd
 import platformdirs
 
-from sim.core.acts import ABSENT, ACTS, VOTES
+from sim.core.acts import ABSENT, ACTS, ISSUE_CODES, VOTES
 from sim.io.countries import to_iso3
 from sim.io.errors import DataError
-
-#: Voeten's issue tags (``issues.csv.gz:short_name``), one bool column each in ``roll_calls``.
-ISSUE_CODES: Final[tuple[str, ...]] = ("me", "nu", "di", "hr", "co", "ec")
 
 #: Sub-folders of the data folder, in load order; only the first is required. Any other folder
 #: named ``unvotes_*`` with the same files (a later extension of the record) is loaded after
@@ -480,7 +477,7 @@ def _read_votes(part_dir: Path, rcids: pd.Index) -> tuple[pd.DataFrame, npt.NDAr
     return pd.DataFrame({"rcid": rcid.to_numpy(), "act": act}), iso3
 
 
-_ADOPTED = re.compile(r"\s*:\s*resolution\s*/\s*adopted by the general assembly.*$", re.I)
+ADOPTED_SUFFIX = re.compile(r"\s*:\s*resolution\s*/\s*adopted by the general assembly.*$", re.I)
 
 
 def resolution_text(title: pd.Series, descr: pd.Series) -> pd.Series:
@@ -505,8 +502,8 @@ def resolution_text(title: pd.Series, descr: pd.Series) -> pd.Series:
     for t, d in zip(title.fillna("").astype(str), descr.fillna("").astype(str), strict=True):
         text = ""
         for field in (t, d):
-            if _ADOPTED.search(field):
-                text = _ADOPTED.sub("", field)
+            if ADOPTED_SUFFIX.search(field):
+                text = ADOPTED_SUFFIX.sub("", field)
                 break
         else:
             if t.strip() and t.strip() != t.strip().upper():

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import matplotlib as mpl
 
@@ -17,12 +17,6 @@ import numpy as np
 
 from sim.core.acts import ACTS
 from sim.io.results import atomic_write_bytes
-
-if TYPE_CHECKING:
-    from sim.game.bargaining import Bargain
-    from sim.game.buying import Purchase
-    from sim.game.targeting import Targeting
-    from sim.run.replay import ReplayResult
 
 __all__ = [
     "plot_bargain",
@@ -39,7 +33,7 @@ COLOURS = {"yes": "#1b9e77", "no": "#d95f02", "abstain": "#7570b3", "absent": "#
 METADATA = {"Software": None}
 
 
-def _save(fig: plt.Figure, path: Path) -> None:
+def save_figure(fig: plt.Figure, path: Path) -> None:
     import io
 
     buffer = io.BytesIO()
@@ -59,7 +53,7 @@ def _stacked(ax: plt.Axes, labels: Sequence[str], odds: np.ndarray) -> None:
     ax.legend(ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.15), frameon=False)
 
 
-def plot_member_odds(result: ReplayResult, path: Path) -> None:
+def plot_member_odds(result: Any, path: Path) -> None:
     """Stacked bars: each focal member's probability of yes, no, abstain, absent."""
     s = result.setup
     members = result.members.set_index("iso3").loc[list(s.focal)]
@@ -68,10 +62,10 @@ def plot_member_odds(result: ReplayResult, path: Path) -> None:
     _stacked(ax, [f"{i} {n}" for i, n in zip(s.focal, members["name"], strict=True)], odds)
     spec = s.scenario.spec
     ax.set_title(f"{spec.resolution.symbol}, variant {s.variant}: odds of each act")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
-def plot_tally(result: ReplayResult, path: Path) -> None:
+def plot_tally(result: Any, path: Path) -> None:
     """The exact distribution of each act's count; the recorded tally, if any, as a line."""
     spec = result.setup.scenario.spec
     fig, axes = plt.subplots(1, 4, figsize=(12, 2.8), sharey=False)
@@ -97,10 +91,10 @@ def plot_tally(result: ReplayResult, path: Path) -> None:
         f"P(adopted) = {result.tally.prob_pass():.3f}",
         y=1.06,
     )
-    _save(fig, path)
+    save_figure(fig, path)
 
 
-def plot_variants(results: Sequence[ReplayResult], iso3: str, path: Path) -> None:
+def plot_variants(results: Sequence[Any], iso3: str, path: Path) -> None:
     """One member's odds under each variant, stacked bars (e.g. Ukraine in the ICJ episode)."""
     labels = [r.setup.variant for r in results]
     odds = np.array([[r.member(iso3)[f"p_{a}"] for a in ACTS] for r in results])
@@ -108,7 +102,7 @@ def plot_variants(results: Sequence[ReplayResult], iso3: str, path: Path) -> Non
     _stacked(ax, labels, odds)
     name = results[0].member(iso3)["name"]
     ax.set_title(f"{name}: odds of each act by variant")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_calibration(predictions: Any, path: Path, *, methods: Sequence[str] = ("model",)) -> None:
@@ -129,7 +123,7 @@ def plot_calibration(predictions: Any, path: Path, *, methods: Sequence[str] = (
     axes[0].set_ylabel("observed frequency")
     axes[0].legend(frameon=False, fontsize=8)
     fig.suptitle("Calibration of member-vote predictions (rolling origin)", y=1.04)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_sweep(points: Any, members: Any, key: str, iso3: str, path: Path) -> None:
@@ -151,10 +145,10 @@ def plot_sweep(points: Any, members: Any, key: str, iso3: str, path: Path) -> No
     bottom.set_ylim(-0.05, 1.05)
     bottom.set_xticks(x, labels, rotation=30, ha="right")
     bottom.set_xlabel(key)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
-def plot_bargain(bargain: Bargain, path: Path, *, cost_ratio: float | None = None) -> None:
+def plot_bargain(bargain: Any, path: Path, *, cost_ratio: float | None = None) -> None:
     """The target's odds along the patron's offers (top) and the patron's expected compliance
     with the offers it ever chooses marked (bottom; the equilibrium at `cost_ratio` circled)."""
     c = bargain.credibility
@@ -186,10 +180,10 @@ def plot_bargain(bargain: Bargain, path: Path, *, cost_ratio: float | None = Non
         f"credibility of the {'threat' if bargain.event_kind == 'threat' else 'offer'}"
     )
     bottom.legend(fontsize="small", loc="lower right")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
-def plot_targets(targeting: Targeting, path: Path) -> None:
+def plot_targets(targeting: Any, path: Path) -> None:
     """Change in the expected count of each act as the patron works down its ranking (top; its
     list dotted, the scenario's list circled) and the exact probability of adoption where
     computed (bottom)."""
@@ -220,10 +214,10 @@ def plot_targets(targeting: Targeting, path: Path) -> None:
     bottom.set_ylim(-0.02, 1.02)
     bottom.set_ylabel("P(adopted)")
     bottom.set_xlabel("members asked, best first")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
-def plot_frontier(purchase: Purchase, path: Path) -> None:
+def plot_frontier(purchase: Any, path: Path) -> None:
     """Expected compliance the patron buys against what it spends, along the cheapest expected
     vote gain (the frontier), with the budget (dotted), its allocation and the scenario's own
     event (circle)."""
@@ -245,4 +239,4 @@ def plot_frontier(purchase: Purchase, path: Path) -> None:
         fontsize="medium",
     )
     ax.legend(fontsize="small", loc="lower right")
-    _save(fig, path)
+    save_figure(fig, path)

@@ -38,8 +38,9 @@ from pydantic import (
     model_validator,
 )
 
-from sim.core.acts import ACTS, FloatArray
+from sim.core.acts import ACTS, DIMENSIONS, Act, Dimension, FloatArray, Vote
 from sim.io.errors import ScenarioError
+from sim.io.registry import load_members
 
 __all__ = [
     "CREDIBILITY_LEVELS",
@@ -51,7 +52,7 @@ __all__ = [
     "validate_scenario",
 ]
 
-ISSUES = ("all", "me", "nu", "di", "hr", "co", "ec")
+ISSUES = DIMENSIONS
 
 
 # --------------------------------------------------------------------------- priors
@@ -210,7 +211,7 @@ class Resolution(_Strict):
     symbol: str
     title: str
     date: dt.date
-    dimension: Literal["all", "me", "nu", "di", "hr", "co", "ec"] = "all"
+    dimension: Dimension = "all"
     rule: Literal["simple_majority", "two_thirds"] = "simple_majority"
     source: Source
 
@@ -219,10 +220,10 @@ class Calibration(_Strict):
     """Which roll calls the calibration uses: ``years`` before the resolution's date, on
     ``dimension``; ``dynamic`` ideal points move over sessions (projected to the vote's);
     ``episodes``: earlier scenarios (file names beside this one) whose recorded votes calibrate
-    the deal parameters (:mod:`sim.run.episodes`)."""
+    the deal parameters (:mod:`sim.estimate.deal`)."""
 
     years: Annotated[int, Field(ge=1, le=80)] = 10
-    dimension: Literal["all", "me", "nu", "di", "hr", "co", "ec"] | None = None
+    dimension: Dimension | None = None
     dynamic: StrictBool = False
     episodes: list[Ident] = []
 
@@ -349,7 +350,7 @@ class Event(_Strict):
     ``addressees`` (an ask or threat only) is how many members the event reached in all when
     its source names only some of them (``targets``): the patron's best response picks the
     rest (MODEL.md §4: a patron chooses whom to ask;
-    :func:`sim.game.targeting.complete_addressees`).
+    :func:`sim.run.prepare.complete_addressees`).
     """
 
     id: Ident
@@ -358,7 +359,7 @@ class Event(_Strict):
     principal: str | None = None
     targets: list[str] = []
     addressees: int | None = Field(None, ge=1)
-    acts: list[Literal["yes", "no", "abstain"]] = []
+    acts: list[Vote] = []
     offer: Offer | None = None
     tie: LogitPrior = Prior("fixed", (("value", 0.0),))
     description: str = ""
@@ -401,7 +402,7 @@ class Outcome(_Strict):
     """The real result, for comparison only: the model never reads it."""
 
     tally: Tally
-    acts: dict[str, Literal["yes", "no", "abstain", "absent"]] = {}
+    acts: dict[str, Act] = {}
     source: Source
 
 
@@ -665,7 +666,6 @@ def _loc(loc: Sequence[Any], raw: Mapping[str, Any]) -> str:
 
 def _check_references(scenario: Scenario) -> list[str]:
     """Cross-field checks: member codes, principals, dates, variants. Returns problems."""
-    from sim.io.registry import load_members  # edge: the member registry
 
     spec = scenario.spec
     date = spec.resolution.date

@@ -11,13 +11,13 @@ round's odds of the focal members and the expected tally.
 Attendance and pressure: with ``L`` the log-odds of voting at all (``log sum_votes exp U -
 U(absent)``), the asks move it from its calm value ``L0`` to ``L0 + evasion * (L - L0)``. An
 ``evasion`` of 1 (the default) is the multinomial logit of MODEL.md §3; the replay draws it from
-the calibration on earlier episodes (:mod:`sim.run.episodes`) when the scenario names some. Members
+the calibration on earlier episodes (:mod:`sim.estimate.deal`) when the scenario names some. Members
 no ask reaches keep their calm odds exactly. Every member's odds are finally mixed with the
 calibrated tremble (:mod:`sim.core.tremble`): the small share of acts the choice model does not
 explain.
 
 Mesa reserves the keyword ``scenario`` for its own ``Scenario`` class, so the prepared episode is
-passed as ``setup`` (a :class:`sim.run.replay.Setup`, built by :func:`sim.run.replay.prepare`). The
+passed as ``setup`` (a :class:`sim.model.setup.Setup`, built by :func:`sim.run.replay.prepare`). The
 model
 also runs under ``mesa.batch_run``::
 
@@ -42,7 +42,7 @@ from sim.core.tremble import apply_tremble
 from sim.model.members import Member
 
 if TYPE_CHECKING:
-    from sim.run.replay import AskSpec, Setup
+    from sim.model.setup import AskSpec, Setup
 
 __all__ = ["AssemblyModel", "ReceivedAsk", "Replays"]
 
@@ -66,14 +66,14 @@ class AssemblyModel(mesa.Model):
 
     Parameters
     ----------
-    setup : sim.run.replay.Setup
+    setup : sim.model.setup.Setup
         The prepared episode: members, baseline utilities per draw, asks and rounds.
     rng : numpy Generator or seed, optional
         Drives Mesa's activation order only (everything else is exact or drawn in ``prepare``).
     calm_from : AssemblyModel, optional
         A model of the same episode that differs at most in its asks and deal (``asks``,
         ``support_value``, ``evasion``: what :func:`dataclasses.replace` and
-        :meth:`sim.run.replay.Setup.with_deal` change): its calm odds are reused instead of
+        :meth:`sim.model.setup.Setup.with_deal` change): its calm odds are reused instead of
         recomputed, which is most of a model's cost when few members are asked (the pricing
         game and the deal calibration build one model per offer or per likelihood evaluation).
 
@@ -145,7 +145,7 @@ class AssemblyModel(mesa.Model):
 
     def record_counter_ask(self, iso3: str, principal: str, kind: str, event_id: str) -> None:
         """Note a member's counter-ask to the ask `event_id` (called by
-        :meth:`Member.respond_to_asks`); :func:`sim.game.bargaining.price_offer` prices it."""
+        :meth:`Member.respond_to_asks`); :func:`sim.run.bargain.price_offer` prices it."""
         self.counter_asks.append(
             {
                 "date": self.current_date,

@@ -75,7 +75,7 @@ class Member(mesa.Agent):
         A member asked to move its vote by a principal that offers (or could offer) a kind of
         support it needs at least ``COUNTER_ASK_NEED`` asks for that support, unless the offer is
         already firm. The counter-ask is recorded (``model.counter_asks``); pricing it is the
-        bargaining game's job (MODEL.md §4, :func:`sim.game.bargaining.price_offer`).
+        bargaining game's job (MODEL.md §4, :func:`sim.run.bargain.price_offer`).
         """
         for ask in self.model.asks_received(self.iso3):
             kind = ask.offer_kind

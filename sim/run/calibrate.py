@@ -1,425 +1,36 @@
-"""The embedded default: committed calibrated parameters for each shipped scenario.
+"""Calibrate a scenario: fit its window, learn its deal from its episodes, write its bundle.
 
-A replay must run on a fresh machine without the roll-call data, so ``sim calibrate`` fits the
-model (:class:`sim.estimate.ideal_points.IdealPoints`) on the roll calls each scenario names (its
-dimension,
-the ``years`` before its date) and writes a small *bundle* per scenario into
-``sim/defaults/calibration/<scenario>/``:
+The embedded default (committed calibrated parameters for each shipped scenario) and the bundles
+of a user's own scenarios, cached on first use, are both made here.
 
-``members.csv``
-    ``iso3, ideal_point, ideal_point_se, participation, participation_se, n_cells, n_votes,
-    previous_act`` (the member's act on the scenario's ``[previous]`` roll call, or empty).
-``calibration.json``
-    The period and dimension, the persistence costs with standard errors, the item parameters of
-    the scenario's ``[item] like`` roll call, fit diagnostics, the input files' SHA-256 and the
-    package versions.
-
-Both are plain text written deterministically (no pickle), so a refit on the same data gives the
-same bytes and ``git diff`` shows what changed.
+``sim calibrate`` refits the embedded default in ``sim/defaults/calibration/<scenario>/``
+(bundle format: :mod:`sim.io.bundles`); :func:`resolve_calibration` finds or makes the bundle of any
+scenario, keyed by its file, its episodes' files and the package version.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-from dataclasses import dataclass, field
-from importlib import resources
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sim.core.acts import ACTS
-from sim.io.errors import DataError
-from sim.io.results import atomic_write_bytes, json_text, package_versions
-from sim.io.scenario import Scenario
+from sim.core.acts import ACTS, IntArray
+from sim.estimate.deal import EPISODE_DRAWS, EPISODE_SEED, EVASION, SUPPORT_VALUE, Episode, fit_deal
+from sim.estimate.validate import held_out_tremble
+from sim.estimate.window import bundle_from_fit, find_roll_call, fit_window, title_item
+from sim.io.bundles import Bundle, bundle_dir, has_bundle, load_bundle, write_bundle
+from sim.io.data import cache_root, load_roll_calls, resolve_data_dir
+from sim.io.errors import DataError, ScenarioError
+from sim.io.results import package_versions
+from sim.io.scenario import Scenario, load_scenario
+from sim.run.prepare import build_setup, principal_acts
 
-__all__ = [
-    "Bundle",
-    "WindowFit",
-    "bundle_dir",
-    "bundle_from_fit",
-    "bundle_from_frames",
-    "calibrate_scenario",
-    "find_roll_call",
-    "fit_window",
-    "load_bundle",
-    "resolve_calibration",
-    "write_bundle",
-]
-
-ITEM_KEYS = ("discrimination", "cut_abstain", "cut_yes", "presence")
-MEMBER_COLUMNS = (
-    "ideal_point",
-    "ideal_point_se",
-    "participation",
-    "participation_se",
-    "n_cells",
-    "n_votes",
-    "previous_act",
-)
-
-
-@dataclass(frozen=True)
-class Bundle:
-    """Calibrated parameters for one scenario.
-
-    Attributes
-    ----------
-    members : DataFrame indexed by iso3
-        Columns ``MEMBER_COLUMNS``.
-    meta : dict
-        The content of ``calibration.json`` (period, dimension, ``persistence``, ``item``...).
-    sha256 : str
-        Hash of the two files' bytes, for manifests.
-    """
-
-    members: pd.DataFrame
-    meta: dict[str, Any]
-    sha256: str
-
-    @property
-    def item(self) -> dict[str, float]:
-        """The ``like`` roll call's item parameters."""
-        return {k: float(self.meta["item"][k]) for k in ITEM_KEYS}
-
-    @property
-    def absence(self) -> dict[str, float]:
-        """Strategic-absence slope ``gamma`` and its ``gamma_se`` (0 in older bundles)."""
-        return {
-            k: float(v)
-            for k, v in self.meta.get("absence", {"gamma": 0.0, "gamma_se": 0.0}).items()
-        }
-
-    @property
-    def group_shock(self) -> dict[str, float]:
-        """Sd ``tau`` (and ``tau_se``) of the common shock per UN group (0 in older bundles)."""
-        return {
-            k: float(v)
-            for k, v in self.meta.get("group_shock", {"tau": 0.0, "tau_se": 0.0}).items()
-        }
-
-    @property
-    def persistence(self) -> dict[str, float]:
-        """Persistence costs ``reversal``, ``leave``, ``return`` and their ``_se``."""
-        return {k: float(v) for k, v in self.meta["persistence"].items() if k[0] != "n"}
-
-
-def _serialise(members: pd.DataFrame, meta: dict[str, Any]) -> tuple[bytes, bytes]:
-    """The bytes of ``members.csv`` (full float precision) and ``calibration.json``."""
-    table = members.copy()
-    table.index.name = "iso3"
-    members_bytes = table.to_csv(float_format="%.17g", lineterminator="\n").encode()
-    meta_bytes = json_text(meta).encode()
-    return members_bytes, meta_bytes
-
-
-def _digest(members_bytes: bytes, meta_bytes: bytes) -> str:
-    return hashlib.sha256(members_bytes + b"\0" + meta_bytes).hexdigest()
-
-
-def bundle_from_frames(members: pd.DataFrame, meta: dict[str, Any]) -> Bundle:
-    """A bundle held in memory (as :func:`write_bundle` would store it, same hash)."""
-    members_bytes, meta_bytes = _serialise(members, meta)
-    table = members.copy()
-    table.index.name = "iso3"
-    return Bundle(
-        members=table, meta=json.loads(meta_bytes), sha256=_digest(members_bytes, meta_bytes)
-    )
-
-
-def bundle_dir(root: Path | None = None) -> Path:
-    """Folder holding the bundles: `root`, or the package's ``defaults/calibration``."""
-    if root is not None:
-        return Path(root)
-    return Path(str(resources.files("sim").joinpath("defaults", "calibration")))
-
-
-#: The files of a bundle (:func:`write_bundle`).
-BUNDLE_FILES = ("members.csv", "calibration.json")
-
-
-def _has_bundle(folder: Path) -> bool:
-    return all((folder / f).is_file() for f in BUNDLE_FILES)
-
-
-def load_bundle(
-    scenario_name: str, *, root: Path | None = None, scenario_path: Path | str | None = None
-) -> Bundle:
-    """Read a scenario's bundle (`scenario_path`, if given, names the file in the hint).
-
-    Raises
-    ------
-    DataError
-        If the files are missing, with the command that makes them.
-    """
-    folder = bundle_dir(root) / scenario_name
-    members_path, meta_path = (folder / f for f in BUNDLE_FILES)
-    for path in (members_path, meta_path):
-        if not path.is_file():
-            source = scenario_path or f"scenarios/{scenario_name}.toml"
-            if root is not None:
-                raise DataError(
-                    f"{path}: no calibrated parameters for scenario {scenario_name!r}; run "
-                    f"`sim calibrate {source} --out {root}` (then replay with `--calibration "
-                    f"{root}`); it needs the roll-call data (`sim data fetch`, or SIM_DATA_DIR)"
-                )
-            raise DataError(
-                f"{path}: no calibrated parameters for scenario {scenario_name!r}, and no "
-                "roll-call data to fit them to: run `sim data fetch` (or set SIM_DATA_DIR) and "
-                "replay again, which calibrates it once; or `sim calibrate "
-                f"{source} --out DIR` and replay with `--calibration DIR`"
-            )
-    members_bytes, meta_bytes = members_path.read_bytes(), meta_path.read_bytes()
-    members = pd.read_csv(
-        members_path,
-        index_col="iso3",
-        keep_default_na=False,
-        na_values={"ideal_point": [""]},
-        dtype={"previous_act": str},
-    )
-    meta = json.loads(meta_bytes)
-    return Bundle(members=members, meta=meta, sha256=_digest(members_bytes, meta_bytes))
-
-
-def find_roll_call(data: Any, like: str, where: str) -> int:
-    """The rcid that `like` names (``A/RES/74/87`` or ``rcid:9108``); of several roll calls with
-    one symbol (paragraph votes), the last whole-text one. Errors start with `where`."""
-    rc = data.roll_calls
-    if like.startswith("rcid:"):
-        try:
-            rcid = int(like[5:])
-        except ValueError:
-            rcid = -1
-        if rcid not in rc.index:
-            raise DataError(f"{where}: roll call {like} is not in the data")
-        return rcid
-    hits = rc.index[rc["symbol"].to_numpy() == like]
-    if len(hits) == 0:
-        raise DataError(
-            f"{where}: no roll call with symbol {like!r} in the data (symbols are written like "
-            "A/RES/74/87; or pass rcid:N)"
-        )
-    whole = [r for r in hits if not bool(rc.loc[r, "partial"])]
-    return int((whole or list(hits))[-1])
-
-
-@dataclass
-class WindowFit:
-    """Everything fitted on one window of roll calls and one dimension (before any scenario)."""
-
-    est: Any
-    window: Any
-    dimension: str
-    start: pd.Timestamp
-    end: pd.Timestamp
-    absence: dict[str, float]
-    group_shock: dict[str, float]
-    persistence: dict[str, float]
-    #: How an attendance effect carries over to the same text's vote in a later session
-    #: (:func:`sim.core.absence.fit_presence_carryover`).
-    presence_carryover: dict[str, float] = field(default_factory=dict)
-
-
-def fit_window(
-    data: Any,
-    *,
-    start: pd.Timestamp,
-    end: pd.Timestamp,
-    dimension: str,
-    dynamic: bool = False,
-    on: Any = None,
-    progress: bool = False,
-) -> WindowFit:
-    """Fit ideal points, items, strategic absence, group shocks and persistence on the roll
-    calls dated in ``[start, end)`` of `dimension`.
-
-    With `dynamic`, ideal points follow a random walk over sessions
-    (:class:`sim.estimate.dynamic.DynamicIdealPoints`) and the members' table holds each member's
-    point
-    projected to the session of `on` (default `end`), its standard error grown by the walk.
-    `progress` draws the optimiser's progress on a terminal (:mod:`sim.io.progress`).
-    """
-    from sim.core.absence import fit_presence_carryover
-    from sim.estimate.dynamic import DynamicIdealPoints
-    from sim.estimate.ideal_points import IdealPoints
-    from sim.estimate.titles import text_keys
-
-    window = data.between(start, end)
-    if dynamic:
-        est = DynamicIdealPoints(dimension=dimension, progress=progress).fit(window)
-        if not hasattr(est, "period_"):
-            dates = window.roll_calls.loc[est.items_.index, "date"]
-            est.period_ = (dates.min().date().isoformat(), dates.max().date().isoformat())
-    else:
-        est = IdealPoints(dimension=dimension, progress=progress).fit(window)
-    target = session_of(on if on is not None else end)
-    absence = _strategic_presence(est, window, target_session=target)
-    group_shock = _group_shock(est, window, end)
-    persistence = _text_persistence(est, window, gamma=absence["gamma"])
-    if dynamic:
-        target = max(
-            session_of(on if on is not None else end), int(est.members_["last_session"].max())
-        )
-        projected = est.project(target)
-        est.members_ = est.members_.assign(
-            ideal_point=projected["ideal_point"].reindex(est.members_.index).to_numpy(),
-            ideal_point_se=projected["ideal_point_se"].reindex(est.members_.index).to_numpy(),
-        )
-    rc = window.roll_calls.loc[est.items_.index]
-    carryover = fit_presence_carryover(est.items_["presence"], text_keys(rc), rc["session"])
-    return WindowFit(
-        est, window, dimension, start, end, absence, group_shock, persistence, carryover
-    )
-
-
-def title_item(fit: WindowFit, data: Any, title: str, *, issue: str = "all") -> dict[str, Any]:
-    """A new text's item as a mixture over the window's first votes of texts, weighted by how
-    alike their titles are to `title` (:mod:`sim.estimate.titles`, the predictive ``sim validate``
-    scores for new texts).
-
-    Parameters
-    ----------
-    fit : WindowFit
-    data : RollCallData
-        The whole record (a text first voted before the window is not new inside it).
-    title : str
-    issue : str
-        Mix over this issue's first votes (``all``: every issue's).
-
-    Returns
-    -------
-    dict
-        ``title``, ``issue``, ``sharpness``, ``place_weight`` (of country words in the title
-        vectors, :func:`sim.estimate.titles.title_fit`), and per first vote kept (weight above 1e-9
-        of the
-        largest): ``rcid``, ``symbol``, ``date``, ``weight`` (summing to one), the item
-        parameters and ``acts``, the fitted ``members``' acts on it (their previous public
-        act on another text, as ``[previous] same_text = false`` reads one).
-    """
-    from sim.estimate.titles import first_votes, new_texts, text_keys, window_acts
-
-    rc = data.roll_calls
-    titles = text_keys(rc)
-    texts = new_texts(fit, rc, first_votes(rc, titles), titles)
-    weights = texts.weights(issue, title)
-    items = fit.est.items_.loc[weights.index]
-    symbols = rc.loc[weights.index, "symbol"] if "symbol" in rc.columns else None
-    members = fit.est.members_.index
-    acts = window_acts(fit, weights.index)
-    return {
-        "title": title,
-        "issue": issue if issue in texts.groups else "all",
-        "sharpness": texts.sharpness,
-        "place_weight": texts.place_weight,
-        "rcid": [int(r) for r in weights.index],
-        "symbol": [str(s or "") for s in symbols] if symbols is not None else [""] * len(weights),
-        "date": [pd.Timestamp(d).date().isoformat() for d in rc.loc[weights.index, "date"]],
-        "weight": [float(w) for w in weights],
-        **{k: [float(v) for v in items[k]] for k in ITEM_KEYS},
-        # Each member's act on each text: one character per member of `members`, the index
-        # into ACTS ("0" yes, "1" no, "2" abstain, "3" absent) or "-" if it had no seat.
-        "members": [str(m) for m in members],
-        "acts": ["".join("0123"[c] if c >= 0 else "-" for c in acts[j]) for j in acts.columns],
-    }
-
-
-def bundle_from_fit(
-    fit: WindowFit,
-    *,
-    like: str | None,
-    previous: str | None,
-    name: str,
-    where: str,
-    data_sha256: Any,
-    by_title: dict[str, Any] | None = None,
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The members table and metadata of a bundle: `fit` plus the item of roll call `like` and
-    each member's act on roll call `previous` (if any). With `by_title` (:func:`title_item`)
-    instead of `like`, the item's fields are the nearest title's and the mixture is stored
-    beside them (``item.by_title``)."""
-    est, window = fit.est, fit.window
-    if by_title is not None:
-        rcid = by_title["rcid"][int(np.argmax(by_title["weight"]))]
-        like = f"rcid:{rcid}"
-    else:
-        if like is None:
-            raise ValueError("bundle_from_fit needs like or by_title")
-        rcid = find_roll_call(window, like, f"{where}: item.like")
-    if rcid not in est.items_.index:
-        raise DataError(
-            f"{where}: item.like: roll call {like} (rcid {rcid}) is not among the "
-            f"{fit.dimension!r} roll calls of {fit.start.date()}..{fit.end.date()}; pick one "
-            f"tagged {fit.dimension!r} in that window"
-        )
-    item = est.items_.loc[rcid]
-    location_sd = _new_text_location_sd(est, window)
-    members = est.members_.copy()
-    members["previous_act"] = ""
-    previous_date = None
-    if previous is not None:
-        prev = find_roll_call(window, previous, f"{where}: previous.like")
-        votes = window.votes
-        acts = votes.loc[votes["rcid"] == prev].set_index("iso3")["act"].astype(str)
-        members["previous_act"] = acts.reindex(members.index).fillna("").to_numpy()
-        previous_date = pd.Timestamp(window.roll_calls.loc[prev, "date"]).date().isoformat()
-    members = members[list(MEMBER_COLUMNS)]
-    meta = {
-        "scenario": name,
-        "dimension": fit.dimension,
-        "window": [fit.start.date().isoformat(), fit.end.date().isoformat()],
-        "period": list(est.period_),
-        "item": {
-            "like": like,
-            "rcid": int(rcid),
-            "date": pd.Timestamp(item["date"]).date().isoformat(),
-            **{k: float(item[k]) for k in ITEM_KEYS},
-            **{f"{k}_se": float(item[f"{k}_se"]) for k in ITEM_KEYS},
-            "new_text_location_sd": location_sd,
-            **({"by_title": by_title} if by_title is not None else {}),
-        },
-        "previous": previous,
-        "previous_date": previous_date,
-        "persistence": fit.persistence,
-        "absence": fit.absence,
-        "presence_carryover": fit.presence_carryover,
-        "group_shock": fit.group_shock,
-        "transitions": {
-            str(p): {str(k): float(v) for k, v in row.items()}
-            for p, row in est.transitions_.iterrows()
-        },
-        "fit": {
-            "n_members": len(members),
-            "n_roll_calls": len(est.items_),
-            "n_cells": est.n_cells_,
-            "loglik": est.loglik_,
-            "n_iter": est.n_iter_,
-            "converged": est.converged_,
-        },
-        "data_sha256": data_sha256,
-        "versions": package_versions(),
-    }
-    return members, meta
-
-
-def _new_text_location_sd(est: Any, window: Any) -> float:
-    """Spread of where the window's new texts sit: the sd, over the first votes of texts, of
-    the item's location ``(cut_abstain + cut_yes) / (2 * discrimination)`` (ideal-point units).
-
-    It is how uncertain a new text's position is around the roll call it is said to be like
-    (``[item] new_text``); NaN with fewer than three first votes.
-    """
-    from sim.estimate.titles import first_votes, text_keys
-
-    items = est.items_
-    rc = window.roll_calls.loc[items.index]
-    first = [r for r in first_votes(rc, text_keys(rc)) if r in items.index]
-    if len(first) < 3:
-        return float("nan")
-    it = items.loc[first]
-    beta = it["discrimination"].where(it["discrimination"].abs() > 1e-9, 1e-9)
-    return float(((it["cut_abstain"] + it["cut_yes"]) / (2 * beta)).std())
+__all__ = ["calibrate_scenario", "calibration_cache_dir", "calibration_key", "resolve_calibration"]
 
 
 def calibrate_scenario(
@@ -431,12 +42,10 @@ def calibrate_scenario(
     anything later excluded), on the scenario's dimension; the tremble (:mod:`sim.core.tremble`) is
     measured on the year before the vote's, predicted from its own window. With
     ``calibration.episodes``, the
-    deal parameters are calibrated on those earlier episodes (:mod:`sim.run.episodes`), whose
+    deal parameters are calibrated on those earlier episodes (:mod:`sim.estimate.deal`), whose
     bundles are read from `calibration` first, then from the package's defaults. Returns the
     members table and the metadata that :func:`write_bundle` stores.
     """
-    from sim.core.tremble import held_out_tremble
-    from sim.run.episodes import calibrate_deal
 
     spec = scenario.spec
     end = pd.Timestamp(spec.resolution.date)
@@ -473,206 +82,19 @@ def calibrate_scenario(
     return members, meta
 
 
-def session_of(date: Any) -> int:
-    """UNGA session meeting on `date` (session s opens in September of 1945 + s).
-
-    Examples
-    --------
-    >>> session_of("2022-12-30"), session_of("2022-07-28")
-    (77, 76)
-    """
-    ts = pd.Timestamp(date)
-    return ts.year - 1945 if ts.month >= 9 else ts.year - 1946
-
-
-def cell_ideal_points(
-    est: Any, iso3: Any, rcid: Any, roll_calls: pd.DataFrame, column: str = "ideal_point"
-) -> np.ndarray:
-    """Each cell's ideal point (or another member-session `column`, e.g. ``participation``):
-    the member's (static fit) or the member's in the roll call's session (dynamic fit,
-    :class:`sim.estimate.dynamic.DynamicIdealPoints`)."""
-    iso3 = np.asarray(iso3)
-    static = est.members_[column].reindex(iso3).to_numpy()
-    if column not in getattr(est, "ideal_points_", pd.DataFrame()).columns:
-        return static
-    sessions = roll_calls.loc[np.asarray(rcid), "session"].to_numpy()
-    index = pd.MultiIndex.from_arrays([iso3, sessions])
-    dynamic = est.ideal_points_[column].reindex(index).to_numpy()
-    return np.where(np.isfinite(dynamic), dynamic, static)
-
-
-#: Candidate sds (logit units per session) of the participation random walk; the one that best
-#: predicts the window's last session from the earlier ones is used.
-PARTICIPATION_WALK_SDS = (0.05, 0.2, 0.5, 1.0)
-
-
-def _strategic_presence(est: Any, window: Any, *, target_session: int) -> dict[str, float]:
-    """Strategic absence and participation moving over sessions, carried to `target_session`.
-
-    A dynamic fit (:class:`sim.estimate.dynamic.DynamicIdealPoints`) estimated ``gamma``, the
-    roll-call
-    effects and each member-session's participation jointly with the vote: its last session's
-    participation is used, the se grown by the participation walk. After a static fit (its
-    ``gamma`` also joint when ``strategic``), the presence model is refitted given the vote
-    (:func:`sim.core.absence.fit_strategic_presence`: at a joint estimate this returns the same
-    ``gamma`` and effects, and their standard errors), then participation moves over sessions
-    by :func:`sim.core.absence.fit_participation_walk`. Updates ``est.members_`` and ``est.items_``
-    in place."""
-    from sim.core.absence import ambivalence, fit_participation_walk, fit_strategic_presence
-    from sim.core.persistence import vote_log_probs
-
-    if "participation" in getattr(est, "ideal_points_", pd.DataFrame()).columns:
-        # The dynamic fit estimated gamma, the roll-call effects and each member-session's
-        # participation jointly with the vote: carry the last session's forward by its walk.
-        m = est.members_
-        gap = np.maximum(target_session - m["last_session"].to_numpy(), 0)
-        sd = est.participation_walk_sd
-        est.members_ = m.assign(
-            participation_se=np.sqrt(m["participation_se"].to_numpy() ** 2 + sd**2 * gap)
-        )
-        return {
-            "gamma": float(est.gamma_),
-            "gamma_se": float(est.gamma_se_),
-            "participation_walk_sd": float(sd),
-            "joint": True,
-        }
-    votes = window.votes[window.votes["rcid"].isin(est.items_.index)]
-    votes = votes[votes["iso3"].isin(est.members_.index)]
-    member = est.members_.index.get_indexer(votes["iso3"].to_numpy())
-    item = est.items_.index.get_indexer(votes["rcid"].to_numpy())
-    m, it = est.members_, est.items_
-    log_votes = vote_log_probs(
-        cell_ideal_points(
-            est, votes["iso3"].to_numpy(), votes["rcid"].to_numpy(), window.roll_calls
-        ),
-        item={k: it[k].to_numpy()[item] for k in ("discrimination", "cut_abstain", "cut_yes")},
-    )
-    present = (votes["act"].astype(str).to_numpy() != "absent").astype(float)
-    session = window.roll_calls.loc[votes["rcid"].to_numpy(), "session"].to_numpy()
-    # As in the joint fit (sim.estimate.ideal_points._Cells.strategic): no strategic term for a
-    # member in a
-    # session in which it cast no vote at all.
-    voted = pd.Series(present).groupby([member, session]).transform("max").to_numpy()
-    h = ambivalence(log_votes) * voted
-    fit = fit_strategic_presence(member, item, present, h, n_members=len(m), n_items=len(it))
-    est.items_ = it.assign(presence=fit["delta"])
-    offset = fit["delta"][item] - fit["gamma"] * h
-    walk_sd, scores = _choose_participation_walk(member, session, offset, present)
-    walk = fit_participation_walk(member, session, offset, present, walk_sd=walk_sd)
-    last = walk["last"].reindex(np.arange(len(m)))
-    gap = np.maximum(target_session - last["session"].to_numpy(), 0)
-    est.members_ = m.assign(
-        participation=last["rho"].to_numpy(),
-        participation_se=np.sqrt(last["rho_se"].to_numpy() ** 2 + walk_sd**2 * gap),
-    )
-    out = {k: float(fit[k]) for k in ("gamma", "gamma_se", "loglik", "loglik_gain")}
-    out["participation_walk_sd"] = float(walk_sd)
-    out["joint"] = bool(getattr(est, "strategic", False))
-    out.update({f"holdout_loglik_walk_{k:g}": v for k, v in scores.items()})
-    return out
-
-
-def _choose_participation_walk(
-    member: np.ndarray, session: np.ndarray, offset: np.ndarray, present: np.ndarray
-) -> tuple[float, dict[float, float]]:
-    """The walk sd whose fit on all but the last session best predicts the last session."""
-    from sim.core.absence import fit_participation_walk, presence_probability
-
-    last_session = int(session.max())
-    train, test = session < last_session, session == last_session
-    if not train.any() or not test.any():
-        return PARTICIPATION_WALK_SDS[1], {}
-    scores = {}
-    for sd in PARTICIPATION_WALK_SDS:
-        walk = fit_participation_walk(
-            member[train], session[train], offset[train], present[train], walk_sd=sd
-        )
-        last = walk["last"].reindex(member[test])
-        gap = last_session - last["session"].to_numpy()
-        rho = last["rho"].to_numpy()
-        known = np.isfinite(rho)
-        p = presence_probability(
-            rho[known] + offset[test][known],
-            np.sqrt(last["rho_se"].to_numpy()[known] ** 2 + sd**2 * gap[known]),
-        )
-        y = present[test][known]
-        p = np.clip(p, 1e-12, 1 - 1e-12)
-        scores[sd] = float(np.sum(y * np.log(p) + (1 - y) * np.log1p(-p)))
-    return max(scores, key=lambda k: scores[k]), scores
-
-
-def _group_shock(est: Any, window: Any, on: pd.Timestamp) -> dict[str, float]:
-    """Sd of the common shock per UN regional group and roll call (:mod:`sim.core.shocks`)."""
-    from sim.core.shocks import fit_group_shock_sd
-    from sim.io.registry import load_members
-
-    groups = load_members(on.date())["un_group"]
-    votes = window.votes[window.votes["rcid"].isin(est.items_.index)]
-    votes = votes[votes["act"].astype(str) != "absent"]
-    it = est.items_.loc[votes["rcid"].to_numpy()]
-    group = groups.reindex(votes["iso3"].to_numpy()).fillna("none").to_numpy()
-    cluster = pd.factorize(pd.Series(votes["rcid"].astype(str).to_numpy()) + "|" + group)[0]
-    fit = fit_group_shock_sd(
-        it["discrimination"].to_numpy()
-        * cell_ideal_points(
-            est, votes["iso3"].to_numpy(), votes["rcid"].to_numpy(), window.roll_calls
-        ),
-        pd.Categorical(votes["act"].astype(str), categories=list(ACTS)).codes.astype(np.int64),
-        cluster,
-        cut_abstain=it["cut_abstain"].to_numpy(),
-        cut_yes=it["cut_yes"].to_numpy(),
-    )
-    return {k: float(v) for k, v in fit.items()}
-
-
-def _text_persistence(est: Any, window: Any, *, gamma: float) -> dict[str, float]:
-    """Fit the text shock, how fast it moves, and the reversal costs (:mod:`sim.core.persistence`)
-    on same-title pairs: each vote with its text's previous vote, at whatever gap."""
-    from sim.core.persistence import fit_text_persistence
-    from sim.estimate.ideal_points import persistence_pairs, transition_matrix
-
-    votes = window.votes[window.votes["rcid"].isin(est.items_.index)]
-    rc = window.roll_calls.loc[est.items_.index]
-    key = getattr(est, "persistence_key", "text")
-    if not hasattr(est, "transitions_"):
-        consecutive = persistence_pairs(votes, rc, key=key)
-        est.transitions_ = transition_matrix(
-            consecutive["act_prev"].to_numpy(dtype=np.int64),
-            consecutive["act_next"].to_numpy(dtype=np.int64),
-        )
-    pairs = persistence_pairs(votes, rc, key=key, consecutive=False)
-    it = est.items_.loc[pairs["rcid_prev"].to_numpy()]
-    fit = fit_text_persistence(
-        cell_ideal_points(est, pairs["iso3"].to_numpy(), pairs["rcid_prev"].to_numpy(), rc),
-        cell_ideal_points(
-            est, pairs["iso3"].to_numpy(), pairs["rcid_prev"].to_numpy(), rc, "participation"
-        ),
-        pairs["act_prev"].to_numpy(dtype=np.int64),
-        pairs["act_next"].to_numpy(dtype=np.int64),
-        item={k: it[k].to_numpy() for k in ITEM_KEYS},
-        gamma=gamma,
-        gap=pairs["gap"].to_numpy(dtype=float),
-    )
-    fit["n_texts"] = int(pairs[["rcid_prev", "rcid_next"]].drop_duplicates().shape[0])
-    return {k: float(v) for k, v in fit.items()}
-
-
 def calibration_cache_dir() -> Path:
     """Where bundles calibrated on first use are kept: :func:`sim.io.data.cache_root`
     ``/calibration`` (``SIM_CACHE_DIR``, else the user's cache folder)."""
-    from sim.io.data import cache_root
 
     return cache_root() / "calibration"
 
 
 def calibration_key(scenario: Scenario) -> str:
     """What a scenario's calibration depends on, hashed: its file, the files of the episodes it
-    names (looked up beside it, as :func:`sim.run.episodes.load_episodes` does) and the package's
+    names (looked up beside it, as :func:`sim.run.calibrate.load_episodes` does) and the package's
     version. An edited file gets a fresh calibration; an unchanged one reuses its bundle."""
-    from sim import __version__
-    from sim.run.episodes import episode_files
 
-    h = hashlib.sha256(__version__.encode())
+    h = hashlib.sha256(package_versions()["sim"].encode())
     h.update(scenario.sha256.encode())
     for name, path in episode_files(scenario).items():
         h.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b""))
@@ -693,15 +115,14 @@ def resolve_calibration(
     ``sim calibrate FILE --out DIR`` then ``--calibration DIR`` would do, in one step. Without
     the data None is returned, and :func:`load_bundle` says what to run.
     """
-    from sim.io.data import load_roll_calls, resolve_data_dir
 
     if calibration is not None:
         return calibration
     name = scenario.spec.name
-    if _has_bundle(bundle_dir() / name):
+    if has_bundle(bundle_dir() / name):
         return None
     root = calibration_cache_dir() / f"{name}-{calibration_key(scenario)}"
-    if _has_bundle(root / name):
+    if has_bundle(root / name):
         return root
     try:
         data_dir = resolve_data_dir()
@@ -720,14 +141,77 @@ def resolve_calibration(
     return root
 
 
-def write_bundle(members: pd.DataFrame, meta: dict[str, Any], folder: Path) -> None:
-    """Write a bundle atomically (``members.csv`` at full float precision, ``calibration.json``)."""
-    members_bytes, meta_bytes = _serialise(members, meta)
-    atomic_write_bytes(folder / "members.csv", members_bytes)
-    atomic_write_bytes(folder / "calibration.json", meta_bytes)
+def episode_files(scenario: Scenario) -> dict[str, Path]:
+    """The file of each episode a scenario names: ``<folder>/<name>.toml`` beside the scenario
+    (``scenarios/`` for one not read from a file), whether or not it exists."""
+    folder = scenario.path.parent if scenario.path is not None else Path("scenarios")
+    return {name: folder / f"{name}.toml" for name in scenario.spec.calibration.episodes}
 
 
-def previous_codes(members: pd.DataFrame, iso3: list[str]) -> np.ndarray:
-    """Index into ``ACTS`` of each member's previous act (-1 where none)."""
-    prev = members["previous_act"].reindex(iso3).fillna("").astype(str).to_numpy()
-    return np.array([ACTS.index(a) if a in ACTS else -1 for a in prev], dtype=np.int64)
+def recorded_acts(data: Any, scenario: Scenario, iso3: Sequence[str]) -> IntArray:
+    """The acts of `iso3` on the scenario's own roll call, found in `data` by its symbol."""
+
+    where = f"{scenario.path or scenario.name}: resolution.symbol"
+    rcid = find_roll_call(data, scenario.spec.resolution.symbol, where)
+    votes = data.votes
+    acts = votes.loc[votes["rcid"] == rcid].set_index("iso3")["act"].astype(str)
+    return np.array([ACTS.index(acts[m]) if m in acts.index else -1 for m in iso3])
+
+
+def load_episodes(
+    scenario: Scenario, data: Any, *, calibration: Path | None = None
+) -> list[Episode]:
+    """The episodes a scenario names, each replayed on its own bundle, with recorded acts.
+
+    Episode files are looked up beside the scenario (``<folder>/<name>.toml``); their bundles in
+    `calibration` first (where ``sim calibrate`` is writing), then in the package's defaults.
+    """
+
+    spec = scenario.spec
+    where = f"{scenario.path or scenario.name}: calibration.episodes"
+    out = []
+    for name, path in episode_files(scenario).items():
+        if not path.is_file():
+            raise ScenarioError(f"{where}: {name!r}: expected a scenario file {path}; none there")
+        episode = load_scenario(path)
+        if episode.spec.resolution.date >= spec.resolution.date:
+            raise ScenarioError(
+                f"{where}: {name!r} votes on {episode.spec.resolution.date}, not before this "
+                f"scenario's vote ({spec.resolution.date}): a replay learns only from the past"
+            )
+        bundle = None
+        if calibration is not None and (calibration / name).is_dir():
+            bundle = load_bundle(name, root=calibration)
+        else:
+            # The package's bundle, else one made on first use (an episode of the user's own).
+            root = resolve_calibration(episode, None)
+            try:
+                bundle = load_bundle(name, root=root)
+            except DataError as exc:
+                raise DataError(
+                    f"{where}: {name!r} has no calibration bundle yet; run `sim calibrate "
+                    f"{path}` first"
+                ) from exc
+        setup = build_setup(episode, n_draws=EPISODE_DRAWS, seed=EPISODE_SEED, calibration=bundle)
+        # One episode measures credibility x value: its offers are scored at their prior mean
+        # credibility, and the spread of that prior widens the value's posterior (fit_deal).
+        setup = replace(setup, asks=tuple(ask.at_mean_credibility() for ask in setup.asks))
+        acts = recorded_acts(data, episode, setup.iso3)
+        # A principal's own vote is not an answer to pressure (it votes as it asks others,
+        # sim.run.prepare.principal_acts): it is left out of the score, which also keeps a principal
+        # that broke its own line from making the likelihood zero.
+        own = principal_acts(episode.spec.principals, episode.events(setup.variant))
+        acts[[i for i, m in enumerate(setup.iso3) if m in own]] = -1
+        out.append(Episode(name, setup, acts))
+    return out
+
+
+def calibrate_deal(
+    scenario: Scenario, data: Any, *, calibration: Path | None = None
+) -> dict[str, Any] | None:
+    """The deal posterior of a scenario from its ``[calibration] episodes`` (None if none)."""
+
+    if not scenario.spec.calibration.episodes:
+        return None
+    episodes = load_episodes(scenario, data, calibration=calibration)
+    return fit_deal(episodes, support_prior=SUPPORT_VALUE, evasion_prior=EVASION)

@@ -26,23 +26,27 @@ from typing import Any
 import pandas as pd
 
 from sim.core.absence import carry_presence
-from sim.core.tremble import held_out_tremble
-from sim.io.errors import DataError, ScenarioError
-from sim.io.scenario import parse_scenario
-from sim.run.calibrate import (
+from sim.core.acts import DIMENSIONS, ISSUE_CODES
+from sim.estimate.titles import loose_titles, text_keys
+from sim.estimate.validate import held_out_tremble
+from sim.estimate.window import (
     WindowFit,
     bundle_from_fit,
-    bundle_from_frames,
     find_roll_call,
     fit_window,
     session_of,
+    title_item,
 )
+from sim.io.bundles import bundle_from_frames
+from sim.io.errors import DataError, ScenarioError
+from sim.io.registry import load_members
+from sim.io.scenario import parse_scenario
+from sim.run.prepare import DEFAULT_SEED
 from sim.run.replay import ReplayResult, replay
 
-__all__ = ["ISSUE_ORDER", "Forecaster", "check_members", "forecast_batch", "read_batch"]
+__all__ = ["Forecaster", "check_members", "forecast_batch", "read_batch"]
 
 #: Issue dimensions in the order they are preferred when a roll call carries several tags.
-ISSUE_ORDER = ("me", "nu", "di", "hr", "co", "ec")
 
 
 @dataclass
@@ -81,7 +85,7 @@ class Forecaster:
         """The dimension a forecast like `row` uses."""
         if self.dimension != "auto":
             return self.dimension
-        for code in ISSUE_ORDER:
+        for code in ISSUE_CODES:
             if bool(row.get(code, False)):
                 return code
         return "all"
@@ -124,7 +128,7 @@ class Forecaster:
         *,
         new_text: bool = False,
         n_draws: int = 1000,
-        seed: int = 20221230,
+        seed: int = DEFAULT_SEED,
         focal: Sequence[str] = (),
         no_vote: Sequence[str] = (),
     ) -> ReplayResult:
@@ -152,7 +156,7 @@ class Forecaster:
         )  # fmt: skip
         if session_of(date) > int(row["session"]) and fit.presence_carryover:
             # A later session's vote: its attendance effect is not the earlier vote's, only
-            # correlated with it (sim.core.absence.fit_presence_carryover).
+            # correlated with it (sim.estimate.participation.fit_presence_carryover).
             item = meta["item"]
             item["presence"], item["presence_se"] = carry_presence(
                 item["presence"], item["presence_se"], fit.presence_carryover
@@ -170,7 +174,6 @@ class Forecaster:
         """The last whole-text roll call before `date` whose title is `title` (case,
         punctuation, spacing and the UN library's ": resolution / adopted by the General
         Assembly" aside: :func:`sim.estimate.titles.loose_titles`), or None."""
-        from sim.estimate.titles import loose_titles, text_keys
 
         rc = self.data.roll_calls
         text = loose_titles(text_keys(rc))
@@ -189,7 +192,7 @@ class Forecaster:
         *,
         issue: str = "all",
         n_draws: int = 1000,
-        seed: int = 20221230,
+        seed: int = DEFAULT_SEED,
         focal: Sequence[str] = (),
         no_vote: Sequence[str] = (),
     ) -> ReplayResult:
@@ -213,7 +216,6 @@ class Forecaster:
             return self.forecast(
                 f"rcid:{rcid}", date, n_draws=n_draws, seed=seed, focal=focal, no_vote=no_vote
             )
-        from sim.run.calibrate import title_item
 
         mixture = title_item(fit, self.data, title, issue=issue)
         members, meta = bundle_from_fit(
@@ -235,7 +237,6 @@ def _focal_line(focal: Sequence[str], date: dt.date) -> str:
     are checked against the members on `date`, the error naming ``--focal``."""
     if not focal:
         return ""
-    from sim.io.registry import load_members
 
     roster = load_members(date)
     codes = [str(c).strip().upper() for c in focal]
@@ -266,7 +267,6 @@ def _no_vote_sections(no_vote: Sequence[str], date: dt.date) -> str:
     `date`, the error naming ``--no-vote``."""
     if not no_vote:
         return ""
-    from sim.io.registry import load_members
 
     roster = load_members(date)
     codes = sorted({str(c).strip().upper() for c in no_vote})
@@ -385,9 +385,6 @@ class BatchRow:
     issue: str = "all"
 
 
-_ISSUES = ("all", *ISSUE_ORDER)
-
-
 def read_batch(path: Path) -> list[BatchRow]:
     """Read a batch CSV with columns ``name,date`` and ``like`` or ``title`` (one of them per
     row), optionally ``new_text`` (true or false, default false; with ``like``) and ``issue``
@@ -445,9 +442,9 @@ def _batch_row(path: Path, i: int, raw: dict[str, str | None]) -> BatchRow:
             f"{path}: row {i}: new_text: a forecast by title is read as a new text already "
             f"(or as the next vote of a text with that title); leave new_text empty"
         )
-    if issue not in _ISSUES:
+    if issue not in DIMENSIONS:
         raise ScenarioError(
-            f"{path}: row {i}: issue: expected one of {', '.join(_ISSUES)}; got {issue!r}"
+            f"{path}: row {i}: issue: expected one of {', '.join(DIMENSIONS)}; got {issue!r}"
         )
     return BatchRow(name, like, date, flag == "true", title, issue)
 
@@ -458,7 +455,7 @@ def forecast_batch(
     out: Path,
     *,
     n_draws: int = 1000,
-    seed: int = 20221230,
+    seed: int = DEFAULT_SEED,
     progress: Callable[[BatchRow], None] | None = None,
     focal: Sequence[str] = (),
     no_vote: Sequence[str] = (),

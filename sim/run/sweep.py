@@ -45,9 +45,13 @@ from typing import Any
 import pandas as pd
 
 from sim.core.acts import ACTS
+from sim.io.bundles import load_bundle
 from sim.io.errors import ScenarioError
 from sim.io.results import atomic_write_text, git_commit, package_versions, write_json
 from sim.io.scenario import Scenario, load_scenario, validate_scenario
+from sim.run.calibrate import resolve_calibration
+from sim.run.prepare import DEFAULT_SEED
+from sim.run.replay import replay
 
 __all__ = ["Sweep", "grid_from_assignments", "override", "parse_assignment", "run_sweep"]
 
@@ -77,7 +81,7 @@ class Sweep:
     grid: tuple[tuple[str, tuple[Any, ...]], ...]
     variant: str | None = None
     draws: int = 1000
-    seed: int = 20221230
+    seed: int = DEFAULT_SEED
     calibration: Path | None = None
     _raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -114,7 +118,6 @@ class Sweep:
         """Hash of what determines the results: the file's content, grid, variant, draws,
         seed, and the calibration bundle's content (a resumed sweep refuses a recalibration
         between its points)."""
-        from sim.run.calibrate import load_bundle
 
         spec = {
             "scenario": self._raw,
@@ -216,7 +219,6 @@ def _point_file(out: Path, index: int) -> Path:
 
 def _run_point(sweep: Sweep, index: int, out: Path) -> int:
     """Replay point `index` and write its file (run in a worker process)."""
-    from sim.run.replay import replay
 
     result = replay(
         sweep.scenario_at(index),
@@ -274,8 +276,6 @@ def run_sweep(
         scenario.events(sweep.variant)  # the variant exists (a sweep may patch variants)
     scenario = sweep.scenarios[0]
     if sweep.calibration is None:  # a user's own scenario: calibrated once, before any point
-        from sim.run.calibrate import resolve_calibration
-
         root = resolve_calibration(load_scenario(sweep.scenario), None)
         if isinstance(root, Path):
             sweep = replace(sweep, calibration=root)
@@ -315,7 +315,6 @@ def run_sweep(
 
 
 def _manifest(sweep: Sweep, scenario: Scenario) -> dict[str, Any]:
-    from sim.run.calibrate import load_bundle
 
     return {
         "sweep_sha256": sweep.sha256,

@@ -7,7 +7,7 @@ the data), those priors are updated by the members' recorded acts on those roll 
 by the same model with their own cited events. Two parameters are calibrated:
 
 * ``support_value``: the logit value of a firm commitment of a member's top security need
-  (:data:`sim.run.replay.SUPPORT_VALUE`; the weight of an ask is
+  (:data:`sim.estimate.deal.SUPPORT_VALUE`; the weight of an ask is
   ``credibility * need * support_value + tie``);
 * ``evasion``: how strongly attendance answers the change the asks make to the value of voting.
   With ``L`` the log-odds of voting at all (``log sum_votes exp U - U(absent)``), an ask moves
@@ -20,46 +20,37 @@ The posterior is found by maximising ``log prior + sum over episodes of log-like
 ``(log support_value, log evasion)``; its curvature gives a bivariate normal in the logs (a
 Laplace approximation) from which a replay draws both jointly. An episode's likelihood scores
 its members' recorded acts jointly, averaged over ``EPISODE_DRAWS`` draws of what they share
-(:func:`episode_loglik`), with its offers at their mean credibility (:func:`load_episodes`). An
-episode must be dated before the scenario's vote: the model only learns from what happened
-before.
+(:func:`episode_loglik`), with its offers at their mean credibility
+(:func:`sim.run.calibrate.load_episodes`). An episode must be dated before the scenario's vote:
+the model only learns from what happened before.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy import optimize
 
-from sim.core.acts import ACTS, FloatArray, IntArray
+from sim.core.acts import FloatArray, IntArray
 from sim.core.derivatives import hessian
-from sim.io.errors import DataError, ScenarioError
-from sim.io.scenario import Prior, Scenario, load_scenario
+from sim.io.scenario import Prior
+from sim.model.assembly import AssemblyModel
 
-__all__ = [
-    "EPISODE_DRAWS",
-    "EVASION",
-    "Episode",
-    "calibrate_deal",
-    "episode_files",
-    "episode_loglik",
-    "fit_deal",
-    "load_episodes",
-    "log_credibility_moments",
-]
+#: Prior of the value (logit units) of a firm commitment of a member's top security need (need 1,
+#: credibility 1). Median 2: delivered for certain, such support turns a 50:50 choice between two
+#: acts into 88:12, the scale at which the aid-for-votes literature finds votes move at the
+#: margin (Kuziemko & Werker 2006; Dreher, Nunnenkamp & Thiele 2008; FACTS.md §3); a factor
+#: e^0.5 either way covers one sd. Scenarios may override it in ``[model] support_value``.
+SUPPORT_VALUE = Prior("lognormal", (("median", 2.0), ("sigma", 0.5)))
+
 
 #: Prior of the evasion elasticity: the plain logit (1), within a factor e either way.
 EVASION = Prior("lognormal", (("median", 1.0), ("sigma", 1.0)))
 
-#: Parameter draws of an episode's own uncertain parameters (ideal points, credibility, ties,
-#: shocks) over which its members' odds are averaged, and their seed.
-EPISODE_DRAWS = 400
-EPISODE_SEED = 20_200_101
 
 #: Search box for (log support_value, log evasion).
 _BOUNDS = [(np.log(0.05), np.log(500.0)), (np.log(0.02), np.log(50.0))]
@@ -72,7 +63,7 @@ class Episode:
     Attributes
     ----------
     name : str
-    setup : sim.run.replay.Setup
+    setup : sim.model.setup.Setup
         The episode's default variant, ``EPISODE_DRAWS`` draws.
     acts : ndarray of int, shape (n_members,)
         Each member's recorded act on the episode's roll call (index into ``ACTS``); -1 where
@@ -88,77 +79,8 @@ class Episode:
 
     @cached_property
     def calm(self) -> Any:
-        from sim.model.assembly import AssemblyModel
 
         return AssemblyModel(self.setup, rng=np.random.default_rng(EPISODE_SEED))
-
-
-def episode_files(scenario: Scenario) -> dict[str, Path]:
-    """The file of each episode a scenario names: ``<folder>/<name>.toml`` beside the scenario
-    (``scenarios/`` for one not read from a file), whether or not it exists."""
-    folder = scenario.path.parent if scenario.path is not None else Path("scenarios")
-    return {name: folder / f"{name}.toml" for name in scenario.spec.calibration.episodes}
-
-
-def recorded_acts(data: Any, scenario: Scenario, iso3: Sequence[str]) -> IntArray:
-    """The acts of `iso3` on the scenario's own roll call, found in `data` by its symbol."""
-    from sim.run.calibrate import find_roll_call
-
-    where = f"{scenario.path or scenario.name}: resolution.symbol"
-    rcid = find_roll_call(data, scenario.spec.resolution.symbol, where)
-    votes = data.votes
-    acts = votes.loc[votes["rcid"] == rcid].set_index("iso3")["act"].astype(str)
-    return np.array([ACTS.index(acts[m]) if m in acts.index else -1 for m in iso3])
-
-
-def load_episodes(
-    scenario: Scenario, data: Any, *, calibration: Path | None = None
-) -> list[Episode]:
-    """The episodes a scenario names, each replayed on its own bundle, with recorded acts.
-
-    Episode files are looked up beside the scenario (``<folder>/<name>.toml``); their bundles in
-    `calibration` first (where ``sim calibrate`` is writing), then in the package's defaults.
-    """
-    from sim.run.calibrate import load_bundle, resolve_calibration
-    from sim.run.replay import prepare, principal_acts
-
-    spec = scenario.spec
-    where = f"{scenario.path or scenario.name}: calibration.episodes"
-    out = []
-    for name, path in episode_files(scenario).items():
-        if not path.is_file():
-            raise ScenarioError(f"{where}: {name!r}: expected a scenario file {path}; none there")
-        episode = load_scenario(path)
-        if episode.spec.resolution.date >= spec.resolution.date:
-            raise ScenarioError(
-                f"{where}: {name!r} votes on {episode.spec.resolution.date}, not before this "
-                f"scenario's vote ({spec.resolution.date}): a replay learns only from the past"
-            )
-        bundle = None
-        if calibration is not None and (calibration / name).is_dir():
-            bundle = load_bundle(name, root=calibration)
-        else:
-            # The package's bundle, else one made on first use (an episode of the user's own).
-            root = resolve_calibration(episode, None)
-            try:
-                bundle = load_bundle(name, root=root)
-            except DataError as exc:
-                raise DataError(
-                    f"{where}: {name!r} has no calibration bundle yet; run `sim calibrate "
-                    f"{path}` first"
-                ) from exc
-        setup = prepare(episode, n_draws=EPISODE_DRAWS, seed=EPISODE_SEED, calibration=bundle)
-        # One episode measures credibility x value: its offers are scored at their prior mean
-        # credibility, and the spread of that prior widens the value's posterior (fit_deal).
-        setup = replace(setup, asks=tuple(ask.at_mean_credibility() for ask in setup.asks))
-        acts = recorded_acts(data, episode, setup.iso3)
-        # A principal's own vote is not an answer to pressure (it votes as it asks others,
-        # sim.run.replay.principal_acts): it is left out of the score, which also keeps a principal
-        # that broke its own line from making the likelihood zero.
-        own = principal_acts(episode.spec.principals, episode.events(setup.variant))
-        acts[[i for i, m in enumerate(setup.iso3) if m in own]] = -1
-        out.append(Episode(name, setup, acts))
-    return out
 
 
 def log_credibility_moments(prior: Prior) -> tuple[float, float]:
@@ -205,8 +127,6 @@ def episode_loglik(episode: Episode, *, support_value: float, evasion: float) ->
     credible such pressure is in general. Members not in the data are not scored.
     """
     from scipy.special import logsumexp
-
-    from sim.model.assembly import AssemblyModel
 
     n = episode.setup.n_draws
     setup = episode.setup.with_deal(
@@ -291,13 +211,9 @@ def fit_deal(
     }
 
 
-def calibrate_deal(
-    scenario: Scenario, data: Any, *, calibration: Path | None = None
-) -> dict[str, Any] | None:
-    """The deal posterior of a scenario from its ``[calibration] episodes`` (None if none)."""
-    from sim.run.replay import SUPPORT_VALUE
+#: Parameter draws of an episode's own uncertain parameters (ideal points, credibility, ties,
+#: shocks) over which its members' odds are averaged, and their seed.
+EPISODE_DRAWS = 400
 
-    if not scenario.spec.calibration.episodes:
-        return None
-    episodes = load_episodes(scenario, data, calibration=calibration)
-    return fit_deal(episodes, support_prior=SUPPORT_VALUE, evasion_prior=EVASION)
+
+EPISODE_SEED = 20_200_101
