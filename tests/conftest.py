@@ -10,8 +10,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# No test asserts a timing: hypothesis's per-example deadline is one, and a busy or slower machine
+# (CI's 2 cores shared with a browser, a cluster's workers) breaks it without a bug.
+settings.register_profile("sim", deadline=None)
+settings.load_profile("sim")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -69,11 +69,23 @@ def test_reading_rejects_absence_or_nothing_as_an_ask():
 
 
 def test_pressure_pushes_toward_the_ask_and_away_from_its_opposite():
-    w = np.full((1, 1, 1), 2.0)
-    p = pressure(w, reading(["no", "abstain"])[None, :])[0, 0]
+    w = np.full((1, 1), 2.0)
+    p = pressure([(w, reading(["no", "abstain"]), None)], n_draws=1, n_members=1)[0, 0]
     assert p[ACTS.index("yes")] == -2
     assert p[ACTS.index("abstain")] == 2
     assert p[ABSENT] == 0
+
+
+def test_pressure_adds_the_asks_in_force_and_spares_the_members_not_asked():
+    no = reading(["no"])
+    yes = reading(["yes"])
+    both = [
+        (np.array([[1.0, 3.0]]), no, np.array([0, 2])),
+        (np.array([[0.5, 0.5, 0.5]]), yes, None),
+    ]
+    p = pressure(both, n_draws=1, n_members=3)[0]
+    assert p[1].tolist() == (0.5 * yes).tolist()  # only the ask to everyone reaches member 1
+    assert np.allclose(p[2], 3.0 * no + 0.5 * yes)
 
 
 def test_a_visible_reversal_costs_and_keeping_the_record_does_not():

@@ -24,7 +24,7 @@ All functions are pure and vectorised; the act axis is last and follows ``ACTS``
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -119,15 +119,23 @@ def principal_weight(
     )
 
 
-def pressure(weights: FloatArray, readings: FloatArray) -> FloatArray:
+def pressure(
+    terms: Sequence[tuple[FloatArray, FloatArray, IntArray | None]], *, n_draws: int, n_members: int
+) -> FloatArray:
     """Sum of principals' pressure on each act: ``sum_k w_ik * m_k(c)``.
+
+    The one implementation of the pressure term of U_i(c): every replay, game and fit computes it
+    here (:meth:`sim.model.setup.Setup.pressure` gathers the terms of the asks in force).
 
     Parameters
     ----------
-    weights : ndarray, shape (n_draws, n_members, n_asks)
-        ``w_ik`` per draw, member and ask (logit units); 0 where an ask does not target a member.
-    readings : ndarray, shape (n_asks, 4)
-        ``m_k(c)`` of each ask (:func:`reading`).
+    terms : sequence of (weight, m, positions)
+        One per ask in force: ``weight`` of shape (n_draws, n_reached), ``w_ik`` of each member the
+        ask reaches (logit units); ``m``, shape (4,), its reading of each act (:func:`reading`);
+        ``positions``, the rows of those members among the `n_members` (None: all of them, in
+        order, so ``n_reached == n_members``). Members an ask does not reach feel none of it.
+    n_draws, n_members : int
+        The shape of the result's first two axes.
 
     Returns
     -------
@@ -135,10 +143,20 @@ def pressure(weights: FloatArray, readings: FloatArray) -> FloatArray:
 
     Examples
     --------
-    >>> pressure(np.full((1, 1, 1), 2.0), reading(["no"])[None, :])
-    array([[[-2.,  2.,  0.,  0.]]])
+    Israel asks one of two members for no or abstain, at weight 2 (the other is not asked):
+
+    >>> m = reading(["no", "abstain"])
+    >>> pressure([(np.full((1, 1), 2.0), m, np.array([1]))], n_draws=1, n_members=2)
+    array([[[ 0.,  0.,  0.,  0.],
+            [-2.,  2.,  2.,  0.]]])
     """
-    return np.einsum("dmk,kc->dmc", weights, readings)
+    out = np.zeros((n_draws, n_members, len(ACTS)))
+    for weight, m, positions in terms:
+        if positions is None:
+            out += weight[:, :, None] * m
+        else:
+            out[:, positions, :] += weight[:, :, None] * m
+    return out
 
 
 def log_expit(y: FloatArray) -> FloatArray:

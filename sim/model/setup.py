@@ -6,8 +6,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from sim.core.acts import ACTS, BoolArray, FloatArray, IntArray
-from sim.core.choice import principal_weight
+from sim.core.acts import BoolArray, FloatArray, IntArray
+from sim.core.choice import pressure, principal_weight
 from sim.io.bundles import Bundle
 from sim.io.scenario import Prior, Scenario
 from sim.model.members import MemberSpec
@@ -190,13 +190,11 @@ class Setup:
         draws: slice = slice(None),
     ) -> FloatArray:
         """``sum_k w_ik m_k(c)`` for the draws `draws`, shape (draw, n_members, act), from
-        :meth:`pressure_terms` (whose `cols` has length `n_members`)."""
+        :meth:`pressure_terms` (whose `cols` has length `n_members`), by
+        :func:`sim.core.choice.pressure`."""
         n_draws = len(range(*draws.indices(self.n_draws)))
-        out = np.zeros((n_draws, n_members, len(ACTS)))
-        for ask, positions, keep in terms:
-            weight = ask.weight[draws]
-            if positions is None:
-                out += weight[:, :, None] * ask.m
-            else:
-                out[:, positions, :] += weight[:, keep, None] * ask.m
-        return out
+        return pressure(
+            [(ask.weight[draws] if keep is None else ask.weight[draws][:, keep], ask.m, positions)
+             for ask, positions, keep in terms],
+            n_draws=n_draws, n_members=n_members,
+        )  # fmt: skip
