@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -187,3 +187,34 @@ def git_commit() -> str:
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return head + ("+dirty" if dirty else "")
+
+
+@runtime_checkable
+class Result(Protocol):
+    """What every run's result answers (replay, bargain, target, buy), tested once for all.
+
+    ``table()`` is its main table (one row per member or offer), ``summary()`` a JSON-ready
+    dict of what it found, ``manifest()`` what made it (scenario hash, seed, draws, versions),
+    and ``write(dir)`` writes its files atomically, manifest last, and returns the folder.
+    """
+
+    def table(self) -> Any:
+        """The result's main table (a ``pandas.DataFrame``)."""
+        ...
+
+    def summary(self) -> dict[str, Any]:
+        """What the run found, ready for ``summary.json``."""
+        ...
+
+    def manifest(self) -> dict[str, Any]:
+        """What made the run: inputs' hashes, seed, draws, package versions."""
+        ...
+
+    def write(self, out_dir: str | os.PathLike[str]) -> Any:
+        """Write the run's files into `out_dir` and return the folder."""
+        ...
+
+
+def describe(result: Result, title: str, lines: list[str]) -> str:
+    """A result as short text (``repr`` and ``summary_text``): a title line, then `lines`."""
+    return "\n".join([title, *(f"  {line}" for line in lines)])

@@ -17,7 +17,7 @@ from sim.core.tremble import apply_tremble
 from sim.game.bargaining import DEFAULT_GRID, logit_surplus, upper_hull
 from sim.io.errors import ScenarioError
 from sim.io.plots import plot_bargain
-from sim.io.results import csv_text, game_manifest, json_text, write_run
+from sim.io.results import csv_text, describe, game_manifest, json_text, write_run
 from sim.io.scenario import Scenario, load_scenario
 from sim.model.assembly import Replays
 from sim.run.prepare import DEFAULT_SEED
@@ -76,6 +76,21 @@ class Bargain:
     def zero(self) -> int:
         """Index of the offer of nothing (``c = 0``) on the grid."""
         return int(np.flatnonzero(self.credibility == 0.0)[0])
+
+    def __repr__(self) -> str:
+        """A short description: who prices what for whom, on how many offers."""
+        return (f"<Bargain {self.scenario}/{self.variant}: {self.patron} prices {self.kind} for "
+                f"{self.target} ({self.event}), {len(self.credibility)} offers, "
+                f"{self.draws} draws>")  # fmt: skip
+
+    def summary_text(self) -> str:
+        """The offers the patron ever makes, with the target's most likely act at each."""
+        rows = self.switch_points
+        lines = [f"{len(rows)} offers the patron ever makes (by range of cost ratio):"]
+        for row in rows.to_dict("records"):
+            lines.append(", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
+                                   for k, v in row.items()))  # fmt: skip
+        return describe(self, repr(self), lines)
 
     def table(self) -> pd.DataFrame:
         """One row per offer: credibility, the target's odds, ``compliance`` (G), the patron's

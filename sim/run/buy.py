@@ -27,7 +27,7 @@ from sim.game.buying import (
 )
 from sim.io.errors import ScenarioError
 from sim.io.plots import plot_frontier
-from sim.io.results import csv_text, game_manifest, json_text, write_run
+from sim.io.results import csv_text, describe, game_manifest, json_text, write_run
 from sim.io.scenario import Scenario, load_scenario
 from sim.model.assembly import Replays
 from sim.run.prepare import DEFAULT_SEED, ask_answers, complete_addressees
@@ -115,6 +115,20 @@ class Purchase:
     outcome: FloatArray | None = None
     scenario_sha256: str = ""
     calibration_sha256: str = ""
+
+    def __repr__(self) -> str:
+        """A short description: who spends how much of what, on whom."""
+        return (f"<Purchase {self.scenario}/{self.variant}: {self.patron} spends {self.budget:g} "
+                f"of {self.kind} ({self.event}, reach {self.reach}), {len(self.names)} members, "
+                f"{self.draws} draws>")  # fmt: skip
+
+    def summary_text(self) -> str:
+        """What the budget bought, and the assembly under each plan."""
+        offered = int(np.count_nonzero(self.choice > 0))
+        lines = [f"offers to {offered} members, gain {float(np.sum(self.bought)):.2f}"]
+        lines += [f"{name}: P(adopted) {plan['p_adopted']:.3f}"
+                  for name, plan in self.plans.items() if "p_adopted" in plan]  # fmt: skip
+        return describe(self, repr(self), lines)
 
     def table(self) -> pd.DataFrame:
         """One row per candidate, those the patron buys first (by gain), then the rest by ISO3:

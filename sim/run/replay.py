@@ -33,7 +33,7 @@ from sim.core.acts import ACTS, FloatArray
 from sim.core.tally import Tally, decision_rule
 from sim.io.bundles import Bundle
 from sim.io.plots import plot_member_odds, plot_tally
-from sim.io.results import csv_text, git_commit, json_text, package_versions, write_run
+from sim.io.results import csv_text, describe, git_commit, json_text, package_versions, write_run
 from sim.io.scenario import Scenario, load_scenario
 from sim.model.assembly import AssemblyModel
 from sim.model.setup import Setup
@@ -95,6 +95,29 @@ class ReplayResult:
     tally: Tally
     rounds: pd.DataFrame
     counter_asks: tuple[dict[str, str], ...]
+
+    def table(self) -> pd.DataFrame:
+        """Every member's odds with their intervals: :attr:`members` (``members.csv``)."""
+        return self.members
+
+    def __repr__(self) -> str:
+        """A short description: scenario, variant, draws, expected tally, P(adopted)."""
+        s = self.setup
+        mean = self.tally.mean()
+        counts = "-".join(f"{mean[a]:.1f}" for a in ACTS)
+        return (f"<ReplayResult {s.scenario.name}/{s.variant}: {s.n_draws} draws, "
+                f"{len(s.iso3)} members, expected {counts} (yes-no-abstain-absent), "
+                f"P(adopted)={self.tally.prob_pass():.3f}>")  # fmt: skip
+
+    def summary_text(self) -> str:
+        """The replay as text: the focal members' odds and the tally (as ``sim replay`` prints)."""
+        members = self.members.set_index("iso3")
+        lines = [f"{iso3}: " + ", ".join(f"{a} {members.loc[iso3, f'p_{a}']:.3f}" for a in ACTS)
+                 for iso3 in self.setup.focal if iso3 in members.index]  # fmt: skip
+        mean = self.tally.mean()
+        lines.append("expected tally: " + ", ".join(f"{a} {mean[a]:.1f}" for a in ACTS))
+        lines.append(f"P(adopted) = {self.tally.prob_pass():.3f}")
+        return describe(self, repr(self), lines)
 
     @property
     def members(self) -> pd.DataFrame:

@@ -15,7 +15,7 @@ from sim.core.tally import Tally
 from sim.game.targeting import adoption_curve, adoption_gains, assembly_odds, outcome_order
 from sim.io.errors import ScenarioError
 from sim.io.plots import plot_targets
-from sim.io.results import csv_text, game_manifest, json_text, write_run
+from sim.io.results import csv_text, describe, game_manifest, json_text, write_run
 from sim.io.scenario import Scenario, load_scenario
 from sim.run.prepare import DEFAULT_SEED, ask_answers, complete_addressees
 
@@ -82,6 +82,20 @@ class Targeting:
     objective: str = "votes"
     scenario_sha256: str = ""
     calibration_sha256: str = ""
+
+    def __repr__(self) -> str:
+        """A short description: whose ask, to how many, for what objective."""
+        return (f"<Targeting {self.scenario}/{self.variant}: {self.patron}'s {self.event} to "
+                f"{self.calls} of {len(self.iso3)} members ({self.objective}), "
+                f"{self.draws} draws>")  # fmt: skip
+
+    def summary_text(self) -> str:
+        """The members the ask moves most, and the assembly under each plan."""
+        top = self.table().head(10)
+        lines = ["the ten members the ask moves most: " + ", ".join(top["iso3"])]
+        lines += [f"{name}: P(adopted) {plan['p_adopted']:.3f}"
+                  for name, plan in self.plans.items() if "p_adopted" in plan]  # fmt: skip
+        return describe(self, repr(self), lines)
 
     def table(self) -> pd.DataFrame:
         """One row per candidate, best first: rank, iso3, name, gain, whether the scenario's
