@@ -255,7 +255,7 @@ def test_a_new_title_mixes_earlier_first_votes_as_validation_scores_them(data, t
     odds follow sim.validate's predictive of a new text with the tremble (the replay also
     draws ideal points, so they agree closely, not exactly)."""
     from sim.core.tremble import apply_tremble
-    from sim.estimate.ideal_points import _normalise_text
+    from sim.estimate.ideal_points import normalise_text
     from sim.estimate.titles import first_votes, new_text_odds, new_texts
 
     title = "Human rights of Rohingya Muslims and other minorities"
@@ -270,7 +270,7 @@ def test_a_new_title_mixes_earlier_first_votes_as_validation_scores_them(data, t
     assert [n["weight"] for n in nearest] == sorted((n["weight"] for n in nearest), reverse=True)
     assert any("A/RES/74/246" in note for note in result.setup.notes)
     rc = data.roll_calls
-    titles = _normalise_text(rc["title"])
+    titles = normalise_text(rc["title"])
     fit = two_years.fit("all", date)
     texts = new_texts(fit, rc, first_votes(rc, titles), titles)
     eps, base = result.setup.tremble

@@ -6,7 +6,7 @@ For member *i* and act *c* in ``ACTS``::
 
 * ``P_i(c; r)`` is the *baseline* (policy and participation) term. It is the log of the
   calibrated spatial model's probabilities
-  (:func:`sim.estimate.ideal_points.act_probabilities_from_item`),
+  (:func:`sim.core.likelihood.act_probabilities_from_item`),
   so that with no principal and no earlier public act the logit choice returns exactly the
   calibrated odds: ``softmax(log p) == p``.
 * ``w_ik`` is what principal *k*'s approval is worth to *i*: ``credibility * value + tie``

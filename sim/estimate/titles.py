@@ -34,7 +34,7 @@ import pandas as pd
 
 from sim.core.acts import ACTS, DIMENSIONS, FloatArray
 from sim.core.predict import member_odds, new_item_odds
-from sim.estimate.ideal_points import _normalise_text
+from sim.estimate.ideal_points import normalise_text
 from sim.io.data import ADOPTED_SUFFIX
 
 __all__ = [
@@ -71,7 +71,7 @@ def text_keys(roll_calls: pd.DataFrame) -> pd.Series:
 
     if "text" in roll_calls.columns:
         return roll_calls["text"]
-    return _normalise_text(roll_calls["title"])
+    return normalise_text(roll_calls["title"])
 
 
 def loose_titles(titles: pd.Series) -> pd.Series:

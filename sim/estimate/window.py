@@ -336,7 +336,7 @@ def _strategic_presence(est: Any, window: Any, *, target_session: int) -> dict[s
     )
     present = (votes["act"].astype(str).to_numpy() != "absent").astype(float)
     session = window.roll_calls.loc[votes["rcid"].to_numpy(), "session"].to_numpy()
-    # As in the joint fit (sim.estimate.ideal_points._Cells.strategic): no strategic term for a
+    # As in the joint fit (sim.core.likelihood.Cells.strategic): no strategic term for a
     # member in a
     # session in which it cast no vote at all.
     voted = pd.Series(present).groupby([member, session]).transform("max").to_numpy()
