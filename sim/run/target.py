@@ -17,6 +17,7 @@ from sim.io.errors import ScenarioError
 from sim.io.plots import plot_targets
 from sim.io.results import csv_text, describe, game_manifest, json_text, write_run
 from sim.io.scenario import Scenario, load_scenario
+from sim.run.plans import Plans
 from sim.run.prepare import DEFAULT_SEED, ask_answers, complete_addressees
 
 
@@ -75,7 +76,7 @@ class Targeting:
     p_decisive: FloatArray
     in_scenario: BoolArray
     curve: pd.DataFrame
-    plans: dict[str, dict[str, Any]]
+    plans: Plans
     calls: int
     draws: int
     seed: int
@@ -137,7 +138,7 @@ class Targeting:
             "objective": self.objective,
             "candidates": len(self.iso3),
             "overlap_with_scenario": len(chosen & named),
-            "plans": self.plans,
+            "plans": dict(self.plans),
         }
 
     def manifest(self) -> dict[str, Any]:
@@ -267,7 +268,7 @@ def plan_targets(
         p_decisive=p_decisive[ranked],
         in_scenario=in_scenario,
         curve=curve,
-        plans=plans,
+        plans=Plans(**plans),
         calls=calls,
         draws=n_draws,
         seed=seed,
