@@ -203,6 +203,11 @@ def _as_prior(value: Any, *, low: float | None = None, high: float | None = None
         x = float(value)
         if (low is not None and x < low) or (high is not None and x > high) or not np.isfinite(x):
             raise ValueError(f"expected a number{bounds}; got {value!r}")
+        if abs(x) > PRIOR_BOUND:
+            raise ValueError(
+                f"expected a number in [-{PRIOR_BOUND:g}, {PRIOR_BOUND:g}] (a bound that keeps "
+                f"its draws finite); got {value!r}"
+            )
         return Prior("fixed", (("value", x),))
     if not isinstance(value, Mapping):
         raise ValueError(f"expected a number{bounds} or a prior table; got {value!r}")
@@ -232,8 +237,8 @@ def _as_prior(value: Any, *, low: float | None = None, high: float | None = None
     for name, x in params:
         if dist != "beta" and name != "sigma" and abs(x) > PRIOR_BOUND:
             raise ValueError(
-                f"{name}: expected a number in [-{PRIOR_BOUND:g}, {PRIOR_BOUND:g}] (a bound on "
-                f"the prior that keeps its draws finite); got {x!r}"
+                f"{name}: expected a number in [-{PRIOR_BOUND:g}, {PRIOR_BOUND:g}] (a bound "
+                f"that keeps its draws finite); got {x!r}"
             )
         if name == "sigma" and x > PRIOR_SIGMA_MAX:
             raise ValueError(
@@ -786,10 +791,11 @@ def _format_errors(
 
 
 def _key(name: str) -> str:
-    """A key as TOML writes it: bare if it can be, else quoted (``variants."/tmp/x"``)."""
-    if re.fullmatch(r"[A-Za-z0-9_-]+", name):
-        return name
-    return '"' + name.encode("unicode_escape").decode("ascii").replace('"', '\\"')[:80] + '"'
+    """A key as TOML writes it: bare if it can be, else quoted (``variants."/tmp/x"``), cut to
+    80 characters."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        name = '"' + name.encode("unicode_escape").decode("ascii").replace('"', '\\"') + '"'
+    return name if len(name) <= 80 else name[:77] + "..."
 
 
 def _loc(loc: Sequence[Any], raw: Mapping[str, Any]) -> str:
