@@ -22,6 +22,7 @@ from sim.io.scenario import (
     parse_scenario,
 )
 from sim.run import sweep as sweep_module
+from sim.run.forecast import read_batch
 from sim.run.sweep import Sweep, grid_from_assignments, run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -329,3 +330,19 @@ def test_the_list_of_errors_is_capped_with_a_count_of_the_rest(tmp_path):
     assert len(lines) == MAX_ERRORS + 1
     assert all(str(bad) in line for line in lines)
     assert lines[-1].endswith(f"... and {n - MAX_ERRORS:,} more problems")
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("a" * 300, "name: expected a folder name"),
+        ("../up", "name"),
+        ("a\x00b", "name: expected a folder name"),
+    ],
+    ids=["long", "relative", "nul"],
+)
+def test_a_forecast_batch_name_is_a_short_folder_name(name, expected, tmp_path):
+    batch = write(tmp_path, f"name,date,like\n{name},2023-01-01,A/RES/75/98\n", name="b.csv")
+    with pytest.raises(ScenarioError, match=expected) as info:
+        read_batch(batch)
+    assert str(info.value).startswith(f"{batch}: ")
