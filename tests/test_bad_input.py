@@ -51,7 +51,7 @@ def sim(*args: object) -> tuple[int, list[str]]:
     return result.exit_code, [line for line in result.stderr.splitlines() if line.strip()]
 
 
-def refused(tmp_path: Path, *args: object) -> str:
+def refused(*args: object) -> str:
     """Run a command that must be refused; return its one line of error."""
     code, lines = sim(*args)
     assert code == 2, lines
@@ -120,7 +120,7 @@ def test_replaying_every_variant_of_a_file_with_escaping_names_writes_nothing(
     for name in (str(tmp_path / "evil_out"), "../../../escaped"):
         bad = write(tmp_path, mutate("[variants.no_call]", f"[variants.{toml_key(name)}]"))
         for out in ([], ["--out", work / "out"]):
-            line = refused(tmp_path, "replay", bad, "--all-variants", "--draws", 5, *out)
+            line = refused("replay", bad, "--all-variants", "--draws", 5, *out)
             assert line.startswith(f"error: {bad}: variants.")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml", "work"]
     assert list(work.iterdir()) == []
@@ -131,8 +131,7 @@ def test_bargaining_under_an_escaping_variant_name_writes_nothing(tmp_path, monk
     work.mkdir()
     monkeypatch.chdir(work)
     bad = write(tmp_path, mutate("[variants.firm_commitment]", '[variants."../../../escaped"]'))
-    line = refused(
-        tmp_path, "bargain", bad, "--variant", "../../../escaped", "--event", "netanyahu_call",
+    line = refused("bargain", bad, "--variant", "../../../escaped", "--event", "netanyahu_call",
         "--target", "UKR", "--draws", 5,
     )  # fmt: skip
     assert line.startswith(f"error: {bad}: variants.")
@@ -152,7 +151,7 @@ def test_bargaining_under_an_escaping_variant_name_writes_nothing(tmp_path, monk
 )
 def test_every_name_that_becomes_a_path_is_an_identifier(old, new, key, tmp_path):
     bad = write(tmp_path, mutate(old, new))
-    line = refused(tmp_path, "replay", bad, "--draws", 5, "--out", tmp_path / "out")
+    line = refused("replay", bad, "--draws", 5, "--out", tmp_path / "out")
     assert line.startswith(f"error: {bad}: {key}")
     assert not (tmp_path / "out").exists()
 
@@ -170,9 +169,7 @@ def test_deeply_nested_toml_is_an_error_not_a_recursion_error(tmp_path):
     depth = 100_000
     bad = write(tmp_path, TEXT + "\nnested = " + "[" * depth + "]" * depth + "\n")
     for command in ("check", "replay"):
-        line = refused(
-            tmp_path, command, bad, *(["--out", tmp_path / "out"] * (command != "check"))
-        )
+        line = refused(command, bad, *(["--out", tmp_path / "out"] * (command != "check")))
         assert str(bad) in line
         assert "nested too deeply" in line
     assert not (tmp_path / "out").exists()
@@ -181,7 +178,7 @@ def test_deeply_nested_toml_is_an_error_not_a_recursion_error(tmp_path):
 def test_a_prior_whose_spread_overflows_the_draws_is_refused_at_load(tmp_path):
     prior = '[model]\nbloc_shock_sd = { dist = "lognormal", median = 1.0, sigma = 1000.0 }\n'
     bad = write(tmp_path, mutate("\n[outcome]\n", f"\n{prior}\n[outcome]\n"))
-    line = refused(tmp_path, "replay", bad, "--draws", 5, "--out", tmp_path / "out")
+    line = refused("replay", bad, "--draws", 5, "--out", tmp_path / "out")
     assert f"{bad}: model.bloc_shock_sd: sigma" in line
     assert not (tmp_path / "out").exists()
 
@@ -206,7 +203,7 @@ def test_a_negative_seed_is_refused_naming_the_option(tmp_path):
     out = tmp_path / "out"
     for command in (["replay", ICJ], ["bargain", ICJ, "--event", "netanyahu_call", "--target",
                                       "UKR"]):  # fmt: skip
-        line = refused(tmp_path, *command, "--seed", -1, "--draws", 5, "--out", out)
+        line = refused(*command, "--seed", -1, "--draws", 5, "--out", out)
         assert "--seed" in line
         assert "-1" in line
     assert not out.exists()
@@ -214,10 +211,10 @@ def test_a_negative_seed_is_refused_naming_the_option(tmp_path):
 
 def test_more_draws_than_memory_holds_are_refused_before_allocating(tmp_path):
     out = tmp_path / "out"
-    line = refused(tmp_path, "replay", ICJ, "--draws", 1_000_000_000, "--out", out)
+    line = refused("replay", ICJ, "--draws", 1_000_000_000, "--out", out)
     assert "--draws" in line
     assert "GiB" in line
-    line = refused(tmp_path, "sweep", ICJ, "--set", "model.support_value=1,2",
+    line = refused("sweep", ICJ, "--set", "model.support_value=1,2",
                    "--draws", 1_000_000_000, "--out", out)  # fmt: skip
     assert "--draws" in line
     assert not out.exists()
@@ -226,10 +223,10 @@ def test_more_draws_than_memory_holds_are_refused_before_allocating(tmp_path):
 def test_an_out_that_is_a_file_or_under_one_is_refused_before_the_run(tmp_path):
     a_file = write(tmp_path, "keep me", name="a_file")
     for out in (a_file, a_file / "sub"):
-        line = refused(tmp_path, "replay", ICJ, "--draws", 5, "--out", out)
+        line = refused("replay", ICJ, "--draws", 5, "--out", out)
         assert line.startswith(f"error: --out: {out}")
         assert "not a folder" in line
-    line = refused(tmp_path, "validate", "--out", a_file / "validation")
+    line = refused("validate", "--out", a_file / "validation")
     assert "--out" in line
     assert a_file.read_text() == "keep me"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
@@ -256,62 +253,60 @@ def test_an_empty_point_file_left_by_a_crash_is_rerun_on_resume(tmp_path, monkey
 
 def test_a_scenario_file_is_read_only_up_to_a_cap(tmp_path):
     big = write(tmp_path, TEXT + "\n" + "#" * MAX_FILE_BYTES + "\n", name="big.toml")
-    line = refused(tmp_path, "check", big)
+    line = refused("check", big)
     assert str(big) in line
     assert "larger than" in line
     if Path("/dev/zero").exists():
-        line = refused(tmp_path, "check", "/dev/zero")
+        line = refused("check", "/dev/zero")
         assert "/dev/zero" in line
         assert "larger than" in line
 
 
 # --------------------------------------------------------------------------- 6. accepted today
-def test_a_blank_source_is_no_source(tmp_path):
-    bad = write(tmp_path, mutate('source = "Axios (Barak Ravid), 31 Dec 2022"', 'source = "   "'))
-    (line,) = problems(bad)
-    assert line.startswith(f"{bad}: events[6] (netanyahu_call).source: ")
+ADDED = (
+    '[[variants.no_call.add]]\nid = "lapid_letters"\ndate = 2022-11-28\nkind = "note"\n'
+    'source = "a cited source"\n\n[variants.firm_commitment]'
+)
+ACCEPTED_TODAY = {
+    "blank source": (
+        ('source = "Axios (Barak Ravid), 31 Dec 2022"', 'source = "   "'),
+        "events[6] (netanyahu_call).source: ",
+    ),
+    "added event reuses an id": (
+        ("[variants.firm_commitment]", ADDED),
+        "variants.no_call.add[0].id: event id 'lapid_letters' is taken",
+    ),
+    "outcome names a non-member": (
+        ('acts = { UKR = "absent" }', 'acts = { UKR = "absent", XYZ = "yes" }'),
+        "outcome.acts.XYZ: expected the ISO3 code of a UN member",
+    ),
+    "date before the membership table": (
+        ("date = 2022-12-30\ndimension", "date = 1900-01-01\ndimension"),
+        "resolution.date: expected a date on or after 1945-10-24",
+    ),
+    "misspelled key in a patch": (
+        ('{ offer = { credibility = "firm" } }', '{ offer = { credibilty = "firm" } }'),
+        "variants.firm_commitment.patch.netanyahu_call.offer.credibilty: unknown key",
+    ),
+}
 
 
-def test_an_added_event_reusing_an_id_is_named_with_the_variant_and_entry(tmp_path):
-    added = (
-        '[[variants.no_call.add]]\nid = "lapid_letters"\ndate = 2022-11-28\nkind = "note"\n'
-        'source = "a cited source"\n'
+@pytest.mark.parametrize("case", sorted(ACCEPTED_TODAY))
+def test_input_accepted_until_now_is_refused_with_one_line(case, tmp_path):
+    (old, new), key = ACCEPTED_TODAY[case]
+    bad = write(tmp_path, mutate(old, new))
+    line = refused("replay", bad, "--draws", 5, "--out", tmp_path / "out")
+    assert line.startswith(f"error: {bad}: {key}")
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_event_the_variant_drops_may_come_back_under_its_id():
+    text = mutate("[variants.firm_commitment]", ADDED)
+    text = mutate(
+        'drop = ["netanyahu_call", "zelensky_counter_ask"]', 'drop = ["lapid_letters"]', text
     )
-    bad = write(
-        tmp_path, mutate("\n[variants.firm_commitment]", f"{added}\n[variants.firm_commitment]")
-    )
-    (line,) = problems(bad)
-    assert line.startswith(f"{bad}: variants.no_call.add[0].id: ")
-    assert "'lapid_letters'" in line
-    # An event the variant drops may come back under its id.
-    replaced = mutate('drop = ["netanyahu_call", "zelensky_counter_ask"]',
-                      'drop = ["lapid_letters"]', bad.read_text())  # fmt: skip
-    assert "lapid_letters" in {e.id for e in parse_scenario(replaced.encode()).events("no_call")}
-
-
-def test_the_outcome_may_name_only_members(tmp_path):
-    bad = write(
-        tmp_path, mutate('acts = { UKR = "absent" }', 'acts = { UKR = "absent", XYZ = "yes" }')
-    )
-    (line,) = problems(bad)
-    assert line.startswith(f"{bad}: outcome.acts.XYZ: ")
-
-
-def test_a_date_before_the_membership_table_is_named_not_every_member(tmp_path):
-    bad = write(tmp_path, mutate("date = 2022-12-30\ndimension", "date = 1900-01-01\ndimension"))
-    lines = problems(bad)
-    assert lines[0].startswith(f"{bad}: resolution.date: ")
-    assert "1945-10-24" in lines[0]
-    assert not [line for line in lines if "ISO3" in line]
-
-
-def test_a_misspelled_key_in_a_patch_keeps_the_event_id_and_the_dots(tmp_path):
-    bad = write(tmp_path, mutate('{ offer = { credibility = "firm" } }',
-                                 '{ offer = { credibilty = "firm" } }'))  # fmt: skip
-    (line,) = problems(bad)
-    assert line.startswith(
-        f"{bad}: variants.firm_commitment.patch.netanyahu_call.offer.credibilty: unknown key"
-    )
+    events = parse_scenario(text.encode()).events("no_call")
+    assert [e.kind for e in events if e.id == "lapid_letters"] == ["note"]
 
 
 def test_a_byte_order_mark_is_accepted(tmp_path):

@@ -831,21 +831,19 @@ def _check_references(scenario: Scenario) -> list[str]:
     members = {iso3: tuple(blocs) for iso3, blocs in roster["blocs"].items()}
     groups = dict(roster["un_group"].items())
     problems: list[str] = []
-    if not members:  # before the UN: the date is wrong, not every member code
-        problems.append(
+    if not members:  # before the UN: the date is wrong, not every member code or later date
+        return [
             f"resolution.date: expected a date on or after {membership_start()}, the first "
             f"in the membership table (sim/defaults/members.csv); got {date}"
-        )
+        ]
 
     def check_member(code: str, key: str) -> None:
-        if members and code not in members:
+        if code not in members:
             problems.append(
                 f"{key}: expected the ISO3 code of a UN member on {date}; got {_short(code)}"
             )
 
     def check_selector(code: str, key: str) -> None:
-        if not members:
-            return
         try:
             picked = select(code, members=members, groups=groups, known={})
         except ValueError:
@@ -880,7 +878,7 @@ def _check_references(scenario: Scenario) -> list[str]:
                 f"committee.date: expected a date before the resolution ({date}); got {c.date}"
             )
         total = c.tally.yes + c.tally.no + c.tally.abstain + c.tally.not_voting
-        if members and total != len(members):
+        if total != len(members):
             problems.append(
                 f"committee.tally: expected yes+no+abstain+not_voting = {len(members)} "
                 f"members on {date}; got {total}"
