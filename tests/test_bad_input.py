@@ -131,7 +131,8 @@ def test_bargaining_under_an_escaping_variant_name_writes_nothing(tmp_path, monk
     work.mkdir()
     monkeypatch.chdir(work)
     bad = write(tmp_path, mutate("[variants.firm_commitment]", '[variants."../../../escaped"]'))
-    line = refused("bargain", bad, "--variant", "../../../escaped", "--event", "netanyahu_call",
+    line = refused(
+        "bargain", bad, "--variant", "../../../escaped", "--event", "netanyahu_call",
         "--target", "UKR", "--draws", 5,
     )  # fmt: skip
     assert line.startswith(f"error: {bad}: variants.")
@@ -214,8 +215,9 @@ def test_more_draws_than_memory_holds_are_refused_before_allocating(tmp_path):
     line = refused("replay", ICJ, "--draws", 1_000_000_000, "--out", out)
     assert "--draws" in line
     assert "GiB" in line
-    line = refused("sweep", ICJ, "--set", "model.support_value=1,2",
-                   "--draws", 1_000_000_000, "--out", out)  # fmt: skip
+    line = refused(
+        "sweep", ICJ, "--set", "model.support_value=1,2", "--draws", 1_000_000_000, "--out", out
+    )
     assert "--draws" in line
     assert not out.exists()
 
