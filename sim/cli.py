@@ -6,6 +6,7 @@ with a one-line message per problem on stderr and exit code 2, and write nothing
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -84,6 +85,56 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(code=2)
 
 
+#: Members in the largest assembly a run holds (193 today).
+_ASSEMBLY = 193
+#: A replay's peak memory is about 4.6 times its odds array (draws x members x 4 acts x 8 bytes)
+#: beyond a fixed ~0.3 GB (measured at 2,000 and 12,000 draws): the check uses 5.
+_ODDS_ARRAYS_HELD = 5
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory a run can still take (Linux's MemAvailable, else free pages), or None."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _check_run(
+    draws: int | None = None, seed: int | None = None, out: Path | None = None, *, runs: int = 1
+) -> None:
+    """Refuse, before any work, what would fail only after it or with a traceback: a negative
+    seed, more draws than memory holds (`runs` at once), an output folder that cannot be one."""
+    if seed is not None and seed < 0:
+        raise ScenarioError(f"--seed: expected a whole number, 0 or more; got {seed}")
+    if draws is not None:
+        need = _ODDS_ARRAYS_HELD * draws * _ASSEMBLY * len(ACTS) * 8 * runs
+        free = _available_memory()
+        if free is not None and need > free:
+            raise ScenarioError(
+                f"--draws: {draws:,} draws need about {need / 2**30:,.1f} GiB of memory "
+                f"({_ODDS_ARRAYS_HELD} x draws x {_ASSEMBLY} members x 4 acts x 8 bytes"
+                f"{f' x {runs} workers' if runs > 1 else ''}); {free / 2**30:,.1f} GiB are "
+                f"available: use fewer draws"
+            )
+    if out is not None:
+        for folder in (out, *out.parents):
+            if folder.exists():
+                if not folder.is_dir():
+                    what = f"{out} is" if folder == out else f"{out} is under {folder}, which is"
+                    raise ScenarioError(f"--out: {what} a file, not a folder; give a folder")
+                if not os.access(folder, os.W_OK | os.X_OK):
+                    raise ScenarioError(f"--out: {out}: cannot write in {folder}")
+                break
+
+
 @app.command()
 def replay(
     scenario: ScenarioArg,
@@ -117,6 +168,7 @@ def replay(
     """
 
     try:
+        _check_run(draws, seed, out or Path("results"))
         loaded = load_scenario(scenario)
         names = list(loaded.variants) if all_variants else [variant or loaded.spec.default_variant]
         for name in names:
@@ -272,6 +324,7 @@ def sweep(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     try:
+        _check_run(draws, seed, out or Path("results"), runs=workers)
         plan = Sweep(
             scenario=scenario,
             grid=grid_from_assignments(assignments),
@@ -376,6 +429,7 @@ def bargain(
     """
 
     try:
+        _check_run(draws, seed, out or Path("results"))
         loaded = load_scenario(scenario)
         name = variant or loaded.spec.default_variant
         loaded.events(name)  # validates the variant name before any work
@@ -482,6 +536,7 @@ def target(
     """
 
     try:
+        _check_run(draws, seed, out or Path("results"))
         loaded = load_scenario(scenario)
         name = variant or loaded.spec.default_variant
         loaded.events(name)  # validates the variant name before any work
@@ -632,6 +687,7 @@ def buy(
     """
 
     try:
+        _check_run(draws, seed, out or Path("results"))
         loaded = load_scenario(scenario)
         name = variant or loaded.spec.default_variant
         loaded.events(name)  # validates the variant name before any work
@@ -777,6 +833,7 @@ def calibrate(
 
     paths = scenarios or sorted(Path("scenarios").glob("*.toml"))
     try:
+        _check_run(out=out)
         # Oldest vote first: a scenario's episodes are calibrated before it.
         loaded = sorted((load_scenario(p) for p in paths), key=lambda s: s.spec.resolution.date)
         with err_console.status("loading roll calls..."):
@@ -909,6 +966,7 @@ def forecast(
     # What every forecast of this command shares (one, or each row of a batch).
     options: dict[str, Any] = {"n_draws": draws, "seed": seed, "focal": codes, "no_vote": barred}
     try:
+        _check_run(draws, seed, out or Path("results"))
         rows = read_batch(batch) if batch is not None else None
         if rows is not None and out is None:
             raise ScenarioError("--batch needs --out DIR")
@@ -979,6 +1037,7 @@ def validate(
     if last < first:
         _fail(ScenarioError(f"--last ({last}) must not be before --first ({first})"))
     try:
+        _check_run(out=out)
         data = load_roll_calls(data_dir)
         years = range(first, last + 1)
         with Progress(console=err_console) as bar:

@@ -405,6 +405,8 @@ def read_batch(path: Path) -> list[BatchRow]:
                 rows.append(_batch_row(path, i, raw))
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read the batch file ({exc.strerror})") from exc
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: not a CSV file ({exc})") from exc
     names = [r.name for r in rows]
     if len(set(names)) != len(names):
         raise ScenarioError(f"{path}: name: every row needs its own name")
@@ -418,8 +420,12 @@ def _batch_row(path: Path, i: int, raw: dict[str, str | None]) -> BatchRow:
         return (raw.get(key) or "").strip()
 
     name = cell("name")
-    if not name or "/" in name or name.startswith("."):
-        raise ScenarioError(f"{path}: row {i}: name: expected a folder name; got {name!r}")
+    # A folder name, as short as a file system takes with room to spare, never a path.
+    if not name or "/" in name or name.startswith(".") or len(name) > 100 or not name.isprintable():
+        raise ScenarioError(
+            f"{path}: row {i}: name: expected a folder name (at most 100 printable characters, "
+            f"no /, not starting with .); got {name[:80]!r}"
+        )
     try:
         date = dt.date.fromisoformat(cell("date"))
     except ValueError as exc:

@@ -48,7 +48,7 @@ from sim.core.acts import ACTS
 from sim.io.bundles import load_bundle
 from sim.io.errors import ScenarioError
 from sim.io.results import atomic_write_text, git_commit, package_versions, write_json
-from sim.io.scenario import Scenario, load_scenario, validate_scenario
+from sim.io.scenario import Scenario, load_scenario, read_scenario_toml, validate_scenario
 from sim.run.calibrate import resolve_calibration
 from sim.run.prepare import DEFAULT_SEED
 from sim.run.replay import replay
@@ -96,12 +96,7 @@ class Sweep:
             raise ScenarioError(f"sweep: each key may be swept once; got {keys}")
         if self.draws < 1:
             raise ScenarioError(f"sweep: draws must be at least 1; got {self.draws}")
-        try:
-            raw = tomllib.loads(Path(self.scenario).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ScenarioError(f"{self.scenario}: cannot read the scenario file ({exc})") from exc
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ScenarioError(f"{self.scenario}: not valid TOML: {exc}") from exc
+        raw, _ = read_scenario_toml(self.scenario)  # size cap, byte-order mark, nesting depth
         self._raw.update(raw)
 
     @cached_property
@@ -217,6 +212,15 @@ def _point_file(out: Path, index: int) -> Path:
     return out / "points" / f"{index:04d}.json"
 
 
+def _finished(path: Path) -> bool:
+    """The point's file holds a record: an empty or cut one (left by a crash) is unfinished."""
+    try:
+        json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def _run_point(sweep: Sweep, index: int, out: Path) -> int:
     """Replay point `index` and write its file (run in a worker process)."""
 
@@ -291,7 +295,7 @@ def run_sweep(
                 )
             shutil.rmtree(out / "points", ignore_errors=True)
     write_json(manifest_path, _manifest(sweep, scenario))
-    done = [_point_file(out, i).exists() for i in range(n)]
+    done = [_finished(_point_file(out, i)) for i in range(n)]
     todo = [i for i in range(n) if not done[i]]
     for index in range(n):
         if done[index] and on_point is not None:
