@@ -1,0 +1,198 @@
+"""``sim data fetch --source un-library``: bring the record up to date from the UN Library's data.
+
+Wires the layers: download and check the Library's CSV (:mod:`sim.io.un_library`), load the
+record it extends (:func:`sim.io.data.load_roll_calls`), keep the roll calls the record lacks,
+predict their issue codes (:mod:`sim.estimate.issue_codes`) and write them as an extension folder
+beside ``unvotes/``, which the loader then reads with the rest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import urllib.parse
+from pathlib import Path
+
+import pandas as pd
+
+from sim.estimate.issue_codes import fit_issue_codes, record_texts, roll_call_text
+from sim.io.data import ISSUE_CODES, PARTS, default_cache_dir, load_roll_calls
+from sim.io.errors import DataError
+from sim.io.un_library import (
+    DEFAULT_URL,
+    URL_ENV,
+    build_extension,
+    download,
+    match_record,
+    read_library_csv,
+    write_extension,
+)
+
+__all__ = ["FIRST_RCID", "FetchReport", "fetch_un_library"]
+
+#: rcids of the Library's roll calls start above this (and above any rcid already loaded):
+#: Voeten's are below 10,000, the 2020-2022 extension's 100001-100188.
+FIRST_RCID = 200_000
+
+
+@dataclasses.dataclass(frozen=True)
+class FetchReport:
+    """What a fetch added.
+
+    Attributes
+    ----------
+    folder : Path or None
+        The extension folder written; None when the record already held every roll call.
+    source : Path
+        The downloaded file.
+    in_file : int
+        Roll calls in the file with per-member votes.
+    added : int
+        Roll calls added.
+    first, last : Timestamp or None
+        Dates of the first and last roll call added.
+    members : int
+        Members with a vote cast on an added roll call.
+    already : dict
+        Roll calls the record already held, by matching rule (:func:`sim.io.un_library.
+        match_record`).
+    after_until : int
+        Roll calls dated on or after ``until``, left out.
+    no_votes : int
+        Roll calls in the file without any member's vote, left out.
+    issue_scores : DataFrame or None
+        Held-out scores of the issue-code classifiers (:func:`sim.estimate.issue_codes.
+        fit_issue_codes`); None when nothing was added.
+    """
+
+    folder: Path | None
+    source: Path
+    in_file: int
+    added: int
+    first: pd.Timestamp | None
+    last: pd.Timestamp | None
+    members: int
+    already: dict[str, int]
+    after_until: int
+    no_votes: int
+    issue_scores: pd.DataFrame | None
+
+
+def _file_name(url: str) -> str:
+    name = Path(urllib.parse.unquote(urllib.parse.urlsplit(url).path)).name
+    return name or "ga_voting.csv"
+
+
+def fetch_un_library(
+    dest: Path | None = None,
+    *,
+    url: str | None = None,
+    until: str | pd.Timestamp | None = None,
+    progress: bool = False,
+    seed: int = 0,
+) -> FetchReport:
+    """Download the Library's voting data and add what the record lacks as an extension folder.
+
+    Parameters
+    ----------
+    dest : Path, optional
+        The data folder to extend (it must hold ``unvotes/``: run ``sim data fetch`` first);
+        default :func:`sim.io.data.default_cache_dir`, the user cache the loader reads. The
+        download goes to ``<dest>/un-library/`` (kept; an interrupted one resumes), the
+        extension to ``<dest>/unvotes_<first>_<last>/``.
+    url : str, optional
+        The CSV's URL; default the environment variable ``SIM_UN_LIBRARY_URL``, else
+        ``DEFAULT_URL``.
+    until : date-like, optional
+        Leave out roll calls dated on or after it (e.g. ``"2022-09-01"`` keeps the votes the
+        project's validation holds out out of the record).
+    progress : bool, default False
+        A download bar on stderr (on a terminal).
+    seed : int, default 0
+        Seed of the issue-code classifiers.
+
+    Returns
+    -------
+    FetchReport
+
+    Raises
+    ------
+    DataError
+        No record to extend, no network (one line), a corrupt, truncated or wrongly-totalled
+        file (named; the download is deleted and nothing is written), or an extension folder of
+        the same name already there.
+    """
+    dest = Path(dest) if dest is not None else default_cache_dir()
+    if not (dest / PARTS[0]).is_dir():
+        raise DataError(
+            f"{dest}: no {PARTS[0]}/ folder to extend; run `sim data fetch` (Voeten's data) "
+            "first, or pass --dest to a data folder holding it"
+        )
+    url = url or os.environ.get(URL_ENV) or DEFAULT_URL
+    folder = dest / "un-library"
+    made = not folder.exists()
+    target = download(url, folder / _file_name(url), progress=progress)
+    try:
+        library = read_library_csv(target)
+    except DataError:
+        target.unlink(missing_ok=True)  # refused: keep nothing of it
+        if made:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    record = load_roll_calls(dest)
+
+    roll_calls = library.roll_calls
+    after = pd.Series(False, index=roll_calls.index)
+    if until is not None:
+        after = roll_calls.date >= pd.Timestamp(until)
+    matches = match_record(roll_calls, record)
+    already = {
+        rule: int((matches.rule == rule).sum()) for rule in ("symbol+date", "symbol", "date+counts")
+    }
+    new = roll_calls.index[(matches.rule == "").to_numpy() & ~after.to_numpy()]
+    base = dict(
+        source=target,
+        in_file=len(roll_calls),
+        already=already,
+        after_until=int(after.sum()),
+        no_votes=library.no_votes,
+    )
+    if len(new) == 0:
+        return FetchReport(None, added=0, first=None, last=None, members=0, issue_scores=None,
+                           **base)  # fmt: skip
+
+    # Issue codes: learnt from the roll calls Voeten coded, on the Library's words where the
+    # Library holds the same roll call (title, agenda title, subjects), else on the record's.
+    rc = record.roll_calls
+    coded = rc.index[(rc.issue_source == "voeten").to_numpy()]
+    texts = record_texts(record)
+    library_text = {
+        int(rcid): roll_call_text(row.title, row.agenda_title, row.subjects)
+        for rcid, row in zip(matches.rcid, roll_calls.itertuples(), strict=True)
+        if rcid is not pd.NA
+    }
+    train_texts = [library_text.get(int(i), texts[i]) for i in coded]
+    keep = [bool(t.strip()) for t in train_texts]
+    coded = coded[keep]
+    train_texts = [t for t, k in zip(train_texts, keep, strict=True) if k]
+    classifier = fit_issue_codes(train_texts, rc.loc[coded, list(ISSUE_CODES)], seed=seed)
+    added = roll_calls.loc[new]
+    tags = classifier.predict(
+        [roll_call_text(r.title, r.agenda_title, r.subjects) for r in added.itertuples()]
+    )
+    tags.index = added.index
+
+    first_rcid = max(FIRST_RCID, int(rc.index.max())) + 1
+    extension = build_extension(library, new, first_rcid=first_rcid, tags=tags)
+    folder = write_extension(extension, dest)
+    return FetchReport(
+        folder,
+        added=len(new),
+        first=pd.Timestamp(added.date.min()),
+        last=pd.Timestamp(added.date.max()),
+        members=extension.members,
+        issue_scores=classifier.scores,
+        **base,
+    )
