@@ -263,9 +263,12 @@ def test_predicted_issue_codes_are_marked(fetched: tuple[Path, subprocess.Comple
     assert (added.issue_source == "predicted").all()
     assert added.issues_coded.all()
     nuclear, development, rights = added.iloc[0], added.iloc[1], added.iloc[2]
-    assert nuclear.nu and not nuclear.hr
-    assert rights.hr and not rights.nu
-    assert development.ec and not development.me
+    assert nuclear.nu
+    assert not nuclear.hr
+    assert rights.hr
+    assert not rights.nu
+    assert development.ec
+    assert not development.me
     # Estimators that want Voeten's coding only can drop the predictions.
     voeten = data.without_predicted_issues().roll_calls
     assert not voeten.loc[added.index, ["me", "nu", "di", "hr", "co", "ec"]].any(axis=None)
@@ -286,15 +289,27 @@ def truncated() -> bytes:
     return body[: int(len(body) * 0.6)]  # cut inside a roll call's rows
 
 
+def test_a_corrupt_file_is_refused_by_the_command(
+    server: http.server.ThreadingHTTPServer, data_dir: Path, tmp_path: Path
+):
+    dest = record_folder(tmp_path, data_dir)
+    before = sorted(dest.rglob("*"))
+    done = cli("--url", serve(server, "corrupt.csv", corrupt()), "--dest", dest)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "corrupt.csv: not the Library's voting CSV" in lines[0]
+    assert sorted(dest.rglob("*")) == before  # nothing written, the download not kept
+
+
 @pytest.mark.parametrize(
     ("name", "make", "says"),
     [
-        ("corrupt.csv", corrupt, "not the Library's voting CSV"),
         ("truncated.csv", truncated, "truncated"),
         ("wrong.csv", lambda: library_csv(wrong_total=True), "total_yes is 5 but 4 rows say yes"),
     ],
 )
-def test_bad_files_are_refused(
+def test_truncated_or_wrongly_totalled_files_are_refused(
     server: http.server.ThreadingHTTPServer,
     data_dir: Path,
     tmp_path: Path,
@@ -303,16 +318,14 @@ def test_bad_files_are_refused(
     says: str,
 ):
     dest = record_folder(tmp_path, data_dir)
-    before = sorted(p.name for p in dest.rglob("*"))
-    done = cli("--url", serve(server, name, make()), "--dest", dest)  # type: ignore[operator]
-    assert done.returncode == 2
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1, done.stderr
-    assert name in lines[0]
-    assert says in lines[0]
-    after = sorted(p.name for p in dest.rglob("*") if not p.is_dir())
-    assert after == [b for b in before if not (dest / b).is_dir()]  # nothing written, nor kept
-    assert not list(dest.glob("unvotes_2*_2025"))
+    before = sorted(dest.rglob("*"))
+    with pytest.raises(DataError) as refused:
+        fetch_un_library(dest, url=serve(server, name, make()))  # type: ignore[operator]
+    message = str(refused.value)
+    assert len(message.splitlines()) == 1
+    assert name in message
+    assert says in message
+    assert sorted(dest.rglob("*")) == before
 
 
 def test_no_network_is_one_line(data_dir: Path, tmp_path: Path):
@@ -329,9 +342,8 @@ def test_no_network_is_one_line(data_dir: Path, tmp_path: Path):
 
 
 def test_a_folder_without_the_record_is_refused_before_downloading(tmp_path: Path):
-    done = cli("--url", "http://127.0.0.1:9/never.csv", "--dest", tmp_path)
-    assert done.returncode == 2
-    assert "no unvotes/ folder to extend" in done.stderr
+    with pytest.raises(DataError, match="no unvotes/ folder to extend"):
+        fetch_un_library(tmp_path, url="http://127.0.0.1:9/never.csv")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -4,7 +4,8 @@ Voeten's data tag each roll call with any of six issues (``me`` Palestinian conf
 nuclear weapons, ``di`` arms control and disarmament, ``hr`` human rights, ``co`` colonialism,
 ``ec`` economic development: :data:`sim.io.data.ISSUE_CODES`). The UN Library's newer roll calls
 have no such tags, but they have a title, an agenda title and subject headings. One classifier
-per code (scikit-learn: word and word-pair TF-IDF, then a logistic regression) learns the tags
+per code (scikit-learn: word and word-pair TF-IDF, then a linear support vector classifier,
+as accurate here as a logistic regression and thirty times faster) learns the tags
 from the roll calls that have both tags and words, and predicts them for the others.
 
 :func:`fit_issue_codes` also reports how well: each code's accuracy on a held-out fifth of the
@@ -30,9 +31,9 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.model_selection import train_test_split
+from sklearn.svm import LinearSVC
 
 from sim.io.data import ISSUE_CODES, RollCallData
 
@@ -74,20 +75,18 @@ def _vectoriser() -> TfidfVectorizer:
 
 def _fit_codes(
     x: sparse.csr_matrix, y: npt.NDArray[np.bool_], seed: int
-) -> dict[str, LogisticRegression | bool]:
-    """One logistic regression per code (columns of `y`), or the constant answer."""
-    models: dict[str, LogisticRegression | bool] = {}
+) -> dict[str, LinearSVC | bool]:
+    """One linear classifier per code (columns of `y`), or the constant answer."""
+    models: dict[str, LinearSVC | bool] = {}
     for k, code in enumerate(ISSUE_CODES):
         if y[:, k].all() or not y[:, k].any():
             models[code] = bool(y[:, k].all())
         else:
-            models[code] = LogisticRegression(C=10.0, solver="liblinear", random_state=seed).fit(
-                x, y[:, k]
-            )
+            models[code] = LinearSVC(C=1.0, random_state=seed).fit(x, y[:, k])
     return models
 
 
-def _predict(models: dict[str, LogisticRegression | bool], x: sparse.csr_matrix) -> pd.DataFrame:
+def _predict(models: dict[str, LinearSVC | bool], x: sparse.csr_matrix) -> pd.DataFrame:
     out = {}
     for code in ISSUE_CODES:
         model = models[code]
@@ -107,8 +106,8 @@ class IssueCodes:
     vectoriser : TfidfVectorizer
         Words and word pairs (seen in at least two texts) -> TF-IDF features.
     models : dict
-        Code -> fitted logistic regression, or the constant answer (bool) for a code that is
-        always or never present in the training texts.
+        Code -> fitted linear support vector classifier, or the constant answer (bool) for a
+        code that is always or never present in the training texts.
     scores : DataFrame, index code
         ``n_train``, ``n_test``, ``accuracy`` (held out), ``baseline`` (accuracy of always
         answering the commoner label of the training part), ``f1`` (of the tag, held out; NaN
@@ -117,7 +116,7 @@ class IssueCodes:
     """
 
     vectoriser: TfidfVectorizer
-    models: dict[str, LogisticRegression | bool]
+    models: dict[str, LinearSVC | bool]
     scores: pd.DataFrame
 
     def predict(self, texts: Sequence[str]) -> pd.DataFrame:
