@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.estimate.issue_codes import fit_issue_codes, record_texts, roll_call_text
-from sim.io.data import ISSUE_CODES, PARTS, default_cache_dir, load_roll_calls
+from sim.io.data import ISSUE_CODES, PARTS, RollCallData, default_cache_dir, load_roll_calls
 from sim.io.errors import DataError
 from sim.io.un_library import (
     DEFAULT_URL,
@@ -29,7 +29,7 @@ from sim.io.un_library import (
     write_extension,
 )
 
-__all__ = ["FIRST_RCID", "FetchReport", "fetch_un_library"]
+__all__ = ["FIRST_RCID", "FetchReport", "fetch_un_library", "issue_training_set"]
 
 #: rcids of the Library's roll calls start above this (and above any rcid already loaded):
 #: Voeten's are below 10,000, the 2020-2022 extension's 100001-100188.
@@ -82,6 +82,48 @@ class FetchReport:
 def _file_name(url: str) -> str:
     name = Path(urllib.parse.unquote(urllib.parse.urlsplit(url).path)).name
     return name or "ga_voting.csv"
+
+
+def issue_training_set(
+    record: RollCallData,
+    library: pd.DataFrame | None = None,
+    matches: pd.DataFrame | None = None,
+) -> tuple[list[str], pd.DataFrame]:
+    """Texts and Voeten's tags of the roll calls he coded, in date order, to train on.
+
+    A roll call the Library also holds (`matches`) is described by the Library's words (title,
+    agenda title, subjects), as the roll calls to tag will be; the others by the record's title
+    and description. Roll calls without any words are left out.
+
+    Parameters
+    ----------
+    record : RollCallData
+        The loaded record.
+    library : DataFrame, optional
+        :attr:`sim.io.un_library.LibraryRecord.roll_calls`.
+    matches : DataFrame, optional
+        :func:`sim.io.un_library.match_record` of `library` against `record`.
+
+    Returns
+    -------
+    texts : list of str
+    labels : DataFrame
+        One bool column per code of ``ISSUE_CODES``, index rcid, rows aligned with `texts`.
+    """
+    rc = record.roll_calls
+    coded = rc.index[(rc.issue_source == "voeten").to_numpy()]
+    own = record_texts(record)
+    words: dict[int, str] = {}
+    if library is not None and matches is not None:
+        for rcid, row in zip(matches.rcid, library.itertuples(), strict=True):
+            if rcid is not pd.NA:
+                words.setdefault(
+                    int(rcid), roll_call_text(row.title, row.agenda_title, row.subjects)
+                )
+    texts = [words.get(int(i), own[i]) for i in coded]
+    keep = [bool(t.strip()) for t in texts]
+    labels = rc.loc[coded[keep], list(ISSUE_CODES)].astype(bool)
+    return [t for t, k in zip(texts, keep, strict=True) if k], labels
 
 
 def fetch_un_library(
@@ -163,28 +205,15 @@ def fetch_un_library(
         return FetchReport(None, added=0, first=None, last=None, members=0, issue_scores=None,
                            **base)  # fmt: skip
 
-    # Issue codes: learnt from the roll calls Voeten coded, on the Library's words where the
-    # Library holds the same roll call (title, agenda title, subjects), else on the record's.
-    rc = record.roll_calls
-    coded = rc.index[(rc.issue_source == "voeten").to_numpy()]
-    texts = record_texts(record)
-    library_text = {
-        int(rcid): roll_call_text(row.title, row.agenda_title, row.subjects)
-        for rcid, row in zip(matches.rcid, roll_calls.itertuples(), strict=True)
-        if rcid is not pd.NA
-    }
-    train_texts = [library_text.get(int(i), texts[i]) for i in coded]
-    keep = [bool(t.strip()) for t in train_texts]
-    coded = coded[keep]
-    train_texts = [t for t, k in zip(train_texts, keep, strict=True) if k]
-    classifier = fit_issue_codes(train_texts, rc.loc[coded, list(ISSUE_CODES)], seed=seed)
+    texts, labels = issue_training_set(record, roll_calls, matches)
+    classifier = fit_issue_codes(texts, labels, seed=seed)
     added = roll_calls.loc[new]
     tags = classifier.predict(
         [roll_call_text(r.title, r.agenda_title, r.subjects) for r in added.itertuples()]
     )
     tags.index = added.index
 
-    first_rcid = max(FIRST_RCID, int(rc.index.max())) + 1
+    first_rcid = max(FIRST_RCID, int(record.roll_calls.index.max())) + 1
     extension = build_extension(library, new, first_rcid=first_rcid, tags=tags)
     folder = write_extension(extension, dest)
     return FetchReport(
