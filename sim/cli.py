@@ -1060,8 +1060,9 @@ def data_fetch(
     --source voeten (default) downloads the published 1946-2020 roll calls and checks their
     SHA-256. --source un-library downloads the UN Dag Hammarskjöld Library's General Assembly
     voting data (resumable), checks every roll call's totals against its rows, and writes the
-    roll calls the record lacks (matched on symbol and date) to an unvotes_<first>_<last>/
-    folder beside unvotes/, with issue codes predicted from their titles (marked predicted).
+    roll calls the record lacks (matched on symbol and date) to a folder
+    `unvotes_<first>_<last>/` beside `unvotes/`, with issue codes predicted from their titles
+    (marked predicted). Sources, terms and citations: docs/data.md.
     """
     if source not in ("voeten", "un-library"):
         _fail(DataError(f"--source: expected voeten or un-library; got {source!r}"))

@@ -13,6 +13,7 @@ import csv
 import hashlib
 import http.server
 import io
+import shutil
 import socket
 import subprocess
 import sys
@@ -25,7 +26,13 @@ import pytest
 
 from sim.io.data import load_roll_calls
 from sim.io.errors import DataError
-from sim.io.un_library import download, read_library_csv
+from sim.io.un_library import (
+    build_extension,
+    download,
+    match_record,
+    read_library_csv,
+    write_extension,
+)
 from sim.run.un_library import FIRST_RCID, fetch_un_library
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -390,3 +397,44 @@ def test_until_leaves_later_roll_calls_out(
     assert report.after_until == NEW
     assert report.already["symbol+date"] == 1
     assert not list(dest.glob("unvotes_2024*"))
+
+
+def test_the_same_file_gives_the_same_bytes(data_dir: Path, tmp_path: Path):
+    path = tmp_path / "release.csv"
+    path.write_bytes(library_csv())
+    library = read_library_csv(path)
+    record = load_roll_calls(data_dir)
+    new = library.roll_calls.index[(match_record(library.roll_calls, record).rule == "").to_numpy()]
+    tags = pd.DataFrame(False, index=new, columns=["me", "nu", "di", "hr", "co", "ec"])
+    tags.loc[new[0], "nu"] = True
+    folders = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        extension = build_extension(library, new, first_rcid=FIRST_RCID + 1, tags=tags)
+        folders.append(write_extension(extension, tmp_path / name))
+    assert folders[0].name == "unvotes_2024_2025"
+    for file in ("votes.csv.gz", "roll_calls.csv.gz", "issues.csv.gz", "provenance.csv",
+                 "SHA256SUMS"):  # fmt: skip
+        assert (folders[0] / file).read_bytes() == (folders[1] / file).read_bytes()
+    with pytest.raises(DataError, match="already exists"):
+        write_extension(extension, tmp_path / "a")
+
+
+def test_the_loader_refuses_an_unknown_issue_source(
+    fetched: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+):
+    dest, _ = fetched
+    copy = tmp_path / "data"
+    copy.mkdir()
+    (copy / "unvotes").symlink_to((dest / "unvotes").resolve(), target_is_directory=True)
+    shutil.copytree(dest / "unvotes_2024_2025", copy / "unvotes_2024_2025")
+    folder = copy / "unvotes_2024_2025"
+    prov = (folder / "provenance.csv").read_text().replace(",predicted\n", ",guessed\n", 1)
+    (folder / "provenance.csv").write_text(prov)
+    sums = "".join(
+        f"{hashlib.sha256((folder / n).read_bytes()).hexdigest()}  {n}\n"
+        for n in ("votes.csv.gz", "roll_calls.csv.gz", "issues.csv.gz", "provenance.csv")
+    )
+    (folder / "SHA256SUMS").write_text(sums)
+    with pytest.raises(DataError, match=r"provenance.csv: column 'issue_source' expected one of"):
+        load_roll_calls(copy)
