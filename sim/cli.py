@@ -1100,8 +1100,15 @@ def data_fetch(
         + (f"; {report.no_votes} without member votes left out" if report.no_votes else ""),
         highlight=False,
     )
+    if report.unknown_left_out:
+        codes = ", ".join(f"{c} ({n})" for c, n in sorted(report.unknown_members.items()))
+        err_console.print(
+            f"[yellow]warning:[/] {report.unknown_left_out} roll calls left out: unknown member "
+            f"codes {escape(codes)} (add them to sim.io.un_library.HISTORIC_ALPHA3)",
+            highlight=False,
+        )
     if report.folder is None:
-        out_console.print("nothing to add: the record already holds every roll call")
+        out_console.print("nothing added: no roll call the record lacks could be added")
         return
     first, last = pd_date(report.first), pd_date(report.last)
     out_console.print(

@@ -92,7 +92,9 @@ ROLL_CALLS = [
 NEW = 5  # all but the repeated A/RES/72/15
 
 
-def library_csv(*, wrong_total: bool = False, old_names: bool = False) -> bytes:
+def library_csv(
+    *, wrong_total: bool = False, old_names: bool = False, roll_calls: list | None = None
+) -> bytes:
     """The fixture in the Library's layout (UTF-8 with a byte-order mark, as Excel exports)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
@@ -103,15 +105,15 @@ def library_csv(*, wrong_total: bool = False, old_names: bool = False) -> bytes:
                    "total_abstentions": "abstentions"}  # fmt: skip
         header = [renames.get(c, c) for c in header]
     writer.writerow(header)
-    for undl, date, session, symbol, title, agenda, subjects, votes in ROLL_CALLS:
+    for undl, date, session, symbol, title, agenda, subjects, votes in roll_calls or ROLL_CALLS:
         counts = {v: sum(1 for x in votes.values() if x == v) for v in ("Y", "N", "A")}
         non_voting = sum(1 for x in votes.values() if x in ("NV", ""))
         if wrong_total and undl == "9000003":
             counts["Y"] += 1
         for code, vote in votes.items():
             writer.writerow([
-                undl, code, MEMBERS[code], vote, date, session, symbol, "Voted", "A/L.1",
-                "", "A/PV.1", title, agenda, subjects, "", counts["Y"], counts["N"],
+                undl, code, MEMBERS.get(code, "Atlantis"), vote, date, session, symbol, "Voted",
+                "A/L.1", "", "A/PV.1", title, agenda, subjects, "", counts["Y"], counts["N"],
                 counts["A"], non_voting, len(votes),
                 f"https://digitallibrary.un.org/record/{undl}",
             ])  # fmt: skip
@@ -438,3 +440,18 @@ def test_the_loader_refuses_an_unknown_issue_source(
     (folder / "SHA256SUMS").write_text(sums)
     with pytest.raises(DataError, match=r"provenance.csv: column 'issue_source' expected one of"):
         load_roll_calls(copy)
+
+
+def test_a_roll_call_with_an_unknown_member_code_is_left_out(
+    server: http.server.ThreadingHTTPServer, data_dir: Path, tmp_path: Path
+):
+    jerusalem = ROLL_CALLS[4]
+    odd = ("9000099", "2025-06-03", "79", "A/RES/79/9099", "Another text", "", "",
+           {"USA": "Y", "XYZ": "N"})  # fmt: skip
+    url = serve(server, "odd.csv", library_csv(roll_calls=[jerusalem, odd]))
+    dest = record_folder(tmp_path, data_dir)
+    report = fetch_un_library(dest, url=url)
+    assert report.unknown_members == {"XYZ": "Atlantis"}
+    assert report.unknown_left_out == 1
+    assert report.folder is None
+    assert report.already["symbol+date"] == 1

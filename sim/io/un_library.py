@@ -69,6 +69,7 @@ from sim.io.errors import DataError
 
 __all__ = [
     "DEFAULT_URL",
+    "HISTORIC_ALPHA3",
     "ISSUE_NAMES",
     "KNOWN_RELEASES",
     "URL_ENV",
@@ -376,16 +377,25 @@ class LibraryRecord:
         ``yes``, ``no``, ``abstain`` (the file's totals, equal to the rows), ``not_voting``
         (members listed with NV, X or no vote), sorted by date then symbol.
     votes : DataFrame
-        The votes cast: ``undl_id``, ``iso3``, ``vote`` (``yes``, ``no`` or ``abstain``).
-        Non-voting rows are dropped: the loader infers absence.
+        The votes cast: ``undl_id``, ``iso3`` (``""`` for a code in `unknown_members`),
+        ``vote`` (``yes``, ``no`` or ``abstain``). Non-voting rows are dropped: the loader
+        infers absence.
     no_votes : int
         Roll calls in the file without any member's vote (left out: nothing to load).
+    unknown_members : dict
+        Member codes :func:`library_iso3` does not know -> the file's name for them. Their roll
+        calls cannot be added (:meth:`unmapped`), but may already be in the record.
     """
 
     path: Path
     roll_calls: pd.DataFrame
     votes: pd.DataFrame
     no_votes: int
+    unknown_members: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def unmapped(self) -> pd.Index:
+        """The roll calls (``undl_id``) with a vote by a member of unknown code."""
+        return pd.Index(self.votes.undl_id[self.votes.iso3 == ""].unique(), name="undl_id")
 
 
 def _pick(frame: pd.DataFrame, names: tuple[str, ...]) -> str | None:
@@ -414,7 +424,8 @@ def read_library_csv(path: Path) -> LibraryRecord:
         Naming `path`: a file that is not such a CSV (corrupt), a missing column, an unknown
         vote or member code, a bad date, a roll call whose rows disagree on its symbol, date
         or totals, or whose totals differ from its rows (wrongly totalled or truncated), a
-        member listed twice on one roll call with different votes. The size and SHA-256 of a
+        member listed twice on one roll call with different votes (an unknown member code is not
+        an error: :attr:`LibraryRecord.unknown_members`). The size and SHA-256 of a
         release in ``KNOWN_RELEASES`` are checked first.
     """
     path = Path(path)
@@ -531,12 +542,14 @@ def read_library_csv(path: Path) -> LibraryRecord:
 
     keep = frame.undl_id.isin(first.index[checked.to_numpy()])
     cast_rows = frame[keep & (frame.vote != "")]
-    iso3 = {
-        code: library_iso3(code, name)
-        for code, name in cast_rows.drop_duplicates("ms_code")[["ms_code", "ms_name"]].itertuples(
-            index=False
-        )
-    }
+    iso3, unknown = {}, {}
+    for code, name in cast_rows.drop_duplicates("ms_code")[["ms_code", "ms_name"]].itertuples(
+        index=False
+    ):
+        try:
+            iso3[code] = library_iso3(code, name)
+        except DataError:
+            iso3[code], unknown[code] = "", name
     cast_votes = pd.DataFrame(
         {
             "undl_id": cast_rows.undl_id.to_numpy(),
@@ -544,9 +557,10 @@ def read_library_csv(path: Path) -> LibraryRecord:
             "vote": cast_rows.vote.to_numpy(),
         }
     ).drop_duplicates()
-    twice = cast_votes.duplicated(["undl_id", "iso3"], keep=False)
+    known = cast_votes[cast_votes.iso3 != ""]
+    twice = known.duplicated(["undl_id", "iso3"], keep=False)
     if twice.any():
-        undl, member = cast_votes[twice].iloc[0][["undl_id", "iso3"]]
+        undl, member = known[twice].iloc[0][["undl_id", "iso3"]]
         raise DataError(f"{path}: roll call {undl}: member {member} has more than one vote")
 
     rc = first[checked.to_numpy()]
@@ -576,7 +590,7 @@ def read_library_csv(path: Path) -> LibraryRecord:
     )
     roll_calls["key"] = [symbol_key(s) for s in roll_calls.symbol]
     roll_calls = roll_calls.sort_values(["date", "session", "key"], kind="mergesort")
-    return LibraryRecord(path, roll_calls, cast_votes.reset_index(drop=True), no_votes)
+    return LibraryRecord(path, roll_calls, cast_votes.reset_index(drop=True), no_votes, unknown)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -686,7 +700,8 @@ def build_extension(
     library : LibraryRecord
         The checked release.
     new : Index of undl_id
-        The roll calls to add (those :func:`match_record` found nowhere in the record).
+        The roll calls to add (those :func:`match_record` found nowhere in the record), none
+        of them :meth:`LibraryRecord.unmapped`.
     first_rcid : int
         rcid of the first new roll call; the others follow in date order (they must not repeat
         an rcid of any other folder: the caller starts above the record's largest).
@@ -718,6 +733,9 @@ def build_extension(
         }
     )
     cast = library.votes[library.votes.undl_id.isin(rc.index)]
+    if (cast.iso3 == "").any():
+        undl = cast.undl_id[cast.iso3 == ""].iloc[0]
+        raise DataError(f"{library.path}: roll call {undl}: a member code is unknown")
     pairs = {iso3: _code_and_name(iso3) for iso3 in sorted(set(cast.iso3))}
     votes = pd.DataFrame(
         {

@@ -61,6 +61,11 @@ class FetchReport:
         Roll calls dated on or after ``until``, left out.
     no_votes : int
         Roll calls in the file without any member's vote, left out.
+    unknown_members : dict
+        Member codes not known to :func:`sim.io.un_library.library_iso3` (-> the file's name),
+        when they vote on roll calls the record lacks; those roll calls are left out.
+    unknown_left_out : int
+        How many roll calls that left out.
     issue_scores : DataFrame or None
         Held-out scores of the issue-code classifiers (:func:`sim.estimate.issue_codes.
         fit_issue_codes`); None when nothing was added.
@@ -76,6 +81,8 @@ class FetchReport:
     already: dict[str, int]
     after_until: int
     no_votes: int
+    unknown_members: dict[str, str]
+    unknown_left_out: int
     issue_scores: pd.DataFrame | None
 
 
@@ -193,13 +200,17 @@ def fetch_un_library(
     already = {
         rule: int((matches.rule == rule).sum()) for rule in ("symbol+date", "symbol", "date+counts")
     }
-    new = roll_calls.index[(matches.rule == "").to_numpy() & ~after.to_numpy()]
+    lacking = (matches.rule == "").to_numpy() & ~after.to_numpy()
+    unknown = roll_calls.index.isin(library.unmapped()) & lacking
+    new = roll_calls.index[lacking & ~unknown]
     base = dict(
         source=target,
         in_file=len(roll_calls),
         already=already,
         after_until=int(after.sum()),
         no_votes=library.no_votes,
+        unknown_members=library.unknown_members if unknown.any() else {},
+        unknown_left_out=int(unknown.sum()),
     )
     if len(new) == 0:
         return FetchReport(None, added=0, first=None, last=None, members=0, issue_scores=None,
