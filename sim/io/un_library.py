@@ -330,6 +330,11 @@ def download(url: str, target: Path, *, progress: bool = False, timeout: float =
         resumed = have > 0 and getattr(response, "status", 200) == 206
         if not resumed:
             have = 0
+        elif not str(response.headers.get("Content-Range", "")).startswith(f"bytes {have}-"):
+            raise DataError(
+                f"{url}: the server resumed at another byte than {have} "
+                f"({response.headers.get('Content-Range')}); delete {part} and run again"
+            )
         length = response.headers.get("Content-Length")
         total = have + int(length) if length and length.isdigit() else None
         written = have
@@ -378,8 +383,8 @@ class LibraryRecord:
         (members listed with NV, X or no vote), sorted by date then symbol.
     votes : DataFrame
         The votes cast: ``undl_id``, ``iso3`` (``""`` for a code in `unknown_members`),
-        ``vote`` (``yes``, ``no`` or ``abstain``). Non-voting rows are dropped: the loader
-        infers absence.
+        ``ms_code`` (the file's), ``vote`` (``yes``, ``no`` or ``abstain``). Non-voting rows
+        are dropped: the loader infers absence.
     no_votes : int
         Roll calls in the file without any member's vote (left out: nothing to load).
     unknown_members : dict
@@ -554,6 +559,7 @@ def read_library_csv(path: Path) -> LibraryRecord:
         {
             "undl_id": cast_rows.undl_id.to_numpy(),
             "iso3": cast_rows.ms_code.map(iso3).to_numpy(),
+            "ms_code": cast_rows.ms_code.to_numpy(),
             "vote": cast_rows.vote.to_numpy(),
         }
     ).drop_duplicates()

@@ -203,13 +203,17 @@ def fetch_un_library(
     lacking = (matches.rule == "").to_numpy() & ~after.to_numpy()
     unknown = roll_calls.index.isin(library.unmapped()) & lacking
     new = roll_calls.index[lacking & ~unknown]
+    odd = library.votes[library.votes.iso3 == ""]
     base = dict(
         source=target,
         in_file=len(roll_calls),
         already=already,
         after_until=int(after.sum()),
         no_votes=library.no_votes,
-        unknown_members=library.unknown_members if unknown.any() else {},
+        unknown_members={
+            code: library.unknown_members[code]
+            for code in sorted(set(odd.ms_code[odd.undl_id.isin(roll_calls.index[unknown])]))
+        },
         unknown_left_out=int(unknown.sum()),
     )
     if len(new) == 0:
