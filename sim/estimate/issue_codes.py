@@ -59,8 +59,11 @@ def roll_call_text(title: str, agenda_title: str = "", subjects: str = "") -> st
 
 
 def record_texts(data: RollCallData) -> pd.Series:
-    """The text of each roll call of a loaded record: its title and, if different, its
-    description (Voeten's ``short`` is often a heading, ``descr`` the real title)."""
+    """The text of each roll call of a loaded record.
+
+    Its title and, if different, its description (Voeten's ``short`` is often a heading,
+    ``descr`` the real title).
+    """
     rc = data.roll_calls
     out = [
         roll_call_text(t if t.strip() == d.strip() else f"{t}. {d}".strip(". "))

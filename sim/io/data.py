@@ -8,6 +8,9 @@ The data folder (``shared/data`` in the project, see its README) holds
   format, plus ``provenance.csv``. Its rcids are 100001-100188;
 - any other ``unvotes_*/`` folder (optional): a later extension in the same format, loaded after
   those two in name order (:func:`data_parts`), so newer votes need no change to the code.
+  ``sim data fetch --source un-library`` writes one from the UN Library's voting data
+  (:mod:`sim.io.un_library`); its ``provenance.csv`` says where each roll call's issue tags come
+  from (``issue_source``: ``voeten``, ``predicted`` or empty).
 
 The files record only votes cast. Absence is inferred (README, "Absence must be inferred"): a
 country with at least one row in a roll call's session but none on that roll call did not vote

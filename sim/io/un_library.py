@@ -173,8 +173,10 @@ def symbol_key(symbol: str) -> str:
 
 
 def clean_title(title: str) -> str:
-    """The title without the Library's trailing ``" : resolution / adopted by the General
-    Assembly"``, white space collapsed."""
+    """The title without the Library's " : resolution / adopted by the General Assembly".
+
+    White space is collapsed too.
+    """
     return " ".join(_ADOPTED.sub("", str(title)).split())
 
 
@@ -223,9 +225,12 @@ def _code_and_name(iso3: str) -> tuple[str, str]:
 
 
 def _session_of(session: str, symbol: str, date: pd.Timestamp) -> int:
-    """Regular session: the file's ``session`` if a number, else the symbol's, else the date's
-    (a session opens in mid-September; emergency and special sessions fall in the regular
-    session of their date, as ES-11 is filed in session 76 in ``unvotes_2020_2022/``)."""
+    """Regular session of a roll call.
+
+    The file's ``session`` if a number, else the symbol's, else the date's (a session opens in
+    mid-September; emergency and special sessions fall in the regular session of their date, as
+    ES-11 is filed in session 76 in ``unvotes_2020_2022/``).
+    """
     text = str(session).strip()
     if text.isdigit():
         return int(text)
@@ -794,7 +799,7 @@ def write_extension(extension: Extension, dest: Path) -> Path:
     """Write `extension` into data folder `dest` atomically, with its ``SHA256SUMS``.
 
     The files are written to a hidden folder in `dest`, which is then renamed: the loader never
-    sees half a folder. Gzip CSVs as the loader's other folders (mtime 0, ``\\n`` line ends), so
+    sees half a folder. Gzip CSVs as the loader's other folders (mtime 0, newline line ends), so
     the same input gives the same bytes.
 
     Returns
