@@ -344,6 +344,9 @@ def download(url: str, target: Path, *, progress: bool = False, timeout: float =
         total = have + int(length) if length and length.isdigit() else None
         written = have
         label = f"{Path(urllib.parse.urlsplit(url).path).name or url}"
+        if progress and sys.stderr.isatty():  # with the bar; keeps errors to one line in logs
+            where = f"resuming at byte {have}" if resumed else "downloading"
+            print(f"{where} {url}", file=sys.stderr)
         try:
             with (
                 open(part, "ab" if resumed else "wb") as out,
