@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.io.data import load_roll_calls
+from sim.io.data import ISSUE_CODES, load_roll_calls
 from sim.io.errors import DataError
 from sim.io.un_library import (
     build_extension,
@@ -216,7 +216,7 @@ def test_fetch_reports_what_it_added(fetched: tuple[Path, subprocess.CompletedPr
     assert "already in the record: 1 (1 by symbol+date)" in out
     assert f"added {NEW} roll calls, 2024-07-01 to 2025-06-02, 9 members" in out
     assert (dest / "unvotes_2024_2025").is_dir()
-    for code in ("me", "nu", "di", "hr", "co", "ec"):
+    for code in ISSUE_CODES:
         assert f"│ {code} " in done.stdout  # the held-out accuracy table, one row per code
     # The folder checks out against its own SHA256SUMS (the loader verifies it too).
     folder = dest / "unvotes_2024_2025"
@@ -280,7 +280,7 @@ def test_predicted_issue_codes_are_marked(fetched: tuple[Path, subprocess.Comple
     assert not development.me
     # Estimators that want Voeten's coding only can drop the predictions.
     voeten = data.without_predicted_issues().roll_calls
-    assert not voeten.loc[added.index, ["me", "nu", "di", "hr", "co", "ec"]].any(axis=None)
+    assert not voeten.loc[added.index, list(ISSUE_CODES)].any(axis=None)
     assert not voeten.loc[added.index, "issues_coded"].any()
     assert (voeten.loc[voeten.index < FIRST_RCID, "issue_source"] != "predicted").all()
 
@@ -407,7 +407,7 @@ def test_the_same_file_gives_the_same_bytes(data_dir: Path, tmp_path: Path):
     library = read_library_csv(path)
     record = load_roll_calls(data_dir)
     new = library.roll_calls.index[(match_record(library.roll_calls, record).rule == "").to_numpy()]
-    tags = pd.DataFrame(False, index=new, columns=["me", "nu", "di", "hr", "co", "ec"])
+    tags = pd.DataFrame(False, index=new, columns=list(ISSUE_CODES))
     tags.loc[new[0], "nu"] = True
     folders = []
     for name in ("a", "b"):
