@@ -6,6 +6,7 @@ with a one-line message per problem on stderr and exit code 2, and write nothing
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import sys
@@ -34,6 +35,7 @@ from sim.run.prepare import DEFAULT_SEED
 from sim.run.replay import replay as run_replay
 from sim.run.sweep import Sweep, grid_from_assignments, run_sweep
 from sim.run.target import plan_targets
+from sim.run.un_library import fetch_un_library
 
 if TYPE_CHECKING:
     from sim.run.replay import ReplayResult
@@ -1077,21 +1079,107 @@ def validate(
 
 @data_app.command("fetch")
 def data_fetch(
+    source: Annotated[
+        str,
+        typer.Option(
+            help="voeten: Voeten's 1946-2020 roll calls (the base of the record); un-library: "
+            "the UN Library's voting data, added as an extension for the roll calls the record "
+            "lacks (run voeten first)."
+        ),
+    ] = "voeten",
     dest: Annotated[
         Path | None, typer.Option(help="Where to put the data (default: the user cache).")
     ] = None,
     url: Annotated[
-        str | None, typer.Option(help="Base URL of the .rda files (default: the pinned commit).")
+        str | None,
+        typer.Option(
+            help="voeten: base URL of the .rda files (default: the pinned commit); un-library: "
+            "the CSV's URL (default: SIM_UN_LIBRARY_URL, else the release in "
+            "sim.io.un_library.DEFAULT_URL)."
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            help="un-library: leave out roll calls on or after this date (YYYY-MM-DD), e.g. "
+            "2022-09-01 to keep the votes the validation holds out out of the record."
+        ),
     ] = None,
 ) -> None:
-    """Download the published 1946-2020 roll calls, verify their SHA-256 and convert them."""
+    """Download roll calls, verify them and convert them into the loader's format.
 
+    --source voeten (default) downloads the published 1946-2020 roll calls and checks their
+    SHA-256. --source un-library downloads the UN Dag Hammarskjöld Library's General Assembly
+    voting data (resumable), checks every roll call's totals against its rows, and writes the
+    roll calls the record lacks (matched on symbol and date) to a folder
+    `unvotes_<first>_<last>/` beside `unvotes/`, with issue codes predicted from their titles
+    (marked predicted). Sources, terms and citations: docs/data.md.
+    """
+    if source not in ("voeten", "un-library"):
+        _fail(DataError(f"--source: expected voeten or un-library; got {source!r}"))
+    if until is not None and source != "un-library":
+        _fail(DataError("--until: only with --source un-library"))
+    if source == "voeten":
+        try:
+            kwargs = {"base_url": url} if url else {}
+            folder = fetch(dest, progress=True, **kwargs)
+        except DataError as exc:
+            _fail(exc)
+        out_console.print(f"roll calls ready in {folder}")
+        return
+
+    if until is not None:
+        try:
+            dt.date.fromisoformat(until)
+        except ValueError:
+            _fail(DataError(f"--until: expected a date YYYY-MM-DD; got {until!r}"))
     try:
-        kwargs = {"base_url": url} if url else {}
-        folder = fetch(dest, progress=True, **kwargs)
+        report = fetch_un_library(dest, url=url, until=until, progress=True)
     except DataError as exc:
         _fail(exc)
-    out_console.print(f"roll calls ready in {folder}")
+    already = ", ".join(f"{n} by {rule}" for rule, n in report.already.items() if n)
+    out_console.print(
+        f"{report.source.name}: {report.in_file} roll calls with votes; already in the record: "
+        f"{sum(report.already.values())} ({already or 'none'})"
+        + (f"; {report.after_until} on or after {until} left out" if until else "")
+        + (f"; {report.no_votes} without member votes left out" if report.no_votes else ""),
+        highlight=False,
+    )
+    if report.unknown_left_out:
+        codes = ", ".join(f"{c} ({n})" for c, n in sorted(report.unknown_members.items()))
+        err_console.print(
+            f"[yellow]warning:[/] {report.unknown_left_out} roll calls left out: unknown member "
+            f"codes {escape(codes)} (add them to sim.io.un_library.HISTORIC_ALPHA3)",
+            highlight=False,
+        )
+    if report.folder is None:
+        out_console.print("nothing added: no roll call the record lacks could be added")
+        return
+    first, last = pd_date(report.first), pd_date(report.last)
+    out_console.print(
+        f"added {report.added} roll calls, {first} to {last}, "
+        f"{report.members} members, in {report.folder}",
+        highlight=False,
+    )
+    if report.issue_scores is None:
+        return
+    table = Table(title="issue codes predicted (held out: the latest fifth of coded roll calls)")
+    for column in ("code", "accuracy", "baseline", "F1", "trained on"):
+        table.add_column(column, justify="left" if column == "code" else "right")
+    for code, row in report.issue_scores.iterrows():
+        table.add_row(
+            str(code),
+            f"{row.accuracy:.3f}",
+            f"{row.baseline:.3f}",
+            f"{row.f1:.3f}",
+            f"{int(row.n_train)}",
+        )
+    out_console.print(table)
+
+
+def pd_date(stamp: Any) -> str:
+    """A timestamp's date as YYYY-MM-DD ("?" if missing)."""
+    return "?" if stamp is None else str(stamp.date())
 
 
 @data_app.command("check")

@@ -8,6 +8,9 @@ The data folder (``shared/data`` in the project, see its README) holds
   format, plus ``provenance.csv``. Its rcids are 100001-100188;
 - any other ``unvotes_*/`` folder (optional): a later extension in the same format, loaded after
   those two in name order (:func:`data_parts`), so newer votes need no change to the code.
+  ``sim data fetch --source un-library`` writes one from the UN Library's voting data
+  (:mod:`sim.io.un_library`); its ``provenance.csv`` says where each roll call's issue tags come
+  from (``issue_source``: ``voeten``, ``predicted`` or empty).
 
 The files record only votes cast. Absence is inferred (README, "Absence must be inferred"): a
 country with at least one row in a roll call's session but none on that roll call did not vote
@@ -55,6 +58,11 @@ import platformdirs
 from sim.core.acts import ABSENT, ACTS, ISSUE_CODES, VOTES
 from sim.io.countries import to_iso3
 from sim.io.errors import DataError
+
+#: Where a roll call's issue tags come from (``roll_calls.issue_source``): Voeten's coding,
+#: a classifier's prediction from its title (:mod:`sim.estimate.issue_codes`, for roll calls
+#: Voeten's data lack), or ``""``: not coded (no tag does not mean no issue).
+ISSUE_SOURCES: Final[tuple[str, ...]] = ("voeten", "predicted", "")
 
 #: Sub-folders of the data folder, in load order; only the first is required. Any other folder
 #: named ``unvotes_*`` with the same files (a later extension of the record) is loaded after
@@ -206,8 +214,11 @@ class RollCallData:
         ``short``, ``""`` if empty);
         ``descr`` str; ``importantvote`` Int64 (US "important votes" list, <NA> if not coded);
         ``partial`` bool (vote on an amendment or paragraph only); ``me, nu, di, hr, co, ec`` bool
-        (Voeten's issue tags); ``issues_coded`` bool (False for the 18 roll calls of the 2020-2022
-        extension that Voeten's data lack, where no tag does not mean no issue).
+        (Voeten's issue tags, or predicted ones: see ``issue_source``); ``issue_source`` str
+        (``"voeten"``, ``"predicted"`` for tags a classifier gave a roll call Voeten's data lack,
+        ``""`` when not coded); ``issues_coded`` bool (``issue_source`` not empty: False for the
+        18 roll calls of the 2020-2022 extension that Voeten's data lack, where no tag does not
+        mean no issue). :meth:`without_predicted_issues` drops predicted tags.
     votes : DataFrame
         One row per member and roll call: ``rcid`` int64, ``iso3`` str, ``act`` Categorical with
         categories ``ACTS``, ``session`` int64, ``date`` datetime64. Sorted by date, rcid, iso3.
@@ -261,11 +272,27 @@ class RollCallData:
     def with_issue(self, code: str) -> RollCallData:
         """Roll calls tagged with Voeten issue `code` (one of ``ISSUE_CODES``, e.g. ``"me"``).
 
-        Uncoded roll calls (``issues_coded`` False) are not included.
+        Uncoded roll calls (``issues_coded`` False) are not included; predicted tags are (call
+        :meth:`without_predicted_issues` first for Voeten's coding only).
         """
         if code not in ISSUE_CODES:
             raise ValueError(f"issue code {code!r}: expected one of {', '.join(ISSUE_CODES)}")
         return self._select(self.roll_calls[code].to_numpy(dtype=bool))
+
+    def without_predicted_issues(self) -> RollCallData:
+        """The same roll calls with predicted issue tags removed (Voeten's coding only).
+
+        Roll calls whose tags were predicted (``issue_source == "predicted"``) become uncoded:
+        no tag, ``issues_coded`` False, ``issue_source`` ``""``. Votes are unchanged.
+        """
+        predicted = (self.roll_calls["issue_source"] == "predicted").to_numpy()
+        if not predicted.any():
+            return self
+        roll_calls = self.roll_calls.copy()
+        roll_calls.loc[predicted, list(ISSUE_CODES)] = False
+        roll_calls.loc[predicted, "issues_coded"] = False
+        roll_calls.loc[predicted, "issue_source"] = ""
+        return RollCallData(roll_calls, self.votes, self.membership, self._grid)
 
     def matrix(self) -> tuple[pd.Index, pd.Index, npt.NDArray[np.int8]]:
         """Members x roll calls act codes, for estimators.
@@ -373,18 +400,32 @@ def _to_int(values: pd.Series, path: Path, column: str, *, nullable: bool = Fals
     return numbers.astype("Int64" if nullable else "int64")
 
 
-def _read_provenance(part_dir: Path, part: str) -> pd.Series | None:
-    """An extension's ``provenance.csv`` as each rcid's Voeten rcid (a stripped string, ``""``
-    for a roll call Voeten's data lack); None for ``unvotes/`` itself or a folder without one."""
+def _read_provenance(part_dir: Path, part: str) -> pd.DataFrame | None:
+    """An extension's ``provenance.csv``: per rcid, ``voeten_rcid`` (a stripped string, ``""``
+    for a roll call Voeten's data lack) and ``issue_source`` (one of ``ISSUE_SOURCES``: the
+    file's own column if it has one, else ``"voeten"`` where ``voeten_rcid`` is set and ``""``
+    elsewhere); None for ``unvotes/`` itself or a folder without one."""
     path = part_dir / "provenance.csv"
     if part == PARTS[0] or not path.is_file():
         return None
     prov = _read_csv(path, ["rcid", "voeten_rcid"], dtype=str)
     rcid = _to_int(prov.rcid, path, "rcid")
-    return pd.Series(prov.voeten_rcid.str.strip().to_numpy(), index=pd.Index(rcid, name="rcid"))
+    voeten = prov.voeten_rcid.str.strip().to_numpy()
+    if "issue_source" in prov.columns:
+        source = prov.issue_source.str.strip().to_numpy()
+        bad = sorted(set(source) - set(ISSUE_SOURCES))
+        if bad:
+            raise DataError(
+                f"{path}: column 'issue_source' expected one of {ISSUE_SOURCES!r}; found {bad!r}"
+            )
+    else:
+        source = np.where(voeten != "", "voeten", "")
+    return pd.DataFrame(
+        {"voeten_rcid": voeten, "issue_source": source}, index=pd.Index(rcid, name="rcid")
+    )
 
 
-def _read_roll_calls(part_dir: Path, provenance: pd.Series | None) -> pd.DataFrame:
+def _read_roll_calls(part_dir: Path, provenance: pd.DataFrame | None) -> pd.DataFrame:
     path = part_dir / "roll_calls.csv.gz"
     cols = ["rcid", "session", "importantvote", "date", "unres", "amend", "para", "short", "descr"]
     raw = _read_csv(path, cols, dtype=str)
@@ -425,12 +466,14 @@ def _read_roll_calls(part_dir: Path, provenance: pd.Series | None) -> pd.DataFra
     if provenance is None:
         # Voeten's own roll calls, and those of a later extension without a provenance file,
         # were all coded: an untagged one is on none of the issues.
-        frame["issues_coded"] = True
+        frame["issue_source"] = "voeten"
     else:
-        # Roll calls absent from Voeten's data (empty voeten_rcid) carry no tags: not coded.
+        # Roll calls absent from Voeten's data (empty voeten_rcid) carry no tags unless their
+        # tags were predicted (issue_source "predicted", sim.estimate.issue_codes): not coded.
         if set(provenance.index) != set(frame.index):
             raise DataError(f"{part_dir / 'provenance.csv'}: rcids differ from roll_calls.csv.gz")
-        frame["issues_coded"] = frame.index.isin(provenance.index[provenance != ""])
+        frame["issue_source"] = provenance.issue_source.reindex(frame.index).to_numpy()
+    frame["issues_coded"] = (frame["issue_source"] != "").to_numpy()
     return frame
 
 
@@ -529,7 +572,7 @@ def _load_cached(root: Path, parts: tuple[str, ...], verify: bool, _stamp: objec
         # provenance's voeten_rcid, is read from unvotes/ only: never counted twice.
         twice = pd.Index([], dtype="int64")
         if provenance is not None:
-            voeten = pd.to_numeric(provenance, errors="coerce")
+            voeten = pd.to_numeric(provenance.voeten_rcid, errors="coerce")
             twice = provenance.index[voeten.isin(loaded).to_numpy()]
         if len(twice):
             rc = rc.drop(twice)
