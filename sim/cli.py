@@ -28,7 +28,7 @@ from sim.io.plots import plot_calibration, plot_sweep, plot_variants
 from sim.io.results import atomic_write_bytes, atomic_write_text
 from sim.io.scenario import load_scenario
 from sim.run.bargain import price_offer
-from sim.run.buy import buy_votes
+from sim.run.buy import Purchase, buy_votes
 from sim.run.calibrate import calibrate_scenario
 from sim.run.forecast import Forecaster, check_members, forecast_batch, read_batch
 from sim.run.prepare import DEFAULT_SEED
@@ -703,7 +703,22 @@ def buy(
         _fail(exc)
     where = out or Path("results") / loaded.name / name / f"buy_{event}"
     solved.write(where, plots=plots)
-    bought = solved.table()
+    if show:
+        out_console.print(_offers_table(solved, show=show, event=event, draws=draws))
+    out_console.print(_purchase_plans_table(solved, event=event))
+    for line in _purchase_lines(solved):
+        out_console.print(line, highlight=False)
+    offers = solved.plans.model["offers"]
+    firm = sum(1 for c in offers.values() if c > 0)
+    out_console.print(
+        f"{len(offers)} member{'s' if len(offers) != 1 else ''} asked, {firm} of them with a "
+        f"commitment; written to {where}/",
+        highlight=False,
+    )
+
+
+def _offers_table(solved: Purchase, *, show: int, event: str, draws: int) -> Table:
+    """The members a purchase makes offers to, best bought first (the first `show`)."""
     table = Table(
         title=f"{solved.patron} spends {solved.budget:.3g} on {solved.kind} ({event}; "
         f"{draws} draws): the offers it makes",
@@ -713,15 +728,18 @@ def buy(
     )
     for column in ("member", "need", "offer", "cost", "gain", *ACTS):
         table.add_column(column, justify="right")
-    for _, row in bought.head(show).iterrows():
+    for _, row in solved.table().head(show).iterrows():
         offer = "-" if not row["asked"] else f"{row['credibility']:.2f}"
         table.add_row(
             f"{row['iso3']}{'*' if row['in_scenario'] else ''}", f"{row['need']:.2g}", offer,
             f"{row['cost']:.3f}", f"{row['gain']:+.3f}",
             *(f"{row[f'p_{a}_bought']:.2f}" for a in ACTS),
         )  # fmt: skip
-    if show:
-        out_console.print(table)
+    return table
+
+
+def _purchase_plans_table(solved: Purchase, *, event: str) -> Table:
+    """The assembly under each plan a purchase computed (expected counts, P(adopted))."""
     plans = Table(
         title="The assembly under each plan (expected counts; exact P(adopted))",
         caption=f"without: {event} sent to nobody; as written: the scenario's event; gain: "
@@ -729,35 +747,34 @@ def buy(
     )
     for column in ("plan", "spend", *ACTS, "gain", "P(adopted)"):
         plans.add_column(column, justify="right")
-    rows = [("nobody", "without"), ("scenario", "as written"), ("model", "allocation")]
-    if rival is not None:
-        rows.append(("rival", "after rival"))
-    if outcome:
-        rows.append(("outcome", "for outcome"))
-    for key, label in rows:
+    labels = {"nobody": "without", "scenario": "as written", "model": "allocation",
+              "rival": "after rival", "outcome": "for outcome"}  # fmt: skip
+    for key, label in labels.items():
+        if key not in solved.plans:
+            continue
         p = solved.plans[key]
         plans.add_row(
             label, f"{p['spend']:.3f}", *(f"{p[f'expected_{a}']:.1f}" for a in ACTS),
             f"{p['compliance_gain']:+.2f}", f"{p['p_adopted']:.3f}",
         )  # fmt: skip
-    out_console.print(plans)
-    offers = solved.plans["model"]["offers"]
-    firm = sum(1 for c in offers.values() if c > 0)
-    if rival is not None:
-        answer = solved.plans["rival"]
+    return plans
+
+
+def _purchase_lines(solved: Purchase) -> list[str]:
+    """What the rival, the outcome buyer and the contest did, a sentence each (where run)."""
+    lines = []
+    if (answer := solved.plans.rival) is not None:
         committed = sorted(k for k, c in answer["rival_offers"].items() if c > 0)
         listed = ", ".join(committed[:10]) + (", ..." if len(committed) > 10 else "")
-        out_console.print(
+        lines.append(
             f"{answer['rival']} answers with {answer['rival_spend']:.3g} of its budget of "
             f"{answer['rival_budget']:.3g}: commitments to {len(committed)} members"
             f"{f' ({listed})' if committed else ''}, its compliance "
             f"{answer['rival_compliance_gain']:+.2f}; {solved.patron}'s "
-            f"falls from {solved.plans['model']['compliance_gain']:+.2f} to "
-            f"{answer['compliance_gain']:+.2f}.",
-            highlight=False,
+            f"falls from {solved.plans.model['compliance_gain']:+.2f} to "
+            f"{answer['compliance_gain']:+.2f}."
         )
-    if outcome:
-        o = solved.plans["outcome"]
+    if (o := solved.plans.outcome) is not None:
         how = (
             f"buys {len(o['offers'])} offers in {o['moves']} moves for {o['spend']:.3g}"
             if o["source"] == "outcome"
@@ -765,28 +782,22 @@ def buy(
         )
         if o["source"] == "outcome" and o["moves"] == 0:
             how = "finds no move that changes the outcome and spends only what asking costs"
-        out_console.print(
+        lines.append(
             f"Spending for the outcome ({o['want']}), {solved.patron} {how}: P({o['want']}) "
-            f"{o['p_want']:.3f}, against {o['p_want_votes']:.3f} when it counts votes.",
-            highlight=False,
+            f"{o['p_want']:.3f}, against {o['p_want_votes']:.3f} when it counts votes."
         )
-    if anticipate:
-        naive, leader = solved.plans["naive"], solved.plans["leader"]
+    if solved.plans.naive is not None and solved.plans.leader is not None:
+        naive, leader = solved.plans.naive, solved.plans.leader
         gain = leader["compliance_gain"] - naive["compliance_gain"]
-        out_console.print(
+        lines.append(
             f"On the contest's grid, after the rival's response (compliance from neither event "
             f"sent): {solved.patron} ignoring the "
             f"rival's money {naive['compliance_gain']:+.2f}, anticipating it "
             f"{leader['compliance_gain']:+.2f} (expected yes {naive['expected_yes']:.1f} and "
             f"{leader['expected_yes']:.1f}); "
-            + ("anticipation gains nothing here." if gain <= 1e-9 else f"it gains {gain:+.2f}."),
-            highlight=False,
+            + ("anticipation gains nothing here." if gain <= 1e-9 else f"it gains {gain:+.2f}.")
         )
-    out_console.print(
-        f"{len(offers)} member{'s' if len(offers) != 1 else ''} asked, {firm} of them with a "
-        f"commitment; written to {where}/",
-        highlight=False,
-    )
+    return lines
 
 
 @app.command()
