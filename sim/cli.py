@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from sim.core.acts import ACTS, DIMENSIONS
+from sim.core.seeds import DEFAULT_SEED
 from sim.estimate.validate import validate as run_validation
 from sim.game.bargaining import DEFAULT_GRID
 from sim.io.bundles import bundle_dir, write_bundle
@@ -31,7 +32,6 @@ from sim.run.bargain import price_offer
 from sim.run.buy import Purchase, buy_votes
 from sim.run.calibrate import calibrate_scenario
 from sim.run.forecast import Forecaster, check_members, forecast_batch, read_batch
-from sim.run.prepare import DEFAULT_SEED
 from sim.run.replay import replay as run_replay
 from sim.run.sweep import Sweep, grid_from_assignments, run_sweep
 from sim.run.target import plan_targets

@@ -1,4 +1,11 @@
-"""TODO docstring."""
+"""A prepared episode as arrays: what :class:`sim.model.assembly.AssemblyModel` runs on.
+
+:class:`AskSpec` is one ask or threat (who is targeted, how the principal reads each act, what
+it is worth in each draw); :class:`Setup` holds every member's calibrated log-odds, presence,
+persistence and the asks of the timeline, per parameter draw. :func:`sim.run.prepare.build_setup`
+makes a Setup from a scenario and its calibration bundle; the games (:mod:`sim.run.bargain`,
+:mod:`sim.run.target`, :mod:`sim.run.buy`) vary its asks.
+"""
 
 from __future__ import annotations
 

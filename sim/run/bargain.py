@@ -1,4 +1,10 @@
-"""TODO docstring."""
+"""``sim bargain``: price one target's counter-ask (MODEL.md §4), the game of
+:mod:`sim.game.bargaining` on a replayed episode.
+
+:func:`price_offer` replays the target's exact quantal response at every credibility of the
+offer (common random numbers) and returns a :class:`Bargain`: the offers the patron ever makes
+by range of cost ratio, its best response at one ratio, and both sides' surpluses.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sim.core.acts import ABSENT, ACTS, FloatArray
+from sim.core.seeds import DEFAULT_SEED
 from sim.core.tremble import apply_tremble
 from sim.game.bargaining import DEFAULT_GRID, logit_surplus, upper_hull
 from sim.io.errors import ScenarioError
@@ -20,7 +27,6 @@ from sim.io.plots import plot_bargain
 from sim.io.results import csv_text, describe, game_manifest, json_text, write_run
 from sim.io.scenario import Scenario, load_scenario
 from sim.model.assembly import Replays
-from sim.run.prepare import DEFAULT_SEED
 from sim.run.replay import prepare
 
 

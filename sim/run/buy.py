@@ -1,4 +1,10 @@
-"""TODO docstring."""
+"""``sim buy``: spend a budget of support across members (MODEL.md §4; Groseclose & Snyder 1996),
+the games of :mod:`sim.game.buying` on a replayed episode.
+
+:func:`buy_votes` prices every member's offer on a grid of credibilities, allocates the budget by
+the cheapest expected vote gain and returns a :class:`Purchase`; a rival's event can answer the
+allocation with its own budget, the patron can anticipate it, or spend for the outcome instead.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from sim.core.acts import ACTS, BoolArray, FloatArray, IntArray
+from sim.core.seeds import DEFAULT_SEED
 from sim.core.tally import Tally
 from sim.game.bargaining import DEFAULT_GRID
 from sim.game.buying import (
@@ -31,7 +38,7 @@ from sim.io.results import csv_text, describe, game_manifest, json_text, write_r
 from sim.io.scenario import Scenario, load_scenario
 from sim.model.assembly import Replays
 from sim.run.plans import Plan, Plans
-from sim.run.prepare import DEFAULT_SEED, ask_answers, complete_addressees
+from sim.run.prepare import ask_answers, complete_addressees
 
 
 @dataclass(frozen=True)

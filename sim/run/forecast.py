@@ -27,6 +27,7 @@ import pandas as pd
 
 from sim.core.absence import carry_presence
 from sim.core.acts import DIMENSIONS, ISSUE_CODES
+from sim.core.seeds import DEFAULT_SEED
 from sim.estimate.titles import loose_titles, text_keys
 from sim.estimate.validate import held_out_tremble
 from sim.estimate.window import (
@@ -41,7 +42,6 @@ from sim.io.bundles import bundle_from_frames
 from sim.io.errors import DataError, ScenarioError
 from sim.io.registry import load_members
 from sim.io.scenario import parse_scenario
-from sim.run.prepare import DEFAULT_SEED
 from sim.run.replay import ReplayResult, replay
 
 __all__ = ["Forecaster", "check_members", "forecast_batch", "read_batch"]

@@ -1,8 +1,16 @@
-"""TODO docstring."""
+"""Prepare a replay: a scenario and its calibration bundle in, a :class:`sim.model.setup.Setup` out.
+
+:func:`build_setup` reads the scenario's variant and the bundle, places the resolution on its
+dimension (the ``[item] like`` roll call, the committee tally, or the texts its title resembles),
+draws every uncertain parameter from its own named stream (:func:`sim.core.seeds.named_stream`),
+and turns each event of the timeline into an :class:`sim.model.setup.AskSpec`; an event whose
+sources name only some of its addressees has the rest picked by the patron's best response
+(:func:`complete_addressees`). No calibration is made here: :func:`sim.run.replay.prepare`
+resolves the bundle first (:func:`sim.run.calibrate.resolve_calibration`).
+"""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,6 +27,7 @@ from sim.core.persistence import (
     shock_correlation,
     vote_log_probs,
 )
+from sim.core.seeds import DEFAULT_SEED, named_stream
 from sim.estimate.deal import SUPPORT_VALUE
 from sim.estimate.ideal_points import fit_item_to_tally
 from sim.io.bundles import ITEM_KEYS, Bundle, load_bundle, previous_codes
@@ -28,16 +37,6 @@ from sim.io.scenario import Event, Prior, Scenario, Variant, load_scenario, sele
 from sim.model.assembly import Replays
 from sim.model.members import MemberSpec
 from sim.model.setup import FIRM, AskSpec, Setup
-
-#: The root seed when none is given: the date of the ICJ vote (30 Dec 2022). Every quantity
-#: draws from its own stream keyed by its name (:func:`_stream`).
-DEFAULT_SEED = 20221230
-
-
-def _stream(seed: int, key: str) -> np.random.Generator:
-    """A generator for one named quantity: draws of one parameter never shift another's."""
-    word = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little")
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(word,)))
 
 
 def _members(scenario: Scenario) -> tuple[MemberSpec, ...]:
@@ -241,18 +240,20 @@ def build_setup(
     n = len(iso3)
 
     def normal(key: str, mean: Any, sd: Any) -> FloatArray:
-        z = _stream(seed, key).standard_normal((n_draws, np.size(mean)))
+        z = named_stream(seed, key).standard_normal((n_draws, np.size(mean)))
         return np.asarray(mean, float)[None, :] + np.asarray(sd, float)[None, :] * z
 
     x = normal("ideal_point", params["ideal_point"], params["ideal_point_se"])
     rho = normal("participation", params["participation"], params["participation_se"])
     groups = sorted({m.un_group for m in members})
     if spec.model.bloc_shock_sd is not None:
-        shock_sd = spec.model.bloc_shock_sd.sample(n_draws, rng=_stream(seed, "bloc_shock_sd"))
+        shock_sd = spec.model.bloc_shock_sd.sample(n_draws, rng=named_stream(seed, "bloc_shock_sd"))
     else:
         tau = bundle.group_shock
         shock_sd = np.abs(normal("bloc_shock_sd", [tau["tau"]], [tau["tau_se"]])[:, 0])
-    shocks = _stream(seed, "bloc_shock").standard_normal((n_draws, len(groups))) * shock_sd[:, None]
+    shocks = (
+        named_stream(seed, "bloc_shock").standard_normal((n_draws, len(groups))) * shock_sd[:, None]
+    )
     member_group = np.array([groups.index(m.un_group) for m in members])
     beta = np.asarray(item["discrimination"], dtype=float)  # scalar, or (draw, 1) by title
     steep = np.abs(beta) > 1e-9
@@ -405,7 +406,7 @@ def _title_item_draws(
     weights = np.asarray(mixture["weight"], dtype=float)
     cdf = np.cumsum(weights)
     cdf[-1] = 1.0
-    rng = _stream(seed, "item.by_title")
+    rng = named_stream(seed, "item.by_title")
     u = (np.arange(n_draws) + rng.random()) / n_draws
     index = rng.permutation(np.searchsorted(cdf, u, side="right"))
     item = {k: np.asarray(mixture[k], dtype=float)[index][:, None] for k in ITEM_KEYS}
@@ -487,7 +488,7 @@ def _deal_draws(
     """
     learnt = f"episodes {', '.join(deal['episodes'])}" if deal is not None else ""
     if deal is not None and model.support_value is None and model.evasion is None:
-        z = _stream(seed, "deal").standard_normal((n_draws, 2))
+        z = named_stream(seed, "deal").standard_normal((n_draws, 2))
         rho = float(np.clip(deal.get("correlation", 0.0), -0.999, 0.999))
         second = rho * z[:, 0] + np.sqrt(1.0 - rho**2) * z[:, 1]
         v, k = deal["support_value"], deal["evasion"]
@@ -499,12 +500,12 @@ def _deal_draws(
     support_prior = model.support_value or (
         _lognormal(deal["support_value"]) if deal is not None else SUPPORT_VALUE
     )
-    support_value = support_prior.sample(n_draws, rng=_stream(seed, "support_value"))
+    support_value = support_prior.sample(n_draws, rng=named_stream(seed, "support_value"))
     evasion_prior = model.evasion or (_lognormal(deal["evasion"]) if deal is not None else None)
     evasion = (
         None
         if evasion_prior is None
-        else evasion_prior.sample(n_draws, rng=_stream(seed, "evasion"))
+        else evasion_prior.sample(n_draws, rng=named_stream(seed, "evasion"))
     )
     source = "scenario [model]" if model.support_value or model.evasion else "literature prior"
     if deal is not None and not (model.support_value and model.evasion):
@@ -532,11 +533,11 @@ def _ask_specs(
         if not targets:
             continue
         idx = np.array([index[t] for t in targets], dtype=np.int64)
-        tie = event.tie.sample(n_draws, rng=_stream(seed, f"event.{event.id}.tie"))
+        tie = event.tie.sample(n_draws, rng=named_stream(seed, f"event.{event.id}.tie"))
         tie = np.broadcast_to(tie[:, None], (n_draws, len(idx))).copy()
         if event.offer is not None:
             cred = event.offer.credibility.sample(
-                n_draws, rng=_stream(seed, f"event.{event.id}.credibility")
+                n_draws, rng=named_stream(seed, f"event.{event.id}.credibility")
             )
             need = np.array([members[i].needs.get(event.offer.kind, 0.0) for i in idx])
             offer = cred[:, None] * need[None, :]

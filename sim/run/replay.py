@@ -30,6 +30,7 @@ import pandas as pd
 import xarray as xr
 
 from sim.core.acts import ACTS, FloatArray
+from sim.core.seeds import DEFAULT_SEED
 from sim.core.tally import Tally, decision_rule
 from sim.io.bundles import Bundle
 from sim.io.plots import plot_member_odds, plot_tally
@@ -38,7 +39,7 @@ from sim.io.scenario import Scenario, load_scenario
 from sim.model.assembly import AssemblyModel
 from sim.model.setup import Setup
 from sim.run.calibrate import resolve_calibration
-from sim.run.prepare import DEFAULT_SEED, build_setup
+from sim.run.prepare import build_setup
 
 __all__ = ["ReplayResult", "prepare", "replay"]
 

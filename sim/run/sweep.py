@@ -45,12 +45,12 @@ from typing import Any
 import pandas as pd
 
 from sim.core.acts import ACTS
+from sim.core.seeds import DEFAULT_SEED
 from sim.io.bundles import load_bundle
 from sim.io.errors import ScenarioError
 from sim.io.results import atomic_write_text, git_commit, package_versions, write_json
 from sim.io.scenario import Scenario, load_scenario, read_scenario_toml, validate_scenario
 from sim.run.calibrate import resolve_calibration
-from sim.run.prepare import DEFAULT_SEED
 from sim.run.replay import replay
 
 __all__ = ["Sweep", "grid_from_assignments", "override", "parse_assignment", "run_sweep"]

@@ -1,4 +1,10 @@
-"""TODO docstring."""
+"""``sim target``: whom a patron should ask, by the cheapest expected vote gain (MODEL.md §4),
+the game of :mod:`sim.game.targeting` on a replayed episode.
+
+:func:`plan_targets` sends the event's ask to every member with a vote, ranks them by the votes
+(or the adoption) it moves, and returns a :class:`Targeting` with the assembly under the
+patron's best list, the scenario's own list and nobody.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sim.core.acts import ACTS, BoolArray, FloatArray, IntArray
+from sim.core.seeds import DEFAULT_SEED
 from sim.core.tally import Tally
 from sim.game.targeting import adoption_curve, adoption_gains, assembly_odds, outcome_order
 from sim.io.errors import ScenarioError
@@ -18,7 +25,7 @@ from sim.io.plots import plot_targets
 from sim.io.results import csv_text, describe, game_manifest, json_text, write_run
 from sim.io.scenario import Scenario, load_scenario
 from sim.run.plans import Plans
-from sim.run.prepare import DEFAULT_SEED, ask_answers, complete_addressees
+from sim.run.prepare import ask_answers, complete_addressees
 
 
 @dataclass(frozen=True)
