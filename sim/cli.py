@@ -510,6 +510,17 @@ def negotiate(
     )
     for line in result.path() or ["no patron made an offer"]:
         out_console.print(line, highlight=False)
+    rounds = result.replay.rounds
+    traded = [m for m in dict.fromkeys(result.trades["member"]) if f"{m}_yes" in rounds]
+    for iso3 in traded:  # focal members the patrons dealt with: their odds after each round
+        table = Table(title=f"{iso3}: odds after each round")
+        for column in ("round", "date", *ACTS):
+            table.add_column(column, justify="right")
+        for k, row in rounds.iterrows():
+            table.add_row(
+                str(k + 1), str(row["date"]), *(f"{row[f'{iso3}_{a}']:.3f}" for a in ACTS)
+            )
+        out_console.print(table)
     for patron, kinds in result.spent.items():
         for kind, row in kinds.items():
             third = f", third party {row['third_party']}" if row["third_party"] else ""

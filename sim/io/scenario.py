@@ -9,7 +9,9 @@ file, the key and what was expected::
 
 The file names the resolution, how it relates to earlier roll calls (``[item]``, ``[committee]``,
 ``[previous]``), the members special to it, the principals, a dated timeline of asks, offers and
-threats (each with its ``source``), and named variants that drop or patch events. It may record
+threats (each with its ``source``), named variants that drop or patch events, and, for
+``sim negotiate`` only, the patrons that choose their own asks and offers (``[negotiation]``:
+budgets, kinds and costs, each with its source). It may record
 the real outcome in ``[outcome]`` for comparison; the model never reads that table.
 
 See ``docs/scenarios.md`` for the format, and ``scenarios/`` for examples.

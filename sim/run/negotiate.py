@@ -200,9 +200,11 @@ def negotiate(
 
     Examples
     --------
+    Israel offers talk, Zelensky asks for air defence, Israel answers a round later:
+
     >>> n = negotiate("scenarios/icj_referral_2022.toml", n_draws=50, seed=1)
-    >>> sorted(set(n.trades["move"])) <= ["accept", "counter_ask", "offer", "refuse", "talks"]
-    True
+    >>> list(n.trades["move"])
+    ['offer', 'counter_ask', 'talks']
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
