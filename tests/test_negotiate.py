@@ -89,15 +89,45 @@ def test_the_negotiation_is_deterministic_for_a_seed(setup, cheap):
     assert np.array_equal(again.odds, cheap.odds)
 
 
-@pytest.mark.parametrize("budget", [0.0, 0.1, 0.3])
-def test_a_patron_never_spends_past_its_budget(setup, budget):
-    model = run(setup, cost=0.0, budget=budget)  # free support: it wants to spend everything
+AID = """
+[[needs]]
+kind = "aid"
+who = "group:GRULAC"
+need = 0.5
+source = "hypothetical, for the test"
+"""
+
+AID_SUPPORT = """
+[[negotiation.patrons.ISR.support]]
+kind = "aid"
+budget = 1.0
+source = "hypothetical, for the test"
+"""
+
+
+@pytest.fixture(scope="module")
+def many(setup):
+    """Israel may also offer aid to every Latin American and Caribbean member (need 0.5): a
+    budget then has many members to be spread across."""
+    text = icj_text().replace("[principals.ISR]", AID + "\n[principals.ISR]", 1)
+    text = text.replace('acts = ["no", "abstain"]\nsource', 'acts = ["no", "abstain"]\nreach = '
+                        '["UKR", "group:GRULAC"]\nsource', 1)  # fmt: skip
+    text = text.replace("\n[outcome]", AID_SUPPORT + "\n[outcome]", 1)
+    return prepare(parse_scenario(text, path=ICJ), n_draws=DRAWS, seed=7)
+
+
+@pytest.mark.parametrize("budget", [0.0, 0.3, 1.0, 4.0])
+def test_a_patron_never_spends_past_its_budget(many, budget):
+    model = run(many, cost=0.0, budget=budget)  # free support: it wants to spend everything
     (israel,) = model.patrons
-    spent = sum(t["spend"] for t in model.trades if t["patron"] == "ISR")
-    assert spent == pytest.approx(israel.spent(), abs=1e-12)
-    assert israel.spent() <= budget + 1e-12
-    if budget > 0:
-        assert israel.spent() > 0.5 * budget  # and it does spend: the test can fail both ways
+    for kind in ("air_defence", "aid"):
+        spent = sum(t["spend"] for t in model.trades if t["offer"] == kind)
+        assert spent == pytest.approx(israel.spent(kind), abs=1e-12)
+        assert israel.spent(kind) <= budget + 1e-12
+    if budget > 0:  # it does spend, across members: the test can fail both ways
+        assert israel.spent("aid") > 0.5 * budget
+        members = {t["member"] for t in model.trades if t["offer"] == "aid" and t["spend"] > 0}
+        assert len(members) > 1
 
 
 def test_an_offer_that_rises_never_lowers_the_odds_of_the_asked_acts(setup):

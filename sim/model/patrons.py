@@ -182,6 +182,10 @@ def patron_specs(
     blocs = {m.iso3: m.blocs for m in setup.members}
     groups = {m.iso3: m.un_group for m in setup.members}
     index = {iso3: i for i, iso3 in enumerate(setup.iso3)}
+    committee = spec.committee
+    known = {} if committee is None else {
+        iso3: act for act in ACTS for iso3 in getattr(committee.known_acts, act)
+    }  # fmt: skip
     out = []
     for key, patron in spec.negotiation.patrons.items():
         cited = [a for a in setup.asks if a.principal == key]
@@ -195,7 +199,9 @@ def patron_specs(
                 f"variant {setup.variant!r}; expected the acts it asks for"
             )
         if patron.reach:
-            chosen = {c for s in patron.reach for c in select(s, members=blocs, groups=groups)}
+            chosen = {
+                c for s in patron.reach for c in select(s, members=blocs, groups=groups, known=known)
+            }  # fmt: skip
         else:
             chosen = {c for a in cited for c in a.target_iso3}
         own = spec.principals[key].iso3
