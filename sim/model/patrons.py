@@ -199,9 +199,8 @@ def patron_specs(
                 f"variant {setup.variant!r}; expected the acts it asks for"
             )
         if patron.reach:
-            chosen = {
-                c for s in patron.reach for c in select(s, members=blocs, groups=groups, known=known)
-            }  # fmt: skip
+            chosen = {c for s in patron.reach
+                      for c in select(s, members=blocs, groups=groups, known=known)}  # fmt: skip
         else:
             chosen = {c for a in cited for c in a.target_iso3}
         own = spec.principals[key].iso3
@@ -328,7 +327,7 @@ class Patron(mesa.Agent):
         costs = np.zeros((n, width))
         base = model.odds
         objective = self._objective(base)
-        tables: dict[int, tuple[IntArray, FloatArray]] = {}
+        options = 0  # how many (member, credibility) pairs the protocol allows
         for g, c in enumerate(grid):
             allowed = ~other_kind & (c <= cap + 1e-12)
             allowed &= np.where(need[self.spec.reach] > 0, c > current + 1e-12, False)
@@ -341,8 +340,8 @@ class Patron(mesa.Agent):
             odds = model.odds_with(self.offers(support, cols, np.full(len(cols), c)), cols)
             gains[rows, g] = objective(odds, cols)
             costs[rows, g] = (c - current[rows]) * need[cols]
-            tables[g] = (rows, odds)
-        if not tables and not pending:
+            options += len(rows)
+        if not options and not pending:
             return
         left = max(support.budget - self.ledger.spent[kind], 0.0)
         names = [model.setup.iso3[j] for j in self.spec.reach]
