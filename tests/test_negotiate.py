@@ -156,6 +156,16 @@ def test_with_zero_budgets_the_negotiation_is_the_replay_of_the_cited_timeline(s
     np.testing.assert_allclose(idle.odds, stated.odds, rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("cost", [0.0, 1.0, 100.0])
+def test_the_cited_asks_are_a_floor_ukraine_is_never_less_compliant_than_as_stated(setup, cost):
+    stated = AssemblyModel(setup, rng=np.random.default_rng(7))
+    stated.run()
+    talks = run(setup, cost=cost)
+    asked_now = ukraine(setup, talks)[:, ASKED].sum(axis=-1)
+    asked_then = ukraine(setup, stated)[:, ASKED].sum(axis=-1)
+    assert np.all(asked_now >= asked_then - 1e-12)  # in every draw
+
+
 def test_a_patron_that_wants_the_outcome_buys_nothing_where_it_is_out_of_reach(setup):
     text = icj_text().replace('objective = "votes"', 'objective = "outcome"', 1)
     scenario = parse_scenario(text, path=ICJ)
