@@ -14,6 +14,8 @@ from pathlib import Path
 import mesa
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.core.acts import ACTS
 from sim.io.errors import ScenarioError
@@ -146,6 +148,28 @@ def test_an_offer_that_rises_never_lowers_the_odds_of_the_asked_acts(setup):
             before = sum(t[f"p_{a}_before"] for a in ("no", "abstain"))
             after = sum(t[f"p_{a}_after"] for a in ("no", "abstain"))
             assert after >= before - 1e-12
+
+
+@pytest.fixture(scope="module")
+def at_the_vote(many):
+    """Israel's state at the vote with nothing negotiated: a model to ask what-ifs of."""
+    model = run(many, budget=0.0)
+    grulac = [m.iso3 for m in many.members if m.un_group == "GRULAC"]
+    return model, grulac
+
+
+@settings(max_examples=30)
+@given(data=st.data(), low=st.floats(0.0, 1.0), high=st.floats(0.0, 1.0))
+def test_a_larger_offer_never_makes_the_asked_acts_less_likely(at_the_vote, data, low, high):
+    model, grulac = at_the_vote
+    low, high = min(low, high), max(low, high)
+    iso3 = data.draw(st.sampled_from(grulac))
+    (israel,) = model.patrons
+    aid = next(s for s in israel.spec.support if s.kind == "aid")
+    j = np.array([model.setup.iso3.index(iso3)])
+    asked = [model.odds_with(israel.offers(aid, j, np.array([c])), j)[:, 0, ASKED].sum(-1)
+             for c in (low, high)]  # fmt: skip
+    assert np.all(asked[1] >= asked[0] - 1e-12)
 
 
 def test_with_zero_budgets_the_negotiation_is_the_replay_of_the_cited_timeline(setup):
