@@ -32,6 +32,7 @@ from sim.run.bargain import price_offer
 from sim.run.buy import Purchase, buy_votes
 from sim.run.calibrate import calibrate_scenario
 from sim.run.forecast import Forecaster, check_members, forecast_batch, read_batch
+from sim.run.negotiate import negotiate as run_negotiation
 from sim.run.replay import replay as run_replay
 from sim.run.sweep import Sweep, grid_from_assignments, run_sweep
 from sim.run.target import plan_targets
@@ -46,7 +47,7 @@ app = typer.Typer(
         "Replay an episode (a scenario file) to get every member's odds of yes, no, abstain "
         "or absent, the exact distribution of the tally and the probability of adoption; "
         "sweep its keys; price an offer, choose whom to ask and spend a budget of support "
-        "(the bargaining game); forecast and validate on real votes; "
+        "(the bargaining game), or let the patrons negotiate; forecast and validate on real votes; "
         "calibrate on real roll calls."
     ),
     no_args_is_help=True,
@@ -491,6 +492,100 @@ def bargain(
             f"{best['target_surplus']:+.3f} logits."
         )
     out_console.print(f"written to {where}/")
+
+
+@app.command()
+def negotiate(
+    scenario: ScenarioArg,
+    variant: VariantOption = None,
+    rounds: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Rounds from the first cited ask to the vote (default: the scenario's)."
+        ),
+    ] = None,
+    draws: DrawsOption = 1000,
+    seed: SeedOption = DEFAULT_SEED,
+    budget: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            help="Replace every patron's budget of every kind (firm commitments of a member's "
+            "whole need).",
+        ),
+    ] = None,
+    cost: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            help="Replace every cost ratio (what a firm commitment of a member's whole need "
+            "costs the patron, in units of the member's full compliance).",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Output folder (default: results/SCENARIO/VARIANT/negotiate/)."),
+    ] = None,
+    calibration: CalibrationOption = None,
+    plots: Annotated[
+        bool, typer.Option("--plots/--no-plots", help="Write odds.png and tally.png.")
+    ] = True,
+) -> None:
+    """Negotiate SCENARIO: the patrons of its [negotiation] section choose their own asks and
+    offers, round by round, from the first cited ask to the vote (the cited asks a floor).
+
+    Each round the patrons move in turn, each by its best response to the members' current
+    odds within its budget (an offer the member did not ask for is at most talks); asked
+    members counter-ask for support they need; the patron answers a counter-ask in the next
+    round: accept (a firm commitment), talks or refuse. Prints the path (who asked whom, what
+    was offered, counter-asks and answers, the member's odds after each) and the tally; writes
+    the replay's files and trades.csv (one row per exchange).
+    """
+
+    try:
+        loaded = load_scenario(scenario)
+        name = variant or loaded.spec.default_variant
+        loaded.events(name)  # validates the variant name before any work
+        if loaded.spec.negotiation is None:
+            raise ScenarioError(
+                f"{scenario}: negotiation: expected a [negotiation] section naming the patrons "
+                f"that negotiate (docs/scenarios.md)"
+            )
+        with err_console.status(f"negotiating {loaded.name} / {name} ({draws} draws)..."):
+            result = run_negotiation(
+                loaded, variant=name, rounds=rounds, n_draws=draws, seed=seed, budget=budget,
+                cost=cost, calibration=calibration,
+            )  # fmt: skip
+    except (ScenarioError, DataError) as exc:
+        _fail(exc)
+    where = out or Path("results") / loaded.name / name / "negotiate"
+    result.write(where, plots=plots)
+    out_console.rule(
+        f"[bold]negotiation[/] {loaded.spec.resolution.symbol} · variant [bold]{name}[/] · "
+        f"{result.rounds} rounds · {draws} draws · seed {seed}"
+    )
+    for line in result.path() or ["no patron made an offer"]:
+        out_console.print(line, highlight=False)
+    rounds = result.replay.rounds
+    traded = [m for m in dict.fromkeys(result.trades["member"]) if f"{m}_yes" in rounds]
+    for iso3 in traded:  # focal members the patrons dealt with: their odds after each round
+        table = Table(title=f"{iso3}: odds after each round")
+        for column in ("round", "date", *ACTS):
+            table.add_column(column, justify="right")
+        for k, row in rounds.iterrows():
+            table.add_row(
+                str(k + 1), str(row["date"]), *(f"{row[f'{iso3}_{a}']:.3f}" for a in ACTS)
+            )
+        out_console.print(table)
+    for patron, kinds in result.spent.items():
+        for kind, row in kinds.items():
+            third = f", third party {row['third_party']}" if row["third_party"] else ""
+            out_console.print(
+                f"{patron} committed {row['spent']:.3g} of its {kind} budget {row['budget']:g} "
+                f"(cost ratio {row['cost_ratio']:g}{third})",
+                highlight=False,
+            )
+    _print_result(result.replay, where)
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""One contract for the four results a user gets (replay, bargain, target, buy).
+"""One contract for the results a user gets (replay, bargain, target, buy, negotiate).
 
 Each is checked the same way: it is a :class:`sim.io.results.Result`; its table is a frame with a
 row per member or offer; its summary is JSON; its manifest names the seed, the draws and the
@@ -29,6 +29,7 @@ RUNS: dict[str, Callable[[], Result]] = {
     ),
     "target": lambda: sim.plan_targets(ICJ, event="lapid_letters", calls=5, n_draws=60, seed=3),
     "buy": lambda: sim.buy_votes(JERUSALEM, event="trump_threat", budget=2.0, n_draws=60, seed=3),
+    "negotiate": lambda: sim.negotiate(ICJ, rounds=4, n_draws=60, seed=3),
 }
 
 

@@ -9,7 +9,9 @@ file, the key and what was expected::
 
 The file names the resolution, how it relates to earlier roll calls (``[item]``, ``[committee]``,
 ``[previous]``), the members special to it, the principals, a dated timeline of asks, offers and
-threats (each with its ``source``), and named variants that drop or patch events. It may record
+threats (each with its ``source``), named variants that drop or patch events, and, for
+``sim negotiate`` only, the patrons that choose their own asks and offers (``[negotiation]``:
+budgets, kinds and costs, each with its source). It may record
 the real outcome in ``[outcome]`` for comparison; the model never reads that table.
 
 See ``docs/scenarios.md`` for the format, and ``scenarios/`` for examples.
@@ -53,8 +55,11 @@ __all__ = [
     "PRIOR_BOUND",
     "PRIOR_SIGMA_MAX",
     "Event",
+    "NegotiatingPatron",
+    "Negotiation",
     "Prior",
     "Scenario",
+    "Support",
     "check_ident",
     "load_scenario",
     "parse_scenario",
@@ -502,6 +507,67 @@ class ModelPriors(_Strict):
     evasion: NonNegativePrior | None = None
 
 
+class Support(_Strict):
+    """A kind of support a negotiating patron can commit, its budget and what committing costs.
+
+    ``budget`` is in firm commitments of a member's whole need for the kind (the unit of
+    :mod:`sim.game.buying`): a credibility ``c`` offered to a member of need ``n`` spends
+    ``c * n``. ``cost`` and ``third_party_cost`` are cost ratios (:mod:`sim.game.bargaining`'s
+    ``r``): what a firm commitment of a member's whole need costs the patron, in units of a
+    member's full compliance, itself and through a third party's reaction (``third_party``: a
+    firm arms commitment to Ukraine costs Israel its deconfliction with Russia).
+    """
+
+    kind: Ident
+    budget: Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+    cost: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.0
+    third_party: str | None = None
+    third_party_cost: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.0
+    source: Source
+
+    @model_validator(mode="after")
+    def _named(self) -> Support:
+        if self.third_party_cost > 0 and not self.third_party:
+            raise ValueError("third_party_cost needs third_party (who imposes the cost)")
+        return self
+
+
+class NegotiatingPatron(_Strict):
+    """A principal that chooses its own asks and offers in ``sim negotiate``.
+
+    ``objective``: the votes it counts (its reading of each act, summed over members) or the
+    outcome (the probability that the resolution fails, or passes, for an ask of yes). ``acts``:
+    what it asks of members its cited asks do not reach (default: its latest cited ask's acts).
+    ``reach``: selectors of the members it may ask (default: those its cited asks reach).
+    ``tie``: the relationship a new ask carries (logit units; default 0).
+    """
+
+    objective: Literal["votes", "outcome"] = "votes"
+    acts: list[Vote] = []
+    reach: list[str] = []
+    tie: LogitPrior = Prior("fixed", (("value", 0.0),))
+    support: list[Support] = []
+    source: Source
+
+    @field_validator("support")
+    @classmethod
+    def _one_entry_per_kind(cls, support: list[Support]) -> list[Support]:
+        kinds = [s.kind for s in support]
+        if len(set(kinds)) != len(kinds):
+            raise ValueError(f"one entry per kind of support; got {kinds}")
+        return support
+
+
+class Negotiation(_Strict):
+    """The patrons that negotiate in ``sim negotiate`` (file order is the order they move in),
+    and how many rounds they have from the first cited ask to the vote. Only ``sim negotiate``
+    reads this section; a replay never does."""
+
+    rounds: Annotated[int, Field(ge=1, le=100)] = 10
+    patrons: dict[str, NegotiatingPatron]
+    description: str = ""
+
+
 class ScenarioFile(_Strict):
     """The whole file, as validated."""
 
@@ -522,6 +588,7 @@ class ScenarioFile(_Strict):
     events: list[Event] = []
     variants: dict[Ident, Variant] = {}
     model: ModelPriors = ModelPriors()
+    negotiation: Negotiation | None = None
     outcome: Outcome | None = None
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -936,6 +1003,20 @@ def _check_references(scenario: Scenario) -> list[str]:
             )
         for j, target in enumerate(event.targets):
             check_selector(target, f"{key}.targets[{j}]")
+    if spec.negotiation is not None:
+        for key, patron in spec.negotiation.patrons.items():
+            where = f"negotiation.patrons.{key}"
+            if key not in spec.principals:
+                problems.append(f"{where}: expected one of {sorted(spec.principals)}; got {key!r}")
+            for j, selector in enumerate(patron.reach):
+                check_selector(selector, f"{where}.reach[{j}]")
+            for j, support in enumerate(patron.support):
+                third = support.third_party
+                if third is not None and third not in spec.principals and third not in members:
+                    problems.append(
+                        f"{where}.support[{j}].third_party: expected a principal or the ISO3 code "
+                        f"of a UN member on {date}; got {third!r}"
+                    )
     if not problems:
         by_id = {e.id: e for e in spec.events}
         for vname, variant in spec.variants.items():
