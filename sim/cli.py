@@ -730,6 +730,63 @@ def buy(
 
 
 @app.command()
+def explore(
+    scenario: Annotated[
+        Path,
+        typer.Argument(
+            metavar="SCENARIO",
+            help="A scenario TOML file.",
+        ),
+    ] = Path("scenarios/icj_referral_2022.toml"),
+    variant: VariantOption = None,
+    draws: Annotated[
+        int, typer.Option(min=1, help="Parameter draws behind every slider move.")
+    ] = 1000,
+    seed: SeedOption = 20221230,
+    calibration: CalibrationOption = None,
+    host: Annotated[
+        str, typer.Option(help="Address to serve on (loopback: only this machine can open it).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to serve on.")] = 8765,
+    open_browser: Annotated[
+        bool, typer.Option("--open/--no-open", help="Open the page in the default browser.")
+    ] = False,
+) -> None:
+    """Explore SCENARIO in the browser: sliders for an offer's credibility and size, the value
+    of support and a principal's weight; the followed member's odds with 5-95% intervals, the
+    tally against the rule's threshold, every member's odds by regional group; Step plays the
+    timeline round by round.
+
+    Serves Mesa's SolaraViz page at http://HOST:PORT/ until interrupted (Ctrl-C). Needs the
+    explore extra: pip install -e '.[explore]'. Each setting lists the changes to the scenario
+    file it amounts to: sim replay on the changed file gives the same odds. Writes nothing.
+    """
+    try:
+        from sim.run.explore import serve
+    except ImportError as exc:
+        need = "sim explore needs the explore extra: pip install -e '.[explore]'"
+        _fail(DataError(f"{need} ({exc})"))
+    from sim.io.scenario import load_scenario
+
+    try:
+        loaded = load_scenario(scenario)
+        loaded.events(variant)  # the variant exists, before the server starts
+        url = f"http://{host}:{port}/"
+        err_console.print(f"preparing {loaded.name} ({draws} draws), then serving {url}")
+        if open_browser:
+            import threading
+            import webbrowser
+
+            threading.Timer(3.0, webbrowser.open, args=(url,)).start()
+        serve(
+            scenario, variant=variant, draws=draws, seed=seed, calibration=calibration,
+            host=host, port=port,
+        )  # fmt: skip
+    except (ScenarioError, DataError) as exc:
+        _fail(exc)
+
+
+@app.command()
 def check(
     scenarios: Annotated[list[Path], typer.Argument(metavar="SCENARIO", help="Scenario files.")],
 ) -> None:

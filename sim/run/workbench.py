@@ -202,6 +202,17 @@ class Workbench:
                    None)  # fmt: skip
         return ask.credibility.mean() if ask is not None and ask.credibility else None
 
+    def tie_prior_mean(self, settings: Settings) -> float:
+        """The mean of the tie prior on the settings' principal's first ask in the file (0
+        without one): where the weight slider starts."""
+        events = self.scenario.events(settings.variant)
+        ties = [
+            e.tie.mean()
+            for e in events
+            if e.kind in ("ask", "threat") and e.principal == settings.principal
+        ]
+        return float(ties[0]) if ties else 0.0
+
     # -- answering -----------------------------------------------------------------------
     def configured(self, settings: Settings) -> Setup:
         """The prepared episode with the asks and deal `settings` give (no odds yet)."""
@@ -251,8 +262,9 @@ class Workbench:
         ``calm_from``): only the members the asks reach are recomputed.
         """
         model = ExploreModel(self, settings)
-        self._calm.setdefault(settings.variant, model)
-        model.run_until(len(model.round_dates) if rounds is None else rounds)
+        rounds = len(model.round_dates) if rounds is None else rounds
+        if rounds:
+            model.run_until(rounds)
         return model
 
     def calm_source(self, variant: str) -> AssemblyModel | None:
@@ -365,3 +377,4 @@ class ExploreModel(AssemblyModel):
             workbench.configured(settings), rng=rng,
             calm_from=workbench.calm_source(settings.variant),
         )  # fmt: skip
+        workbench._calm.setdefault(settings.variant, self)  # the later models' calm odds
