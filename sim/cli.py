@@ -256,11 +256,12 @@ def sweep(
     OUT/points/NNNN.json, so an interrupted sweep resumes where it stopped when run again with
     the same arguments. Writes points.csv (per point: the values, the expected tally, the
     probability of adoption), members.csv (per point and focal member: its odds),
-    manifest.json, and with one swept key a plot of the first focal member's odds along it.
+    manifest.json, and a plot of the first focal member's odds: along the key with one swept
+    key (words such as talks at their credibility's mean), a heat map with two.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from sim.io.plots import plot_sweep
+    from sim.io.plots import plot_sweep, plot_sweep_heatmap
     from sim.run.sweep import Sweep, grid_from_assignments, run_sweep
 
     try:
@@ -316,6 +317,8 @@ def sweep(
     out_console.print(table)
     if focal and len(keys) == 1:
         plot_sweep(points, members, keys[0], focal, target / f"sweep_{focal}.png")
+    elif focal and len(keys) == 2:
+        plot_sweep_heatmap(points, members, keys, focal, target / f"sweep_{focal}.png")
     out_console.print(f"written to {target}/ (points.csv, members.csv, manifest.json)")
 
 

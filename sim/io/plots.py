@@ -318,23 +318,32 @@ def plot_sweep(points: Any, members: Any, key: str, iso3: str, path: Path) -> No
         top.plot(x[order], y, marker="o", markersize=4, label=act, color=COLOURS[act])
     top.set_ylabel(f"{iso3}: probability of each act")
     top.set_ylim(-0.02, 1.02)
-    top.legend(ncol=4, loc="outside upper center")
     p = points["p_adopted"].to_numpy()[order]
     bottom.plot(x[order], p, marker="o", markersize=4, color="black")
     bottom.set_ylabel("P(adopted)")
     bottom.set_ylim(-0.05, 1.05)
-    bottom.set_xticks(x[order], [labels[i] for i in order], rotation=30 if numeric else 0,
-                      ha="right" if numeric else "center")  # fmt: skip
-    if numeric and len(x) > 8:
-        bottom.xaxis.set_major_locator(MaxNLocator(nbins=8))
-    bottom.set_xlabel(key + (" (words at their prior means)" if numeric and any(
-        not _is_number(v) for v in rows[key]) else ""))  # fmt: skip
+    ticks: dict[float, list[str]] = {}
+    for i in order:  # values at the same place (0.25 and "talks") share one tick
+        ticks.setdefault(float(x[i]), []).append(labels[i])
+    bottom.set_xticks(list(ticks), [" / ".join(dict.fromkeys(v)) for v in ticks.values()],
+                      rotation=30, ha="right")  # fmt: skip
+    words = numeric and any(not _is_number(v) for v in rows[key])
+    bottom.set_xlabel(key + (" (credibility words at their prior means)" if words else ""))
+    fig.legend(*top.get_legend_handles_labels(), ncol=4, loc="outside lower center")
     fig.suptitle(f"{iso3} along {key.rsplit('.', 1)[-1]} (bands: 5-95% across draws)")
     _save(fig, path)
 
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+
+
+def _sorted_values(column: Any) -> tuple[list[Any], list[str]]:
+    """A swept key's distinct values in their numeric order where they have one, and labels."""
+    values = list(dict.fromkeys(column))
+    x, labels, _ = _axis_or_categories(values)
+    order = np.argsort(x, kind="stable")
+    return [values[i] for i in order], [labels[i] for i in order]
 
 
 @_styled
@@ -347,10 +356,8 @@ def plot_sweep_heatmap(
     ``points`` and ``members`` are the tables of :func:`sim.run.sweep.run_sweep`."""
     first, second = keys
     rows = members[members["iso3"] == iso3]
-    x_values = list(dict.fromkeys(points[second]))
-    y_values = list(dict.fromkeys(points[first]))
-    _, x_labels, _ = _axis_or_categories(x_values)
-    _, y_labels, _ = _axis_or_categories(y_values)
+    x_values, x_labels = _sorted_values(points[second])
+    y_values, y_labels = _sorted_values(points[first])
     panels = [(f"{iso3}: {act}", rows, f"p_{act}") for act in ACTS]
     panels.append(("P(adopted)", points, "p_adopted"))
     fig = Figure(figsize=(3.0 * len(panels), 0.42 * len(y_values) + 2.0), layout="constrained")
@@ -407,7 +414,7 @@ def margin_figure(
     ax.set_ylabel("probability")
     ax.xaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))
     ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
-    ax.legend(loc="outside right upper")
+    fig.legend(loc="outside right upper")
     ax.set_title(f"P(adopted) = {p_adopted:.3f}")
     return fig
 
@@ -434,7 +441,7 @@ def strip_figure(members: pd.DataFrame, *, focal: str = "") -> Figure:
     ax.set_ylim(len(ACTS) - 0.5, -0.5)
     ax.set_xlim(-0.02, 1.02)
     ax.set_xlabel("probability (mean over draws)")
-    ax.legend(loc="outside right upper", markerscale=1.5)
+    fig.legend(loc="outside right upper", markerscale=1.5)
     ax.set_title("All members, coloured by UN regional group")
     return fig
 
