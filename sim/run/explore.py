@@ -43,6 +43,7 @@ from mesa.visualization import SolaraViz, make_plot_component
 from mesa.visualization.utils import update_counter
 
 from sim.core.acts import ACTS
+from sim.io.errors import DataError, ScenarioError
 from sim.io.plots import COLOURS, margin_figure, odds_figure, strip_figure
 from sim.run.workbench import ExploreModel, Settings, View, Workbench
 
@@ -76,15 +77,24 @@ def _workbench(scenario: str, draws: int, seed: int, calibration: str) -> Workbe
     )
 
 
-def _configured() -> tuple[Workbench, str | None]:
-    """The workbench :func:`serve` asked for, and its variant (None: the default)."""
+def _configured(scenario: str | Path | None = None) -> tuple[Workbench, str | None]:
+    """The workbench :func:`serve` asked for (or, with the same draws, seed and calibration,
+    that of `scenario`), and the variant asked for (None: the default)."""
     wb = _workbench(
-        os.environ.get(ENV["scenario"], DEFAULT_SCENARIO),
+        str(scenario or os.environ.get(ENV["scenario"], DEFAULT_SCENARIO)),
         int(os.environ.get(ENV["draws"], "1000")),
         int(os.environ.get(ENV["seed"], "20221230")),
         os.environ.get(ENV["calibration"], ""),
     )
-    return wb, os.environ.get(ENV["variant"]) or None
+    return wb, None if scenario else (os.environ.get(ENV["variant"]) or None)
+
+
+def _scenario_files() -> dict[str, Path]:
+    """The scenario files the page offers: those beside the one :func:`serve` was given."""
+    given = Path(os.environ.get(ENV["scenario"], DEFAULT_SCENARIO))
+    files = {p.stem: p for p in sorted(given.parent.glob("*.toml"))}
+    files.setdefault(given.stem, given)
+    return files
 
 
 class Session:
@@ -194,7 +204,7 @@ def _timeline(model: PageModel) -> None:
         what = "; ".join(
             f"{a.event_id} ({a.principal} to {len(a.targets)} member"
             f"{'s' if len(a.targets) > 1 else ''}"
-            f"{', offers ' + a.offer_kind if a.offer_kind else ''})"
+            f"{', with ' + a.offer_kind if a.offer_kind else ''})"
             for a in asks
         )
         if k == len(model.round_dates):
@@ -222,8 +232,11 @@ def SettingsPanel(  # noqa: N802 (Solara components are capitalised)
     wb = session.workbench
     s = settings.value
 
-    def apply(new: Settings) -> None:
-        rounds = model.value.steps
+    error = solara.use_reactive("")
+
+    def apply(new: Settings, rounds: int | None = -1) -> None:
+        """Rebuild the model under `new`, at the same round (-1) or at the vote (None)."""
+        rounds = model.value.steps if rounds == -1 else rounds
         session.settings = new
         settings.set(new)
         model.set(_model(session, new, rounds))
@@ -231,12 +244,30 @@ def SettingsPanel(  # noqa: N802 (Solara components are capitalised)
     def set_variant(variant: str) -> None:
         apply(wb.defaults(variant).but(focal=s.focal))
 
+    def set_scenario(stem: str) -> None:
+        try:
+            other, _ = _configured(_scenario_files()[stem])
+            settings_ = other.defaults()
+        except (ScenarioError, DataError) as exc:
+            error.set(str(exc))
+            return
+        error.set("")
+        session.workbench = other
+        apply(settings_, rounds=None)
+
     setup = wb.setup(s.variant)
     with solara.Card("Scenario"):
         solara.HTML(
             tag="div",
             unsafe_innerHTML=f"<b>{html.escape(wb.scenario.spec.title)}</b> ({wb.scenario.name})",
         )
+        files = _scenario_files()
+        solara.Select(
+            "scenario", value=Path(str(wb.scenario.path)).stem, values=list(files),
+            on_value=set_scenario,
+        )  # fmt: skip
+        if error.value:
+            solara.Error(error.value)
         solara.Select("variant", value=s.variant, values=list(wb.variants), on_value=set_variant)
         solara.Select(
             "member to follow", value=s.focal, values=list(setup.focal),
@@ -246,8 +277,8 @@ def SettingsPanel(  # noqa: N802 (Solara components are capitalised)
         prior = wb.offer_prior_mean(s)
         if s.offer is not None and prior is not None:
             _slider(
-                "credibility", f"credibility of the offer in {s.offer}", s.credibility, prior,
-                (0.0, 1.0, 0.01), lambda v: apply(s.but(credibility=v)),
+                "credibility", f"credibility of what {s.offer} offers or threatens",
+                s.credibility, prior, (0.0, 1.0, 0.01), lambda v: apply(s.but(credibility=v)),
             )  # fmt: skip
             _slider(
                 "size", "size of the offer (share of the need it meets)",
@@ -294,9 +325,12 @@ def _slider(
         )  # fmt: skip
 
 
-def _model(session: Session, settings: Settings, rounds: int) -> PageModel:
-    """A page model under `settings`, played `rounds` rounds."""
+def _model(session: Session, settings: Settings, rounds: int | None) -> PageModel:
+    """A page model under `settings`, played `rounds` rounds (None, or more than the variant
+    has: to the vote)."""
     model = PageModel(session)
+    n_rounds = len(model.round_dates)
+    rounds = n_rounds if rounds is None else min(rounds, n_rounds)
     if rounds:
         model.run_until(rounds)
     return model
@@ -309,7 +343,7 @@ def Page() -> None:  # noqa: N802
     session = solara.use_memo(lambda: Session(wb, wb.defaults(variant)), [])
     settings = solara.use_reactive(session.settings)
     first = solara.use_memo(
-        lambda: _model(session, session.settings, len(wb.setup(session.settings.variant).rounds)),
+        lambda: _model(session, session.settings, None),
         [],
     )
     model = solara.use_reactive(first)
@@ -317,7 +351,8 @@ def Page() -> None:  # noqa: N802
         SettingsPanel(session, model, settings)
     # SolaraViz drives the model (Step, Play, Reset) and lays out the page; the panels are ours,
     # in a fixed layout: its draggable grid needs a Vue 2 plugin the Vue 3 front end lacks.
-    SolaraViz(model, components=[], model_params={"session": session}, name=wb.scenario.name)
+    name = session.workbench.scenario.name
+    SolaraViz(model, components=[], model_params={"session": session}, name=name)
     Panels(model.value)
 
 
