@@ -764,16 +764,19 @@ def explore(
     explore extra: pip install -e '.[explore]'. Each setting lists the changes to the scenario
     file it amounts to: sim replay on the changed file gives the same odds. Writes nothing.
     """
+    from sim.io.scenario import load_scenario
+
+    try:
+        loaded = load_scenario(scenario)
+        loaded.events(variant)  # the variant exists, before anything heavier
+    except ScenarioError as exc:
+        _fail(exc)
     try:
         from sim.run.explore import serve
     except ImportError as exc:
         need = "sim explore needs the explore extra: pip install -e '.[explore]'"
         _fail(DataError(f"{need} ({exc})"))
-    from sim.io.scenario import load_scenario
-
     try:
-        loaded = load_scenario(scenario)
-        loaded.events(variant)  # the variant exists, before the server starts
         url = f"http://{host}:{port}/"
         err_console.print(f"preparing {loaded.name} ({draws} draws), then serving {url}")
         if open_browser:

@@ -212,3 +212,14 @@ def test_stepping_plays_the_timeline_round_by_round():
     final = bench.view(model).members.loc["UKR", "p_yes"]
     assert final == pytest.approx(bench.view(bench.model(settings)).members.loc["UKR", "p_yes"])
     assert final < calm  # Israel's asks move Ukraine away from yes
+
+
+def test_a_bad_file_or_variant_fails_before_the_server_starts(sim_cli, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('schema = 1\nname = "bad"\n', encoding="utf-8")
+    run = sim_cli("explore", bad, "--port", _free_port())
+    assert run.returncode == 2
+    assert f"{bad}: title: required key is missing" in run.stderr
+    run = sim_cli("explore", SCENARIO, "--variant", "nope", "--port", _free_port())
+    assert run.returncode == 2
+    assert "variant: expected one of as_happened" in run.stderr
