@@ -108,16 +108,13 @@ class Session:
 
     def __init__(self, workbench: Workbench, settings: Settings) -> None:
         self.workbench, self.settings = workbench, settings
-        self._views: dict[tuple[int, int], View] = {}
 
-    def view(self, model: ExploreModel) -> View:
-        """What `model` shows now (computed once per model and round)."""
-        key = (id(model), model.steps)
-        if key not in self._views:
-            if len(self._views) > 16:
-                self._views.clear()
-            self._views[key] = self.workbench.view(model)
-        return self._views[key]
+    def view(self, model: PageModel) -> View:
+        """What `model` shows after the rounds it has played (computed once per round: the
+        panels redraw on every update)."""
+        if model.steps not in model.views:
+            model.views[model.steps] = model.workbench.view(model)
+        return model.views[model.steps]
 
 
 class PageModel(ExploreModel):
@@ -134,6 +131,7 @@ class PageModel(ExploreModel):
     def __init__(self, session: Session, rng: Any = None) -> None:
         super().__init__(session.workbench, session.settings, rng=rng)
         self.session = session
+        self.views: dict[int, View] = {}  # by rounds played
 
 
 # ------------------------------------------------------------------------- the panels

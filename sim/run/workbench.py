@@ -36,6 +36,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import threading
 import tomllib
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -153,6 +154,7 @@ class Workbench:
         self._setups: dict[tuple[str, bool], Setup] = {}
         self._calm: dict[str, AssemblyModel] = {}
         self._tied: dict[tuple[str, str | None, float], tuple[AskSpec, ...]] = {}
+        self._lock = threading.RLock()  # the page's tabs share a workbench
 
     # -- the episode ---------------------------------------------------------------------
     @property
@@ -163,23 +165,25 @@ class Workbench:
     def setup(self, variant: str) -> Setup:
         """The prepared episode of `variant` (prepared on first use)."""
         key = (variant, False)
-        if key not in self._setups:
-            self._setups[key] = prepare(
-                self.scenario, variant=variant, n_draws=self.n_draws, seed=self.seed,
-                calibration=self.calibration,
-            )  # fmt: skip
-        return self._setups[key]
+        with self._lock:  # one preparation per variant, whichever browser tab asks first
+            if key not in self._setups:
+                self._setups[key] = prepare(
+                    self.scenario, variant=variant, n_draws=self.n_draws, seed=self.seed,
+                    calibration=self.calibration,
+                )  # fmt: skip
+            return self._setups[key]
 
     def _evasion_for_fixed_value(self, variant: str) -> FloatArray | None:
         """The evasion draws of a replay whose file fixes ``model.support_value``: drawn alone
         from their prior rather than jointly with the value (:func:`sim.run.replay.prepare`)."""
         key = (variant, True)
-        if key not in self._setups:
-            self._setups[key] = prepare(
-                self._patched({"model.support_value": 1.0}, variant), variant=variant,
-                n_draws=self.n_draws, seed=self.seed, calibration=self.calibration,
-            )  # fmt: skip
-        return self._setups[key].evasion
+        with self._lock:
+            if key not in self._setups:
+                self._setups[key] = prepare(
+                    self._patched({"model.support_value": 1.0}, variant), variant=variant,
+                    n_draws=self.n_draws, seed=self.seed, calibration=self.calibration,
+                )  # fmt: skip
+            return self._setups[key].evasion
 
     def defaults(self, variant: str | None = None) -> Settings:
         """The settings of the file as written for `variant` (default: the default variant):
@@ -232,15 +236,18 @@ class Workbench:
         if settings.tie is None:
             return setup.asks
         key = (settings.variant, settings.principal, float(settings.tie))
+        with self._lock:
+            return self._tied_asks(key, setup)
+
+    def _tied_asks(self, key: tuple[str, str | None, float], setup: Setup) -> tuple[AskSpec, ...]:
+        variant, principal, tie = key
         if key not in self._tied:
             changes = {
-                f"events.{a.event_id}.tie": float(settings.tie)
-                for a in setup.asks
-                if a.principal == settings.principal
+                f"events.{a.event_id}.tie": tie for a in setup.asks if a.principal == principal
             }
             tied = prepare(
-                self._patched(changes, settings.variant), variant=settings.variant,
-                n_draws=self.n_draws, seed=self.seed, calibration=self.calibration,
+                self._patched(changes, variant), variant=variant, n_draws=self.n_draws,
+                seed=self.seed, calibration=self.calibration,
             )  # fmt: skip
             self._tied[key] = tied.asks
         return self._tied[key]
@@ -377,4 +384,5 @@ class ExploreModel(AssemblyModel):
             workbench.configured(settings), rng=rng,
             calm_from=workbench.calm_source(settings.variant),
         )  # fmt: skip
-        workbench._calm.setdefault(settings.variant, self)  # the later models' calm odds
+        with workbench._lock:
+            workbench._calm.setdefault(settings.variant, self)  # the later models' calm odds
