@@ -142,9 +142,10 @@ def _focal_odds(model: PageModel) -> None:
     iso3 = session.settings.focal
     row = view.members.loc[iso3]
     cells = "".join(
-        f'<td class="sim-odds" data-act="{act}" style="color:{COLOURS[act]}">'
+        f'<td class="sim-odds" data-act="{act}" style="color:{COLOURS[act]};font-weight:bold">'
         f"{row[f'p_{act}']:.3f}</td>"
-        f'<td class="sim-interval">({row[f"p_{act}_q05"]:.3f}-{row[f"p_{act}_q95"]:.3f})</td>'
+        f'<td class="sim-interval" style="white-space:nowrap;font-size:80%;color:#666">'
+        f"{row[f'p_{act}_q05']:.3f}-{row[f'p_{act}_q95']:.3f}</td>"
         for act in ACTS
     )
     heads = "".join(f"<th colspan=2>{act}</th>" for act in ACTS)
