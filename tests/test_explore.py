@@ -4,8 +4,9 @@ The browser test starts ``sim explore`` on a free loopback port, opens it in hea
 (Debian's ``chromium``, driven by Playwright's Python package through ``executable_path``;
 Playwright's own browser download is not used), moves the credibility slider, reads Ukraine's
 odds from the page and compares them with ``sim.replay`` on the scenario file changed the same
-way, to the page's three decimals. A screenshot goes to ``results/explore/``. Without Chromium,
-Playwright, the explore extra or Solara's page assets, it skips and says why.
+way, to the page's three decimals, then plays the timeline with Mesa's Reset and Step. A
+screenshot goes to ``results/explore/``. Without Chromium, Playwright, the explore extra or
+Solara's page assets, it skips and says why.
 """
 
 from __future__ import annotations
@@ -150,6 +151,13 @@ def test_a_slider_move_gives_the_replay_of_the_changed_file(browser_tools, tmp_p
                 out = ROOT / "results" / "explore"
                 out.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(out / "icj_referral_2022.png"), full_page=True)
+
+                # Mesa's controls: Reset goes back to before the first ask, Step plays a round.
+                page.get_by_role("button", name="Reset").click()
+                page.wait_for_selector("#sim-focal[data-step='0']", timeout=20_000)
+                page.get_by_role("button", name="Step").click()
+                page.wait_for_selector("#sim-focal[data-step='1']", timeout=20_000)
+                first_round, _ = _page_odds(page)
             finally:
                 context.close()
     finally:
@@ -167,6 +175,14 @@ def test_a_slider_move_gives_the_replay_of_the_changed_file(browser_tools, tmp_p
     assert abs(p_after - p_replayed) <= 0.0005 + 1e-9
     # A certain offer of air defence moves Ukraine away from yes (the ask is no or abstain).
     assert after[0] < before[0] - 0.05
+    # After the first round (Israel's summons) the page shows the model after one step.
+    from sim.run.workbench import Workbench
+
+    bench = Workbench(SCENARIO, n_draws=DRAWS)
+    settings = bench.defaults().but(credibility=1.0)
+    row = bench.view(bench.model(settings, rounds=1)).members.loc["UKR"]
+    expected = np.array([row[f"p_{act}"] for act in ACTS])
+    assert np.abs(first_round - expected).max() <= 0.0005 + 1e-9
 
 
 def test_the_workbench_matches_replay_of_the_changed_file(tmp_path):

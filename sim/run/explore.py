@@ -27,7 +27,6 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")  # no calls home
-os.environ.setdefault("SOLARA_CHECK_VERSION", "False")
 
 import functools
 import html
