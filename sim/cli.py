@@ -25,7 +25,7 @@ from sim.game.bargaining import DEFAULT_GRID
 from sim.io.bundles import bundle_dir, write_bundle
 from sim.io.data import data_parts, fetch, load_roll_calls, resolve_data_dir
 from sim.io.errors import DataError, ScenarioError
-from sim.io.plots import plot_calibration, plot_sweep, plot_variants
+from sim.io.plots import plot_calibration, plot_sweep, plot_sweep_heatmap, plot_variants
 from sim.io.results import atomic_write_bytes, atomic_write_text
 from sim.io.scenario import load_scenario
 from sim.run.bargain import price_offer
@@ -322,7 +322,8 @@ def sweep(
     OUT/points/NNNN.json, so an interrupted sweep resumes where it stopped when run again with
     the same arguments. Writes points.csv (per point: the values, the expected tally, the
     probability of adoption), members.csv (per point and focal member: its odds),
-    manifest.json, and with one swept key a plot of the first focal member's odds along it.
+    manifest.json, and a plot of the first focal member's odds: along the key with one swept
+    key (words such as talks at their credibility's mean), a heat map with two.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
@@ -380,6 +381,8 @@ def sweep(
     out_console.print(table)
     if focal and len(keys) == 1:
         plot_sweep(points, members, keys[0], focal, target / f"sweep_{focal}.png")
+    elif focal and len(keys) == 2:
+        plot_sweep_heatmap(points, members, keys, focal, target / f"sweep_{focal}.png")
     out_console.print(f"written to {target}/ (points.csv, members.csv, manifest.json)")
 
 
@@ -893,6 +896,65 @@ def _purchase_lines(solved: Purchase) -> list[str]:
             + ("anticipation gains nothing here." if gain <= 1e-9 else f"it gains {gain:+.2f}.")
         )
     return lines
+
+
+@app.command()
+def explore(
+    scenario: Annotated[
+        Path,
+        typer.Argument(
+            metavar="SCENARIO",
+            help="A scenario TOML file.",
+        ),
+    ] = Path("scenarios/icj_referral_2022.toml"),
+    variant: VariantOption = None,
+    draws: Annotated[
+        int, typer.Option(min=1, help="Parameter draws behind every slider move.")
+    ] = 1000,
+    seed: SeedOption = 20221230,
+    calibration: CalibrationOption = None,
+    host: Annotated[
+        str, typer.Option(help="Address to serve on (loopback: only this machine can open it).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to serve on.")] = 8765,
+    open_browser: Annotated[
+        bool, typer.Option("--open/--no-open", help="Open the page in the default browser.")
+    ] = False,
+) -> None:
+    """Explore SCENARIO in the browser: sliders for an offer's credibility and size, the value
+    of support and a principal's weight; the followed member's odds with 5-95% intervals, the
+    tally against the rule's threshold, every member's odds by regional group; Step plays the
+    timeline round by round.
+
+    Serves Mesa's SolaraViz page at http://HOST:PORT/ until interrupted (Ctrl-C). Needs the
+    explore extra: pip install -e '.[explore]'. Each setting lists the changes to the scenario
+    file it amounts to: sim replay on the changed file gives the same odds. Writes nothing.
+    """
+
+    try:
+        loaded = load_scenario(scenario)
+        loaded.events(variant)  # the variant exists, before anything heavier
+    except ScenarioError as exc:
+        _fail(exc)
+    try:  # an optional extra: imported where it is used, so the rest works without it
+        from sim.run.explore import serve
+    except ImportError as exc:
+        need = "sim explore needs the explore extra: pip install -e '.[explore]'"
+        _fail(DataError(f"{need} ({exc})"))
+    try:
+        url = f"http://{host}:{port}/"
+        err_console.print(f"preparing {loaded.name} ({draws} draws), then serving {url}")
+        if open_browser:
+            import threading
+            import webbrowser
+
+            threading.Timer(3.0, webbrowser.open, args=(url,)).start()
+        serve(
+            scenario, variant=variant, draws=draws, seed=seed, calibration=calibration,
+            host=host, port=port,
+        )  # fmt: skip
+    except (ScenarioError, DataError) as exc:
+        _fail(exc)
 
 
 @app.command()

@@ -1,8 +1,10 @@
 """Writing results: atomic files, manifests, package versions.
 
 Every run writes its files through :func:`atomic_write_text` (a temporary file in the same folder,
-then :func:`os.replace`), so an interrupted run never leaves a half-written file, and a failed
-run writes nothing. Manifests hold no wall-clock time: the same inputs give the same bytes.
+flushed to disk, then :func:`os.replace`), so an interrupted run never leaves a half-written file,
+and a failed run writes nothing. Files get the mode the user's umask gives a new file (0644 under
+the usual 022: colleagues can read them), not the temporary file's private 0600. Manifests hold
+no wall-clock time: the same inputs give the same bytes.
 """
 
 from __future__ import annotations
@@ -56,17 +58,38 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` atomically."""
+    """Write `data` to `path` atomically, with the mode the umask gives a new file.
+
+    The bytes are flushed to disk (``fsync``) before the temporary file is renamed over `path`,
+    so a crash leaves either the old file or the new one, never an empty one.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+            handle.flush()
+            os.fchmod(handle.fileno(), 0o666 & ~_umask())
+            os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """The process's umask: from ``/proc/self/status`` where there is one (Linux), else read by
+    setting it and restoring it at once (which another thread could see for an instant)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def json_safe(value: Any) -> Any:

@@ -57,6 +57,8 @@ __all__ = ["Sweep", "grid_from_assignments", "override", "parse_assignment", "ru
 
 #: Bumped when the files a sweep writes change meaning (kept in the manifest).
 FORMAT = 1
+#: The interval's ends recorded per focal member (``p_yes_q05`` ... in ``members.csv``).
+Q = ("q05", "q95")
 
 
 @dataclass(frozen=True)
@@ -232,10 +234,15 @@ def _run_point(sweep: Sweep, index: int, out: Path) -> int:
         calibration=sweep.calibration,
     )
     summary = result.summary()
+    members = result.members.set_index("iso3")
     record = {
         "index": index,
         "values": sweep.points[index],
         "focal": summary["focal"],
+        "focal_intervals": {  # 5-95% across draws: the bands of plot_sweep
+            iso3: {f"{a}_{q}": float(members.loc[iso3, f"p_{a}_{q}"]) for a in ACTS for q in Q}
+            for iso3 in summary["focal"]
+        },
         "tally": summary["tally"],
         "prob_adopted": summary["prob_adopted"],
         "deal": summary["deal"],
@@ -356,10 +363,12 @@ def _tables(sweep: Sweep, out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         row["p_adopted"] = record["prob_adopted"]
         rows.append(row)
         for iso3, odds in record["focal"].items():
+            bands = record.get("focal_intervals", {}).get(iso3, {})  # none in older points
             member_rows.append(
                 {"point": index, **values, "iso3": iso3}
                 | {f"p_{act}": odds[act] for act in ACTS}
                 | {"most_likely": odds["most_likely"]}
+                | {f"p_{a}_{q}": bands.get(f"{a}_{q}") for a in ACTS for q in Q}
             )
     return pd.DataFrame(rows), pd.DataFrame(member_rows)
 
