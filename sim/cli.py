@@ -114,7 +114,8 @@ def _check_run(
     draws: int | None = None, seed: int | None = None, out: Path | None = None, *, runs: int = 1
 ) -> None:
     """Refuse, before any work, what would fail only after it or with a traceback: a negative
-    seed, more draws than memory holds (`runs` at once), an output folder that cannot be one."""
+    seed, more draws than memory holds (`runs` at once), an output folder that cannot be one.
+    """
     if seed is not None and seed < 0:
         raise ScenarioError(f"--seed: expected a whole number, 0 or more; got {seed}")
     if draws is not None:
@@ -169,7 +170,6 @@ def replay(
     Writes members.csv, tally.csv, rounds.csv, summary.json and manifest.json to the output
     folder, atomically.
     """
-
     try:
         _check_run(draws, seed, out or Path("results"))
         loaded = load_scenario(scenario)
@@ -421,7 +421,7 @@ def bargain(
     calibration: CalibrationOption = None,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Write bargain.png.")] = True,
 ) -> None:
-    """Price an offer or a threat (MODEL.md §4): how firmly should the patron commit support?
+    """Price an offer or a threat (MODEL.md §4): how firmly should the patron commit support.
 
     For every credibility on the grid, TARGET's exact odds under EVENT's offer (every other
     parameter at the same draws), the patron's expected compliance (its reading of the act: +1
@@ -433,7 +433,6 @@ def bargain(
     defiance). Writes offers.csv, switch_points.csv, summary.json, bargain.png and
     manifest.json.
     """
-
     try:
         _check_run(draws, seed, out or Path("results"))
         loaded = load_scenario(scenario)
@@ -544,7 +543,6 @@ def negotiate(
     was offered, counter-asks and answers, the member's odds after each) and the tally; writes
     the replay's files and trades.csv (one row per exchange).
     """
-
     try:
         loaded = load_scenario(scenario)
         name = variant or loaded.spec.default_variant
@@ -634,7 +632,6 @@ def target(
     expected tally and the exact probability of adoption of each. Writes targets.csv,
     curve.csv, summary.json, targets.png and manifest.json.
     """
-
     try:
         _check_run(draws, seed, out or Path("results"))
         loaded = load_scenario(scenario)
@@ -785,7 +782,6 @@ def buy(
     patron also spends for the outcome instead of the votes. Writes purchase.csv, frontier.csv,
     summary.json, frontier.png and manifest.json.
     """
-
     try:
         _check_run(draws, seed, out or Path("results"))
         loaded = load_scenario(scenario)
@@ -930,7 +926,6 @@ def explore(
     explore extra: pip install -e '.[explore]'. Each setting lists the changes to the scenario
     file it amounts to: sim replay on the changed file gives the same odds. Writes nothing.
     """
-
     try:
         loaded = load_scenario(scenario)
         loaded.events(variant)  # the variant exists, before anything heavier
@@ -962,7 +957,6 @@ def check(
     scenarios: Annotated[list[Path], typer.Argument(metavar="SCENARIO", help="Scenario files.")],
 ) -> None:
     """Validate scenario files without running them."""
-
     problems = []
     for path in scenarios:
         try:
@@ -1000,7 +994,6 @@ def calibrate(
     calibrated oldest vote first, so an episode's bundle is fresh when it is used. Writes the
     embedded default (sim/defaults/calibration/SCENARIO/) that replays use.
     """
-
     paths = scenarios or sorted(Path("scenarios").glob("*.toml"))
     try:
         _check_run(out=out)
@@ -1359,7 +1352,6 @@ def data_check(
     Loads unvotes/, then unvotes_2020_2022/ and any later extension in the same format (an
     unvotes_* folder with its SHA256SUMS), in name order.
     """
-
     try:
         data = load_roll_calls(data_dir)
         root = resolve_data_dir(data_dir)

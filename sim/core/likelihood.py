@@ -83,14 +83,16 @@ def log_vote_probabilities(
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """``log P(yes | present)``, ``log P(no | present)``, ``log P(abstain | present)`` from the
     latent indices (``b = a - gap``; the abstain term without cancellation, see
-    :func:`log_probabilities`). ``-inf`` for abstain only when ``gap == 0``."""
+    :func:`log_probabilities`). ``-inf`` for abstain only when ``gap == 0``.
+    """
     out = ordered_log_probs(a, gap)
     return out[..., 0], out[..., 1], out[..., 2]
 
 
 def normalised_entropy(lq_yes: FloatArray, lq_no: FloatArray, lq_abs: FloatArray) -> FloatArray:
     """``-sum q log q / log 3`` of the vote given presence, from its log probabilities (each
-    floored at -745, where ``exp`` underflows), clipped to [0, 1]."""
+    floored at -745, where ``exp`` underflows), clipped to [0, 1].
+    """
     lq = [np.maximum(v, -745.0) for v in (lq_yes, lq_no, lq_abs)]
     return np.clip(-sum(np.exp(v) * v for v in lq) / _LOG3, 0.0, 1.0)
 
@@ -561,8 +563,8 @@ def gamma_se(
     """Sd of the strategic-absence slope (:func:`sim.core.absence.gamma_standard_error`).
 
     `x_cell` is each cell's ideal point and `row` each cell's participation effect (a member,
-    or a member-session of the dynamic fit, with its random-walk `row_precision`)."""
-
+    or a member-session of the dynamic fit, with its random-walk `row_precision`).
+    """
     ji = cells.item
     a = beta[ji] * x_cell - t1[ji]
     h = ambivalence_and_partials(a, (t2 - t1)[ji])[0]

@@ -96,7 +96,8 @@ def _nodes() -> tuple[FloatArray, FloatArray]:
 
 def _logsumexp(a: FloatArray, *, axis: int, keepdims: bool = False) -> FloatArray:
     """``log(sum(exp(a)))`` along `axis`, max-shifted (a lean scipy.special.logsumexp for finite
-    maxima, which these posteriors always have)."""
+    maxima, which these posteriors always have).
+    """
     top = np.max(a, axis=axis, keepdims=True)
     shifted = a - top
     np.exp(shifted, out=shifted)
@@ -346,8 +347,8 @@ def _profile(
     weight: FloatArray | None = None,
 ) -> tuple[float, dict[str, Any]]:
     """Log-likelihood of the next acts given the shock parameters, the costs maximised out
-    (from the last solution kept in `warm`, if given: neighbouring calls differ little)."""
-
+    (from the last solution kept in `warm`, if given: neighbouring calls differ little).
+    """
     lv = conditional_vote_log_probs(
         x, prev, item=item, sigma=sigma, scale=scale, correlation=correlation
     )

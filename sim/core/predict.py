@@ -129,7 +129,6 @@ def new_item_odds(
     -------
     ndarray, shape (n_members, 4), or (n_items, n_members, 4) with `per_item`
     """
-
     z, w = normal_nodes(n_nodes)
     beta = np.asarray(items["discrimination"], float)
     beta = np.where(np.abs(beta) > 1e-9, beta, 1e-9)[None, :, None]  # (1, J, 1)

@@ -111,7 +111,8 @@ def fit_tremble(probs: FloatArray, acts: IntArray) -> dict[str, Any]:
 def tremble_of(predictions: Any) -> dict[str, Any]:
     """:func:`fit_tremble` on a table of held-out predictions
     (:func:`sim.estimate.validate.validate`'s
-    rows: ``act`` and the model's ``model_<act>`` columns)."""
+    rows: ``act`` and the model's ``model_<act>`` columns).
+    """
     probs = predictions[[f"model_{a}" for a in ACTS]].to_numpy()
     acts = predictions["act"].map({a: i for i, a in enumerate(ACTS)}).to_numpy()
     return fit_tremble(probs, acts)

@@ -168,7 +168,8 @@ def _negative_log_posterior_dynamic(
 ) -> tuple[float, FloatArray]:
     """Penalised negative log-likelihood per cell of the dynamic model and its gradient.
 
-    `spatial` maps each roll call to its spatial item (bridged texts share one)."""
+    `spatial` maps each roll call to its spatial item (bridged texts share one).
+    """
     cells = walk.cells
     k, p, j = lay.k, lay.p, lay.j
     x, rho, beta, t1, s, delta, gamma = _unpack_dynamic(theta, lay)
@@ -227,7 +228,6 @@ def bridged_items(rc: pd.DataFrame, session: IntArray) -> IntArray:
     >>> bridged_items(rc, np.array([1, 1, 2, 2, 2, 2])).tolist()
     [0, 1, 0, 2, 3, 4]
     """
-
     key = "text" if "text" in rc.columns else ("title" if "title" in rc.columns else None)
     n = len(rc)
     if key is None:
@@ -343,7 +343,8 @@ class DynamicIdealPoints:
         self, walk: _Walk, spatial: IntArray, walk_sd: float
     ) -> tuple[optimize.OptimizeResult, _Layout, int]:
         """Static start, then the dynamic fit. Returns the dynamic result, the parameter layout
-        and the static iterations."""
+        and the static iterations.
+        """
         cells = walk.cells
         n, j = cells.n_members, cells.n_items
         p = int(spatial.max()) + 1 if len(spatial) else 0
@@ -615,7 +616,6 @@ class DynamicIdealPoints:
         -------
         Path
         """
-
         self._check_fitted()
         known = [m for m in members if m in self.members_.index]
         if len(known) < len(members):

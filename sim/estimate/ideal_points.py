@@ -455,7 +455,8 @@ def _act_codes(votes: pd.DataFrame) -> IntArray:
 def _check_membership(data: Any, cells: pd.DataFrame, roll_calls: pd.DataFrame) -> None:
     """Every cell's member must be in the data's membership table for the roll call's session
     (where the data has one, as :class:`sim.io.data.RollCallData` does); :class:`DataError` naming
-    the first offenders otherwise."""
+    the first offenders otherwise.
+    """
     membership = getattr(data, "membership", None)
     if not isinstance(membership, pd.DataFrame) or "session" not in roll_calls.columns:
         return
@@ -515,7 +516,8 @@ def make_cells(
     item_session: IntArray | None = None,
 ) -> Cells:
     """Index arrays of `votes`; with `item_session` (each item's session), the ``strategic``
-    mask of member-sessions with at least one vote (else members with at least one vote)."""
+    mask of member-sessions with at least one vote (else members with at least one vote).
+    """
     member = members.get_indexer(votes["iso3"].to_numpy()).astype(np.int64)
     item = items.get_indexer(votes["rcid"].to_numpy()).astype(np.int64)
     act = _act_codes(votes)
@@ -550,9 +552,10 @@ def minimise_lbfgs(
     max_iter: int,
     tol: float,
 ) -> optimize.OptimizeResult:
-    """scipy's L-BFGS-B on a penalised objective returning its value and analytic gradient:
+    """Scipy's L-BFGS-B on a penalised objective returning its value and analytic gradient:
     ``ftol`` and ``gtol`` both `tol`, 20 stored corrections, a progress bar labelled `label` on
-    a terminal (:func:`sim.io.progress.fit_progress`). Shared by the static and dynamic fits."""
+    a terminal (:func:`sim.io.progress.fit_progress`). Shared by the static and dynamic fits.
+    """
     with fit_progress(label, progress, total=max_iter) as callback:
         return optimize.minimize(
             fun,

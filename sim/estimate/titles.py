@@ -67,8 +67,8 @@ MIN_FIRST_VOTES = 10
 
 def text_keys(roll_calls: pd.DataFrame) -> pd.Series:
     """Each roll call's text key: its ``text`` column, else its title normalised (stripped,
-    white space collapsed, case-folded), so that the votes of one text match."""
-
+    white space collapsed, case-folded), so that the votes of one text match.
+    """
     if "text" in roll_calls.columns:
         return roll_calls["text"]
     return normalise_text(roll_calls["title"])
@@ -88,14 +88,14 @@ def loose_titles(titles: pd.Series) -> pd.Series:
     ['assistance to palestine refugees', 'assistance to palestine refugees', \
 'non use of nuclear weapons', 'non use of']
     """
-
     words = titles.fillna("").astype(str).str.replace(ADOPTED_SUFFIX, "", regex=True)
     return words.str.replace(r"[\W_]+", " ", regex=True).str.strip().str.casefold()
 
 
 def window_acts(fit: Any, rcids: Iterable[Any]) -> pd.DataFrame:
     """The fitted members' recorded acts on roll calls `rcids` of the fit's window: members x
-    roll calls, index into ``ACTS``, -1 where a member had no seat."""
+    roll calls, index into ``ACTS``, -1 where a member had no seat.
+    """
     iso3, rcid, codes = fit.window.matrix()
     return pd.DataFrame(codes, index=iso3, columns=rcid).reindex(
         index=fit.est.members_.index, columns=pd.Index(rcids), fill_value=-1
@@ -104,7 +104,8 @@ def window_acts(fit: Any, rcids: Iterable[Any]) -> pd.DataFrame:
 
 def first_votes(roll_calls: pd.DataFrame, titles: pd.Series) -> pd.Index:
     """Roll calls that are the first vote of their text in the record (empty texts excluded):
-    the kind of roll call a new resolution is."""
+    the kind of roll call a new resolution is.
+    """
     dated = pd.DataFrame({"text": titles.reindex(roll_calls.index), "date": roll_calls["date"]})
     keep = dated["text"].fillna("") != ""
     if "partial" in roll_calls.columns:
@@ -290,7 +291,8 @@ def _loo_sharpness(odds: Any, similarity: Any, acts: Any) -> tuple[float, float]
 def title_fit(odds: Any, titles: list[str], acts: Any) -> tuple[float, float]:
     """The sharpness and the weight of country words (:data:`SHARPNESS_GRID` x
     :data:`PLACE_WEIGHT_GRID`) under which a window's first votes are best predicted from the
-    others (leave one out, as :func:`title_sharpness`); ties keep plain tf-idf."""
+    others (leave one out, as :func:`title_sharpness`); ties keep plain tf-idf.
+    """
     best, best_ll = (0.0, 1.0), -np.inf
     for weight in PLACE_WEIGHT_GRID:
         index = TitleIndex(titles, place_weight=weight)
@@ -304,7 +306,8 @@ def title_fit(odds: Any, titles: list[str], acts: Any) -> tuple[float, float]:
 class NewTexts:
     """A fit's predictive of new texts: per issue group (``all`` and the issue codes), its
     first votes' roll-call ids, every fitted member's odds on each, and their titles' vectors;
-    the sharpness of the title weights and the weight of country words in the vectors."""
+    the sharpness of the title weights and the weight of country words in the vectors.
+    """
 
     members: pd.Index
     groups: dict[str, tuple[pd.Index, FloatArray, TitleIndex]]
@@ -314,7 +317,8 @@ class NewTexts:
     def weights(self, code: str, title: str) -> pd.Series:
         """The weight of each of issue `code`'s first votes (all first votes for ``all`` or an
         issue without roll calls in the window) in a new text titled `title`: a Series indexed
-        by rcid, summing to one (texts below 1e-9 of the largest weight left out)."""
+        by rcid, summing to one (texts below 1e-9 of the largest weight left out).
+        """
         rcids, _, index = self.groups.get(code, self.groups["all"])
         w = pd.Series(title_weights(index.similarity([title]), self.sharpness)[0], rcids)
         w = w[w > 1e-9 * w.max()]  # texts of no weight to speak of: left out
@@ -333,8 +337,8 @@ def new_texts(fit: Any, roll_calls: pd.DataFrame, first: pd.Index, titles: pd.Se
     votes of texts (`first`; all its roll calls if it has fewer than ``MIN_FIRST_VOTES``), and
     the sharpness of the title weights chosen on the window's first votes. First votes split
     the Assembly differently from texts repeated year after year, and a new resolution is a
-    first vote."""
-
+    first vote.
+    """
     items, members = fit.est.items_, fit.est.members_
     groups = {}
     for code in DIMENSIONS:
@@ -379,7 +383,6 @@ def new_text_odds(fit: Any, weights: pd.Series, date: Any) -> pd.DataFrame:
     over where one dimension cannot place it (Russia against "Territorial integrity of
     Ukraine" texts). The replay of ``[item] by_title`` draws the same mixture.
     """
-
     members, items = fit.est.members_, fit.est.items_
     acts = window_acts(fit, weights.index)
     day = pd.Timestamp(date)

@@ -232,7 +232,8 @@ def year_predictions(
 
 def _tally_errors(pred: pd.DataFrame) -> pd.DataFrame:
     """Per roll call (``year``, ``rcid``) and method, expected minus recorded count of each act:
-    columns ``{method}_{act}_error``."""
+    columns ``{method}_{act}_error``.
+    """
     observed = pd.get_dummies(pd.Categorical(pred["act"], categories=list(ACTS))).to_numpy(float)
     columns = {
         f"{method}_{act}_error": pred[f"{method}_{act}"].to_numpy() - observed[:, k]
@@ -246,7 +247,8 @@ def _tally_errors(pred: pd.DataFrame) -> pd.DataFrame:
 
 def _tremble(pred: pd.DataFrame, held_out: pd.DataFrame) -> None:
     """Mix the model's predictions of a year (in place) with the tremble measured on its
-    predictions of the year before (:mod:`sim.core.tremble`)."""
+    predictions of the year before (:mod:`sim.core.tremble`).
+    """
     columns = [f"model_{a}" for a in ACTS]
     if held_out.empty or pred.empty:
         return
@@ -333,8 +335,8 @@ def held_out_tremble(
     data: Any, *, year: int, window: int, dimension: str, dynamic: bool = False
 ) -> dict[str, Any]:
     """The tremble measured on `year`'s roll calls, predicted from the `window` years before it
-    (as :func:`sim.estimate.validate.validate` predicts a test year), with the year recorded."""
-
+    (as :func:`sim.estimate.validate.validate` predicts a test year), with the year recorded.
+    """
     predictions = year_predictions(data, year, window=window, dimension=dimension, dynamic=dynamic)
     if predictions.empty:  # nothing to measure it on: no tremble
         return {"eps": 0.0, "eps_se": None, "base": [0.25] * len(ACTS), "n": 0,

@@ -31,7 +31,8 @@ from sim.io.results import package_versions
 
 def find_roll_call(data: Any, like: str, where: str) -> int:
     """The rcid that `like` names (``A/RES/74/87`` or ``rcid:9108``); of several roll calls with
-    one symbol (paragraph votes), the last whole-text one. Errors start with `where`."""
+    one symbol (paragraph votes), the last whole-text one. Errors start with `where`.
+    """
     rc = data.roll_calls
     if like.startswith("rcid:"):
         try:
@@ -87,7 +88,6 @@ def fit_window(
     projected to the session of `on` (default `end`), its standard error grown by the walk.
     `progress` draws the optimiser's progress on a terminal (:mod:`sim.io.progress`).
     """
-
     window = data.between(start, end)
     if dynamic:
         est = DynamicIdealPoints(dimension=dimension, progress=progress).fit(window)
@@ -140,7 +140,6 @@ def title_item(fit: WindowFit, data: Any, title: str, *, issue: str = "all") -> 
         parameters and ``acts``, the fitted ``members``' acts on it (their previous public
         act on another text, as ``[previous] same_text = false`` reads one).
     """
-
     rc = data.roll_calls
     titles = text_keys(rc)
     texts = new_texts(fit, rc, first_votes(rc, titles), titles)
@@ -179,7 +178,8 @@ def bundle_from_fit(
     """The members table and metadata of a bundle: `fit` plus the item of roll call `like` and
     each member's act on roll call `previous` (if any). With `by_title` (:func:`title_item`)
     instead of `like`, the item's fields are the nearest title's and the mixture is stored
-    beside them (``item.by_title``)."""
+    beside them (``item.by_title``).
+    """
     est, window = fit.est, fit.window
     if by_title is not None:
         rcid = by_title["rcid"][int(np.argmax(by_title["weight"]))]
@@ -251,7 +251,6 @@ def _new_text_location_sd(est: Any, window: Any) -> float:
     It is how uncertain a new text's position is around the roll call it is said to be like
     (``[item] new_text``); NaN with fewer than three first votes.
     """
-
     items = est.items_
     rc = window.roll_calls.loc[items.index]
     first = [r for r in first_votes(rc, text_keys(rc)) if r in items.index]
@@ -279,7 +278,8 @@ def cell_ideal_points(
 ) -> np.ndarray:
     """Each cell's ideal point (or another member-session `column`, e.g. ``participation``):
     the member's (static fit) or the member's in the roll call's session (dynamic fit,
-    :class:`sim.estimate.dynamic.DynamicIdealPoints`)."""
+    :class:`sim.estimate.dynamic.DynamicIdealPoints`).
+    """
     iso3 = np.asarray(iso3)
     static = est.members_[column].reindex(iso3).to_numpy()
     if column not in getattr(est, "ideal_points_", pd.DataFrame()).columns:
@@ -306,8 +306,8 @@ def _strategic_presence(est: Any, window: Any, *, target_session: int) -> dict[s
     (:func:`sim.core.absence.fit_strategic_presence`: at a joint estimate this returns the same
     ``gamma`` and effects, and their standard errors), then participation moves over sessions
     by :func:`sim.estimate.participation.fit_participation_walk`. Updates ``est.members_`` and
-    ``est.items_`` in place."""
-
+    ``est.items_`` in place.
+    """
     if "participation" in getattr(est, "ideal_points_", pd.DataFrame()).columns:
         # The dynamic fit estimated gamma, the roll-call effects and each member-session's
         # participation jointly with the vote: carry the last session's forward by its walk.
@@ -363,7 +363,6 @@ def _choose_participation_walk(
     member: np.ndarray, session: np.ndarray, offset: np.ndarray, present: np.ndarray
 ) -> tuple[float, dict[float, float]]:
     """The walk sd whose fit on all but the last session best predicts the last session."""
-
     last_session = int(session.max())
     train, test = session < last_session, session == last_session
     if not train.any() or not test.any():
@@ -389,7 +388,6 @@ def _choose_participation_walk(
 
 def _group_shock(est: Any, window: Any, on: pd.Timestamp) -> dict[str, float]:
     """Sd of the common shock per UN regional group and roll call (:mod:`sim.core.shocks`)."""
-
     groups = load_members(on.date())["un_group"]
     votes = window.votes[window.votes["rcid"].isin(est.items_.index)]
     votes = votes[votes["act"].astype(str) != "absent"]
@@ -411,8 +409,8 @@ def _group_shock(est: Any, window: Any, on: pd.Timestamp) -> dict[str, float]:
 
 def _text_persistence(est: Any, window: Any, *, gamma: float) -> dict[str, float]:
     """Fit the text shock, how fast it moves, and the reversal costs (:mod:`sim.core.persistence`)
-    on same-title pairs: each vote with its text's previous vote, at whatever gap."""
-
+    on same-title pairs: each vote with its text's previous vote, at whatever gap.
+    """
     votes = window.votes[window.votes["rcid"].isin(est.items_.index)]
     rc = window.roll_calls.loc[est.items_.index]
     key = getattr(est, "persistence_key", "text")

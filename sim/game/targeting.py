@@ -131,7 +131,8 @@ def outcome_order(
 
 def assembly_odds(base: FloatArray, with_ask: FloatArray, asked: IntArray) -> FloatArray:
     """Every member's odds per draw when the patron asks the members `asked`: their rows from
-    `with_ask`, everyone else's from `base` (an ask moves only the member it reaches)."""
+    `with_ask`, everyone else's from `base` (an ask moves only the member it reaches).
+    """
     probs = base.copy()
     probs[:, asked] = with_ask[:, asked]
     return probs
@@ -150,7 +151,8 @@ def adoption_curve(
 ) -> pd.DataFrame:
     """Expected counts and compliance after each call along the ranking (`moved`: what asking
     each ranked member moves, shape (n, act)); the probability of adoption every
-    :data:`ADOPTION_STEP` calls, at the last and at `marks`."""
+    :data:`ADOPTION_STEP` calls, at the last and at `marks`.
+    """
     steps = np.vstack([np.zeros(len(ACTS)), np.cumsum(moved, axis=0)])  # (n + 1, act)
     counts = base.mean(axis=0).sum(axis=0) + steps
     frame = pd.DataFrame(

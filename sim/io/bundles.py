@@ -126,6 +126,7 @@ BUNDLE_FILES = ("members.csv", "calibration.json")
 
 
 def has_bundle(folder: Path) -> bool:
+    """Whether `folder` holds both files of a calibration bundle."""
     return all((folder / f).is_file() for f in BUNDLE_FILES)
 
 

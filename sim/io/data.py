@@ -127,7 +127,8 @@ _FETCH_HINT: Final = (
 
 def cache_root() -> Path:
     """The user's cache for sim: ``SIM_CACHE_DIR`` if set, else
-    ``platformdirs.user_cache_dir("sim")`` (fetched data, bundles calibrated on first use)."""
+    ``platformdirs.user_cache_dir("sim")`` (fetched data, bundles calibrated on first use).
+    """
     return Path(os.environ.get("SIM_CACHE_DIR") or platformdirs.user_cache_dir("sim")).expanduser()
 
 
@@ -404,7 +405,8 @@ def _read_provenance(part_dir: Path, part: str) -> pd.DataFrame | None:
     """An extension's ``provenance.csv``: per rcid, ``voeten_rcid`` (a stripped string, ``""``
     for a roll call Voeten's data lack) and ``issue_source`` (one of ``ISSUE_SOURCES``: the
     file's own column if it has one, else ``"voeten"`` where ``voeten_rcid`` is set and ``""``
-    elsewhere); None for ``unvotes/`` itself or a folder without one."""
+    elsewhere); None for ``unvotes/`` itself or a folder without one.
+    """
     path = part_dir / "provenance.csv"
     if part == PARTS[0] or not path.is_file():
         return None

@@ -127,7 +127,8 @@ def _stacked(ax: plt.Axes, labels: Sequence[str], odds: np.ndarray) -> None:
 @_styled
 def plot_member_odds(result: Any, path: Path) -> None:
     """Each focal member's probability of each act, with its 5-95% interval across draws; the
-    act the scenario records for a member (``[outcome] acts``), if any, ringed in black."""
+    act the scenario records for a member (``[outcome] acts``), if any, ringed in black.
+    """
     s = result.setup
     members = result.members.set_index("iso3").loc[list(s.focal)]
     spec = s.scenario.spec
@@ -146,7 +147,8 @@ def _odds_panels(
     width: float = 10.0,
 ) -> Figure:
     """One panel per act: a dot per member at its mean, a bar over its 5-95% interval, a black
-    ring where the scenario records that act for the member."""
+    ring where the scenario records that act for the member.
+    """
     fig = Figure(figsize=(width, 0.32 * len(labels) + 1.5), layout="constrained")
     axes = fig.subplots(1, len(ACTS), sharey=True)
     y = np.arange(len(labels))
@@ -176,7 +178,8 @@ def _odds_panels(
 @_styled
 def plot_tally(result: Any, path: Path) -> None:
     """The exact distribution of each act's count, one panel each on its own axis (at most five
-    ticks); the recorded tally, if any, as a black dashed line, in one legend below."""
+    ticks); the recorded tally, if any, as a black dashed line, in one legend below.
+    """
     spec = result.setup.scenario.spec
     fig = Figure(figsize=(11, 3.1), layout="constrained")
     axes = fig.subplots(1, 4)
@@ -255,7 +258,6 @@ def sweep_axis(values: Sequence[Any]) -> tuple[np.ndarray, list[str]] | None:
     >>> sweep_axis([0.0, "talks", 0.5, "firm"])
     (array([0.  , 0.25, 0.5 , 0.9 ]), ['0', 'talks (0.25)', '0.5', 'firm (0.9)'])
     """
-
     positions, labels = [], []
     for value in values:
         if isinstance(value, str) and value.startswith("{"):
@@ -296,7 +298,8 @@ def plot_sweep(points: Any, members: Any, key: str, iso3: str, path: Path) -> No
     probability of adoption (bottom) along a sweep of one key, on a numeric axis where the
     values are numbers or credibility words (``talks``, ``firm`` at their prior means).
 
-    ``points`` and ``members`` are the tables of :func:`sim.run.sweep.run_sweep`."""
+    ``points`` and ``members`` are the tables of :func:`sim.run.sweep.run_sweep`.
+    """
     rows = members[members["iso3"] == iso3]
     x, labels, numeric = _axis_or_categories(list(rows[key]))
     order = np.argsort(x, kind="stable")
@@ -347,7 +350,8 @@ def plot_sweep_heatmap(
     """A sweep of two keys as heat maps: the focal member's probability of each act and the
     probability of adoption at every combination, each cell labelled with its value.
 
-    ``points`` and ``members`` are the tables of :func:`sim.run.sweep.run_sweep`."""
+    ``points`` and ``members`` are the tables of :func:`sim.run.sweep.run_sweep`.
+    """
     first, second = keys
     rows = members[members["iso3"] == iso3]
     x_values, x_labels = _sorted_values(points[second])
@@ -381,7 +385,8 @@ def plot_sweep_heatmap(
 @_styled
 def odds_figure(members: pd.DataFrame, iso3: Sequence[str]) -> Figure:
     """The odds of members `iso3` with their 5-95% intervals (rows of a table indexed by ISO3
-    with ``name``, ``p_<act>``, ``p_<act>_q05``, ``p_<act>_q95``), one panel per act."""
+    with ``name``, ``p_<act>``, ``p_<act>_q05``, ``p_<act>_q95``), one panel per act.
+    """
     rows = members.loc[list(iso3)]
     labels = [f"{i} {n}" for i, n in zip(rows.index, rows["name"], strict=True)]
     return _odds_panels(rows, labels, {}, width=7.5)
@@ -392,7 +397,8 @@ def margin_figure(
     margins: np.ndarray, pmf: np.ndarray, *, min_margin: int, no_weight: int, p_adopted: float
 ) -> Figure:
     """The exact distribution of ``yes - w * no`` against the rule's threshold: adopting
-    margins in the yes colour, the others in the no colour, the threshold dashed."""
+    margins in the yes colour, the others in the no colour, the threshold dashed.
+    """
     keep = np.flatnonzero(pmf > 1e-6 * pmf.max())
     lo, hi = min(keep[0], np.searchsorted(margins, min_margin)), keep[-1]
     lo, hi = max(lo - 2, 0), min(hi + 2, len(margins) - 1)
@@ -416,7 +422,8 @@ def margin_figure(
 @_styled
 def strip_figure(members: pd.DataFrame, *, focal: str = "") -> Figure:
     """Every member's probability of each act, one dot per member coloured by its UN regional
-    group (rows: the acts; within a row, members spread by group); `focal` ringed."""
+    group (rows: the acts; within a row, members spread by group); `focal` ringed.
+    """
     fig = Figure(figsize=(7.5, 3.4), layout="constrained")
     ax = fig.subplots()
     groups = list(GROUP_COLOURS)
@@ -443,7 +450,8 @@ def strip_figure(members: pd.DataFrame, *, focal: str = "") -> Figure:
 @_styled
 def plot_bargain(bargain: Any, path: Path, *, cost_ratio: float | None = None) -> None:
     """The target's odds along the patron's offers (top) and the patron's expected compliance
-    with the offers it ever chooses marked (bottom; the equilibrium at `cost_ratio` circled)."""
+    with the offers it ever chooses marked (bottom; the equilibrium at `cost_ratio` circled).
+    """
     c = bargain.credibility
     fig, (top, bottom) = plt.subplots(
         2, 1, figsize=(6.5, 5.5), sharex=True, gridspec_kw={"height_ratios": [3, 2]}
@@ -480,7 +488,8 @@ def plot_bargain(bargain: Any, path: Path, *, cost_ratio: float | None = None) -
 def plot_targets(targeting: Any, path: Path) -> None:
     """Change in the expected count of each act as the patron works down its ranking (top; its
     list dotted, the scenario's list circled) and the exact probability of adoption where
-    computed (bottom)."""
+    computed (bottom).
+    """
     curve = targeting.curve
     k = curve["calls"].to_numpy()
     fig, (top, bottom) = plt.subplots(
@@ -515,7 +524,8 @@ def plot_targets(targeting: Any, path: Path) -> None:
 def plot_frontier(purchase: Any, path: Path) -> None:
     """Expected compliance the patron buys against what it spends, along the cheapest expected
     vote gain (the frontier), with the budget (dotted), its allocation and the scenario's own
-    event (circle)."""
+    event (circle).
+    """
     frontier = purchase.frontier
     cost, gain = frontier["cost"].to_numpy(), frontier["gain"].to_numpy()
     finite = np.isfinite(cost)

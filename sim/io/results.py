@@ -80,7 +80,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def _umask() -> int:
     """The process's umask: from ``/proc/self/status`` where there is one (Linux), else read by
-    setting it and restoring it at once (which another thread could see for an instant)."""
+    setting it and restoring it at once (which another thread could see for an instant).
+    """
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("Umask:"):
@@ -127,8 +128,9 @@ def write_json(path: Path, value: Any) -> None:
 
 
 def csv_text(frame: pd.DataFrame) -> str:
-    """`frame` as CSV text without its index, floats at full precision (``%.17g``), ``\n``
-    line ends: the format of every result table."""
+    r"""`frame` as CSV text without its index, floats at full precision (``%.17g``), ``\n``
+    line ends: the format of every result table.
+    """
     return frame.to_csv(index=False, float_format="%.17g", lineterminator="\n")
 
 
@@ -169,7 +171,8 @@ def game_manifest(
     """Provenance of a solved game (pricing, targeting, a budget): the scenario, the `choices`
     that define the run (variant, event, ...) in the order given, the seed and draws, the
     calibration, package versions and the git commit. No wall-clock time: reruns give the same
-    bytes."""
+    bytes.
+    """
     return {
         "scenario": {"name": scenario, "sha256": scenario_sha256},
         **choices,

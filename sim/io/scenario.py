@@ -313,7 +313,8 @@ class Calibration(_Strict):
     """Which roll calls the calibration uses: ``years`` before the resolution's date, on
     ``dimension``; ``dynamic`` ideal points move over sessions (projected to the vote's);
     ``episodes``: earlier scenarios (file names beside this one) whose recorded votes calibrate
-    the deal parameters (:mod:`sim.estimate.deal`)."""
+    the deal parameters (:mod:`sim.estimate.deal`).
+    """
 
     years: Annotated[int, Field(ge=1, le=80)] = 10
     dimension: Dimension | None = None
@@ -561,7 +562,8 @@ class NegotiatingPatron(_Strict):
 class Negotiation(_Strict):
     """The patrons that negotiate in ``sim negotiate`` (file order is the order they move in),
     and how many rounds they have from the first cited ask to the vote. Only ``sim negotiate``
-    reads this section; a replay never does."""
+    reads this section; a replay never does.
+    """
 
     rounds: Annotated[int, Field(ge=1, le=100)] = 10
     patrons: dict[str, NegotiatingPatron]
@@ -771,7 +773,8 @@ def _read_bytes(path: Path) -> bytes:
 
 def _parse_toml(data: bytes, where: str) -> dict[str, Any]:
     """TOML from bytes: UTF-8, a byte-order mark allowed, nesting only as deep as the parser
-    can go (deeper is an error, not a crash)."""
+    can go (deeper is an error, not a crash).
+    """
     try:
         return tomllib.loads(data.decode("utf-8").removeprefix("\ufeff"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -840,7 +843,8 @@ def _format_errors(
     where: str, exc: ValidationError, raw: Mapping[str, Any], *, prefix: str = ""
 ) -> list[str]:
     """One line per error: ``WHERE: KEY: what was expected``; `prefix` goes before each key
-    (``variants.NAME.patch.EVENT``: the error's key is inside it)."""
+    (``variants.NAME.patch.EVENT``: the error's key is inside it).
+    """
     lines = []
     for err in exc.errors(include_url=False):
         loc = _loc(err["loc"], raw)
@@ -859,7 +863,8 @@ def _format_errors(
 
 def _key(name: str) -> str:
     """A key as TOML writes it: bare if it can be, else quoted (``variants."/tmp/x"``), cut to
-    80 characters."""
+    80 characters.
+    """
     if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
         name = '"' + name.encode("unicode_escape").decode("ascii").replace('"', '\\"') + '"'
     return name if len(name) <= 80 else name[:77] + "..."
@@ -891,7 +896,6 @@ def _loc(loc: Sequence[Any], raw: Mapping[str, Any]) -> str:
 
 def _check_references(scenario: Scenario) -> list[str]:
     """Cross-field checks: member codes, principals, dates, variants. Returns problems."""
-
     spec = scenario.spec
     date = spec.resolution.date
     roster = load_members(date)

@@ -205,7 +205,8 @@ class AssemblyModel(mesa.Model):
 
     def latest_ask_to(self, principal: str, member: int) -> tuple[AskSpec | None, int]:
         """In a negotiation, `principal`'s ask in force for member `member` (row index) and the
-        member's column in it; ``(None, -1)`` if none has reached it."""
+        member's column in it; ``(None, -1)`` if none has reached it.
+        """
         return self._latest.get((principal, member), (None, -1))
 
     def next_order(self) -> int:
@@ -215,7 +216,8 @@ class AssemblyModel(mesa.Model):
 
     def odds_with(self, asks: Sequence[AskSpec], cols: IntArray) -> FloatArray:
         """Members `cols`' odds per draw, shape (n_draws, len(cols), 4), if `asks` were added
-        to the asks in force (a patron's what-if; nothing changes)."""
+        to the asks in force (a patron's what-if; nothing changes).
+        """
         return self._odds_of(np.asarray(cols), [*self._active, *asks])
 
     def refresh_odds(self) -> None:
@@ -232,7 +234,8 @@ class AssemblyModel(mesa.Model):
 
     def record_counter_ask(self, iso3: str, principal: str, kind: str, event_id: str) -> None:
         """Note a member's counter-ask to the ask `event_id` (called by
-        :meth:`Member.respond_to_asks`); :func:`sim.run.bargain.price_offer` prices it."""
+        :meth:`Member.respond_to_asks`); :func:`sim.run.bargain.price_offer` prices it.
+        """
         self.counter_asks.append(
             {
                 "date": self.current_date,
@@ -312,7 +315,8 @@ class AssemblyModel(mesa.Model):
         """Expected count of each act (mean over draws), for the reporters: one pass.
 
         Averaged over draws first (contiguous rows: about ten times faster than summing over
-        members first, a strided reduction, on 10,000 draws)."""
+        members first, a strided reduction, on 10,000 draws).
+        """
         return self.odds.mean(axis=0).sum(axis=0)
 
     def _odds_of(
@@ -403,7 +407,8 @@ class Replays:
 
     def odds(self, asks: Iterable[AskSpec]) -> FloatArray:
         """Every member's odds per draw, shape (n_draws, n_members, 4), under `asks` instead of
-        the setup's (the array is the model's own: read it, copy it to keep it changing)."""
+        the setup's (the array is the model's own: read it, copy it to keep it changing).
+        """
         model = AssemblyModel(
             replace(self.setup, asks=tuple(asks)), rng=np.random.default_rng(self.seed),
             calm_from=self._first,

@@ -273,7 +273,8 @@ class Patron(mesa.Agent):
     # -- a move --------------------------------------------------------------------------
     def negotiate(self) -> None:
         """One move: keep its offers above cited asks that arrived since, then raise its offers
-        where its best response says so, kind by kind, within the budget."""
+        where its best response says so, kind by kind, within the budget.
+        """
         self._renew()
         for support in self.spec.support:
             self._offer(support)
@@ -368,7 +369,8 @@ class Patron(mesa.Agent):
 
     def _objective(self, base: FloatArray) -> Callable[[FloatArray, IntArray], FloatArray]:
         """The gain in the patron's objective when members `cols` go from their current odds
-        to `odds` (shape (n_draws, len(cols), 4)): mean over draws, per member."""
+        to `odds` (shape (n_draws, len(cols), 4)): mean over draws, per member.
+        """
         if self.spec.objective == "votes":
             m = self.spec.m
 
@@ -391,7 +393,8 @@ class Patron(mesa.Agent):
     ) -> list[AskSpec]:
         """The patron's asks to members `cols` with `support` offered at `credibility` (one per
         member): each keeps the reading and tie of its latest ask to the member, or takes the
-        patron's own, and offers ``max(cited, c)`` of the support in every draw."""
+        patron's own, and offers ``max(cited, c)`` of the support in every draw.
+        """
         model = self.model
         s = model.setup
         groups: dict[bytes, list[tuple[int, float, FloatArray, FloatArray, FloatArray]]] = {}

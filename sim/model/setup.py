@@ -67,7 +67,8 @@ class AskSpec:
     def at_credibility(self, credibility: float, support_value: FloatArray) -> AskSpec:
         """The same ask with its offer made at `credibility` in every draw (a patron's choice,
         :mod:`sim.game.bargaining`, :mod:`sim.game.buying`), weighed at `support_value` (shape
-        (n_draws,)); firm from :data:`FIRM` on."""
+        (n_draws,)); firm from :data:`FIRM` on.
+        """
         offer = np.full_like(self.offer, credibility) * self.need[None, :]
         weight = principal_weight(offer, np.asarray(support_value, float)[:, None], self.tie)
         return replace(self, offer=offer, weight=weight, firm=credibility >= FIRM)
@@ -77,7 +78,8 @@ class AskSpec:
     ) -> AskSpec:
         """The ask to the targets at `columns` only (positions in `targets`), the offer made to
         each at its own `credibility` in every draw (a patron's allocation, :mod:`sim.game.buying`);
-        firm if every offer is."""
+        firm if every offer is.
+        """
         columns = np.asarray(columns, dtype=np.int64)
         credibility = np.asarray(credibility, dtype=float)
         need, tie = self.need[columns], self.tie[:, columns]
@@ -136,7 +138,8 @@ class Setup:
         self, *, support_value: FloatArray | None = None, evasion: FloatArray | None = None
     ) -> Setup:
         """The same episode with the value of support and/or the evasion elasticity replaced
-        (arrays of shape (n_draws,)): what an episode's calibration varies."""
+        (arrays of shape (n_draws,)): what an episode's calibration varies.
+        """
         asks, value = self.asks, self.support_value
         if support_value is not None:
             asks = tuple(ask.valued_at(support_value) for ask in asks)
@@ -150,7 +153,8 @@ class Setup:
 
     def latest_ask(self, principal: str, iso3: str) -> AskSpec | None:
         """The ask of `principal` that holds for member `iso3` at the vote: its latest (by date,
-        then timeline order) to that member, which supersedes the earlier ones; None if none."""
+        then timeline order) to that member, which supersedes the earlier ones; None if none.
+        """
         return max(
             (a for a in self.asks if a.principal == principal and iso3 in a.target_iso3),
             key=lambda a: (a.date, a.order),
@@ -198,7 +202,8 @@ class Setup:
     ) -> FloatArray:
         """``sum_k w_ik m_k(c)`` for the draws `draws`, shape (draw, n_members, act), from
         :meth:`pressure_terms` (whose `cols` has length `n_members`), by
-        :func:`sim.core.choice.pressure`."""
+        :func:`sim.core.choice.pressure`.
+        """
         n_draws = len(range(*draws.indices(self.n_draws)))
         return pressure(
             [(ask.weight[draws] if keep is None else ask.weight[draws][:, keep], ask.m, positions)

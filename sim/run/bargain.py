@@ -100,7 +100,8 @@ class Bargain:
 
     def table(self) -> pd.DataFrame:
         """One row per offer: credibility, the target's odds, ``compliance`` (G), the patron's
-        ``gain`` over no commitment, the target's surplus, and ``on_hull`` (ever chosen)."""
+        ``gain`` over no commitment, the target's surplus, and ``on_hull`` (ever chosen).
+        """
         frame = pd.DataFrame({"credibility": self.credibility})
         for k, act in enumerate(ACTS):
             frame[f"p_{act}"] = self.odds[:, k]
@@ -119,7 +120,8 @@ class Bargain:
         """The offers the patron ever chooses, each with the range of the cost ratio ``r``
         (cost of committing, or carrying out a threat on, the whole need / value of a unit of
         compliance) on which it is the best response: ``cost_ratio_low <= r <=
-        cost_ratio_high``."""
+        cost_ratio_high``.
+        """
         hull = upper_hull(self.cost, self.compliance)
         slopes = [
             (self.compliance[b] - self.compliance[a]) / (self.cost[b] - self.cost[a])
@@ -139,7 +141,8 @@ class Bargain:
 
     def best_response(self, cost_ratio: float) -> pd.Series:
         """The equilibrium at one cost ratio: the offer maximising ``G(c) - r * c * need`` (ties:
-        the smaller offer), the target's odds, and both sides' surpluses."""
+        the smaller offer), the target's odds, and both sides' surpluses.
+        """
         if not cost_ratio >= 0:
             raise ValueError(f"the cost ratio must be a number >= 0; got {cost_ratio!r}")
         payoff = self.compliance - cost_ratio * self.cost
@@ -181,7 +184,8 @@ class Bargain:
         self, out_dir: str | Path, *, cost_ratio: float | None = None, plots: bool = True
     ) -> Path:
         """Write ``offers.csv``, ``switch_points.csv``, ``summary.json`` (and ``bargain.png``)
-        atomically, everything rendered first; ``manifest.json`` last."""
+        atomically, everything rendered first; ``manifest.json`` last.
+        """
         texts = {
             "offers.csv": csv_text(self.table()),
             "switch_points.csv": csv_text(self.switch_points),
@@ -225,7 +229,6 @@ def price_offer(
         If the event does not exist in the variant, has no offer, does not reach the target,
         is superseded, or a credibility is out of range.
     """
-
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     where = f"{scenario.path or scenario.name}"

@@ -141,7 +141,8 @@ class Purchase:
     def table(self) -> pd.DataFrame:
         """One row per candidate, those the patron buys first (by gain), then the rest by ISO3:
         iso3, name, need, whether the scenario's event reaches it, the credibility offered
-        (empty if not asked), its cost and gain, the odds without the ask and as bought."""
+        (empty if not asked), its cost and gain, the odds without the ask and as bought.
+        """
         asked = ~np.isnan(self.choice)
         k = np.searchsorted(self.credibility, np.nan_to_num(self.choice))
         rows = np.arange(len(self.iso3))
@@ -211,7 +212,8 @@ class Purchase:
 
     def write(self, out_dir: str | Path, *, plots: bool = True) -> Path:
         """Write ``purchase.csv``, ``frontier.csv``, ``summary.json`` (and ``frontier.png``)
-        atomically, everything rendered first; ``manifest.json`` last."""
+        atomically, everything rendered first; ``manifest.json`` last.
+        """
         texts = {
             "purchase.csv": csv_text(self.table()),
             "frontier.csv": csv_text(self.frontier),
@@ -347,7 +349,6 @@ def buy_votes(
         rival budget or ``anticipate`` comes without a rival; if ``outcome`` comes with a
         rival, or the event's acts favour neither outcome.
     """
-
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     where = f"{scenario.path or scenario.name}"
@@ -478,7 +479,8 @@ def _rival_plan(
 ) -> tuple[Any, _Side, FloatArray, Plan]:
     """The rival's answer to the patron's allocation `side` (:func:`_rival_response`): its
     answers, its side, its offer to each of the patron's candidates `iso3` (NaN: none) and the
-    ``rival`` plan, the assembly after both buyers."""
+    ``rival`` plan, the assembly after both buyers.
+    """
     b, rival_side = _rival_response(scenario, a, side, **response)
     rival_iso3 = [a.setup.iso3[j] for j in rival_side.candidates]
     position = {c: k for k, c in enumerate(rival_iso3)}
@@ -505,7 +507,8 @@ def _rival_plan(
 
 def _frontier(side: _Side, grid: FloatArray) -> pd.DataFrame:
     """The path of the patron's allocation, one row per step from nothing asked: the member,
-    the credibility offered, the step's cost and gain, and their running sums."""
+    the credibility offered, the step's cost and gain, and their running sums.
+    """
     frontier = side.allocation.path.copy()
     frontier.insert(1, "credibility", grid[frontier["option"].to_numpy(dtype=np.int64)])
     frontier = frontier.drop(columns="option").rename(columns={"member": "iso3"})
@@ -551,8 +554,8 @@ def _solve_side(
 ) -> _Side:
     """Steps 1-3 of the module docstring for the buyer of `a` (a :func:`ask_answers`), replayed by
     `replays` (default: of ``a.setup``, the event reaching every member) against `base`
-    (default ``a.base``)."""
-
+    (default ``a.base``).
+    """
     replays = Replays(a.setup, seed) if replays is None else replays
     setup = replays.setup
     base = a.base if base is None else base
@@ -645,7 +648,8 @@ def _outcome_plan(
     """The outcome buyer's allocation (:func:`buy_outcome`), or the vote-counting one (whose
     plan is `votes`) if that gives the wanted outcome more, as credibilities per candidate (NaN:
     not asked) and its plan (the assembly, the offers, the probability of the wanted outcome,
-    which buyer it is)."""
+    which buyer it is).
+    """
     tables = side.tables
     if tables is None:
         raise ValueError("the side was solved without keep_tables")
@@ -693,8 +697,8 @@ def _rival_response(
 ) -> tuple[Any, _Side]:
     """The rival's best response to the patron's allocation (Groseclose & Snyder's second
     buyer): with the patron's offers fixed as allocated, the rival's event reaching every
-    member at each credibility, and its budget spent by the cheapest expected vote gain."""
-
+    member at each credibility, and its budget spent by the cheapest expected vote gain.
+    """
     b = ask_answers(scenario, rival, variant=variant, n_draws=n_draws, seed=seed,
                  calibration=calibration)  # fmt: skip
     if b.written.principal == a.written.principal:
@@ -731,8 +735,8 @@ def _contest_plans(
 ) -> tuple[Contest, dict[str, dict[str, Any]]]:
     """Replay every pair of the two buyers' options on :data:`CONTEST_GRID` (each event to
     every member, or not sent), solve the contest (:func:`solve_contest`) and describe the
-    naive and the anticipating allocations with their exact tallies."""
-
+    naive and the anticipating allocations with their exact tallies.
+    """
     grid = np.asarray(CONTEST_GRID)
     setup = b.setup  # the rival's event to every member; the patron's replaced below
     events = (a.written.id, b.written.id)
@@ -809,7 +813,8 @@ def _scenario_spend(
     a: Any, candidates: IntArray, named: BoolArray, call_cost: float, threat: bool
 ) -> float:
     """Expected cost of the event as the scenario writes it: a call to each member it names,
-    plus its credibility (drawn from its prior) times need, on expected defiance for a threat."""
+    plus its credibility (drawn from its prior) times need, on expected defiance for a threat.
+    """
     cols = {int(j): k for k, j in enumerate(a.ask.targets)}
     picked = candidates[named]
     if len(picked) == 0:

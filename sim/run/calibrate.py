@@ -46,7 +46,6 @@ def calibrate_scenario(
     bundles are read from `calibration` first, then from the package's defaults. Returns the
     members table and the metadata that :func:`write_bundle` stores.
     """
-
     spec = scenario.spec
     end = pd.Timestamp(spec.resolution.date)
     start = end - pd.DateOffset(years=spec.calibration.years)
@@ -84,16 +83,16 @@ def calibrate_scenario(
 
 def calibration_cache_dir() -> Path:
     """Where bundles calibrated on first use are kept: :func:`sim.io.data.cache_root`
-    ``/calibration`` (``SIM_CACHE_DIR``, else the user's cache folder)."""
-
+    ``/calibration`` (``SIM_CACHE_DIR``, else the user's cache folder).
+    """
     return cache_root() / "calibration"
 
 
 def calibration_key(scenario: Scenario) -> str:
     """What a scenario's calibration depends on, hashed: its file, the files of the episodes it
     names (looked up beside it, as :func:`sim.run.calibrate.load_episodes` does) and the package's
-    version. An edited file gets a fresh calibration; an unchanged one reuses its bundle."""
-
+    version. An edited file gets a fresh calibration; an unchanged one reuses its bundle.
+    """
     h = hashlib.sha256(package_versions()["sim"].encode())
     h.update(scenario.sha256.encode())
     for name, path in episode_files(scenario).items():
@@ -115,7 +114,6 @@ def resolve_calibration(
     ``sim calibrate FILE --out DIR`` then ``--calibration DIR`` would do, in one step. Without
     the data None is returned, and :func:`load_bundle` says what to run.
     """
-
     if calibration is not None:
         return calibration
     name = scenario.spec.name
@@ -143,14 +141,14 @@ def resolve_calibration(
 
 def episode_files(scenario: Scenario) -> dict[str, Path]:
     """The file of each episode a scenario names: ``<folder>/<name>.toml`` beside the scenario
-    (``scenarios/`` for one not read from a file), whether or not it exists."""
+    (``scenarios/`` for one not read from a file), whether or not it exists.
+    """
     folder = scenario.path.parent if scenario.path is not None else Path("scenarios")
     return {name: folder / f"{name}.toml" for name in scenario.spec.calibration.episodes}
 
 
 def recorded_acts(data: Any, scenario: Scenario, iso3: Sequence[str]) -> IntArray:
     """The acts of `iso3` on the scenario's own roll call, found in `data` by its symbol."""
-
     where = f"{scenario.path or scenario.name}: resolution.symbol"
     rcid = find_roll_call(data, scenario.spec.resolution.symbol, where)
     votes = data.votes
@@ -166,7 +164,6 @@ def load_episodes(
     Episode files are looked up beside the scenario (``<folder>/<name>.toml``); their bundles in
     `calibration` first (where ``sim calibrate`` is writing), then in the package's defaults.
     """
-
     spec = scenario.spec
     where = f"{scenario.path or scenario.name}: calibration.episodes"
     out = []
@@ -210,7 +207,6 @@ def calibrate_deal(
     scenario: Scenario, data: Any, *, calibration: Path | None = None
 ) -> dict[str, Any] | None:
     """The deal posterior of a scenario from its ``[calibration] episodes`` (None if none)."""
-
     if not scenario.spec.calibration.episodes:
         return None
     episodes = load_episodes(scenario, data, calibration=calibration)

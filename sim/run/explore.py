@@ -78,7 +78,8 @@ def _workbench(scenario: str, draws: int, seed: int, calibration: str) -> Workbe
 
 def _configured(scenario: str | Path | None = None) -> tuple[Workbench, str | None]:
     """The workbench :func:`serve` asked for (or, with the same draws, seed and calibration,
-    that of `scenario`), and the variant asked for (None: the default)."""
+    that of `scenario`), and the variant asked for (None: the default).
+    """
     wb = _workbench(
         str(scenario or os.environ.get(ENV["scenario"], DEFAULT_SCENARIO)),
         int(os.environ.get(ENV["draws"], "1000")),
@@ -110,7 +111,8 @@ class Session:
 
     def view(self, model: PageModel) -> View:
         """What `model` shows after the rounds it has played (computed once per round: the
-        panels redraw on every update)."""
+        panels redraw on every update).
+        """
         if model.steps not in model.views:
             model.views[model.steps] = model.workbench.view(model)
         return model.views[model.steps]
@@ -311,7 +313,8 @@ def _slider(
     on_value: Callable[[float], None],
 ) -> None:
     """A labelled slider (class ``sim-slider-<name>``): None is the file's own value, shown
-    at `file_value` (a prior's mean)."""
+    at `file_value` (a prior's mean).
+    """
     low, high, step = bounds
     shown = file_value if value is None else value
     note = " (as in the file)" if value is None else ""
@@ -325,7 +328,8 @@ def _slider(
 
 def _model(session: Session, settings: Settings, rounds: int | None) -> PageModel:
     """A page model under `settings`, played `rounds` rounds (None, or more than the variant
-    has: to the vote)."""
+    has: to the vote).
+    """
     model = PageModel(session)
     n_rounds = len(model.round_dates)
     rounds = n_rounds if rounds is None else min(rounds, n_rounds)

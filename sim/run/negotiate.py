@@ -148,7 +148,8 @@ class Negotiation:
 
     def write(self, out_dir: str | Path, *, plots: bool = True) -> Path:
         """Write a replay's files (``members.csv``, ``tally.csv``, ``rounds.csv``,
-        ``summary.json``, plots) and ``trades.csv`` into `out_dir`, atomically, manifest last."""
+        ``summary.json``, plots) and ``trades.csv`` into `out_dir`, atomically, manifest last.
+        """
         r = self.replay
         texts = {
             "members.csv": csv_text(r.members),

@@ -70,7 +70,8 @@ def _members(scenario: Scenario) -> tuple[MemberSpec, ...]:
 
 def _member_parameters(bundle: Bundle, iso3: list[str]) -> tuple[pd.DataFrame, list[str]]:
     """Calibrated parameters in member order; members the calibration never saw get the
-    population's mean and spread (and a note)."""
+    population's mean and spread (and a note).
+    """
     table = bundle.members.reindex(iso3)
     missing = table.index[table["ideal_point"].isna()].tolist()
     notes = []
@@ -89,7 +90,8 @@ def _member_parameters(bundle: Bundle, iso3: list[str]) -> tuple[pd.DataFrame, l
 
 def committee_acts(scenario: Scenario) -> dict[str, str]:
     """The acts the scenario names on record in its committee vote (ISO3 -> act); empty
-    without a committee."""
+    without a committee.
+    """
     committee = scenario.spec.committee
     if committee is None:
         return {}
@@ -104,7 +106,8 @@ def event_targets(
     known: dict[str, str],
 ) -> list[str]:
     """The members an ask or threat reaches: its selectors resolved on the scenario's members,
-    sorted, without the principal itself (nobody lobbies itself)."""
+    sorted, without the principal itself (nobody lobbies itself).
+    """
     blocs = {m.iso3: m.blocs for m in members}
     groups = {m.iso3: m.un_group for m in members}
     picked = {
@@ -137,7 +140,6 @@ def _committee_item(
     c: Any, bundle: Bundle, params: pd.DataFrame, known: dict[str, str]
 ) -> dict[str, float]:
     """The item fitted to the committee `c`'s tally and named acts (:func:`_item`)."""
-
     tally = {
         "yes": c.tally.yes,
         "no": c.tally.no,
@@ -163,7 +165,8 @@ def _presence_for_absences(
     absent: int,
 ) -> float:
     """The roll call's presence effect at which the expected number of absent members, under
-    strategic absence, equals the committee's count (named voters are known to be present)."""
+    strategic absence, equals the committee's count (named voters are known to be present).
+    """
     from scipy.optimize import brentq
     from scipy.special import expit
 
@@ -395,7 +398,8 @@ def _title_item_draws(
 
     The draws are stratified (one uniform offset, ``n_draws`` evenly spaced points of the
     weights' cumulative sum), then shuffled, from the stream ``item.by_title``: each text gets
-    its share of the draws to within one, whatever the seed."""
+    its share of the draws to within one, whatever the seed.
+    """
     mixture = bundle.meta["item"].get("by_title")
     if mixture is None:
         where = scenario.path or scenario.spec.name
@@ -589,8 +593,8 @@ def ask_answers(
     scenario: Scenario, event: str, *, variant: str, n_draws: int, seed: int, calibration: Any
 ) -> AskAnswers:
     """Replay `variant` with `event` reaching every member and with it reaching none (MODEL.md
-    §4, step 1 of the module docstring) and rank the candidates by their gain."""
-
+    §4, step 1 of the module docstring) and rank the candidates by their gain.
+    """
     where = f"{scenario.path or scenario.name}"
     events = scenario.events(variant)
     written = next((e for e in events if e.id == event), None)
@@ -692,7 +696,8 @@ def _reduced(
     scenario: Scenario, variant: str, events: list[Any], *, description: str | None = None
 ) -> Scenario:
     """`scenario` with only `variant`, whose events (already resolved) are `events`; the
-    variant keeps its description unless one is given."""
+    variant keeps its description unless one is given.
+    """
     if description is None:
         declared = scenario.spec.variants.get(variant)
         description = declared.description if declared else ""

@@ -52,7 +52,8 @@ TALLY_WORKERS = 2
 
 def _item_summary(s: Setup) -> dict[str, Any]:
     """The item for summary.json: its parameters, or, drawn by title, the mixture's largest
-    weights (the whole mixture is in the calibration)."""
+    weights (the whole mixture is in the calibration).
+    """
     mixture = s.bundle.meta["item"].get("by_title")
     if not (s.scenario.spec.item.by_title and s.scenario.spec.committee is None and mixture):
         return {k: float(v) for k, v in s.item.items()}
@@ -123,7 +124,8 @@ class ReplayResult:
     @property
     def members(self) -> pd.DataFrame:
         """One row per member: ``iso3, name, p_yes, p_no, p_abstain, p_absent``, then 90%
-        intervals across draws (``p_yes_q05``, ``p_yes_q95``...) and ``previous_act``."""
+        intervals across draws (``p_yes_q05``, ``p_yes_q95``...) and ``previous_act``.
+        """
         mean = self.odds.mean(axis=0)
         mean = mean / mean.sum(axis=1, keepdims=True)  # exact to rounding: rows sum to 1
         lo, hi = np.quantile(self.odds, INTERVAL, axis=0)
@@ -163,7 +165,8 @@ class ReplayResult:
 
     def deal(self) -> dict[str, Any]:
         """The deal parameters of the run: median and 90% interval across draws of the value of
-        support and the evasion elasticity, and where their priors came from."""
+        support and the evasion elasticity, and where their priors came from.
+        """
         s = self.setup
 
         def spread(x: FloatArray | None) -> dict[str, float]:
@@ -360,7 +363,6 @@ def replay(
     >>> bool(abs(odds.sum(axis=1) - 1).max() < 1e-9)
     True
     """
-
     setup = prepare(scenario, variant=variant, n_draws=n_draws, seed=seed, calibration=calibration)
     model = AssemblyModel(setup, rng=np.random.default_rng(np.random.SeedSequence(seed)))
     model.run()

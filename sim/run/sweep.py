@@ -88,6 +88,9 @@ class Sweep:
     _raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        """Check the grid and the draws, and read the base scenario file (its size and nesting
+        checked), before anything runs.
+        """
         if not self.grid:
             raise ScenarioError("sweep: give at least one key to vary (KEY=VALUE,VALUE,...)")
         for key, values in self.grid:
@@ -114,8 +117,8 @@ class Sweep:
     def sha256(self) -> str:
         """Hash of what determines the results: the file's content, grid, variant, draws,
         seed, and the calibration bundle's content (a resumed sweep refuses a recalibration
-        between its points)."""
-
+        between its points).
+        """
         spec = {
             "scenario": self._raw,
             "grid": [[k, list(v)] for k, v in self.grid],
@@ -155,7 +158,8 @@ class Sweep:
 def parse_assignment(text: str) -> tuple[str, list[Any]]:
     """``"KEY=V1,V2,..."`` -> ``(KEY, [V1, V2, ...])``; each value is read as a TOML value
     (``0.5``, ``"firm"``, ``{dist = "beta", a = 2, b = 6}``), or kept as text if it is not one
-    (so ``firm`` needs no quotes). Commas inside brackets or braces do not split values."""
+    (so ``firm`` needs no quotes). Commas inside brackets or braces do not split values.
+    """
     key, sep, rest = text.partition("=")
     key = key.strip()
     if not sep or not key or not rest.strip():
@@ -225,7 +229,6 @@ def _finished(path: Path) -> bool:
 
 def _run_point(sweep: Sweep, index: int, out: Path) -> int:
     """Replay point `index` and write its file (run in a worker process)."""
-
     result = replay(
         sweep.scenario_at(index),
         variant=sweep.variant,

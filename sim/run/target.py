@@ -109,7 +109,8 @@ class Targeting:
         """One row per candidate, best first: rank, iso3, name, gain, whether the scenario's
         event reaches it, whether the patron's best list does, the change in the probability of
         adoption if only it were asked and its probability of being decisive, and the odds
-        without and with the ask."""
+        without and with the ask.
+        """
         frame = pd.DataFrame(
             {
                 "rank": np.arange(1, len(self.iso3) + 1),
@@ -158,7 +159,8 @@ class Targeting:
 
     def write(self, out_dir: str | Path, *, plots: bool = True) -> Path:
         """Write ``targets.csv``, ``curve.csv``, ``summary.json`` (and ``targets.png``)
-        atomically, everything rendered first; ``manifest.json`` last."""
+        atomically, everything rendered first; ``manifest.json`` last.
+        """
         texts = {
             "targets.csv": csv_text(self.table()),
             "curve.csv": csv_text(self.curve),

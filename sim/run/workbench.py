@@ -176,7 +176,8 @@ class Workbench:
 
     def _evasion_for_fixed_value(self, variant: str) -> FloatArray | None:
         """The evasion draws of a replay whose file fixes ``model.support_value``: drawn alone
-        from their prior rather than jointly with the value (:func:`sim.run.replay.prepare`)."""
+        from their prior rather than jointly with the value (:func:`sim.run.replay.prepare`).
+        """
         key = (variant, True)
         with self._lock:
             if key not in self._setups:
@@ -188,7 +189,8 @@ class Workbench:
 
     def defaults(self, variant: str | None = None) -> Settings:
         """The settings of the file as written for `variant` (default: the default variant):
-        the slider's offer is the variant's last ask with one, the principal that ask's."""
+        the slider's offer is the variant's last ask with one, the principal that ask's.
+        """
         variant = variant or self.scenario.spec.default_variant
         setup = self.setup(variant)
         offers = [a for a in setup.asks if a.offer_kind is not None]
@@ -202,14 +204,16 @@ class Workbench:
 
     def offer_prior_mean(self, settings: Settings) -> float | None:
         """The mean of the credibility prior the file gives the settings' offer (None
-        without one): where the credibility slider starts."""
+        without one): where the credibility slider starts.
+        """
         ask = next((a for a in self.setup(settings.variant).asks if a.event_id == settings.offer),
                    None)  # fmt: skip
         return ask.credibility.mean() if ask is not None and ask.credibility else None
 
     def tie_prior_mean(self, settings: Settings) -> float:
         """The mean of the tie prior on the settings' principal's first ask in the file (0
-        without one): where the weight slider starts."""
+        without one): where the weight slider starts.
+        """
         events = self.scenario.events(settings.variant)
         ties = [
             e.tie.mean()
@@ -232,7 +236,8 @@ class Workbench:
 
     def _asks_at_tie(self, settings: Settings) -> tuple[AskSpec, ...]:
         """The variant's asks with the principal's ties as `settings` say: from a preparation
-        of the file so changed (the patron may then pick other addressees), kept per value."""
+        of the file so changed (the patron may then pick other addressees), kept per value.
+        """
         setup = self.setup(settings.variant)
         if settings.tie is None:
             return setup.asks
@@ -307,7 +312,8 @@ class Workbench:
     # -- the same settings as a file -----------------------------------------------------
     def overrides(self, settings: Settings) -> dict[str, Any]:
         """The changes to the scenario file that `settings` amount to (dotted key -> value, as
-        ``sim sweep --set`` takes them); empty for the file as written."""
+        ``sim sweep --set`` takes them); empty for the file as written.
+        """
         out: dict[str, Any] = {}
         setup = self.setup(settings.variant)
         ask = next((a for a in setup.asks if a.event_id == settings.offer), None)
@@ -329,12 +335,14 @@ class Workbench:
     def scenario_for(self, settings: Settings) -> Scenario:
         """The scenario file changed as `settings` say (:meth:`overrides`), validated: replay
         it to check the workbench (the variant's own patches of the same keys are overridden
-        too)."""
+        too).
+        """
         return self._patched(self.overrides(settings), settings.variant)
 
     def _patched(self, changes: dict[str, Any], variant: str | None = None) -> Scenario:
         """The file with `changes`; a change to an event `variant` patches is made to its patch
-        too (the patch would otherwise win)."""
+        too (the patch would otherwise win).
+        """
         changes = dict(changes)
         patch = self.scenario.spec.variants.get(variant or "")
         if patch is not None:
