@@ -78,7 +78,7 @@ def reading(asked: Iterable[str]) -> FloatArray:
     unknown = [a for a in asked if a not in VOTES]
     if not asked or unknown:
         raise ValueError(f"an ask names acts among {VOTES}; got {asked!r}")
-    position = {act: LATENT_ORDER[act] for act in VOTES}
+    position: dict[str, int] = {act: LATENT_ORDER[act] for act in VOTES}
     distance = {act: min(abs(position[act] - position[a]) for a in asked) for act in VOTES}
     farthest = max(distance.values())
     m = np.zeros(len(ACTS))

@@ -15,9 +15,10 @@ orientation. Cells are the observed (member, roll call, act) triples (:class:`Ce
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
+from scipy import sparse
 from scipy.special import expit
 
 from sim.core.absence import gamma_standard_error
@@ -558,7 +559,7 @@ def gamma_se(
     delta: FloatArray,
     gamma: float,
     row: IntArray,
-    row_precision: Any = None,
+    row_precision: float | FloatArray | sparse.spmatrix | None = None,
 ) -> float:
     """Sd of the strategic-absence slope (:func:`sim.core.absence.gamma_standard_error`).
 

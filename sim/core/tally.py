@@ -827,7 +827,7 @@ class Tally:
             "p_adopted": self.prob_pass(),
         }
 
-    def columns(self) -> dict[str, FloatArray]:
+    def columns(self) -> dict[str, FloatArray | IntArray]:
         """The marginals as columns of a table, one row per count 0..n_members (tally.csv).
 
         Returns
@@ -836,7 +836,7 @@ class Tally:
             ``count, p_yes, p_no, p_abstain, p_absent``, each of length ``n_members + 1``
             (``pandas.DataFrame(tally.columns())`` is the table).
         """
-        columns: dict[str, FloatArray] = {"count": np.arange(self.n_members + 1)}
+        columns: dict[str, FloatArray | IntArray] = {"count": np.arange(self.n_members + 1)}
         columns.update({f"p_{act}": self.marginals[i] for i, act in enumerate(ACTS)})
         return columns
 

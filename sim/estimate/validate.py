@@ -38,7 +38,7 @@ import pandas as pd
 from sim.core.absence import carry_presence
 from sim.core.acts import ACTS, ISSUE_CODES, FloatArray
 from sim.core.predict import member_odds
-from sim.core.tremble import apply_tremble, tremble_of
+from sim.core.tremble import apply_tremble, fit_tremble
 from sim.estimate.titles import (
     SHARPNESS_GRID,
     TitleIndex,
@@ -342,3 +342,13 @@ def held_out_tremble(
         return {"eps": 0.0, "eps_se": None, "base": [0.25] * len(ACTS), "n": 0,
                 "loglik_gain": 0.0, "year": int(year)}  # fmt: skip
     return {**tremble_of(predictions), "year": int(year)}
+
+
+def tremble_of(predictions: pd.DataFrame) -> dict[str, Any]:
+    """:func:`fit_tremble` on a table of held-out predictions
+    (:func:`sim.estimate.validate.validate`'s
+    rows: ``act`` and the model's ``model_<act>`` columns).
+    """
+    probs = predictions[[f"model_{a}" for a in ACTS]].to_numpy()
+    acts = predictions["act"].map({a: i for i, a in enumerate(ACTS)}).to_numpy()
+    return fit_tremble(probs, acts)

@@ -75,7 +75,7 @@ import numpy as np
 import pandas as pd
 
 from sim.core.acts import FloatArray, IntArray
-from sim.core.tally import conditional_adoption
+from sim.core.tally import DecisionRule, RuleName, conditional_adoption
 from sim.game.bargaining import upper_hull
 
 __all__ = [
@@ -208,7 +208,7 @@ def buy_outcome(
     costs: FloatArray,
     budget: float,
     *,
-    rule: str,
+    rule: RuleName | DecisionRule,
     want: str,
     start: IntArray | None = None,
     names: Sequence[str] | None = None,
