@@ -65,7 +65,7 @@ import pandas as pd
 from scipy import optimize
 from scipy.special import expit
 
-from sim.core.acts import ABSENT, ACTS, ISSUE_CODES, NO, YES, FloatArray, IntArray
+from sim.core.acts import ABSENT, ACTS, ISSUE_CODES, NO, YES, BoolArray, FloatArray, IntArray
 from sim.core.likelihood import (
     PRIOR_SD,
     Cells,
@@ -271,6 +271,63 @@ def _item_matching_tally(
     return t1, max(t2, t1)
 
 
+def _tally_inputs(
+    members_frame: pd.DataFrame,
+    tally: Mapping[str, int],
+    prior_item: Mapping[str, float],
+    known_acts: Mapping[str, str] | None,
+    prior_scale: float | Mapping[str, float],
+) -> tuple[BoolArray, IntArray, IntArray, FloatArray, FloatArray, FloatArray]:
+    """:func:`fit_item_to_tally`'s inputs checked and as arrays: which members are named, their
+    act codes and counts, the counts left to the unnamed, the prior item and its sds.
+
+    Raises
+    ------
+    ValueError
+        As listed in :func:`fit_item_to_tally`.
+    """
+    known_acts = dict(known_acts or {})
+    unknown_acts = set(tally) - set(ACTS)
+    if unknown_acts:
+        raise ValueError(f"tally: acts must be among {ACTS}; got {sorted(unknown_acts)}")
+    counts = np.array([int(tally.get(act, 0)) for act in ACTS], dtype=float)
+    if np.any(counts < 0):
+        raise ValueError(f"tally: counts must be non-negative; got {dict(tally)}")
+    n_members = len(members_frame)
+    if counts.sum() != n_members:
+        raise ValueError(
+            f"tally sums to {int(counts.sum())} but members_frame has {n_members} members"
+        )
+    missing = sorted(set(known_acts) - set(members_frame.index))
+    if missing:
+        raise ValueError(f"known_acts: members not in members_frame: {missing}")
+    bad = {k: v for k, v in known_acts.items() if v not in ACTS}
+    if bad:
+        raise ValueError(f"known_acts: acts must be among {ACTS}; got {bad}")
+    is_known = members_frame.index.isin(list(known_acts))
+    known_codes = np.array(
+        [ACTS.index(known_acts[i]) for i in members_frame.index[is_known]], dtype=np.int64
+    )
+    known_counts = np.bincount(known_codes, minlength=len(ACTS))
+    rest = counts - known_counts
+    if np.any(rest < 0):
+        raise ValueError("known_acts: more named members take an act than the tally counts")
+    for name in ITEM_PARAMS:
+        if name not in prior_item:
+            raise ValueError(f"prior_item: missing {name!r}")
+    scale = np.array(
+        [
+            float(prior_scale[k]) if isinstance(prior_scale, Mapping) else float(prior_scale)
+            for k in ITEM_PARAMS
+        ]
+    )
+    prior = np.array([float(prior_item[k]) for k in ITEM_PARAMS])
+    if prior[2] < prior[1]:
+        raise ValueError("prior_item: cut_yes must not be below cut_abstain")
+
+    return is_known, known_codes, known_counts, rest, prior, scale
+
+
 def fit_item_to_tally(
     members_frame: pd.DataFrame,
     tally: Mapping[str, int],
@@ -345,45 +402,9 @@ def fit_item_to_tally(
     >>> {act: round(n, 6) for act, n in fit["expected_tally"].items()}
     {'yes': 5.0, 'no': 2.0, 'abstain': 1.0, 'absent': 1.0}
     """
-    known_acts = dict(known_acts or {})
-    unknown_acts = set(tally) - set(ACTS)
-    if unknown_acts:
-        raise ValueError(f"tally: acts must be among {ACTS}; got {sorted(unknown_acts)}")
-    counts = np.array([int(tally.get(act, 0)) for act in ACTS], dtype=float)
-    if np.any(counts < 0):
-        raise ValueError(f"tally: counts must be non-negative; got {dict(tally)}")
-    n_members = len(members_frame)
-    if counts.sum() != n_members:
-        raise ValueError(
-            f"tally sums to {int(counts.sum())} but members_frame has {n_members} members"
-        )
-    missing = sorted(set(known_acts) - set(members_frame.index))
-    if missing:
-        raise ValueError(f"known_acts: members not in members_frame: {missing}")
-    bad = {k: v for k, v in known_acts.items() if v not in ACTS}
-    if bad:
-        raise ValueError(f"known_acts: acts must be among {ACTS}; got {bad}")
-    is_known = members_frame.index.isin(list(known_acts))
-    known_codes = np.array(
-        [ACTS.index(known_acts[i]) for i in members_frame.index[is_known]], dtype=np.int64
+    is_known, known_codes, known_counts, rest, prior, scale = _tally_inputs(
+        members_frame, tally, prior_item, known_acts, prior_scale
     )
-    known_counts = np.bincount(known_codes, minlength=len(ACTS))
-    rest = counts - known_counts
-    if np.any(rest < 0):
-        raise ValueError("known_acts: more named members take an act than the tally counts")
-    for name in ITEM_PARAMS:
-        if name not in prior_item:
-            raise ValueError(f"prior_item: missing {name!r}")
-    scale = np.array(
-        [
-            float(prior_scale[k]) if isinstance(prior_scale, Mapping) else float(prior_scale)
-            for k in ITEM_PARAMS
-        ]
-    )
-    prior = np.array([float(prior_item[k]) for k in ITEM_PARAMS])
-    if prior[2] < prior[1]:
-        raise ValueError("prior_item: cut_yes must not be below cut_abstain")
-
     x = members_frame["ideal_point"].to_numpy(dtype=float)
     rho = members_frame["participation"].to_numpy(dtype=float)
     x_k, rho_k, x_u, rho_u = x[is_known], rho[is_known], x[~is_known], rho[~is_known]
