@@ -12,7 +12,6 @@ tally, and writes the replay's files plus ``trades.csv``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,6 @@ from sim.core.acts import ACTS
 from sim.core.seeds import DEFAULT_SEED
 from sim.core.tally import Tally
 from sim.io.bundles import Bundle
-from sim.io.plots import plot_member_odds, plot_tally
 from sim.io.results import csv_text, describe, json_text, write_run
 from sim.io.scenario import Scenario, load_scenario
 from sim.model.assembly import AssemblyModel
@@ -150,20 +148,13 @@ class Negotiation:
         """Write a replay's files (``members.csv``, ``tally.csv``, ``rounds.csv``,
         ``summary.json``, plots) and ``trades.csv`` into `out_dir`, atomically, manifest last.
         """
-        r = self.replay
+        tables = {k: v for k, v in self.replay.texts().items() if k != "summary.json"}
         texts = {
-            "members.csv": csv_text(r.members),
-            "tally.csv": csv_text(pd.DataFrame(r.tally.columns())),
-            "rounds.csv": csv_text(r.rounds),
+            **tables,
             "trades.csv": csv_text(self.trades),
             "summary.json": json_text(self.summary()),
         }
-        figures = {}
-        if plots:
-            figures = {
-                "odds.png": partial(plot_member_odds, r),
-                "tally.png": partial(plot_tally, r),
-            }
+        figures = self.replay.figures() if plots else {}
         return write_run(Path(out_dir), texts, self.manifest(), figures=figures)
 
 

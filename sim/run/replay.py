@@ -20,6 +20,7 @@ summary for comparison after everything is computed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -307,19 +308,25 @@ class ReplayResult:
         while rendering leaves no file behind; ``manifest.json``, listing the files, is written
         last (:func:`sim.io.results.write_run`).
         """
-        texts = {
+        figures = self.figures() if plots else {}
+        return write_run(Path(out_dir), self.texts(), self.manifest(), figures=figures)
+
+    def texts(self) -> dict[str, str]:
+        """The replay's tables and summary, rendered: ``members.csv``, ``tally.csv``,
+        ``rounds.csv``, ``summary.json`` (what :meth:`write` writes, in its order).
+        """
+        return {
             "members.csv": csv_text(self.members),
             "tally.csv": csv_text(pd.DataFrame(self.tally.columns())),
             "rounds.csv": csv_text(self.rounds),
             "summary.json": json_text(self.summary()),
         }
-        figures = {}
-        if plots:
-            figures = {
-                "odds.png": partial(plot_member_odds, self),
-                "tally.png": partial(plot_tally, self),
-            }
-        return write_run(Path(out_dir), texts, self.manifest(), figures=figures)
+
+    def figures(self) -> dict[str, Callable[[Path], None]]:
+        """The replay's figures, each a function drawing it to a path: ``odds.png`` and
+        ``tally.png``.
+        """
+        return {"odds.png": partial(plot_member_odds, self), "tally.png": partial(plot_tally, self)}
 
 
 def prepare(
