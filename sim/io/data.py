@@ -705,7 +705,7 @@ def _download(url: str, target: Path, expected: str | None, *, progress: bool) -
         tmp.unlink(missing_ok=True)
 
 
-def _write_csv_gz(frame: pd.DataFrame, path: Path) -> None:
+def write_csv_gz(frame: pd.DataFrame, path: Path) -> None:
     """Deterministic gzip CSV, byte for byte as build_unvotes.py writes it."""
     buf = io.StringIO()
     frame.to_csv(buf, index=False, lineterminator="\n")
@@ -771,10 +771,10 @@ def convert_rda(rda_dir: Path, out_dir: Path) -> dict[str, str]:
     iss = iss.sort_values(["rcid", "short_name"], kind="mergesort").reset_index(drop=True)
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    _write_csv_gz(votes[["rcid", "country", "country_code", "vote"]], out_dir / "votes.csv.gz")
+    write_csv_gz(votes[["rcid", "country", "country_code", "vote"]], out_dir / "votes.csv.gz")
     rc_cols = ["rcid", "session", "importantvote", "date", "unres", "amend", "para", "short"]
-    _write_csv_gz(rc[[*rc_cols, "descr"]], out_dir / "roll_calls.csv.gz")
-    _write_csv_gz(iss[["rcid", "short_name", "issue"]], out_dir / "issues.csv.gz")
+    write_csv_gz(rc[[*rc_cols, "descr"]], out_dir / "roll_calls.csv.gz")
+    write_csv_gz(iss[["rcid", "short_name", "issue"]], out_dir / "issues.csv.gz")
     return {name: sha256_file(out_dir / name) for name in _REQUIRED_FILES["unvotes"]}
 
 

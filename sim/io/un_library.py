@@ -57,13 +57,13 @@ import numpy as np
 import pandas as pd
 import pycountry
 
+from sim.core.acts import ISSUE_CODES
 from sim.io.countries import HISTORIC_ALPHA2, NO_CODE, iso3_name, to_iso3
 from sim.io.data import (
-    ISSUE_CODES,
     RollCallData,
-    _write_csv_gz,
     normalise_symbol,
     sha256_file,
+    write_csv_gz,
 )
 from sim.io.errors import DataError
 
@@ -820,9 +820,9 @@ def write_extension(extension: Extension, dest: Path) -> Path:
         raise DataError(f"{final}: already exists; delete it to rebuild the extension")
     staging = Path(tempfile.mkdtemp(dir=dest, prefix=f".{extension.name}-"))
     try:
-        _write_csv_gz(extension.votes, staging / "votes.csv.gz")
-        _write_csv_gz(extension.roll_calls, staging / "roll_calls.csv.gz")
-        _write_csv_gz(extension.issues, staging / "issues.csv.gz")
+        write_csv_gz(extension.votes, staging / "votes.csv.gz")
+        write_csv_gz(extension.roll_calls, staging / "roll_calls.csv.gz")
+        write_csv_gz(extension.issues, staging / "issues.csv.gz")
         buf = io.StringIO()
         extension.provenance.to_csv(buf, index=False, lineterminator="\n")
         (staging / "provenance.csv").write_bytes(buf.getvalue().encode("utf-8"))
