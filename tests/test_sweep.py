@@ -82,10 +82,8 @@ def test_an_interrupted_sweep_resumes_without_redoing_finished_points(tmp_path, 
     (tmp_path / "points" / "0001.json").unlink()  # as if stopped before point 1 finished
     (tmp_path / "points.csv").unlink()
     ran = []
-    real = sweep_module._run_point
-    monkeypatch.setattr(
-        sweep_module, "_run_point", lambda s, i, out: ran.append(i) or real(s, i, out)
-    )
+    real = sweep_module._replay_point
+    monkeypatch.setattr(sweep_module, "_replay_point", lambda i, *a: ran.append(i) or real(i, *a))
     run_sweep(plan, tmp_path)
     assert ran == [1]
     for name, data in first.items():

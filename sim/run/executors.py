@@ -1,0 +1,111 @@
+"""Where a sweep's points run: this process, a process pool, or a dask.distributed cluster.
+
+A sweep maps its points over any ``concurrent.futures``-style executor. :func:`open_executor`
+opens the one the command line asks for and checks that it works before a sweep writes anything:
+
+- one worker and no scheduler: none (the points run here, one after the other);
+- ``workers > 1``: a :class:`~concurrent.futures.ProcessPoolExecutor` (no extra dependency);
+- ``scheduler="local"``: a local dask cluster of `workers` worker processes on loopback, one
+  thread each, started for the sweep and closed after it;
+- ``scheduler="tcp://host:port"``: an existing dask cluster (``dask-scheduler`` and
+  ``dask-worker``), reached within :data:`CONNECT_TIMEOUT` seconds or refused.
+
+The dask paths need the ``cluster`` extra (``pip install 'sim[cluster]'``). Workers of a remote
+cluster need ``sim`` installed and the calibration bundles the sweep reads (the committed ones,
+or a ``--calibration`` folder they can read); they return each point's record and the client
+writes the files, so they need no access to the sweep's folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
+
+from sim.io.errors import ScenarioError
+
+__all__ = ["CONNECT_TIMEOUT", "open_executor"]
+
+#: Seconds to wait for a dask scheduler to answer before refusing the sweep.
+CONNECT_TIMEOUT = 10
+
+
+@contextmanager
+def open_executor(
+    workers: int, scheduler: str | None = None, *, given: Executor | None = None
+) -> Iterator[Executor | None]:
+    """The executor a sweep's points run on, open for the duration of the context.
+
+    Parameters
+    ----------
+    workers : int
+        Points at once (processes of the pool, or of a local dask cluster).
+    scheduler : str, optional
+        ``"local"``, or the address of a running dask scheduler.
+    given : Executor, optional
+        Used as it is (and left open): the caller's own executor.
+
+    Yields
+    ------
+    Executor or None
+        None when the points run in this process.
+
+    Raises
+    ------
+    ScenarioError
+        If dask is not installed or the scheduler does not answer (before anything runs).
+
+    Examples
+    --------
+    >>> with open_executor(1) as pool:
+    ...     pool is None
+    True
+    """
+    if workers < 1:
+        raise ScenarioError(f"sweep: workers must be at least 1; got {workers}")
+    if given is not None:
+        yield given
+        return
+    if scheduler is None:
+        if workers == 1:
+            yield None
+            return
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            yield pool
+        return
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ScenarioError(
+            "sweep: --scheduler needs dask.distributed: pip install 'sim[cluster]'"
+        ) from None
+    if scheduler == "local":
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        )
+        try:
+            with Client(cluster) as client:
+                yield client.get_executor(pure=False)
+        finally:
+            cluster.close()
+        return
+    try:
+        client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ScenarioError(
+            f"sweep: --scheduler {scheduler}: no dask scheduler answers there ({reason})"
+        ) from None
+    with client:
+        try:
+            client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
+        except TimeoutError:
+            raise ScenarioError(
+                f"sweep: --scheduler {scheduler}: the scheduler has no workers "
+                f"(none joined within {CONNECT_TIMEOUT} s)"
+            ) from None
+        yield client.get_executor(pure=False)
