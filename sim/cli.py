@@ -397,12 +397,30 @@ def _print_sweep(
     out_console.print(table)
 
 
+def _short_names(keys: list[str]) -> dict[str, str]:
+    """Each dotted key's shortest dotted ending that no other key shares."""
+    out = {}
+    for key in keys:
+        parts = key.split(".")
+        for k in range(1, len(parts) + 1):
+            tail = ".".join(parts[-k:])
+            if not any(o != key and (o == tail or o.endswith("." + tail)) for o in keys):
+                break
+        out[key] = tail
+    return out
+
+
 def _print_indices(indices: Any) -> None:
+    from rich import box
+
     sobol = "ST" in indices.columns
+    short = _short_names(list(dict.fromkeys(indices["parameter"])))
     table = Table(
         title="Sensitivity: Sobol' first-order and total indices, 95% intervals"
         if sobol
-        else "Sensitivity: Morris elementary effects (mu* with its 95% interval, sigma)"
+        else "Sensitivity: Morris elementary effects (mu* with its 95% interval, sigma)",
+        caption="; ".join(f"{v} = {k}" for k, v in short.items() if v != k) or None,
+        box=box.SIMPLE,
     )
     table.add_column("output", overflow="fold")
     table.add_column("rank", justify="right")
@@ -415,11 +433,11 @@ def _print_indices(indices: Any) -> None:
         table.add_column("sigma", justify="right")
     for _, row in indices.iterrows():
         if sobol:
-            cells = [f"{row.S1:.3f} ± {row.S1_conf:.3f}", f"{row.ST:.3f} ± {row.ST_conf:.3f}"]
+            cells = [f"{row.S1:.3f}±{row.S1_conf:.3f}", f"{row.ST:.3f}±{row.ST_conf:.3f}"]
         else:
-            cells = [f"{row.mu_star:.3f} ± {row.mu_star_conf:.3f}", f"{row.sigma:.3f}"]
+            cells = [f"{row.mu_star:.3g}±{row.mu_star_conf:.3g}", f"{row.sigma:.3g}"]
         output = row.output if row["rank"] == 1 else ""
-        table.add_row(output, str(row["rank"]), row.parameter, *cells)
+        table.add_row(output, str(row["rank"]), short[row.parameter], *cells)
     out_console.print(table)
 
 

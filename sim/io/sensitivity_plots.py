@@ -33,10 +33,13 @@ def plot_sensitivity(table: pd.DataFrame, path: Path, *, outputs: Sequence[str])
     path : Path
         The PNG to write.
     outputs : sequence of str
-        The outputs to draw (those without indices are skipped).
+        The outputs to draw (those without indices are skipped; if none has any, the first
+        four outputs of the table).
     """
     sobol = "ST" in table.columns
     shown = [o for o in outputs if (table["output"] == o).any()]
+    if not shown:  # none of those varied: the first outputs that did
+        shown = list(dict.fromkeys(table["output"]))[:4]
     fig, axes = plt.subplots(
         len(shown) or 1, 1, figsize=(6.5, 1.2 + 1.3 * max(len(shown), 1)), squeeze=False
     )

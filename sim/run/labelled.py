@@ -50,7 +50,8 @@ def sweep_dataset(sweep: Sweep, records: list[dict[str, Any]]) -> xr.Dataset:
         See the module's description.
     """
     n = len(records)
-    focal = list(records[0]["focal"]) if records else []
+    first = sweep.scenario_at(0)
+    focal = [m for m in first.spec.focal if records and m in records[0]["focal"]]
     data: dict[str, Any] = {}
     for key in sweep.keys:
         raw = [record["values"][key] for record in records]
@@ -89,7 +90,7 @@ def sweep_dataset(sweep: Sweep, records: list[dict[str, Any]]) -> xr.Dataset:
     attrs = {
         "title": f"sweep of {sweep._raw.get('name', '')}",
         "scenario_file": Path(sweep.scenario).name,
-        "variant": sweep.variant or "",
+        "variant": sweep.variant or first.spec.default_variant,
         "seed": int(sweep.seed),
         "draws": int(sweep.draws),
         "design": design.kind if design is not None else "grid",

@@ -42,18 +42,22 @@ ANALYSES = {
 RESAMPLES = 100
 
 
-def sweep_outputs(points: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+def sweep_outputs(
+    points: pd.DataFrame, members: pd.DataFrame, focal: list[str] | None = None
+) -> pd.DataFrame:
     """The outputs of a sweep, one column each, one row per point (in point order).
 
     Parameters
     ----------
     points, members : DataFrame
         The tables of :func:`sim.run.sweep.run_sweep`.
+    focal : list of str, optional
+        The members whose odds are outputs, in this order (default: all, as in `members`).
     """
     out = {"p_adopted": points["p_adopted"].to_numpy(float)}
     for act in ACTS:
         out[f"expected_{act}"] = points[f"expected_{act}"].to_numpy(float)
-    for iso3 in dict.fromkeys(members["iso3"]):
+    for iso3 in focal if focal is not None else dict.fromkeys(members["iso3"]):
         rows = members[members["iso3"] == iso3].sort_values("point")
         for act in ACTS:
             out[f"{iso3}.p_{act}"] = rows[f"p_{act}"].to_numpy(float)
@@ -179,14 +183,16 @@ def folder_design(out: str | Path) -> Design:
 def analyze_folder(out: str | Path) -> pd.DataFrame:
     """The indices of the finished designed sweep in folder `out` (its tables and design),
     written to ``sensitivity.csv`` and plotted (``sensitivity.png``: the probability of
-    adoption and the first focal member's odds)."""
+    adoption and the first focal member's odds, those that vary)."""
     out = Path(out)
     design = folder_design(out)
     points = pd.read_csv(out / "points.csv")
     members = pd.read_csv(out / "members.csv")
-    table = analyze(design, sweep_outputs(points, members), seed=int(design.seed or 0))
+    focal_members = json.loads((out / "manifest.json").read_text()).get("focal")
+    outputs = sweep_outputs(points, members, focal_members)
+    table = analyze(design, outputs, seed=int(design.seed or 0))
     atomic_write_text(out / "sensitivity.csv", csv_text(table))
-    focal = str(members["iso3"].iloc[0]) if len(members) else None
+    focal = focal_members[0] if focal_members else None
     shown = ["p_adopted", *([f"{focal}.p_{act}" for act in ACTS] if focal else [])]
     plot_sensitivity(table, out / "sensitivity.png", outputs=shown)
     return table

@@ -424,6 +424,7 @@ def _manifest(sweep: Sweep, scenario: Scenario) -> dict[str, Any]:
             "sha256": hashlib.sha256(Path(sweep.scenario).read_bytes()).hexdigest(),
         },
         "variant": sweep.variant or scenario.spec.default_variant,
+        "focal": list(scenario.spec.focal),
         "grid": {key: list(values) for key, values in sweep.grid},
         "design": (
             {k: v for k, v in sweep.design.spec().items() if k != "values"}
