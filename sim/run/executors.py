@@ -18,7 +18,6 @@ writes the files, so they need no access to the sweep's folder.
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -71,11 +70,7 @@ def open_executor(
         if workers == 1:
             yield None
             return
-        # forkserver (Python 3.14's default on Linux): a fork of a process with threads (a dask
-        # client's, a tally's) can deadlock the child.
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else None)
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
             yield pool
         return
     try:
