@@ -18,6 +18,7 @@ writes the files, so they need no access to the sweep's folder.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -93,6 +94,7 @@ def open_executor(
         finally:
             cluster.close()
         return
+    _probe(scheduler)
     try:
         client = Client(scheduler, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError, ValueError) as exc:
@@ -109,3 +111,27 @@ def open_executor(
                 f"(none joined within {CONNECT_TIMEOUT} s)"
             ) from None
         yield client.get_executor(pure=False)
+
+
+def _probe(address: str) -> None:
+    """Refuse a ``tcp://`` address nothing listens on at once (before a client is made, whose
+    event-loop thread would outlive the failure)."""
+    scheme, sep, rest = address.partition("://")
+    if sep and scheme != "tcp":
+        return  # tls://, ucx://...: the client says
+    host, _, port = (rest if sep else address).rpartition(":")
+    try:
+        port_number = int(port)
+    except ValueError:
+        raise ScenarioError(
+            f"sweep: --scheduler {address}: expected 'local' or an address tcp://HOST:PORT"
+        ) from None
+    try:
+        with socket.create_connection(
+            (host.strip("[]") or "127.0.0.1", port_number), CONNECT_TIMEOUT
+        ):
+            pass
+    except OSError as exc:
+        raise ScenarioError(
+            f"sweep: --scheduler {address}: no dask scheduler answers there ({exc.strerror or exc})"
+        ) from None
