@@ -111,7 +111,9 @@ class Sweep:
         if self.design is not None and self.grid:
             raise ScenarioError("sweep: give either a grid (--set) or a design (--param), not both")
         if not self.grid and self.design is None:
-            raise ScenarioError("sweep: give at least one key to vary (KEY=VALUE,VALUE,...)")
+            raise ScenarioError(
+                "sweep: give at least one key to vary (--set KEY=V1,V2,... or --param KEY=LOW:HIGH)"
+            )
         for key, values in self.grid:
             if not values:
                 raise ScenarioError(f"sweep: {key}: expected at least one value")
