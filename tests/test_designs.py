@@ -174,3 +174,19 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, monkeypatch,
     assert message in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_a_problem_spec_with_its_own_samples_is_swept_as_drawn():
+    from SALib import ProblemSpec
+
+    spec = ProblemSpec({"names": [SUPPORT], "bounds": [[1.0, 20.0]]})
+    spec.sample_sobol(4, calc_second_order=False, seed=2)
+    plan = Sweep.from_problem(ICJ, spec, design="sobol", n=4, draws=10)
+    assert [p[SUPPORT] for p in plan.points] == [float(x) for x in spec.samples[:, 0]]
+    assert plan.design.kind == "sobol"
+    with pytest.raises(ScenarioError, match="say how they were drawn"):
+        Sweep.from_problem(ICJ, spec, draws=10)
+    with pytest.raises(ScenarioError, match="uniform"):
+        Sweep.from_problem(
+            ICJ, {"names": [SUPPORT], "bounds": [[1, 2]], "dists": ["norm"]}, design="lhs", n=2
+        )
