@@ -439,6 +439,13 @@ def _print_indices(indices: Any) -> None:
         output = row.output if row["rank"] == 1 else ""
         table.add_row(output, str(row["rank"]), short[row.parameter], *cells)
     out_console.print(table)
+    constant = indices.attrs.get("constant") or []
+    if constant:
+        members = sorted({c.split(".")[0] for c in constant if "." in c})
+        named = [c for c in constant if "." not in c]
+        if members:
+            named.append("the odds of " + ", ".join(members))
+        out_console.print("constant over the design (no indices): " + "; ".join(named))
 
 
 @app.command()

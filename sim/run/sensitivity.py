@@ -81,7 +81,8 @@ def analyze(design: Design, outputs: pd.DataFrame, *, seed: int) -> pd.DataFrame
     DataFrame
         One row per output and key: ``output, parameter, rank`` (1: the key that matters most
         for that output, by ``ST`` or ``mu_star``), then the indices (:data:`ANALYSES`). Outputs
-        in the order given, keys by rank.
+        in the order given, keys by rank. ``attrs["constant"]`` lists the outputs left out
+        because they do not vary over the design.
 
     Raises
     ------
@@ -102,9 +103,11 @@ def analyze(design: Design, outputs: pd.DataFrame, *, seed: int) -> pd.DataFrame
     problem = design.problem
     x = design.matrix()
     rows: list[dict[str, Any]] = []
+    constant = []
     for name in outputs.columns:
         y = outputs[name].to_numpy(float)
         if not np.all(np.isfinite(y)) or np.ptp(y) == 0.0:
+            constant.append(str(name))
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -140,7 +143,9 @@ def analyze(design: Design, outputs: pd.DataFrame, *, seed: int) -> pd.DataFrame
                 {"output": row["output"], "parameter": row["parameter"], "rank": rank}
                 | {c: row[c] for c in columns}
             )
-    return pd.DataFrame(rows, columns=["output", "parameter", "rank", *ANALYSES[design.kind]])
+    table = pd.DataFrame(rows, columns=["output", "parameter", "rank", *ANALYSES[design.kind]])
+    table.attrs["constant"] = constant
+    return table
 
 
 def folder_design(out: str | Path) -> Design:
