@@ -128,8 +128,9 @@ class Design:
 
 
 def numeric_value(key: str, value: Any) -> float:
-    """`value` of `key` on a numeric axis: numbers as they are, credibility words and prior tables
-    as their means, anything else NaN.
+    """Read `value` of `key` on a numeric axis.
+
+    Numbers as they are, credibility words and prior tables as their means, anything else NaN.
 
     Examples
     --------
@@ -154,8 +155,9 @@ def numeric_value(key: str, value: Any) -> float:
 
 
 def toml_value(text: str) -> Any:
-    """`text` read as a TOML value (``0.5``, ``"firm"``, ``{dist = "beta", a = 2, b = 6}``), or
-    kept as text if it is not one (so ``firm`` needs no quotes).
+    """Read `text` as a TOML value, or keep it as text if it is not one.
+
+    ``0.5``, ``"firm"``, ``{dist = "beta", a = 2, b = 6}``; a bare word needs no quotes.
 
     Examples
     --------
@@ -311,8 +313,11 @@ def design_from_problem(
 
 
 def design_from_table(table: pd.DataFrame | str | Path) -> Design:
-    """A design whose points are the rows of a table (a DataFrame, or a CSV file's path): one
-    column per dotted key; cells are numbers or words (read as TOML values, as ``--set``)."""
+    """Make a design whose points are the rows of a table.
+
+    A DataFrame, or a CSV file's path: one column per dotted key; cells are numbers or words
+    (read as TOML values, as ``--set``).
+    """
     import pandas as pd
 
     if not isinstance(table, pd.DataFrame):

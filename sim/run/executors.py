@@ -114,8 +114,10 @@ def open_executor(
 
 
 def _probe(address: str) -> None:
-    """Refuse a ``tcp://`` address nothing listens on at once (before a client is made, whose
-    event-loop thread would outlive the failure)."""
+    """Refuse at once a ``tcp://`` address nothing listens on.
+
+    Checked before a client is made, whose event-loop thread would outlive the failure.
+    """
     scheme, sep, rest = address.partition("://")
     if sep and scheme != "tcp":
         return  # tls://, ucx://...: the client says

@@ -186,9 +186,12 @@ def folder_design(out: str | Path) -> Design:
 
 
 def analyze_folder(out: str | Path) -> pd.DataFrame:
-    """The indices of the finished designed sweep in folder `out` (its tables and design),
-    written to ``sensitivity.csv`` and plotted (``sensitivity.png``: the probability of
-    adoption and the first focal member's odds, those that vary)."""
+    """Compute the indices of the finished designed sweep in folder `out`.
+
+    From its tables and design; written to ``sensitivity.csv`` and plotted
+    (``sensitivity.png``: the probability of adoption and the first focal member's odds, those
+    that vary).
+    """
     out = Path(out)
     design = folder_design(out)
     points = pd.read_csv(out / "points.csv")

@@ -183,8 +183,10 @@ class Sweep:
 
     @cached_property
     def points(self) -> list[dict[str, Any]]:
-        """Every point, as ``{key: value}``: the design's rows, or every combination of the
-        grid's values in grid order."""
+        """Every point, as ``{key: value}``.
+
+        The design's rows, or every combination of the grid's values in grid order.
+        """
         keys = self.keys
         if self.design is not None:
             return [dict(zip(keys, row, strict=True)) for row in self.design.values]
@@ -195,9 +197,11 @@ class Sweep:
 
     @property
     def sha256(self) -> str:
-        """Hash of what determines the results: the file's content, grid or design, variant,
-        draws, seed, and the calibration bundle's content (a resumed sweep refuses a
-        recalibration between its points)."""
+        """Hash of what determines the results.
+
+        The file's content, grid or design, variant, draws, seed, and the calibration bundle's
+        content (a resumed sweep refuses a recalibration between its points).
+        """
         spec = {
             "scenario": self._raw,
             "grid": [[k, list(v)] for k, v in self.grid],
@@ -302,9 +306,11 @@ def _replay_point(
     seed: int,
     calibration: Path | None,
 ) -> tuple[int, dict[str, Any]]:
-    """Replay one point and return ``(index, record)`` (run by a worker: a process of the pool,
-    a dask worker, or this process). The record's file is written by the caller, so workers
-    need no access to the sweep's folder."""
+    """Replay one point and return ``(index, record)``.
+
+    Run by a worker: a process of the pool, a dask worker, or this process. The record's file
+    is written by the caller, so workers need no access to the sweep's folder.
+    """
     result = replay(scenario, variant=variant, n_draws=draws, seed=seed, calibration=calibration)
     summary = result.summary()
     members = result.members.set_index("iso3")
