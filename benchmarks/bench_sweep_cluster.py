@@ -1,8 +1,9 @@
 """Time a sweep of 64 points on a local dask cluster of 1 and of 2 worker processes.
 
 Not a test. Sweeps the credibility of the Netanyahu call over 64 values (``--draws`` draws per
-point) three ways: a local dask cluster of one worker, one of two workers (both on loopback,
-one thread per worker, started before the clock starts so that only the points are timed), and
+point) three ways: a local dask cluster of one worker, one of two workers (both as ``--scheduler
+local`` starts them, :func:`sim.run.executors.local_cluster`, and started before the clock
+starts so that only the points are timed), and
 the process pool with two processes. Prints each wall time and the speed-up of two dask
 workers over one, and checks that all three folders hold the same bytes. On a shared machine
 the speed-up depends on what else runs; it is reported, not asserted.
@@ -17,8 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from distributed import Client, LocalCluster
+from distributed import Client
 
+from sim.run.executors import local_cluster
 from sim.run.sweep import Sweep, grid_from_assignments, run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,16 +43,7 @@ def main() -> None:
     times: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for workers in (1, 2):
-            with (
-                LocalCluster(
-                    n_workers=workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    host="127.0.0.1",
-                    dashboard_address=None,
-                ) as cluster,
-                Client(cluster) as client,
-            ):
+            with local_cluster(workers) as cluster, Client(cluster) as client:
                 client.run(lambda: __import__("sim.run.sweep"))  # imports before the clock
                 t0 = time.perf_counter()
                 run_sweep(plan, Path(tmp) / f"dask{workers}", executor=client.get_executor())
