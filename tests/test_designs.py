@@ -60,10 +60,14 @@ def test_designs_have_salibs_sizes_stay_in_range_and_repeat_with_the_seed(kind, 
     assert make_design(ranges, kind, n, seed=7).values == design.values
 
 
-@pytest.mark.parametrize(("kind", "n"), [("sobol", 6), ("sobol", 1), ("lhs", 0), ("box", 8)])
-def test_a_design_that_cannot_be_built_is_refused(kind, n):
+@pytest.mark.parametrize(
+    ("kind", "n", "keys"),
+    [("sobol", 6, 1), ("sobol", 1, 1), ("lhs", 0, 1), ("box", 8, 1), ("grid", 400, 2)],
+)
+def test_a_design_that_cannot_be_built_is_refused(kind, n, keys):
+    ranges = [(SUPPORT, (1.0, 2.0)), (CREDIBILITY, (0.0, 1.0))][:keys]
     with pytest.raises(ScenarioError, match="sweep"):
-        make_design([(SUPPORT, (1.0, 2.0))], kind, n, seed=1)
+        make_design(ranges, kind, n, seed=1)
 
 
 def test_sobol_indices_find_the_key_that_matters():

@@ -65,6 +65,9 @@ __all__ = [
 #: The designs ``--design`` accepts.
 DESIGNS = ("grid", "lhs", "sobol", "morris")
 
+#: The most points a grid design may have (``N ** D``).
+MAX_GRID = 100_000
+
 #: Levels of the Morris grid (SALib's default; the analysis must use the same).
 MORRIS_LEVELS = 4
 
@@ -237,6 +240,11 @@ def make_design(
     if kind == "sobol" and n & (n - 1):
         raise ScenarioError(
             f"sweep: --n: the sobol design needs N a power of two (Saltelli's scheme); got {n}"
+        )
+    if kind == "grid" and n ** len(names) > MAX_GRID:
+        raise ScenarioError(
+            f"sweep: --n: a grid of {n} levels on {len(names)} keys has {n ** len(names)} points "
+            f"(at most {MAX_GRID}); use fewer levels, or --design lhs or sobol"
         )
     problem = {"num_vars": len(names), "names": list(names), "bounds": [list(b) for b in bounds]}
     if kind == "grid":
