@@ -31,9 +31,11 @@ from sim.io.scenario import load_scenario
 from sim.run.bargain import price_offer
 from sim.run.buy import Purchase, buy_votes
 from sim.run.calibrate import calibrate_scenario
+from sim.run.designs import make_design, parse_range
 from sim.run.forecast import Forecaster, check_members, forecast_batch, read_batch
 from sim.run.negotiate import negotiate as run_negotiation
 from sim.run.replay import replay as run_replay
+from sim.run.sensitivity import analyze_folder
 from sim.run.sweep import Sweep, grid_from_assignments, run_sweep
 from sim.run.target import plan_targets
 from sim.run.un_library import fetch_un_library
@@ -292,51 +294,107 @@ def _print_result(result: ReplayResult, target: Path) -> None:
 def sweep(
     scenario: ScenarioArg,
     assignments: Annotated[
-        list[str],
+        list[str] | None,
         typer.Option(
             "--set",
             help="KEY=V1,V2,... : a dotted key of the scenario file and its values (repeat for "
             "a full factorial grid), e.g. events.netanyahu_call.offer.credibility=0,0.5,firm",
         ),
-    ],
+    ] = None,
+    params: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            help="KEY=LOW:HIGH : a dotted key and its range for a designed sweep (repeat), e.g. "
+            "model.support_value=1:20; credibility ends may be words (talks:firm, their means).",
+        ),
+    ] = None,
+    design: Annotated[
+        str,
+        typer.Option(
+            help="With --param: grid (N levels per key), lhs (N points), sobol (N a power of "
+            "two; N*(keys+2) points) or morris (N trajectories; N*(keys+1) points), by SALib."
+        ),
+    ] = "grid",
+    n: Annotated[int, typer.Option("--n", help="The design's N (see --design).")] = 64,
+    analyze: Annotated[
+        bool,
+        typer.Option(
+            "--analyze",
+            help="After a sobol or morris sweep: print each output's sensitivity indices, "
+            "ranked, and write sensitivity.csv and sensitivity.png.",
+        ),
+    ] = False,
     variant: Annotated[
         str | None, typer.Option(help="Variant replayed at every point (default: the default).")
     ] = None,
     draws: Annotated[int, typer.Option(min=1, help="Parameter draws per point.")] = 1000,
     seed: Annotated[
-        int, typer.Option(help="Root seed, the same at every point (common random numbers).")
+        int,
+        typer.Option(
+            help="Root seed, the same at every point (common random numbers); also the "
+            "design's and the bootstrap's."
+        ),
     ] = DEFAULT_SEED,
     out: Annotated[
         Path | None,
         typer.Option(help="Output folder (default: results/SCENARIO/sweep/)."),
     ] = None,
-    workers: Annotated[int, typer.Option(min=1, help="Points replayed at once.")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Points replayed at once (worker processes; with --scheduler local, the "
+            "local dask cluster's workers).",
+        ),
+    ] = 1,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Run the points on dask.distributed: a scheduler's address "
+            "(tcp://host:8786), or 'local' to start a local cluster of --workers processes "
+            "(needs sim[cluster]). Default: this machine's processes.",
+        ),
+    ] = None,
     restart: Annotated[
         bool, typer.Option("--restart", help="Discard another sweep's points found in OUT.")
     ] = False,
     calibration: CalibrationOption = None,
 ) -> None:
-    """Sweep SCENARIO: replay it at every combination of the values given with --set.
+    """Sweep SCENARIO: replay it at every combination of the values given with --set, or at
+    the points of a design over the ranges given with --param.
 
     Every point is validated first; each finished point is written at once to
     OUT/points/NNNN.json, so an interrupted sweep resumes where it stopped when run again with
     the same arguments. Writes points.csv (per point: the values, the expected tally, the
-    probability of adoption), members.csv (per point and focal member: its odds),
-    manifest.json, and a plot of the first focal member's odds: along the key with one swept
-    key (words such as talks at their credibility's mean), a heat map with two.
+    probability of adoption), members.csv (per point and focal member: its odds and their 90%
+    intervals), sweep.nc (the same as a labelled netCDF dataset), manifest.json, and with one
+    swept key a plot of the first focal member's odds along it (words such as talks at their
+    credibility's mean), a heat map with two. The files are the same bytes
+    whatever --workers and --scheduler.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     try:
         _check_run(draws, seed, out or Path("results"), runs=workers)
-        plan = Sweep(
-            scenario=scenario,
-            grid=grid_from_assignments(assignments),
-            variant=variant,
-            draws=draws,
-            seed=seed,
-            calibration=calibration,
-        )
+        if assignments and params:
+            raise ScenarioError("sweep: give either --set (a grid) or --param (a design)")
+        if analyze and not params:
+            raise ScenarioError("sweep: --analyze needs --param and --design sobol or morris")
+        if analyze and design not in ("sobol", "morris"):
+            raise ScenarioError(
+                f"sweep: --analyze needs --design sobol or morris; got --design {design}"
+            )
+        options = {"variant": variant, "draws": draws, "seed": seed, "calibration": calibration}
+        if params:
+            ranges = [parse_range(text) for text in params]
+            plan = Sweep(
+                scenario=scenario, design=make_design(ranges, design, n, seed=seed), **options
+            )
+        else:
+            plan = Sweep(
+                scenario=scenario, grid=grid_from_assignments(assignments or []), **options
+            )
         first = plan.scenario_at(0)  # validates every point, before the progress bar
         target = out if out is not None else Path("results") / first.name / "sweep"
         with Progress(
@@ -352,17 +410,39 @@ def sweep(
                 plan,
                 target,
                 workers=workers,
+                scheduler=scheduler,
                 restart=restart,
                 on_point=lambda _: bar.advance(task),
             )
+        indices = analyze_folder(target) if analyze else None
     except (ScenarioError, DataError) as exc:
         _fail(exc)
-    keys = [key for key, _ in plan.grid]
-    table = Table(
-        title=f"Sweep of {first.name}: {len(points)} points ({draws} draws each)\n"
-        + "; ".join(keys)
-    )
+    keys = plan.keys
     focal = first.spec.focal[0] if first.spec.focal else None
+    if plan.design is None or len(points) <= 20:
+        _print_sweep(points, members, keys, focal, title=f"Sweep of {first.name}: {len(points)} "
+                     f"points ({draws} draws each)\n" + "; ".join(keys))  # fmt: skip
+    else:
+        out_console.print(
+            f"Sweep of {first.name}: {len(points)} points of a {plan.design.kind} design "
+            f"(N={plan.design.n}, {draws} draws each) over " + "; ".join(keys)
+        )
+    if focal and len(keys) == 1 and plan.design is None:
+        plot_sweep(points, members, keys[0], focal, target / f"sweep_{focal}.png")
+    elif focal and len(keys) == 2 and plan.design is None:
+        plot_sweep_heatmap(points, members, keys, focal, target / f"sweep_{focal}.png")
+    if indices is not None:
+        _print_indices(indices)
+    files = "points.csv, members.csv, sweep.nc, manifest.json"
+    if indices is not None:
+        files += ", sensitivity.csv, sensitivity.png"
+    out_console.print(f"written to {target}/ ({files})")
+
+
+def _print_sweep(
+    points: Any, members: Any, keys: list[str], focal: str | None, *, title: str
+) -> None:
+    table = Table(title=title)
     for key in keys:
         table.add_column(key.rsplit(".", 1)[-1])
     if focal:
@@ -372,18 +452,89 @@ def sweep(
     table.add_column("P(adopted)", justify="right")
     rows = members[members["iso3"] == focal].reset_index(drop=True) if focal else None
     for i, point in points.iterrows():
-        cells = [str(points.at[i, key]) for key in keys]  # the column's type: 13, not 13.0
+        cells = [  # the column's type: 13, not 13.0; a design's values to 4 digits
+            f"{v:.4g}" if isinstance(v, float) else str(v)
+            for v in (points.at[i, key] for key in keys)
+        ]
         if rows is not None:
             cells.append(str(rows.loc[i, "most_likely"]))
             cells += [f"{rows.loc[i, f'p_{act}']:.3f}" for act in ACTS]
         cells.append(f"{point['p_adopted']:.3f}")
         table.add_row(*cells)
     out_console.print(table)
-    if focal and len(keys) == 1:
-        plot_sweep(points, members, keys[0], focal, target / f"sweep_{focal}.png")
-    elif focal and len(keys) == 2:
-        plot_sweep_heatmap(points, members, keys, focal, target / f"sweep_{focal}.png")
-    out_console.print(f"written to {target}/ (points.csv, members.csv, manifest.json)")
+
+
+def _short_names(keys: list[str]) -> dict[str, str]:
+    """Each dotted key's shortest dotted ending that no other key shares."""
+    out = {}
+    for key in keys:
+        parts = key.split(".")
+        for k in range(1, len(parts) + 1):
+            tail = ".".join(parts[-k:])
+            if not any(o != key and (o == tail or o.endswith("." + tail)) for o in keys):
+                break
+        out[key] = tail
+    return out
+
+
+def _print_indices(indices: Any) -> None:
+    from rich import box
+
+    sobol = "ST" in indices.columns
+    short = _short_names(list(dict.fromkeys(indices["parameter"])))
+    table = Table(
+        title="Sensitivity: Sobol' first-order and total indices, 95% intervals"
+        if sobol
+        else "Sensitivity: Morris elementary effects (mu* with its 95% interval, sigma)",
+        caption="; ".join(f"{v} = {k}" for k, v in short.items() if v != k) or None,
+        box=box.SIMPLE,
+    )
+    table.add_column("output", overflow="fold")
+    table.add_column("rank", justify="right")
+    table.add_column("parameter", overflow="fold")
+    if sobol:
+        table.add_column("S1", justify="right")
+        table.add_column("ST", justify="right")
+    else:
+        table.add_column("mu*", justify="right")
+        table.add_column("sigma", justify="right")
+    for _, row in indices.iterrows():
+        if sobol:
+            cells = [f"{row.S1:.3f}±{row.S1_conf:.3f}", f"{row.ST:.3f}±{row.ST_conf:.3f}"]
+        else:
+            cells = [f"{row.mu_star:.3g}±{row.mu_star_conf:.3g}", f"{row.sigma:.3g}"]
+        output = row.output if row["rank"] == 1 else ""
+        table.add_row(output, str(row["rank"]), short[row.parameter], *cells)
+    out_console.print(table)
+    constant = indices.attrs.get("constant") or []
+    if constant:
+        members = sorted({c.split(".")[0] for c in constant if "." in c})
+        named = [c for c in constant if "." not in c]
+        if members:
+            named.append("the odds of " + ", ".join(members))
+        out_console.print("constant over the design (no indices): " + "; ".join(named))
+
+
+@app.command()
+def sensitivity(
+    folder: Annotated[
+        Path,
+        typer.Argument(metavar="FOLDER", help="A finished sobol or morris sweep's folder."),
+    ],
+) -> None:
+    """Sensitivity indices of a finished designed sweep (as sim sweep --analyze).
+
+    For a sobol design, Sobol' first-order (S1) and total (ST) indices with 95% intervals; for
+    a morris design, mu* (with its 95% interval) and sigma; for each output (the probability of
+    adoption, the expected counts, the focal members' odds), keys ranked. Writes
+    sensitivity.csv and sensitivity.png into FOLDER.
+    """
+    try:
+        indices = analyze_folder(folder)
+    except (ScenarioError, DataError) as exc:
+        _fail(exc)
+    _print_indices(indices)
+    out_console.print(f"written to {folder}/ (sensitivity.csv, sensitivity.png)")
 
 
 @app.command()

@@ -245,8 +245,8 @@ def test_an_empty_point_file_left_by_a_crash_is_rerun_on_resume(tmp_path, monkey
     first = (tmp_path / "points.csv").read_bytes()
     (tmp_path / "points" / "0001.json").write_bytes(b"")  # a crash between create and write
     ran: list[int] = []
-    real = sweep_module._run_point
-    monkeypatch.setattr(sweep_module, "_run_point", lambda s, i, o: ran.append(i) or real(s, i, o))
+    real = sweep_module._replay_point
+    monkeypatch.setattr(sweep_module, "_replay_point", lambda i, *a: ran.append(i) or real(i, *a))
     again, _ = run_sweep(plan, tmp_path)
     assert ran == [1]
     assert (tmp_path / "points.csv").read_bytes() == first

@@ -148,21 +148,32 @@ class ReplayResult:
         """The odds of one member (a row of :attr:`members`)."""
         return self.members.set_index("iso3").loc[iso3]
 
-    def to_xarray(self) -> xr.DataArray:
-        """The odds per draw as a labelled ``DataArray`` (dims draw, member, act)."""
+    def to_xarray(self) -> xr.Dataset:
+        """The run as a labelled ``Dataset``: ``act_probability`` (draw, member, act), the odds
+        per draw (what this returned as a ``DataArray`` before: ``ds["act_probability"]``);
+        ``p_adopted_draw`` (draw); ``tally`` (act, count), the exact pmf of each act's count;
+        ``expected`` (act); the probability of adoption in the attributes.
+        """
         s = self.setup
-        return xr.DataArray(
-            self.odds,
-            dims=("draw", "member", "act"),
-            coords={"member": list(s.iso3), "act": list(ACTS)},
-            name="act_probability",
-            attrs={
-                "units": "probability",
-                "scenario": s.scenario.name,
-                "variant": s.variant,
-                "seed": s.seed,
+        attrs = {"scenario": s.scenario.name, "variant": s.variant, "seed": s.seed}
+        t = self.tally
+        return xr.Dataset(
+            {
+                "act_probability": (
+                    ("draw", "member", "act"), self.odds, {"units": "probability"}
+                ),
+                "p_adopted_draw": ("draw", np.asarray(t.prob_pass_draws), {"units": "probability"}),
+                "tally": (("act", "count"), np.asarray(t.marginals), {"units": "probability"}),
+                "expected": ("act", np.array([t.mean()[a] for a in ACTS])),
             },
-        )
+            coords={
+                "draw": np.arange(s.n_draws),
+                "member": list(s.iso3),
+                "act": list(ACTS),
+                "count": np.arange(t.n_members + 1),
+            },
+            attrs={**attrs, "rule": t.rule.name, "p_adopted": t.prob_pass()},
+        )  # fmt: skip
 
     def deal(self) -> dict[str, Any]:
         """The deal parameters of the run: median and 90% interval across draws of the value of
