@@ -10,6 +10,7 @@ no wall-clock time: the same inputs give the same bytes.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import math
 import os
@@ -244,3 +245,10 @@ class Result(Protocol):
 def describe(result: Result, title: str, lines: list[str]) -> str:
     """A result as short text (``repr`` and ``summary_text``): a title line, then `lines`."""
     return "\n".join([title, *(f"  {line}" for line in lines)])
+
+
+def describe_html(result: Result, text: str, *, rows: int = 10) -> str:
+    """A result for a notebook (``_repr_html_``): its text summary, then the first `rows` rows
+    of its table.
+    """
+    return f"<pre>{html.escape(text)}</pre>" + result.table().head(rows).to_html(index=False)

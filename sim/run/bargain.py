@@ -24,7 +24,7 @@ from sim.core.tremble import apply_tremble
 from sim.game.bargaining import DEFAULT_GRID, logit_surplus, upper_hull
 from sim.io.errors import ScenarioError
 from sim.io.plots import plot_bargain
-from sim.io.results import csv_text, describe, game_manifest, json_text, write_run
+from sim.io.results import csv_text, describe, describe_html, game_manifest, json_text, write_run
 from sim.io.scenario import Scenario, load_scenario
 from sim.model.assembly import Replays
 from sim.run.replay import prepare
@@ -88,6 +88,10 @@ class Bargain:
         return (f"<Bargain {self.scenario}/{self.variant}: {self.patron} prices {self.kind} for "
                 f"{self.target} ({self.event}), {len(self.credibility)} offers, "
                 f"{self.draws} draws>")  # fmt: skip
+
+    def _repr_html_(self) -> str:
+        """The text summary and the head of the table, for notebooks."""
+        return describe_html(self, self.summary_text())
 
     def summary_text(self) -> str:
         """The offers the patron ever makes, with the target's most likely act at each."""

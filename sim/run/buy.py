@@ -34,7 +34,7 @@ from sim.game.buying import (
 )
 from sim.io.errors import ScenarioError
 from sim.io.plots import plot_frontier
-from sim.io.results import csv_text, describe, game_manifest, json_text, write_run
+from sim.io.results import csv_text, describe, describe_html, game_manifest, json_text, write_run
 from sim.io.scenario import Scenario, load_scenario
 from sim.model.assembly import Replays
 from sim.run.plans import Plan, Plans
@@ -129,6 +129,10 @@ class Purchase:
         return (f"<Purchase {self.scenario}/{self.variant}: {self.patron} spends {self.budget:g} "
                 f"of {self.kind} ({self.event}, reach {self.reach}), {len(self.names)} members, "
                 f"{self.draws} draws>")  # fmt: skip
+
+    def _repr_html_(self) -> str:
+        """The text summary and the head of the table, for notebooks."""
+        return describe_html(self, self.summary_text())
 
     def summary_text(self) -> str:
         """What the budget bought, and the assembly under each plan."""

@@ -22,7 +22,7 @@ from sim.core.acts import ACTS
 from sim.core.seeds import DEFAULT_SEED
 from sim.core.tally import Tally
 from sim.io.bundles import Bundle
-from sim.io.results import csv_text, describe, json_text, write_run
+from sim.io.results import csv_text, describe, describe_html, json_text, write_run
 from sim.io.scenario import Scenario, load_scenario
 from sim.model.assembly import AssemblyModel
 from sim.run.replay import TALLY_WORKERS, ReplayResult, prepare
@@ -114,6 +114,10 @@ class Negotiation:
                         f"{row['cost']:.3g}); {row['member']} now {odds}"
                     )
         return lines
+
+    def _repr_html_(self) -> str:
+        """The text summary and the head of the table, for notebooks."""
+        return describe_html(self, self.summary_text())
 
     def summary_text(self) -> str:
         """The path, the focal members' odds and the tally (as ``sim negotiate`` prints)."""

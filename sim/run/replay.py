@@ -35,7 +35,15 @@ from sim.core.seeds import DEFAULT_SEED
 from sim.core.tally import Tally, decision_rule
 from sim.io.bundles import Bundle
 from sim.io.plots import plot_member_odds, plot_tally
-from sim.io.results import csv_text, describe, git_commit, json_text, package_versions, write_run
+from sim.io.results import (
+    csv_text,
+    describe,
+    describe_html,
+    git_commit,
+    json_text,
+    package_versions,
+    write_run,
+)
 from sim.io.scenario import Scenario, load_scenario
 from sim.model.assembly import AssemblyModel
 from sim.model.setup import Setup
@@ -111,6 +119,10 @@ class ReplayResult:
         return (f"<ReplayResult {s.scenario.name}/{s.variant}: {s.n_draws} draws, "
                 f"{len(s.iso3)} members, expected {counts} (yes-no-abstain-absent), "
                 f"P(adopted)={self.tally.prob_pass():.3f}>")  # fmt: skip
+
+    def _repr_html_(self) -> str:
+        """The text summary and the head of the table, for notebooks."""
+        return describe_html(self, self.summary_text())
 
     def summary_text(self) -> str:
         """The replay as text: the focal members' odds and the tally (as ``sim replay`` prints)."""

@@ -22,7 +22,7 @@ from sim.core.tally import Tally
 from sim.game.targeting import adoption_curve, adoption_gains, assembly_odds, outcome_order
 from sim.io.errors import ScenarioError
 from sim.io.plots import plot_targets
-from sim.io.results import csv_text, describe, game_manifest, json_text, write_run
+from sim.io.results import csv_text, describe, describe_html, game_manifest, json_text, write_run
 from sim.io.scenario import Scenario, load_scenario
 from sim.run.plans import Plans
 from sim.run.prepare import ask_answers, complete_addressees
@@ -96,6 +96,10 @@ class Targeting:
         return (f"<Targeting {self.scenario}/{self.variant}: {self.patron}'s {self.event} to "
                 f"{self.calls} of {len(self.iso3)} members ({self.objective}), "
                 f"{self.draws} draws>")  # fmt: skip
+
+    def _repr_html_(self) -> str:
+        """The text summary and the head of the table, for notebooks."""
+        return describe_html(self, self.summary_text())
 
     def summary_text(self) -> str:
         """The members the ask moves most, and the assembly under each plan."""
