@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from sim.core.absence import ambivalence
-from sim.core.acts import ABSENT, ACTS, FloatArray, IntArray
+from sim.core.acts import ABSENT, ACTS, BoolArray, FloatArray, IntArray
 from sim.core.choice import principal_weight, reading
 from sim.core.persistence import (
     conditional_vote_log_probs_on_draws,
@@ -227,76 +227,25 @@ def build_setup(
     members = _members(scenario)
     iso3 = [m.iso3 for m in members]
     params, notes = _member_parameters(bundle, iso3)
-    for event_id, chosen in picked.items():
-        if not chosen:  # the sources name every addressee
-            continue
-        e = next(e for e in events if e.id == event_id)
-        notes.append(
-            f"{event_id}: the {len(chosen)} addressees its sources do not name, picked by "
-            f"{spec.principals[e.principal or ''].name}'s best response: {', '.join(chosen)}"
-        )
+    notes += _picked_notes(picked, events, spec.principals)
     item, known = _item(scenario, bundle, params)
     by_title = None  # per draw, the earlier text the resolution is like (``[item] by_title``)
     if spec.item.by_title and spec.committee is None:
         item, by_title, note = _title_item_draws(scenario, bundle, n_draws, seed)
         notes.append(note)
-    n = len(iso3)
 
     def normal(key: str, mean: Any, sd: Any) -> FloatArray:
-        z = named_stream(seed, key).standard_normal((n_draws, np.size(mean)))
-        return np.asarray(mean, float)[None, :] + np.asarray(sd, float)[None, :] * z
+        return _normal_draws(seed, n_draws, key, mean, sd)
 
     x = normal("ideal_point", params["ideal_point"], params["ideal_point_se"])
     rho = normal("participation", params["participation"], params["participation_se"])
-    groups = sorted({m.un_group for m in members})
-    if spec.model.bloc_shock_sd is not None:
-        shock_sd = spec.model.bloc_shock_sd.sample(n_draws, rng=named_stream(seed, "bloc_shock_sd"))
-    else:
-        tau = bundle.group_shock
-        shock_sd = np.abs(normal("bloc_shock_sd", [tau["tau"]], [tau["tau_se"]])[:, 0])
-    shocks = (
-        named_stream(seed, "bloc_shock").standard_normal((n_draws, len(groups))) * shock_sd[:, None]
-    )
-    member_group = np.array([groups.index(m.un_group) for m in members])
-    beta = np.asarray(item["discrimination"], dtype=float)  # scalar, or (draw, 1) by title
-    steep = np.abs(beta) > 1e-9
-    eta_shift = np.where(steep, shocks[:, member_group] / np.where(steep, beta, 1.0), 0.0)
-    if spec.item.new_text:
-        # A different text sits somewhere around its like: one shift of the item per draw, with
-        # the spread of the window's new texts (a shift of the item is minus one of everyone).
-        spread = float(bundle.meta["item"].get("new_text_location_sd", float("nan")))
-        if not np.isfinite(spread):
-            raise DataError(
-                f"{scenario.path or spec.name}: item.new_text: the calibration has no spread "
-                f"of new texts; run `sim calibrate` on this scenario"
-            )
-        eta_shift = eta_shift + normal("item.new_text", [0.0], [spread])  # (draw, 1)
-    available = np.ones((n, len(ACTS)), dtype=bool)
-    for member, acts in principal_acts(spec.principals, events).items():
-        if member in iso3:
-            i = iso3.index(member)
-            available[i] = [act in acts for act in ACTS]
-            notes.append(
-                f"{member} asks others for {' or '.join(a for a in ACTS if a in acts)} and votes "
-                f"so itself (its calibrated odds over those acts)"
-            )
-    for i, m in enumerate(members):
-        if m.no_vote:
-            available[i] = False
-            available[i, ABSENT] = True
+    eta_shift = _policy_shift(scenario, bundle, members, item, n_draws=n_draws, seed=seed)
+    available, own_notes = _available_acts(spec.principals, events, members)
+    notes += own_notes
 
-    previous = previous_codes(bundle.members, iso3)
     pers = bundle.persistence
-    gap = np.zeros(n)  # years from each member's previous public act to the vote
     vote_day = pd.Timestamp(spec.resolution.date)
-    if bundle.meta.get("previous_date"):
-        gap[:] = (vote_day - pd.Timestamp(bundle.meta["previous_date"])).days / 365.25
-        if spec.previous is not None and not spec.previous.same_text:
-            gap[:] = np.maximum(gap, 1.0)  # another text: as much as next session's version
-    for member, act in known.items():
-        i = iso3.index(member)
-        previous[i] = ACTS.index(act)
-        gap[i] = (vote_day - pd.Timestamp(spec.committee.date)).days / 365.25  # type: ignore[union-attr]
+    previous, gap = _previous_acts(spec, bundle, iso3, known)
     correlation = shock_correlation(
         gap, tau=pers.get("tau", float("inf")), power=pers.get("power", 1.0)
     )
@@ -350,6 +299,118 @@ def build_setup(
         deal_source=deal_source,
         tremble=_tremble(bundle.meta.get("tremble")),
     )
+
+
+def _policy_shift(
+    scenario: Scenario,
+    bundle: Bundle,
+    members: Sequence[MemberSpec],
+    item: dict[str, Any],
+    *,
+    n_draws: int,
+    seed: int,
+) -> FloatArray:
+    """Per draw and member, the shift of the latent policy position the vote's common shocks
+    make (MODEL.md §5): the member's UN regional group's shock, in units of the item's
+    discrimination, and for a new text one shift of the item per draw.
+    """
+    spec = scenario.spec
+    groups = sorted({m.un_group for m in members})
+    if spec.model.bloc_shock_sd is not None:
+        shock_sd = spec.model.bloc_shock_sd.sample(n_draws, rng=named_stream(seed, "bloc_shock_sd"))
+    else:
+        tau = bundle.group_shock
+        shock_sd = np.abs(
+            _normal_draws(seed, n_draws, "bloc_shock_sd", [tau["tau"]], [tau["tau_se"]])[:, 0]
+        )
+    shocks = named_stream(seed, "bloc_shock").standard_normal((n_draws, len(groups)))
+    shocks = shocks * shock_sd[:, None]
+    member_group = np.array([groups.index(m.un_group) for m in members])
+    beta = np.asarray(item["discrimination"], dtype=float)  # scalar, or (draw, 1) by title
+    steep = np.abs(beta) > 1e-9
+    eta_shift = np.where(steep, shocks[:, member_group] / np.where(steep, beta, 1.0), 0.0)
+    if spec.item.new_text:
+        # A different text sits somewhere around its like: one shift of the item per draw, with
+        # the spread of the window's new texts (a shift of the item is minus one of everyone).
+        spread = float(bundle.meta["item"].get("new_text_location_sd", float("nan")))
+        if not np.isfinite(spread):
+            raise DataError(
+                f"{scenario.path or spec.name}: item.new_text: the calibration has no spread "
+                f"of new texts; run `sim calibrate` on this scenario"
+            )
+        eta_shift = eta_shift + _normal_draws(
+            seed, n_draws, "item.new_text", [0.0], [spread]
+        )  # (draw, 1)
+    return eta_shift
+
+
+def _normal_draws(seed: int, n_draws: int, key: str, mean: Any, sd: Any) -> FloatArray:
+    """Draws ``(n_draws, len(mean))`` of independent normals around `mean` with sds `sd`, from
+    the stream named `key`.
+    """
+    z = named_stream(seed, key).standard_normal((n_draws, np.size(mean)))
+    return np.asarray(mean, float)[None, :] + np.asarray(sd, float)[None, :] * z
+
+
+def _picked_notes(
+    picked: dict[str, tuple[str, ...]], events: Sequence[Event], principals: Any
+) -> list[str]:
+    """A note per event whose unnamed addressees the patron's best response picked."""
+    notes = []
+    for event_id, chosen in picked.items():
+        if not chosen:  # the sources name every addressee
+            continue
+        e = next(e for e in events if e.id == event_id)
+        notes.append(
+            f"{event_id}: the {len(chosen)} addressees its sources do not name, picked by "
+            f"{principals[e.principal or ''].name}'s best response: {', '.join(chosen)}"
+        )
+    return notes
+
+
+def _available_acts(
+    principals: Any, events: Sequence[Event], members: Sequence[MemberSpec]
+) -> tuple[BoolArray, list[str]]:
+    """Which acts each member can take, shape (member, act): a member that is itself a
+    principal votes among the acts it asks of others; a member without its vote (Art. 19) is
+    absent. With a note per principal member.
+    """
+    iso3 = [m.iso3 for m in members]
+    available = np.ones((len(members), len(ACTS)), dtype=bool)
+    notes = []
+    for member, acts in principal_acts(principals, events).items():
+        if member in iso3:
+            i = iso3.index(member)
+            available[i] = [act in acts for act in ACTS]
+            notes.append(
+                f"{member} asks others for {' or '.join(a for a in ACTS if a in acts)} and votes "
+                f"so itself (its calibrated odds over those acts)"
+            )
+    for i, m in enumerate(members):
+        if m.no_vote:
+            available[i] = False
+            available[i, ABSENT] = True
+    return available, notes
+
+
+def _previous_acts(
+    spec: Any, bundle: Bundle, iso3: list[str], known: dict[str, str]
+) -> tuple[IntArray, FloatArray]:
+    """Each member's previous public act on the text (the ``[previous]`` roll call, or its
+    committee act where reported) and the years from it to the vote.
+    """
+    previous = previous_codes(bundle.members, iso3)
+    gap = np.zeros(len(iso3))  # years from each member's previous public act to the vote
+    vote_day = pd.Timestamp(spec.resolution.date)
+    if bundle.meta.get("previous_date"):
+        gap[:] = (vote_day - pd.Timestamp(bundle.meta["previous_date"])).days / 365.25
+        if spec.previous is not None and not spec.previous.same_text:
+            gap[:] = np.maximum(gap, 1.0)  # another text: as much as next session's version
+    for member, act in known.items():
+        i = iso3.index(member)
+        previous[i] = ACTS.index(act)
+        gap[i] = (vote_day - pd.Timestamp(spec.committee.date)).days / 365.25
+    return previous, gap
 
 
 def _title_log_votes(
