@@ -179,3 +179,19 @@ def test_member_odds_of_many_texts_in_one_call_are_each_texts_odds():
             participation_sd=sd, gap=gaps[j], **common,
         )  # fmt: skip
         np.testing.assert_allclose(one_call[j * n : (j + 1) * n], each, rtol=1e-10, atol=1e-14)
+
+
+def test_absence_deciles_compare_predicted_with_recorded_absence_in_ten_equal_groups():
+    from sim.estimate.validate import absence_deciles, absence_scores
+
+    p = np.linspace(0.0, 0.99, 100)
+    pred = pd.DataFrame({"act": np.where(np.arange(100) >= 90, "absent", "yes"), "model_absent": p})
+    table = absence_deciles(pred)
+    assert table["n"].tolist() == [10] * 10
+    np.testing.assert_allclose(
+        table["predicted"], [p[k * 10 : k * 10 + 10].mean() for k in range(10)]
+    )
+    assert table["observed"].tolist() == [0.0] * 9 + [1.0]
+    s = absence_scores(pred)
+    assert s["n_absent"] == 10
+    assert s["absent_log_loss"] == pytest.approx(-np.log(p[90:]).mean())

@@ -59,6 +59,8 @@ __all__ = [
     "SHARPNESS_GRID",
     "TitleIndex",
     "Validation",
+    "absence_deciles",
+    "absence_scores",
     "first_votes",
     "score",
     "title_sharpness",
@@ -126,6 +128,45 @@ def score(probs: FloatArray, acts: Iterable[int]) -> dict[str, float]:
         "brier": float(np.mean(((p - onehot) ** 2).sum(axis=1))),
         "accuracy": float(np.mean(p.argmax(axis=1) == a)),
     }
+
+
+def absence_scores(predictions: pd.DataFrame, method: str = "model") -> dict[str, float]:
+    """How well `method` forecast attendance: the log-loss on the member-votes recorded absent
+    (``absent_log_loss``, mean ``-log p(absent)`` over them), the binary log-loss of absent
+    against present over all member-votes (``attendance_log_loss``), and ``n_absent``.
+
+    Examples
+    --------
+    >>> pred = pd.DataFrame({"act": ["absent", "yes"], "m_absent": [0.5, 0.1]})
+    >>> s = absence_scores(pred, "m")
+    >>> round(s["absent_log_loss"], 4), round(s["attendance_log_loss"], 4), s["n_absent"]
+    (0.6931, 0.3993, 1)
+    """
+    p = np.clip(predictions[f"{method}_absent"].to_numpy(float), 1e-12, 1 - 1e-12)
+    absent = (predictions["act"] == "absent").to_numpy()
+    return {
+        "absent_log_loss": float(-np.log(p[absent]).mean()) if absent.any() else float("nan"),
+        "attendance_log_loss": float(-np.mean(np.where(absent, np.log(p), np.log1p(-p)))),
+        "n_absent": int(absent.sum()),
+    }
+
+
+def absence_deciles(predictions: pd.DataFrame, method: str = "model") -> pd.DataFrame:
+    """Calibration of predicted absence: member-votes cut into ten groups of equal size by
+    `method`'s predicted probability of absence; per group ``n``, ``predicted`` (its mean) and
+    ``observed`` (the share recorded absent)."""
+    p = predictions[f"{method}_absent"].to_numpy(float)
+    absent = (predictions["act"] == "absent").to_numpy(float)
+    order = np.argsort(p, kind="stable")
+    groups = np.empty(len(p), int)
+    groups[order] = np.arange(len(p)) * 10 // max(len(p), 1)
+    frame = pd.DataFrame({"decile": groups + 1, "predicted": p, "observed": absent})
+    return (
+        frame.groupby("decile")
+        .agg(n=("predicted", "size"), predicted=("predicted", "mean"),
+             observed=("observed", "mean"))
+        .reset_index()
+    )  # fmt: skip
 
 
 def _issue(row: pd.Series) -> str:
