@@ -1205,8 +1205,8 @@ def validate(
     Scores the model against uniform odds, base rates, FACTS.md's persistence matrix and each
     member's last vote on the same title (log-loss, Brier, accuracy, tally error). Writes
     scores.csv, predictions.csv.gz, calibration.png and absence.csv (predicted against observed
-    absence by decile) to OUT. About 25 s per year on 2 cores
-    (two workers).
+    absence by decile) to OUT. Each test year costs one window fit;
+    --workers fits that many at once.
     """
     import gzip
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -333,12 +334,31 @@ class NewTexts:
         return pd.DataFrame(mix, index=self.members, columns=list(ACTS))
 
 
+#: :func:`new_texts` of recent fits (a forecast batch asks for it once per title): id of the
+#: fit -> (weak reference to it, the inputs' key, the result).
+_NEW_TEXTS: dict[int, tuple[weakref.ref[Any], tuple[Any, ...], NewTexts]] = {}
+
+
 def new_texts(fit: Any, roll_calls: pd.DataFrame, first: pd.Index, titles: pd.Series) -> NewTexts:
     """Per issue (and ``all``): every fitted member's odds on each of the issue's fitted first
     votes of texts (`first`; all its roll calls if it has fewer than ``MIN_FIRST_VOTES``), and
     the sharpness of the title weights chosen on the window's first votes. First votes split
     the Assembly differently from texts repeated year after year, and a new resolution is a
-    first vote."""
+    first vote.
+
+    The result is kept while `fit` lives, and given again for the same fit and inputs."""
+    key = (id(roll_calls), len(roll_calls), tuple(first), tuple(titles.reindex(first)))
+    kept = _NEW_TEXTS.get(id(fit))
+    if kept is not None and kept[0]() is fit and kept[1] == key:
+        return kept[2]
+    out = _new_texts(fit, roll_calls, first, titles)
+    for k in [k for k, (ref, _, _) in _NEW_TEXTS.items() if ref() is None]:
+        del _NEW_TEXTS[k]
+    _NEW_TEXTS[id(fit)] = (weakref.ref(fit), key, out)
+    return out
+
+
+def _new_texts(fit: Any, roll_calls: pd.DataFrame, first: pd.Index, titles: pd.Series) -> NewTexts:
 
     items, members = fit.est.items_, fit.est.members_
     groups = {}
