@@ -20,6 +20,7 @@ from rich.table import Table
 
 from sim.core.acts import ACTS, DIMENSIONS
 from sim.core.seeds import DEFAULT_SEED
+from sim.estimate.validate import absence_deciles, absence_scores
 from sim.estimate.validate import validate as run_validation
 from sim.game.bargaining import DEFAULT_GRID
 from sim.io.bundles import bundle_dir, write_bundle
@@ -1335,12 +1336,21 @@ def validate(
             "(2: as for votes two years past the end of the data).",
         ),
     ] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Years fitted at once, each in its own process (same results for any).",
+        ),
+    ] = 2,
 ) -> None:
     """Rolling-origin validation: fit on the years before each test year, predict its votes.
 
     Scores the model against uniform odds, base rates, FACTS.md's persistence matrix and each
     member's last vote on the same title (log-loss, Brier, accuracy, tally error). Writes
-    scores.csv, predictions.csv.gz and calibration.png to OUT. About 50 s per year on 2 cores.
+    scores.csv, predictions.csv.gz, calibration.png and absence.csv (predicted against observed
+    absence by decile) to OUT. Each test year costs one window fit;
+    --workers fits that many at once.
     """
     import gzip
 
@@ -1358,7 +1368,7 @@ def validate(
             task = bar.add_task("fitting and predicting", total=len(years))
             result = run_validation(
                 data, years=years, window=window, dimension=dimension, dynamic=dynamic,
-                lead=lead, progress=lambda _y: bar.advance(task),
+                lead=lead, progress=lambda _y: bar.advance(task), workers=workers,
             )  # fmt: skip
     except (ScenarioError, DataError) as exc:
         _fail(exc)
@@ -1369,6 +1379,9 @@ def validate(
     atomic_write_bytes(out / "predictions.csv.gz", gzip.compress(csv_text.encode(), mtime=0))
     plot_calibration(result.predictions, out / "calibration.png",
                      methods=("model", "persistence", "base_rates"))  # fmt: skip
+    deciles = absence_deciles(result.predictions)
+    atomic_write_text(out / "absence.csv", deciles.to_csv(index=False, float_format="%.6f",
+                                                         lineterminator="\n"))  # fmt: skip
     table = Table(title=f"Rolling-origin validation, {first}-{last} (log-loss; lower is better)")
     table.add_column("year")
     methods = list(dict.fromkeys(scores["method"]))
@@ -1386,7 +1399,15 @@ def validate(
         "model", "log_loss"]]  # fmt: skip
     if worse:
         out_console.print(f"[yellow]the model does not beat {', '.join(worse)} on log-loss[/]")
-    out_console.print(f"written to {out}/ (scores.csv, predictions.csv.gz, calibration.png)")
+    absence = absence_scores(result.predictions)
+    out_console.print(
+        f"absent member-votes: {absence['n_absent']:,}, model log-loss on them "
+        f"{absence['absent_log_loss']:.4f}; attendance (absent or not) "
+        f"{absence['attendance_log_loss']:.4f}"
+    )
+    out_console.print(
+        f"written to {out}/ (scores.csv, predictions.csv.gz, calibration.png, absence.csv)"
+    )
 
 
 @data_app.command("fetch")

@@ -28,7 +28,9 @@ past the end of the data.
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +59,8 @@ __all__ = [
     "SHARPNESS_GRID",
     "TitleIndex",
     "Validation",
+    "absence_deciles",
+    "absence_scores",
     "first_votes",
     "score",
     "title_sharpness",
@@ -124,6 +128,46 @@ def score(probs: FloatArray, acts: Iterable[int]) -> dict[str, float]:
         "brier": float(np.mean(((p - onehot) ** 2).sum(axis=1))),
         "accuracy": float(np.mean(p.argmax(axis=1) == a)),
     }
+
+
+def absence_scores(predictions: pd.DataFrame, method: str = "model") -> dict[str, float]:
+    """How well `method` forecast attendance: the log-loss on the member-votes recorded absent
+    (``absent_log_loss``, mean ``-log p(absent)`` over them), the binary log-loss of absent
+    against present over all member-votes (``attendance_log_loss``), and ``n_absent``.
+
+    Examples
+    --------
+    >>> pred = pd.DataFrame({"act": ["absent", "yes"], "m_absent": [0.5, 0.1]})
+    >>> s = absence_scores(pred, "m")
+    >>> round(s["absent_log_loss"], 4), round(s["attendance_log_loss"], 4), s["n_absent"]
+    (0.6931, 0.3993, 1)
+    """
+    p = np.clip(predictions[f"{method}_absent"].to_numpy(float), 1e-12, 1 - 1e-12)
+    absent = (predictions["act"] == "absent").to_numpy()
+    return {
+        "absent_log_loss": float(-np.log(p[absent]).mean()) if absent.any() else float("nan"),
+        "attendance_log_loss": float(-np.mean(np.where(absent, np.log(p), np.log1p(-p)))),
+        "n_absent": int(absent.sum()),
+    }
+
+
+def absence_deciles(predictions: pd.DataFrame, method: str = "model") -> pd.DataFrame:
+    """Calibration of predicted absence: member-votes cut into ten groups of equal size by
+    `method`'s predicted probability of absence; per group ``n``, ``predicted`` (its mean) and
+    ``observed`` (the share recorded absent).
+    """
+    p = predictions[f"{method}_absent"].to_numpy(float)
+    absent = (predictions["act"] == "absent").to_numpy(float)
+    order = np.argsort(p, kind="stable")
+    groups = np.empty(len(p), int)
+    groups[order] = np.arange(len(p)) * 10 // max(len(p), 1)
+    frame = pd.DataFrame({"decile": groups + 1, "predicted": p, "observed": absent})
+    return (
+        frame.groupby("decile")
+        .agg(n=("predicted", "size"), predicted=("predicted", "mean"),
+             observed=("observed", "mean"))
+        .reset_index()
+    )  # fmt: skip
 
 
 def _issue(row: pd.Series) -> str:
@@ -265,6 +309,7 @@ def validate(
     dynamic: bool = False,
     lead: int = 1,
     progress: Callable[[int], None] | None = None,
+    workers: int = 1,
 ) -> Validation:
     """Fit on the `window` years before each test year and score its votes (module docstring).
 
@@ -286,30 +331,54 @@ def validate(
         The tremble is then measured on the predictions of the year ``lead`` years earlier.
     progress : callable, optional
         Called with each test year when done.
+    workers : int
+        Years fitted and predicted at once, each in its own process (1: one after another in
+        this process). The results do not depend on it.
     """
     if lead < 1:
         raise ValueError(f"lead must be at least 1; got {lead}")
-    predictions = []
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1; got {workers}")
     years = [int(y) for y in years]
-    raw: dict[int, pd.DataFrame] = {}  # the model's predictions before the tremble, by year
+    # Each test year's fit and predictions, and those of the year its tremble is measured on:
+    # independent of one another, so they may run side by side.
+    needed = sorted(set(years) | {y - lead for y in years})
+    options = {"window": window, "dimension": dimension, "dynamic": dynamic, "lead": lead}
+    predictions = []
+    if workers == 1:
+        raw: dict[int, pd.DataFrame] = {}
 
-    def predicted(year: int) -> pd.DataFrame:
-        if year not in raw:
-            raw[year] = year_predictions(
-                data, year, window=window, dimension=dimension, dynamic=dynamic, lead=lead
-            )
-        return raw[year]
+        def predicted(year: int) -> pd.DataFrame:
+            if year not in raw:
+                raw[year] = year_predictions(data, year, **options)
+            return raw[year]
+    else:
+        pool = ProcessPoolExecutor(
+            max_workers=min(workers, len(needed)),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_share_data,
+            initargs=(data,),
+        )
+        futures: dict[int, Future[pd.DataFrame]] = {
+            y: pool.submit(_year_job, y, options) for y in needed
+        }
 
-    for year in years:
-        # the tremble is measured on a year whose votes were all cast before this fit's cutoff
-        held_out = predicted(year - lead)
-        pred = predicted(year).copy()
-        _tremble(pred, held_out)
-        for old in [y for y in raw if y < year - lead]:
-            del raw[old]  # no later year needs it
-        predictions.append(pred)
-        if progress is not None:
-            progress(int(year))
+        def predicted(year: int) -> pd.DataFrame:
+            return futures[year].result()
+
+    try:
+        for year in years:
+            # the tremble is measured on a year whose votes were all cast before this fit's
+            # cutoff
+            held_out = predicted(year - lead)
+            pred = predicted(year).copy()
+            _tremble(pred, held_out)
+            predictions.append(pred)
+            if progress is not None:
+                progress(int(year))
+    finally:
+        if workers > 1:
+            pool.shutdown(cancel_futures=True)
     pred = pd.concat(predictions, ignore_index=True)
     tally = _tally_errors(pred)
     rows = []
@@ -329,6 +398,18 @@ def validate(
                 "tally_mae": float(np.abs(errors).mean()),
             })  # fmt: skip
     return Validation(scores=pd.DataFrame(rows), predictions=pred)
+
+
+_DATA: Any = None  # the roll calls, in a worker process of validate(workers > 1)
+
+
+def _share_data(data: Any) -> None:
+    global _DATA
+    _DATA = data
+
+
+def _year_job(year: int, options: dict[str, Any]) -> pd.DataFrame:
+    return year_predictions(_DATA, year, **options)
 
 
 def held_out_tremble(
