@@ -43,9 +43,15 @@ def find_roll_call(data: Any, like: str, where: str) -> int:
         return rcid
     hits = rc.index[rc["symbol"].to_numpy() == like]
     if len(hits) == 0:
+        last = (
+            f"; the data run to {rc['date'].max().date()} (later roll calls: `sim data fetch "
+            "--source un-library`, docs/data.md)"
+            if len(rc)
+            else ""
+        )
         raise DataError(
             f"{where}: no roll call with symbol {like!r} in the data (symbols are written like "
-            "A/RES/74/87; or pass rcid:N)"
+            f"A/RES/74/87; or pass rcid:N){last}"
         )
     whole = [r for r in hits if not bool(rc.loc[r, "partial"])]
     return int((whole or list(hits))[-1])
