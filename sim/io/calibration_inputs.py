@@ -220,10 +220,15 @@ def changes(recorded: Mapping[str, Any], current: CalibrationInputs, *, limit: i
     found = []
     if recorded.get("sim") != current.sim:
         found.append(f"sim version: {recorded.get('sim')} -> {current.sim}")
-    old, new = _flat(recorded.get("scenario", {})), _flat(current.scenario)
-    for key in sorted(old.keys() | new.keys()):
-        if old.get(key) != new.get(key):
-            found.append(f"{key}: {_short(old.get(key))} -> {_short(new.get(key))}")
+    before, after = recorded.get("scenario", {}), current.scenario
+    for section in sorted(before.keys() | after.keys()):
+        if (before.get(section) is None) != (after.get(section) is None):
+            found.append(f"[{section}] {'added' if before.get(section) is None else 'removed'}")
+            continue
+        old, new = _flat(before.get(section), section), _flat(after.get(section), section)
+        for key in sorted(old.keys() | new.keys()):
+            if old.get(key) != new.get(key):
+                found.append(f"{key}: {_short(old.get(key))} -> {_short(new.get(key))}")
     old_ep, new_ep = recorded.get("episodes", {}), current.episodes
     for name in sorted(old_ep.keys() & new_ep.keys()):
         if old_ep[name] != new_ep[name]:
