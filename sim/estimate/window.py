@@ -20,9 +20,10 @@ from sim.core.acts import ACTS
 from sim.core.persistence import fit_text_persistence, vote_log_probs
 from sim.core.shocks import fit_group_shock_sd
 from sim.estimate.dynamic import DynamicIdealPoints
-from sim.estimate.ideal_points import IdealPoints, persistence_pairs, transition_matrix
+from sim.estimate.ideal_points import persistence_pairs, transition_matrix
 from sim.estimate.participation import fit_participation_walk, fit_presence_carryover
 from sim.estimate.titles import first_votes, new_texts, text_keys, window_acts
+from sim.estimate.window_cache import static_fit
 from sim.io.bundles import ITEM_KEYS, MEMBER_COLUMNS
 from sim.io.errors import DataError
 from sim.io.registry import load_members
@@ -100,8 +101,8 @@ def fit_window(
         if not hasattr(est, "period_"):
             dates = window.roll_calls.loc[est.items_.index, "date"]
             est.period_ = (dates.min().date().isoformat(), dates.max().date().isoformat())
-    else:
-        est = IdealPoints(dimension=dimension, progress=progress).fit(window)
+    else:  # shared with any earlier fit of the same window (sim.estimate.window_cache)
+        est = static_fit(window, dimension=dimension, progress=progress)
     target = session_of(on if on is not None else end)
     absence = _strategic_presence(est, window, target_session=target)
     group_shock = _group_shock(est, window, end)

@@ -1,0 +1,73 @@
+"""Fitted windows kept on disk, keyed by what the fit reads, so scenarios that share a window
+and a dimension share one fit.
+
+A static ideal-point fit (:class:`sim.estimate.ideal_points.IdealPoints`) of ten years of roll
+calls is most of a calibration's time, and the same window is fitted again by every scenario
+voting on the same day and dimension, and by each one's held-out tremble year
+(:func:`sim.estimate.validate.held_out_tremble`). :func:`static_fit` keeps each fit in
+:func:`window_cache_dir` under a key made of the data's SHA-256
+(:func:`sim.io.data.data_sha256`), the window's roll-call ids, the dimension, the estimator's
+settings and the package version, as :func:`sim.estimate.ideal_points.save_calibration` writes
+it (floats at 17 significant digits: read back bit for bit). Data of unknown origin (no
+SHA-256) are never cached; dynamic fits are not cached.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+from sim.estimate.ideal_points import IdealPoints, load_calibration, save_calibration
+from sim.io.calibration_inputs import key_of
+from sim.io.data import cache_root
+from sim.io.errors import DataError
+from sim.io.results import package_versions
+
+__all__ = ["static_fit", "window_cache_dir", "window_key"]
+
+#: File stem of a cached fit in its folder.
+STEM = "window"
+
+
+def window_cache_dir() -> Path:
+    """Where fitted windows are kept: :func:`sim.io.data.cache_root` ``/windows``."""
+    return cache_root() / "windows"
+
+
+def window_key(window: Any, est: IdealPoints) -> str | None:
+    """The key of fitting `est` (unfitted, its settings) to `window` (None: data of unknown
+    origin, not cached)."""
+    sha = getattr(window, "sha256", None)
+    if sha is None:
+        return None
+    return key_of(
+        {
+            "data": sha,
+            "rcids": key_of([int(r) for r in window.roll_calls.index]),
+            "dimension": est.dimension,
+            "max_iter": est.max_iter,
+            "tol": est.tol,
+            "persistence_key": est.persistence_key,
+            "strategic": est.strategic,
+            "sim": package_versions()["sim"],
+        }
+    )
+
+
+def static_fit(window: Any, *, dimension: str, progress: bool = False) -> IdealPoints:
+    """``IdealPoints(dimension=dimension).fit(window)``, read from :func:`window_cache_dir` when
+    the same window was fitted before (by any scenario), else fitted and kept there."""
+    est = IdealPoints(dimension=dimension, progress=progress)
+    key = window_key(window, est)
+    if key is None:
+        return est.fit(window)
+    folder = window_cache_dir() / key[:32]
+    try:
+        return load_calibration(folder, STEM)
+    except (DataError, OSError, ValueError, KeyError):
+        pass  # not there, or half written by an interrupted run: fit it
+    est.fit(window)
+    with contextlib.suppress(OSError):  # a read-only cache slows the next run, nothing else
+        save_calibration(est, folder, name=STEM)
+    return est
