@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from sim.core.acts import ACTS, IntArray
 from sim.estimate.deal import EPISODE_DRAWS, EPISODE_SEED, EVASION, SUPPORT_VALUE, Episode, fit_deal
@@ -56,6 +57,15 @@ def calibrate_scenario(
     members table and the metadata that :func:`write_bundle` stores.
     """
 
+    # One BLAS thread: the fits make many small calls, where a pool's wake-ups cost more than
+    # the arithmetic (sim.estimate.ideal_points.minimise_lbfgs).
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _calibrate(scenario, data, progress=progress, calibration=calibration)
+
+
+def _calibrate(
+    scenario: Scenario, data: Any, *, progress: bool, calibration: Path | None
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     spec = scenario.spec
     inputs = inputs_of(scenario)
     end = pd.Timestamp(spec.resolution.date)
