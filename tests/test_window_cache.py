@@ -30,6 +30,7 @@ def test_a_window_fitted_once_is_read_back_to_the_same_bundle(tmp_path, monkeypa
     fresh = fit_window(data, start=START, end=END, dimension="me")
     kept = list(window_cache.window_cache_dir().glob("*/window.json"))
     assert len(kept) == 1
+    assert len(list(window_cache.window_cache_dir().glob("*/done-*/parts.json"))) == 1
 
     def no_fit(self, window):
         raise AssertionError("fitted again")
@@ -39,6 +40,12 @@ def test_a_window_fitted_once_is_read_back_to_the_same_bundle(tmp_path, monkeypa
     like = str(fresh.window.roll_calls.loc[fresh.est.items_.index[-1], "symbol"])
     assert _bundle(again, like).sha256 == _bundle(fresh, like).sha256
     pd.testing.assert_frame_equal(again.est.members_, fresh.est.members_)
+    assert (again.absence, again.persistence) == (fresh.absence, fresh.persistence)
+    # The fit alone, carried to another vote: read back, then the later steps run again.
+    for done in window_cache.window_cache_dir().glob("*/done-*/parts.json"):
+        done.unlink()
+    again = fit_window(data, start=START, end=END, dimension="me")
+    assert _bundle(again, like).sha256 == _bundle(fresh, like).sha256
     with pytest.raises(AssertionError, match="fitted again"):  # another window: a new fit
         fit_window(data, start=START - pd.DateOffset(years=1), end=END, dimension="me")
 

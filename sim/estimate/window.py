@@ -23,7 +23,7 @@ from sim.estimate.dynamic import DynamicIdealPoints
 from sim.estimate.ideal_points import persistence_pairs, transition_matrix
 from sim.estimate.participation import fit_participation_walk, fit_presence_carryover
 from sim.estimate.titles import first_votes, new_texts, text_keys, window_acts
-from sim.estimate.window_cache import static_fit
+from sim.estimate.window_cache import load_window, save_window, static_fit
 from sim.io.bundles import ITEM_KEYS, MEMBER_COLUMNS
 from sim.io.errors import DataError
 from sim.io.registry import load_members
@@ -96,6 +96,12 @@ def fit_window(
     """
 
     window = data.between(start, end)
+    # A static fit carried to the same vote: kept whole (sim.estimate.window_cache).
+    kept_for = {"session": session_of(on if on is not None else end), "end": str(end.date())}
+    kept = None if dynamic else load_window(window, dimension=dimension, target=kept_for)
+    if kept is not None:
+        est, parts = kept
+        return WindowFit(est, window, dimension, start, end, **parts)
     if dynamic:
         est = DynamicIdealPoints(dimension=dimension, progress=progress).fit(window)
         if not hasattr(est, "period_"):
@@ -118,9 +124,18 @@ def fit_window(
         )
     rc = window.roll_calls.loc[est.items_.index]
     carryover = fit_presence_carryover(est.items_["presence"], text_keys(rc), rc["session"])
-    return WindowFit(
+    fit = WindowFit(
         est, window, dimension, start, end, absence, group_shock, persistence, carryover
     )
+    if not dynamic:
+        parts = {
+            "absence": absence,
+            "group_shock": group_shock,
+            "persistence": persistence,
+            "presence_carryover": carryover,
+        }
+        save_window(window, est, parts, target=kept_for)
+    return fit
 
 
 def title_item(fit: WindowFit, data: Any, title: str, *, issue: str = "all") -> dict[str, Any]:

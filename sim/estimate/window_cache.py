@@ -15,6 +15,7 @@ SHA-256) are never cached; dynamic fits are not cached.
 from __future__ import annotations
 
 import contextlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,9 @@ from sim.estimate.ideal_points import IdealPoints, load_calibration, save_calibr
 from sim.io.calibration_inputs import key_of
 from sim.io.data import cache_root
 from sim.io.errors import DataError
-from sim.io.results import package_versions
+from sim.io.results import atomic_write_text, json_text, package_versions
 
-__all__ = ["static_fit", "window_cache_dir", "window_key"]
+__all__ = ["load_window", "save_window", "static_fit", "window_cache_dir", "window_key"]
 
 #: File stem of a cached fit in its folder.
 STEM = "window"
@@ -71,3 +72,42 @@ def static_fit(window: Any, *, dimension: str, progress: bool = False) -> IdealP
     with contextlib.suppress(OSError):  # a read-only cache slows the next run, nothing else
         save_calibration(est, folder, name=STEM)
     return est
+
+
+#: File stem of a window's fit after :func:`sim.estimate.window.fit_window`'s steps.
+DONE = "done"
+
+
+def _done_folder(key: str, target: dict[str, Any]) -> Path:
+    return window_cache_dir() / key[:32] / f"{DONE}-{key_of(target)[:16]}"
+
+
+def load_window(
+    window: Any, *, dimension: str, target: dict[str, Any]
+) -> tuple[IdealPoints, dict[str, Any]] | None:
+    """The estimator and the fitted dicts (``absence``, ``group_shock``, ``persistence``,
+    ``presence_carryover``) :func:`sim.estimate.window.fit_window` kept for `window` and
+    `target` (the vote's session and date it carries the fit to), or None."""
+    key = window_key(window, IdealPoints(dimension=dimension))
+    if key is None:
+        return None
+    folder = _done_folder(key, target)
+    try:
+        est = load_calibration(folder, STEM)
+        parts = json.loads((folder / "parts.json").read_text(encoding="utf-8"))
+    except (DataError, OSError, ValueError, KeyError):
+        return None
+    return est, parts
+
+
+def save_window(
+    window: Any, est: IdealPoints, parts: dict[str, Any], *, target: dict[str, Any]
+) -> None:
+    """Keep what :func:`load_window` reads (nothing for data of unknown origin)."""
+    key = window_key(window, IdealPoints(dimension=est.dimension))
+    if key is None:
+        return
+    folder = _done_folder(key, target)
+    with contextlib.suppress(OSError):
+        save_calibration(est, folder, name=STEM)
+        atomic_write_text(folder / "parts.json", json_text(parts))
