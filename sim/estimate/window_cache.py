@@ -2,19 +2,22 @@
 and a dimension share one fit.
 
 A static ideal-point fit (:class:`sim.estimate.ideal_points.IdealPoints`) of ten years of roll
-calls is most of a calibration's time, and the same window is fitted again by every scenario
-voting on the same day and dimension, and by each one's held-out tremble year
-(:func:`sim.estimate.validate.held_out_tremble`). :func:`static_fit` keeps each fit in
-:func:`window_cache_dir` under a key made of the data's SHA-256
-(:func:`sim.io.data.data_sha256`), the window's roll-call ids, the dimension, the estimator's
-settings and the package version, as :func:`sim.estimate.ideal_points.save_calibration` writes
-it (floats at 17 significant digits: read back bit for bit). Data of unknown origin (no
-SHA-256) are never cached; dynamic fits are not cached.
+calls, with the steps after it (strategic absence, the participation walk, group shocks,
+persistence), is most of a calibration's time, and the same window is fitted again by every
+scenario voting on the same day and dimension. :func:`static_fit` keeps each ideal-point fit,
+and :func:`save_window` each window's whole fit for a vote, in :func:`window_cache_dir` under a
+key made of the data's SHA-256 (:func:`sim.io.data.data_sha256`), the window's roll-call ids,
+the dimension, the estimator's settings, the package version and the fitting code's source
+(:func:`code_sha256`), as :func:`sim.estimate.ideal_points.save_calibration` writes it (floats
+at 17 significant digits: read back bit for bit). Data of unknown origin (no SHA-256) are
+never cached; dynamic fits are not cached.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -52,8 +55,20 @@ def window_key(window: Any, est: IdealPoints) -> str | None:
             "persistence_key": est.persistence_key,
             "strategic": est.strategic,
             "sim": package_versions()["sim"],
+            "code": code_sha256(),
         }
     )
+
+
+@functools.cache
+def code_sha256() -> str:
+    """SHA-256 of the source of the fitting code (``sim/core``, ``sim/estimate``): a change to
+    the model between releases (same version) does not read back fits the old code made."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted([*root.glob("core/*.py"), *root.glob("estimate/*.py")]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def static_fit(window: Any, *, dimension: str, progress: bool = False) -> IdealPoints:
