@@ -32,6 +32,7 @@ from sim.io.scenario import load_scenario
 from sim.run.bargain import price_offer
 from sim.run.buy import Purchase, buy_votes
 from sim.run.calibrate import calibrate_scenario
+from sim.run.check import data_problems
 from sim.run.designs import make_design, parse_range
 from sim.run.forecast import Forecaster, check_members, forecast_batch, read_batch
 from sim.run.negotiate import negotiate as run_negotiation
@@ -1108,16 +1109,36 @@ def explore(
 def check(
     scenarios: Annotated[list[Path], typer.Argument(metavar="SCENARIO", help="Scenario files.")],
 ) -> None:
-    """Validate scenario files without running them."""
-    problems = []
+    """Validate scenario files without running them.
+
+    With the roll-call data at hand (SIM_DATA_DIR, or `sim data fetch`'s cache), the roll calls
+    a file names (item.like, previous.like, a committee symbol the record holds) are also
+    looked up: each must be in the data and earlier than the resolution.
+    """
+    problems: list[Exception] = []
+    loaded = []
     for path in scenarios:
         try:
-            s = load_scenario(path)
-            out_console.print(
-                f"{path}: ok ({len(s.spec.events)} events, variants: {', '.join(s.variants)})"
-            )
+            loaded.append((path, load_scenario(path)))
         except ScenarioError as exc:
             problems.append(exc)
+    try:
+        data_dir = resolve_data_dir() if loaded else None
+    except DataError:
+        data_dir = None
+    try:
+        data = load_roll_calls(data_dir) if data_dir is not None else None
+    except DataError as exc:
+        _fail(exc)
+    against = f"; roll calls found in {data_dir}" if data is not None else ""
+    for path, s in loaded:
+        found = data_problems(s, data) if data is not None else []
+        problems += [ScenarioError(line) for line in found]
+        if not found:
+            out_console.print(
+                f"{path}: ok ({len(s.spec.events)} events, variants: {', '.join(s.variants)}"
+                f"{against})"
+            )
     if problems:
         _fail(ScenarioError("\n".join(str(p) for p in problems)))
 

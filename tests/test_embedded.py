@@ -79,6 +79,9 @@ def test_sim_calibrate_regenerates_the_committed_bundle(name, tmp_path, data_dir
     keys += ["deal"] if "deal" in committed.meta else []  # from the earlier episodes
     for key in keys:
         _close(fresh.meta[key], committed.meta[key], key, rel=k)
+    # What the bundle was fitted on, so a replay can tell an edited copy from the original.
+    for key in ("inputs", "data_sha256", "calibration_key"):
+        assert fresh.meta[key] == committed.meta[key], key
 
 
 @pytest.mark.slow

@@ -64,6 +64,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 from scipy.special import expit
+from threadpoolctl import threadpool_limits
 
 from sim.core.acts import ABSENT, ACTS, ISSUE_CODES, NO, YES, BoolArray, FloatArray, IntArray
 from sim.core.likelihood import (
@@ -576,8 +577,15 @@ def minimise_lbfgs(
     """Scipy's L-BFGS-B on a penalised objective returning its value and analytic gradient:
     ``ftol`` and ``gtol`` both `tol`, 20 stored corrections, a progress bar labelled `label` on
     a terminal (:func:`sim.io.progress.fit_progress`). Shared by the static and dynamic fits.
+
+    BLAS runs on one thread: L-BFGS-B makes thousands of calls on vectors of a few thousand
+    numbers, where a thread pool's wake-ups cost more than the arithmetic (a five-year window:
+    1.0 s of CPU instead of 3.6 s, ``benchmarks/bench_first_replay.py``).
     """
-    with fit_progress(label, progress, total=max_iter) as callback:
+    with (
+        threadpool_limits(limits=1, user_api="blas"),
+        fit_progress(label, progress, total=max_iter) as callback,
+    ):
         return optimize.minimize(
             fun,
             theta0,

@@ -20,9 +20,10 @@ from sim.core.acts import ACTS
 from sim.core.persistence import fit_text_persistence, vote_log_probs
 from sim.core.shocks import fit_group_shock_sd
 from sim.estimate.dynamic import DynamicIdealPoints
-from sim.estimate.ideal_points import IdealPoints, persistence_pairs, transition_matrix
+from sim.estimate.ideal_points import persistence_pairs, transition_matrix
 from sim.estimate.participation import fit_participation_walk, fit_presence_carryover
 from sim.estimate.titles import first_votes, new_texts, text_keys, window_acts
+from sim.estimate.window_cache import load_window, save_window, static_fit
 from sim.io.bundles import ITEM_KEYS, MEMBER_COLUMNS
 from sim.io.errors import DataError
 from sim.io.registry import load_members
@@ -44,9 +45,15 @@ def find_roll_call(data: Any, like: str, where: str) -> int:
         return rcid
     hits = rc.index[rc["symbol"].to_numpy() == like]
     if len(hits) == 0:
+        last = (
+            f"; the data run to {rc['date'].max().date()} (later roll calls: `sim data fetch "
+            "--source un-library`, docs/data.md)"
+            if len(rc)
+            else ""
+        )
         raise DataError(
             f"{where}: no roll call with symbol {like!r} in the data (symbols are written like "
-            "A/RES/74/87; or pass rcid:N)"
+            f"A/RES/74/87; or pass rcid:N){last}"
         )
     whole = [r for r in hits if not bool(rc.loc[r, "partial"])]
     return int((whole or list(hits))[-1])
@@ -89,13 +96,19 @@ def fit_window(
     `progress` draws the optimiser's progress on a terminal (:mod:`sim.io.progress`).
     """
     window = data.between(start, end)
+    # A static fit carried to the same vote: kept whole (sim.estimate.window_cache).
+    kept_for = {"session": session_of(on if on is not None else end), "end": str(end.date())}
+    kept = None if dynamic else load_window(window, dimension=dimension, target=kept_for)
+    if kept is not None:
+        est, parts = kept
+        return WindowFit(est, window, dimension, start, end, **parts)
     if dynamic:
         est = DynamicIdealPoints(dimension=dimension, progress=progress).fit(window)
         if not hasattr(est, "period_"):
             dates = window.roll_calls.loc[est.items_.index, "date"]
             est.period_ = (dates.min().date().isoformat(), dates.max().date().isoformat())
-    else:
-        est = IdealPoints(dimension=dimension, progress=progress).fit(window)
+    else:  # shared with any earlier fit of the same window (sim.estimate.window_cache)
+        est = static_fit(window, dimension=dimension, progress=progress)
     target = session_of(on if on is not None else end)
     absence = _strategic_presence(est, window, target_session=target)
     group_shock = _group_shock(est, window, end)
@@ -111,9 +124,18 @@ def fit_window(
         )
     rc = window.roll_calls.loc[est.items_.index]
     carryover = fit_presence_carryover(est.items_["presence"], text_keys(rc), rc["session"])
-    return WindowFit(
+    fit = WindowFit(
         est, window, dimension, start, end, absence, group_shock, persistence, carryover
     )
+    if not dynamic:
+        parts = {
+            "absence": absence,
+            "group_shock": group_shock,
+            "persistence": persistence,
+            "presence_carryover": carryover,
+        }
+        save_window(window, est, parts, target=kept_for)
+    return fit
 
 
 def title_item(fit: WindowFit, data: Any, title: str, *, issue: str = "all") -> dict[str, Any]:

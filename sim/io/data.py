@@ -120,6 +120,37 @@ _FETCH_HINT: Final = (
     "pass --data-dir (a folder containing unvotes/), set SIM_DATA_DIR, or run `sim data fetch`"
 )
 
+#: What provides which roll calls, for messages about votes the data lack.
+NEWER_VOTES_HINT: Final = (
+    "run `sim data fetch` (Voeten's roll calls, 1946 to 2020-01-14), then `sim data fetch "
+    "--source un-library` for the later ones (docs/data.md)"
+)
+
+
+def part_hint(part: str) -> str:
+    """What restores data folder `part` (``unvotes/``, ``unvotes_2020_2022/`` or a later
+    ``unvotes_*/`` extension): the command that makes it, or, for the one no command makes,
+    where it comes from and what can replace it (``docs/data.md``).
+
+    Examples
+    --------
+    >>> "--source un-library" in part_hint("unvotes_2020_2022")
+    True
+    """
+    if part == PARTS[0]:
+        return "restore it from shared/data or run `sim data fetch` (Voeten's data, 1946-2020)"
+    if part == PARTS[1]:
+        return (
+            "restore it from the project's shared/data, the only place it comes from (no command "
+            "downloads it: its sources hold held-out votes); or move the folder aside and run "
+            "`sim data fetch --source un-library --until 2022-09-01` for the votes after 2020 "
+            "(docs/data.md)"
+        )
+    return (
+        "move the folder aside and run `sim data fetch --source un-library` again, which "
+        "rebuilds it (docs/data.md)"
+    )
+
 
 # --------------------------------------------------------------------------------------------------
 # Where the data are
@@ -232,6 +263,9 @@ class RollCallData:
     votes: pd.DataFrame
     membership: pd.DataFrame
     _grid: _Grid = dataclasses.field(repr=False)
+    #: :func:`data_sha256` of the folder the roll calls were read from (kept by subsets;
+    #: None for data built in memory).
+    sha256: str | None = None
 
     def __repr__(self) -> str:
         """Sizes and date range, not the frames."""
@@ -248,7 +282,9 @@ class RollCallData:
         votes = self.votes[self.votes.rcid.isin(roll_calls.index)].reset_index(drop=True)
         sessions = roll_calls.session.unique()
         membership = self.membership[self.membership.session.isin(sessions)].reset_index(drop=True)
-        return RollCallData(roll_calls, votes, membership, self._grid.subset(roll_calls.index))
+        return RollCallData(
+            roll_calls, votes, membership, self._grid.subset(roll_calls.index), self.sha256
+        )
 
     def between(self, start: object = None, end: object = None) -> RollCallData:
         """Roll calls dated in ``[start, end)``.
@@ -347,9 +383,32 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _read_sums(path: Path) -> dict[str, str]:
+def data_sha256(root: Path) -> str:
+    """SHA-256 identifying the roll calls in data folder `root`: of each folder the loader reads
+    (:func:`data_parts`), its name and the SHA-256 of each file read, as its ``SHA256SUMS``
+    lists them (hashed here where it does not). Cheap: the large files are not read when listed,
+    and :func:`load_roll_calls` checks them against those sums. Calibration bundles record it.
+    """
+    lines = []
+    for part in data_parts(root):
+        part_dir = root / part
+        names = [*_REQUIRED_FILES.get(part, _EXTENSION_FILES)]
+        if part not in _REQUIRED_FILES and (part_dir / "provenance.csv").is_file():
+            names.append("provenance.csv")
+        try:
+            sums = _read_sums(part_dir / "SHA256SUMS", part_hint(part))
+        except DataError:
+            sums = {}
+        for name in names:
+            path = part_dir / name
+            digest = sums.get(name) or (sha256_file(path) if path.is_file() else "missing")
+            lines.append(f"{part}/{name} {digest}\n")
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
+
+
+def _read_sums(path: Path, hint: str) -> dict[str, str]:
     if not path.is_file():
-        raise DataError(f"{path}: checksum file missing; {_FETCH_HINT} (or load with verify=False)")
+        raise DataError(f"{path}: checksum file missing; {hint} (or load with verify=False)")
     sums: dict[str, str] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
@@ -359,12 +418,13 @@ def _read_sums(path: Path) -> dict[str, str]:
 
 
 def _check_files(part_dir: Path, names: tuple[str, ...], *, verify: bool) -> None:
+    hint = part_hint(part_dir.name)
     for name in names:
         if not (part_dir / name).is_file():
-            raise DataError(f"{part_dir / name}: file missing; {_FETCH_HINT}")
+            raise DataError(f"{part_dir / name}: file missing; {hint}")
     if not verify:
         return
-    sums = _read_sums(part_dir / "SHA256SUMS")
+    sums = _read_sums(part_dir / "SHA256SUMS", hint)
     for name in names:
         path = part_dir / name
         if name not in sums:
@@ -372,8 +432,7 @@ def _check_files(part_dir: Path, names: tuple[str, ...], *, verify: bool) -> Non
         found = sha256_file(path)
         if found != sums[name]:
             raise DataError(
-                f"{path}: corrupt (SHA-256 expected {sums[name]}, found {found}); "
-                f"restore it from shared/data or run `sim data fetch`"
+                f"{path}: corrupt (SHA-256 expected {sums[name]}, found {found}); {hint}"
             )
 
 
@@ -665,6 +724,7 @@ def load_roll_calls(data_dir: str | Path | None = None, *, verify: bool = True) 
         cached.votes.copy(deep=False),
         cached.membership.copy(deep=False),
         cached._grid,
+        data_sha256(root),
     )
 
 
