@@ -107,7 +107,7 @@ __all__ = [
 DEFAULT_WALK_SD: Final[float] = 0.1
 
 #: Default sd (logit units per session) of the participation random walk: the value the
-#: held-out choice of :func:`sim.run.calibrate._choose_participation_walk` picked on both shipped
+#: held-out choice of ``sim.estimate.window._choose_participation_walk`` picked on both shipped
 #: scenarios' windows (2007-2017 and 2012-2022, Middle East roll calls).
 DEFAULT_PARTICIPATION_WALK_SD: Final[float] = 0.2
 

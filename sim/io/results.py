@@ -242,6 +242,15 @@ class Result(Protocol):
         ...
 
 
+def tally_text(tally: Any) -> str:
+    """A tally in a few words for a repr: expected counts and P(adopted) (a
+    :class:`sim.core.tally.Tally`).
+    """
+    mean = tally.mean()
+    counts = "-".join(f"{mean[a]:.1f}" for a in ("yes", "no", "abstain", "absent"))
+    return f"expected {counts} (yes-no-abstain-absent), P(adopted)={tally.prob_pass():.3f}"
+
+
 def describe(result: Result, title: str, lines: list[str]) -> str:
     """A result as short text (``repr`` and ``summary_text``): a title line, then `lines`."""
     return "\n".join([title, *(f"  {line}" for line in lines)])

@@ -22,7 +22,7 @@ from sim.core.acts import ACTS
 from sim.core.seeds import DEFAULT_SEED
 from sim.core.tally import Tally
 from sim.io.bundles import Bundle
-from sim.io.results import csv_text, describe, describe_html, json_text, write_run
+from sim.io.results import csv_text, describe, describe_html, json_text, tally_text, write_run
 from sim.io.scenario import Scenario, load_scenario
 from sim.model.assembly import AssemblyModel
 from sim.run.replay import TALLY_WORKERS, ReplayResult, prepare
@@ -86,11 +86,9 @@ class Negotiation:
     def __repr__(self) -> str:
         """One line: scenario, variant, rounds, exchanges, expected tally, P(adopted)."""
         s = self.setup
-        mean = self.tally.mean()
-        counts = "-".join(f"{mean[a]:.1f}" for a in ACTS)
         return (f"<Negotiation {s.scenario.name}/{s.variant}: {self.rounds} rounds, "
-                f"{len(self.trades)} exchanges, {s.n_draws} draws, expected {counts} "
-                f"(yes-no-abstain-absent), P(adopted)={self.tally.prob_pass():.3f}>")  # fmt: skip
+                f"{len(self.trades)} exchanges, {s.n_draws} draws, "
+                f"{tally_text(self.tally)}>")  # fmt: skip
 
     def path(self) -> list[str]:
         """The negotiation as lines of text: each exchange with the member's odds after it."""

@@ -42,6 +42,7 @@ from sim.io.results import (
     git_commit,
     json_text,
     package_versions,
+    tally_text,
     write_run,
 )
 from sim.io.scenario import Scenario, load_scenario
@@ -114,11 +115,8 @@ class ReplayResult:
     def __repr__(self) -> str:
         """A short description: scenario, variant, draws, expected tally, P(adopted)."""
         s = self.setup
-        mean = self.tally.mean()
-        counts = "-".join(f"{mean[a]:.1f}" for a in ACTS)
         return (f"<ReplayResult {s.scenario.name}/{s.variant}: {s.n_draws} draws, "
-                f"{len(s.iso3)} members, expected {counts} (yes-no-abstain-absent), "
-                f"P(adopted)={self.tally.prob_pass():.3f}>")  # fmt: skip
+                f"{len(s.iso3)} members, {tally_text(self.tally)}>")  # fmt: skip
 
     def _repr_html_(self) -> str:
         """The text summary and the head of the table, for notebooks."""
