@@ -574,7 +574,7 @@ def bargain(
     calibration: CalibrationOption = None,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Write bargain.png.")] = True,
 ) -> None:
-    """Price an offer or a threat (MODEL.md §4): how firmly should the patron commit support.
+    """Price an offer or a threat (MODEL.md §4): how firmly the patron should commit support.
 
     For every credibility on the grid, TARGET's exact odds under EVENT's offer (every other
     parameter at the same draws), the patron's expected compliance (its reading of the act: +1
