@@ -40,6 +40,9 @@ def test_a_window_fitted_once_is_read_back_to_the_same_bundle(tmp_path, monkeypa
     like = str(fresh.window.roll_calls.loc[fresh.est.items_.index[-1], "symbol"])
     assert _bundle(again, like).sha256 == _bundle(fresh, like).sha256
     pd.testing.assert_frame_equal(again.est.members_, fresh.est.members_)
+    # The transition shares validation's last-vote rule reads, as numbers in ACTS order (a
+    # read-back of JSON's nulls as objects once made that rule's log-loss 3.6 instead of 0.34).
+    pd.testing.assert_frame_equal(again.est.transitions_, fresh.est.transitions_)
     assert (again.absence, again.persistence) == (fresh.absence, fresh.persistence)
     # The fit alone, carried to another vote: read back, then the later steps run again.
     for done in window_cache.window_cache_dir().glob("*/done-*/parts.json"):

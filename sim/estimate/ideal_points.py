@@ -1066,11 +1066,14 @@ def load_calibration(directory: str | os.PathLike[str], name: str) -> IdealPoint
     est.converged_ = meta["converged"]
     est.period_ = (meta["period"]["start"], meta["period"]["end"])
     est.persistence_ = {k: (math.nan if v is None else v) for k, v in meta["persistence"].items()}
-    est.transitions_ = (
-        pd.DataFrame.from_dict(meta["transitions"], orient="index")
-        .rename_axis("previous")
-        .fillna(np.nan)
-    )
+    # As transition_matrix made it: a row per previous act in ACTS order and columns in that
+    # order (the file sorts its keys), shares as floats (NaN for an act never taken before:
+    # JSON's null), ``n`` as an integer count.
+    transitions = pd.DataFrame.from_dict(meta["transitions"], orient="index")
+    transitions = transitions.reindex(index=list(ACTS), columns=[*ACTS, "n"])
+    transitions = transitions.apply(pd.to_numeric).rename_axis("previous")
+    transitions["n"] = transitions["n"].fillna(0).astype(np.int64)
+    est.transitions_ = transitions
     est.data_sha256_ = meta.get("data_sha256")
     est.metadata_ = meta
     return est
