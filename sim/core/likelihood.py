@@ -25,6 +25,14 @@ from sim.core.absence import gamma_standard_error
 from sim.core.acts import ABSENT, ABSTAIN, ACTS, NO, YES, FloatArray, IntArray
 from sim.core.choice import log_expit, ordered_log_probs
 
+#: The item parameters of a roll call, as named in ``items_`` and the pure functions' keywords.
+ITEM_PARAMS: Final[tuple[str, str, str, str]] = (
+    "discrimination",
+    "cut_abstain",
+    "cut_yes",
+    "presence",
+)
+
 #: Prior standard deviations of the penalised likelihood (logit units; ideal points in sd units).
 PRIOR_SD: Final[dict[str, float]] = {
     "ideal_point": 1.0,

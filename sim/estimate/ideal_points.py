@@ -68,6 +68,7 @@ from threadpoolctl import threadpool_limits
 
 from sim.core.acts import ABSENT, ACTS, ISSUE_CODES, NO, YES, BoolArray, FloatArray, IntArray
 from sim.core.likelihood import (
+    ITEM_PARAMS,
     PRIOR_SD,
     Cells,
     act_probabilities_from_item,
@@ -101,14 +102,6 @@ __all__ = [
 #: Voeten's issue codes; ``IdealPoints(dimension=...)`` takes one of these or ``"all"``.
 ISSUES: Final[tuple[str, ...]] = ISSUE_CODES
 
-
-#: The item parameters of a roll call, as named in ``items_`` and the pure functions' keywords.
-ITEM_PARAMS: Final[tuple[str, str, str, str]] = (
-    "discrimination",
-    "cut_abstain",
-    "cut_yes",
-    "presence",
-)
 
 _FORMAT_VERSION: Final[int] = 1
 

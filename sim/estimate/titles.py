@@ -36,6 +36,7 @@ import pandas as pd
 from sim.core.acts import ACTS, DIMENSIONS, FloatArray
 from sim.core.predict import member_odds, new_item_odds
 from sim.estimate.ideal_points import normalise_text
+from sim.io.bundles import ITEM_KEYS
 from sim.io.data import ADOPTED_SUFFIX
 
 __all__ = [
@@ -58,7 +59,6 @@ __all__ = [
     "window_acts",
 ]
 
-ITEM_KEYS = ("discrimination", "cut_abstain", "cut_yes", "presence")
 
 #: Member-text cells :func:`new_text_odds` predicts per call of
 #: :func:`sim.core.predict.member_odds` (bounds its memory: about 20 kB per cell).

@@ -51,6 +51,7 @@ from sim.estimate.titles import (
     title_sharpness,
 )
 from sim.estimate.window import fit_window
+from sim.io.bundles import ITEM_KEYS
 
 __all__ = [
     "BASE_RATES",
@@ -81,7 +82,6 @@ FACTS_TRANSITIONS = np.array(
     ]
 )
 METHODS = ("model", "uniform", "base_rates", "persistence", "last_vote")
-ITEM_KEYS = ("discrimination", "cut_abstain", "cut_yes", "presence")
 
 
 @dataclass(frozen=True)

@@ -29,11 +29,13 @@ import numpy as np
 import pandas as pd
 
 from sim.core.acts import ACTS
+from sim.core.likelihood import ITEM_PARAMS
 from sim.io.data import NEWER_VOTES_HINT
 from sim.io.errors import DataError
 from sim.io.results import atomic_write_bytes, json_text
 
-ITEM_KEYS = ("discrimination", "cut_abstain", "cut_yes", "presence")
+#: The item parameters a bundle records (:data:`sim.core.likelihood.ITEM_PARAMS`).
+ITEM_KEYS = ITEM_PARAMS
 
 
 MEMBER_COLUMNS = (

@@ -149,7 +149,7 @@ def _committee_item(
     fitted = fit_item_to_tally(
         params[["ideal_point", "participation"]], tally, prior_item=bundle.item, known_acts=known
     )
-    item = {k: float(fitted[k]) for k in ("discrimination", "cut_abstain", "cut_yes", "presence")}
+    item = {k: float(fitted[k]) for k in ITEM_KEYS}
     item["presence"] = _presence_for_absences(
         params, item, gamma=bundle.absence["gamma"], known=known, absent=c.tally.not_voting
     )
