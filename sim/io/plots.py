@@ -393,16 +393,32 @@ class Panel:
     what drawing it does, so a browser tab keeps one panel of each kind: an update only moves
     the artists' data (``set_data``, ``set_offsets``, ``set_segments``), and :meth:`png` draws.
     The constrained layout is computed on the first draw and again only after an update changed
-    what the labels say (:meth:`relayout`); the figure keeps its positions in between.
+    what the labels say (:meth:`relayout`); the figure keeps its positions in between. In a
+    `static` panel (limits, ticks and text do not change with the data) everything but the
+    artists that move with the data (:meth:`moving`) is drawn once and kept as a bitmap, and a
+    draw only restores it and draws those artists on top (blitting).
 
-    Attributes
+    Parameters
     ----------
     figure : Figure
+    static : bool
+        Whether only the moving artists change between updates.
     """
 
-    def __init__(self, figure: Figure) -> None:
-        self.figure = figure
+    def __init__(self, figure: Figure, *, static: bool = True) -> None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        self.figure, self.static = figure, static
+        self._canvas = FigureCanvasAgg(figure)
+        self._moving: list[Any] = []
+        self._background: Any = None
         self._relayout = True
+
+    def moving(self, *artists: Any) -> None:
+        """Mark `artists` as those that move with the data (drawn last, over the rest)."""
+        for artist in artists:
+            artist.set_animated(True)
+            self._moving.append(artist)
 
     def relayout(self) -> None:
         """Compute the layout again at the next draw (labels changed their size)."""
@@ -414,18 +430,27 @@ class Panel:
         """
         import io
 
-        buffer = io.BytesIO()
+        from PIL import Image
+
         with house_style():
             if self._relayout:  # from the grid's positions, as on a new figure's first draw
                 for ax in self.figure.axes:
                     ax._set_position(ax.get_subplotspec().get_position(self.figure))
                 self.figure.set_layout_engine("constrained")
-            self.figure.savefig(
-                buffer, format="png", metadata=METADATA, pil_kwargs={"compress_level": 1}
-            )
+            if self._relayout or not self.static or self._background is None:
+                self._canvas.draw()  # all but the moving artists
+                self._background = self._canvas.copy_from_bbox(self.figure.bbox)
+            else:
+                self._canvas.restore_region(self._background)
             if self._relayout:  # keep the positions just computed
                 self.figure.set_layout_engine("none")
                 self._relayout = False
+            for artist in self._moving:
+                self.figure.draw_artist(artist)
+            buffer = io.BytesIO()
+            Image.fromarray(np.asarray(self._canvas.buffer_rgba())).save(
+                buffer, format="png", compress_level=1
+            )
         return buffer.getvalue()
 
 
@@ -458,6 +483,7 @@ class OddsPanel(Panel):
             ax.grid(axis="y", visible=False)
             ax.set_title(act, color=COLOURS[act])
             ax.set_xlabel("probability")
+        self.moving(*self._bars, *self._dots)
 
     def update(self, members: pd.DataFrame, iso3: Sequence[str]) -> OddsPanel:
         """Show members `iso3` (rows of a table indexed by ISO3 with ``name``, ``p_<act>``,
@@ -485,7 +511,7 @@ class MarginPanel(Panel):
 
     @_styled
     def __init__(self) -> None:
-        super().__init__(Figure(figsize=(7.5, 2.8), layout="constrained"))
+        super().__init__(Figure(figsize=(7.5, 2.8), layout="constrained"), static=False)
         ax = self.ax = self.figure.subplots()
         self._adopted = ax.stairs([0.0], [0.5, 1.5], fill=True, color=COLOURS["yes"],
                                   label="adopted")  # fmt: skip
@@ -561,6 +587,7 @@ class StripPanel(Panel):
         ax.set_xlabel("probability (mean over draws)")
         self.figure.legend(loc="outside right upper", markerscale=1.5)
         ax.set_title("All members, coloured by UN regional group")
+        self.moving(*(dots for _, _, dots in self._dots), self._ring)
 
     def update(self, members: pd.DataFrame, *, focal: str = "") -> StripPanel:
         """Show `members` (indexed by ISO3, with ``group`` and ``p_<act>``, in the order of
@@ -606,6 +633,7 @@ class RoundsPanel(Panel):
         ax.set_xlabel("round (date); the last is the vote")
         self.figure.legend(loc="outside right upper")
         self._who = ""
+        self.moving(*self._lines.values())
 
     def update(self, odds: Mapping[str, Sequence[float]], *, who: str) -> RoundsPanel:
         """Show `odds` (act -> the probability after each round played, in order) of member

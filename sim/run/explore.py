@@ -19,10 +19,10 @@ patron's cost of a firm commitment (``sim negotiate --cost``).
 
 A slider move rebuilds only the asks of the prepared episode and replays to the same round
 (:class:`sim.run.workbench.Workbench`), then updates the tab's figures in place
-(:class:`sim.run.workbench.Display`): about half a second at 1,000 draws, all of it on the server
-(``benchmarks/bench_explore.py``). Choosing another member to follow keeps the model. Each page
-lists the changes to the scenario file its settings amount to and the ``sim`` command that gives
-the same numbers on the changed file.
+(:class:`sim.run.workbench.Display`): about a quarter of a second of CPU at 1,000 draws, all of it
+on the server (``benchmarks/bench_explore.py``). Choosing another member to follow keeps the model.
+Each page lists the changes to the scenario file its settings amount to and the ``sim`` command
+that gives the same numbers on the changed file.
 
 Needs the ``explore`` extra (``pip install 'sim[explore]'``: solara and Mesa's visualisation
 dependencies). :func:`serve` runs the page on a loopback address; the scenario and draws reach

@@ -1,13 +1,14 @@
 """The analyst's workbench behind ``sim explore``: one prepared episode, answered per setting.
 
-A :class:`Workbench` prepares a scenario's variant once (:func:`sim.run.replay.prepare`: the
-draws, the calibrated members, the item) and keeps the first model's calm odds; a change of
+A :class:`Workbench` prepares a scenario's variant once (:func:`sim.run.replay.prepare`: the draws,
+the calibrated members, the item) and keeps the first model's calm odds; a change of
 :class:`Settings` (an offer's credibility and size, the value of support, a principal's weight)
-rebuilds only the asks and the odds of the members they reach, so a setting answers in about a
-tenth of a second at 1,000 draws (``benchmarks/bench_explore.py``). A :class:`Display` draws what
-the page shows, its figures built once per browser tab and updated in place. Every setting is a
-change to the scenario file (:meth:`Workbench.overrides`): ``sim replay`` on the file so changed
-gives the same odds, which ``tests/test_explore.py`` checks through a browser.
+rebuilds only the asks and the odds of the members they reach, so a setting answers (odds, exact
+tally and margin) in about a fifth of a second at 1,000 draws (``benchmarks/bench_explore.py``). A
+:class:`Display` draws what the page shows, its figures built once per browser tab and updated in
+place. Every setting is a change to the scenario file (:meth:`Workbench.overrides`): ``sim replay``
+on the file so changed gives the same odds, which ``tests/test_explore.py`` checks through a
+browser.
 
 What the settings mean (all on the variant's timeline):
 
