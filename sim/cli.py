@@ -1073,7 +1073,8 @@ def explore(
     """Explore SCENARIO in the browser: sliders for an offer's credibility and size, the value
     of support and a principal's weight; the followed member's odds with 5-95% intervals, the
     tally against the rule's threshold, every member's odds by regional group; Step plays the
-    timeline round by round.
+    timeline round by round. With a [negotiation] section, the negotiate switch runs sim
+    negotiate instead: Step plays one round of it and lists its exchanges.
 
     Serves Mesa's SolaraViz page at http://HOST:PORT/ until interrupted (Ctrl-C). Needs the
     explore extra: pip install -e '.[explore]'. Each setting lists the changes to the scenario

@@ -4,8 +4,10 @@ The browser test starts ``sim explore`` on a free loopback port, opens it in hea
 (Debian's ``chromium``, driven by Playwright's Python package through ``executable_path``;
 Playwright's own browser download is not used), moves the credibility slider, reads Ukraine's
 odds from the page and compares them with ``sim.replay`` on the scenario file changed the same
-way, to the page's three decimals, then plays the timeline with Mesa's Reset and Step. A
-screenshot goes to ``results/explore/``. Without Chromium, Playwright, the explore extra or
+way, to the page's three decimals, then plays the timeline with Mesa's Reset and Step. Then it
+switches to the negotiation and steps through it round by round: after the first round and at
+the vote the page shows ``sim.negotiate``'s odds, exchanges and P(adopted). Screenshots go to
+``results/explore/``. Without Chromium, Playwright, the explore extra or
 Solara's page assets, it skips and says why.
 """
 
@@ -30,6 +32,8 @@ from sim.core.acts import ACTS
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "scenarios" / "icj_referral_2022.toml"
 DRAWS = 1000  # the page's default: a slider move answers at this size
+SEED = 20221230  # sim explore's default seed
+NEGOTIATION_ROUNDS = 10  # the ICJ scenario's [negotiation] rounds
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -158,6 +162,24 @@ def test_a_slider_move_gives_the_replay_of_the_changed_file(browser_tools, tmp_p
                 page.get_by_role("button", name="Step").click()
                 page.wait_for_selector("#sim-focal[data-step='1']", timeout=20_000)
                 first_round, _ = _page_odds(page)
+
+                # The negotiation of the file as written, stepped through round by round.
+                page.get_by_role("button", name="Back to the file as written").click()
+                page.wait_for_selector("text=none: the file as written", timeout=20_000)
+                page.locator(".sim-mode input").check()
+                page.wait_for_selector(
+                    "#sim-focal[data-mode='negotiation'][data-step='0']", timeout=30_000
+                )
+                stepped = {}
+                for k in range(1, NEGOTIATION_ROUNDS + 1):
+                    page.get_by_role("button", name="Step").click()
+                    page.wait_for_selector(
+                        f"#sim-focal[data-mode='negotiation'][data-step='{k}']", timeout=20_000
+                    )
+                    if k in (1, NEGOTIATION_ROUNDS):
+                        trades = page.locator(".sim-trade").all_inner_texts()
+                        stepped[k] = (*_page_odds(page), trades)
+                page.screenshot(path=str(out / "icj_referral_2022_negotiation.png"), full_page=True)
             finally:
                 context.close()
     finally:
@@ -183,6 +205,24 @@ def test_a_slider_move_gives_the_replay_of_the_changed_file(browser_tools, tmp_p
     row = bench.view(bench.model(settings, rounds=1)).members.loc["UKR"]
     expected = np.array([row[f"p_{act}"] for act in ACTS])
     assert np.abs(first_round - expected).max() <= 0.0005 + 1e-9
+
+    # The negotiation on the page is sim negotiate's, round by round.
+    negotiation = sim.negotiate(SCENARIO, n_draws=DRAWS, seed=SEED)
+    assert negotiation.rounds == NEGOTIATION_ROUNDS
+    rounds = negotiation.replay.rounds
+    odds, _, trades = stepped[1]
+    expected = rounds.loc[0, [f"UKR_{act}" for act in ACTS]].to_numpy(float)
+    assert np.abs(odds - expected).max() <= 0.0005 + 1e-9, (odds, expected)
+    from sim.run.negotiate import trade_lines
+
+    records = negotiation.trades.to_dict("records")
+    assert trades == trade_lines(t for t in records if t["round"] == 1)
+    assert trades  # Israel's opening offer and Ukraine's counter-ask
+    odds, p_adopted, trades = stepped[NEGOTIATION_ROUNDS]
+    row = negotiation.members.set_index("iso3").loc["UKR"]
+    assert np.abs(odds - row[[f"p_{act}" for act in ACTS]].to_numpy(float)).max() <= 0.0005 + 1e-9
+    assert abs(p_adopted - negotiation.tally.prob_pass()) <= 0.0005 + 1e-9
+    assert trades == negotiation.path()
 
 
 def test_the_workbench_matches_replay_of_the_changed_file(tmp_path):
@@ -211,6 +251,45 @@ def test_the_workbench_matches_replay_of_the_changed_file(tmp_path):
         assert view.margin_pmf.sum() == pytest.approx(1.0, abs=1e-12)
         adopts = view.margin_pmf[view.margins >= view.rule.min_margin].sum()
         assert adopts == pytest.approx(view.p_adopted, abs=1e-9)
+
+
+def test_the_workbench_negotiates_as_sim_negotiate_does_round_by_round():
+    """In negotiation mode each step is a round of ``sim negotiate`` on the file changed as the
+    page lists (with its cost ratio): the same exchanges, the same odds after every round, the
+    same tally at the vote."""
+    from sim.run.negotiate import trade_lines
+    from sim.run.workbench import Workbench
+
+    bench = Workbench(SCENARIO, n_draws=60, seed=3)
+    base = bench.defaults().but(negotiate=True)
+    for settings in (base, base.but(cost=0.01), base.but(credibility=0.5, support_value=5.0)):
+        expected = sim.negotiate(
+            bench.scenario_for(settings), variant=settings.variant, n_draws=60, seed=3,
+            cost=settings.cost,
+        )  # fmt: skip
+        model = bench.model(settings, rounds=0)
+        assert model.round_dates == tuple(expected.replay.rounds["date"])
+        records = expected.trades.to_dict("records")
+        for k in range(1, expected.rounds + 1):
+            model.step()
+            row = expected.replay.rounds.iloc[k - 1]
+            got = bench.view(model).members.loc["UKR"]
+            for act in ACTS:
+                assert got[f"p_{act}"] == pytest.approx(row[f"UKR_{act}"], abs=1e-12)
+            assert trade_lines(t for t in model.trades if t["round"] == k) == trade_lines(
+                t for t in records if t["round"] == k
+            )
+        view = bench.view(model)
+        cols = [f"p_{act}" for act in ACTS]
+        want = expected.members.set_index("iso3")[cols].to_numpy()
+        assert np.abs(view.members[cols].to_numpy() - want).max() < 1e-12, settings
+        assert view.p_adopted == pytest.approx(expected.tally.prob_pass(), abs=1e-12)
+        assert bench.command(settings).startswith("sim negotiate ")
+    # A cheap commitment changes what Israel answers (the setting reaches the patrons).
+    moves = {
+        s.cost: [t["move"] for t in bench.model(s).trades] for s in (base, base.but(cost=0.01))
+    }
+    assert moves[None] != moves[0.01]
 
 
 def test_stepping_plays_the_timeline_round_by_round():

@@ -103,7 +103,49 @@ def test_the_margin_figure_splits_at_the_rules_threshold():
     pmf = np.full(len(margins), 1 / len(margins))
     fig = plots.margin_figure(margins, pmf, min_margin=1, no_weight=1, p_adopted=4 / 9)
     ax = fig.axes[0]
-    adopted, rejected = ax.containers
-    assert [round(b.get_x() + b.get_width() / 2) for b in adopted] == [1, 2, 3, 4]
-    assert [round(b.get_x() + b.get_width() / 2) for b in rejected] == [-4, -3, -2, -1, 0]
+    adopted, rejected = ax.patches  # one filled step per side of the threshold
+    assert adopted.get_label() == "adopted"
+    assert adopted.get_data().edges.tolist() == [0.5, 1.5, 2.5, 3.5, 4.5]  # margins 1..4
+    assert rejected.get_data().edges.tolist() == [-4.5, -3.5, -2.5, -1.5, -0.5, 0.5]  # -4..0
     assert ax.lines[0].get_xdata()[0] == pytest.approx(0.5)  # the threshold, between 0 and 1
+
+
+def test_a_panel_updated_in_place_draws_what_a_new_one_draws():
+    """The page updates one figure per tab: after any updates, it shows what a figure built
+    for the last data shows."""
+    members = pd.DataFrame(
+        {"name": ["A", "B", "C"], "group": ["WEOG", "African", "WEOG"]},
+        index=pd.Index(["AAA", "BBB", "CCC"], name="iso3"),
+    )
+    rng = np.random.default_rng(0)
+
+    def odds() -> pd.DataFrame:
+        frame = members.copy()
+        p = rng.dirichlet(np.ones(4), size=3)
+        for k, act in enumerate(ACTS):
+            frame[f"p_{act}"] = p[:, k]
+            frame[f"p_{act}_q05"], frame[f"p_{act}_q95"] = p[:, k] / 2, (1 + p[:, k]) / 2
+        return frame
+
+    first, last = odds(), odds()
+    margins, pmf = np.arange(-3, 4), rng.dirichlet(np.ones(7))
+    live = [
+        plots.OddsPanel(1).update(first, ["AAA"]),
+        plots.StripPanel(members["group"]).update(first, focal="AAA"),
+        plots.MarginPanel().update(margins, pmf[::-1], min_margin=0, no_weight=1, p_adopted=0.5),
+    ]
+    for panel in live:
+        panel.png()
+    live[0].update(last, ["BBB"])
+    live[1].update(last, focal="CCC")
+    live[2].update(margins, pmf, min_margin=1, no_weight=1, p_adopted=0.25)
+    fresh = [
+        plots.OddsPanel(1).update(last, ["BBB"]),
+        plots.StripPanel(members["group"]).update(last, focal="CCC"),
+        plots.MarginPanel().update(margins, pmf, min_margin=1, no_weight=1, p_adopted=0.25),
+    ]
+    live[2].relayout()  # its tick labels changed width: the fresh figure's layout
+    for old, new in zip(live, fresh, strict=True):  # the strip's drawn over its kept bitmap
+        assert old.png() == new.png(), type(old).__name__
+    with pytest.raises(ValueError, match="not the members"):
+        live[1].update(last.iloc[[1, 0, 2]])

@@ -5,7 +5,8 @@ acts always in the same colours (:data:`COLOURS`), intervals as 5-95% across par
 what a scenario records drawn in black and marked "recorded (not an input)". File figures are
 written next to the result files; PNGs carry no timestamp or software tag, so reruns give the
 same bytes. The ``*_figure`` functions return a :class:`matplotlib.figure.Figure` for the
-browser page instead of writing a file.
+browser page instead of writing a file; the page itself keeps one :class:`Panel` of each kind
+per browser tab and updates it in place.
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ __all__ = [
     "COLOURS",
     "GROUP_COLOURS",
     "STYLE",
+    "MarginPanel",
+    "OddsPanel",
+    "Panel",
+    "RoundsPanel",
+    "StripPanel",
     "house_style",
     "margin_figure",
     "odds_figure",
@@ -380,71 +386,295 @@ def plot_sweep_heatmap(
 
 
 # ------------------------------------------------------------------ the explore page
+class Panel:
+    """A figure of the ``sim explore`` page, built once and then updated in place.
 
+    Building a matplotlib figure (axes, ticks, text, the constrained layout) costs several times
+    what drawing it does, so a browser tab keeps one panel of each kind: an update only moves
+    the artists' data (``set_data``, ``set_offsets``, ``set_segments``), and :meth:`png` draws.
+    The constrained layout is computed on the first draw and again only after an update changed
+    what the labels say (:meth:`relayout`); the figure keeps its positions in between. In a
+    `static` panel (limits, ticks and text do not change with the data) everything but the
+    artists that move with the data (:meth:`moving`) is drawn once and kept as a bitmap, and a
+    draw only restores it and draws those artists on top (blitting).
 
-@_styled
-def odds_figure(members: pd.DataFrame, iso3: Sequence[str]) -> Figure:
-    """The odds of members `iso3` with their 5-95% intervals (rows of a table indexed by ISO3
-    with ``name``, ``p_<act>``, ``p_<act>_q05``, ``p_<act>_q95``), one panel per act.
+    Parameters
+    ----------
+    figure : Figure
+    static : bool
+        Whether only the moving artists change between updates.
     """
-    rows = members.loc[list(iso3)]
-    labels = [f"{i} {n}" for i, n in zip(rows.index, rows["name"], strict=True)]
-    return _odds_panels(rows, labels, {}, width=7.5)
+
+    def __init__(self, figure: Figure, *, static: bool = True) -> None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        self.figure, self.static = figure, static
+        self._canvas = FigureCanvasAgg(figure)
+        self._moving: list[Any] = []
+        self._background: Any = None
+        self._relayout = True
+
+    def moving(self, *artists: Any) -> None:
+        """Mark `artists` as those that move with the data (drawn last, over the rest)."""
+        for artist in artists:
+            artist.set_animated(True)
+            self._moving.append(artist)
+
+    def relayout(self) -> None:
+        """Compute the layout again at the next draw (labels changed their size)."""
+        self._relayout = True
+
+    def png(self) -> bytes:
+        """The figure as PNG bytes, in the house style (fast compression: the page's images
+        are sent once and not kept).
+        """
+        import io
+
+        from PIL import Image
+
+        with house_style():
+            if self._relayout:  # from the grid's positions, as on a new figure's first draw
+                for ax in self.figure.axes:
+                    ax._set_position(ax.get_subplotspec().get_position(self.figure))
+                self.figure.set_layout_engine("constrained")
+            if self._relayout or not self.static or self._background is None:
+                self._canvas.draw()  # all but the moving artists
+                self._background = self._canvas.copy_from_bbox(self.figure.bbox)
+            else:
+                self._canvas.restore_region(self._background)
+            if self._relayout:  # keep the positions just computed
+                self.figure.set_layout_engine("none")
+                self._relayout = False
+            for artist in self._moving:
+                self.figure.draw_artist(artist)
+            buffer = io.BytesIO()
+            Image.fromarray(np.asarray(self._canvas.buffer_rgba())).save(
+                buffer, format="png", compress_level=1
+            )
+        return buffer.getvalue()
 
 
-@_styled
-def margin_figure(
-    margins: np.ndarray, pmf: np.ndarray, *, min_margin: int, no_weight: int, p_adopted: float
-) -> Figure:
+class OddsPanel(Panel):
+    """Members' odds with their 5-95% intervals, one panel per act (a dot at the mean, a bar
+    over the interval), for `n_rows` members at a time.
+
+    Parameters
+    ----------
+    n_rows : int
+    width : float
+        Inches.
+    """
+
+    @_styled
+    def __init__(self, n_rows: int = 1, *, width: float = 7.5) -> None:
+        super().__init__(Figure(figsize=(width, 0.32 * n_rows + 1.5), layout="constrained"))
+        self.axes = self.figure.subplots(1, len(ACTS), sharey=True)
+        self._y = np.arange(n_rows)
+        self._labels: list[str] = []
+        self._bars, self._dots = [], []
+        for ax, act in zip(self.axes, ACTS, strict=True):
+            zero = np.zeros(n_rows)
+            self._bars.append(ax.hlines(self._y, zero, zero, color=COLOURS[act], linewidth=4,
+                                        alpha=0.4))  # fmt: skip
+            self._dots.append(ax.plot(zero, self._y, "o", color=COLOURS[act], markersize=5)[0])
+            ax.set_xlim(-0.03, 1.03)
+            ax.set_xticks([0, 0.5, 1])
+            ax.set_ylim(n_rows - 0.5, -0.5)
+            ax.grid(axis="y", visible=False)
+            ax.set_title(act, color=COLOURS[act])
+            ax.set_xlabel("probability")
+        self.moving(*self._bars, *self._dots)
+
+    def update(self, members: pd.DataFrame, iso3: Sequence[str]) -> OddsPanel:
+        """Show members `iso3` (rows of a table indexed by ISO3 with ``name``, ``p_<act>``,
+        ``p_<act>_q05``, ``p_<act>_q95``); returns the panel.
+        """
+        rows = members.loc[list(iso3)]
+        labels = [f"{i} {n}" for i, n in zip(rows.index, rows["name"], strict=True)]
+        if len(labels) != len(self._y):
+            raise ValueError(f"iso3: expected {len(self._y)} members; got {len(labels)}")
+        if labels != self._labels:
+            self.axes[0].set_yticks(self._y, labels)
+            self._labels = labels
+            self.relayout()
+        for act, bars, dots in zip(ACTS, self._bars, self._dots, strict=True):
+            lo, hi = rows[f"p_{act}_q05"].to_numpy(), rows[f"p_{act}_q95"].to_numpy()
+            bars.set_segments([[(a, y), (b, y)] for a, b, y in zip(lo, hi, self._y, strict=True)])
+            dots.set_xdata(rows[f"p_{act}"].to_numpy())
+        return self
+
+
+class MarginPanel(Panel):
     """The exact distribution of ``yes - w * no`` against the rule's threshold: adopting
     margins in the yes colour, the others in the no colour, the threshold dashed.
     """
-    keep = np.flatnonzero(pmf > 1e-6 * pmf.max())
-    lo, hi = min(keep[0], np.searchsorted(margins, min_margin)), keep[-1]
-    lo, hi = max(lo - 2, 0), min(hi + 2, len(margins) - 1)
-    x, p = margins[lo : hi + 1], pmf[lo : hi + 1]
-    fig = Figure(figsize=(7.5, 2.8), layout="constrained")
-    ax = fig.subplots()
-    adopts = x >= min_margin
-    ax.bar(x[adopts], p[adopts], width=1.0, color=COLOURS["yes"], label="adopted")
-    ax.bar(x[~adopts], p[~adopts], width=1.0, color=COLOURS["no"], label="not adopted")
-    ax.axvline(min_margin - 0.5, color="black", linestyle="--", linewidth=1, label="threshold")
-    w = "" if no_weight == 1 else f"{no_weight} x "
-    ax.set_xlabel(f"margin: yes - {w}no")
-    ax.set_ylabel("probability")
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))
-    ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
-    fig.legend(loc="outside right upper")
-    ax.set_title(f"P(adopted) = {p_adopted:.3f}")
-    return fig
+
+    @_styled
+    def __init__(self) -> None:
+        super().__init__(Figure(figsize=(7.5, 2.8), layout="constrained"), static=False)
+        ax = self.ax = self.figure.subplots()
+        self._adopted = ax.stairs([0.0], [0.5, 1.5], fill=True, color=COLOURS["yes"],
+                                  label="adopted")  # fmt: skip
+        self._rejected = ax.stairs([0.0], [-0.5, 0.5], fill=True, color=COLOURS["no"],
+                                   label="not adopted")  # fmt: skip
+        self._threshold = ax.axvline(0.5, color="black", linestyle="--", linewidth=1,
+                                     label="threshold")  # fmt: skip
+        ax.set_ylabel("probability")
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
+        self.figure.legend(loc="outside right upper")
+        self._weight: int | None = None
+
+    def update(
+        self, margins: np.ndarray, pmf: np.ndarray, *, min_margin: int, no_weight: int,
+        p_adopted: float,
+    ) -> MarginPanel:  # fmt: skip
+        """Show the distribution `pmf` over `margins` (consecutive integers); the range shown
+        runs from two below the lower of the threshold and the least likely margin worth
+        drawing (1e-6 of the most likely) to two above the higher; returns the panel.
+        """
+        keep = np.flatnonzero(pmf > 1e-6 * pmf.max())
+        at = int(np.searchsorted(margins, min_margin))
+        lo, hi = max(min(keep[0], at - 1) - 2, 0), min(max(keep[-1], at) + 2, len(margins) - 1)
+        x, p = margins[lo : hi + 1], pmf[lo : hi + 1]
+        split = int(np.searchsorted(x, min_margin))  # x[split:] adopt
+        edges = np.append(x - 0.5, x[-1] + 0.5)
+        self._rejected.set_data(p[:split], edges[: split + 1])
+        self._adopted.set_data(p[split:], edges[split:])
+        self._threshold.set_xdata([min_margin - 0.5] * 2)
+        self.ax.set_xlim(edges[0], edges[-1])
+        self.ax.set_ylim(0, 1.05 * float(p.max()))
+        if no_weight != self._weight:
+            w = "" if no_weight == 1 else f"{no_weight} x "
+            self.ax.set_xlabel(f"margin: yes - {w}no")
+            self._weight = no_weight
+        self.ax.set_title(f"P(adopted) = {p_adopted:.3f}")
+        return self
 
 
-@_styled
-def strip_figure(members: pd.DataFrame, *, focal: str = "") -> Figure:
+class StripPanel(Panel):
     """Every member's probability of each act, one dot per member coloured by its UN regional
-    group (rows: the acts; within a row, members spread by group); `focal` ringed.
+    group (rows: the acts; within a row, members spread by group); the followed member ringed.
+
+    Parameters
+    ----------
+    groups : sequence of str
+        Each member's UN regional group, in the order of the tables :meth:`update` shows (the
+        colours and the spread are fixed by them).
     """
-    fig = Figure(figsize=(7.5, 3.4), layout="constrained")
-    ax = fig.subplots()
-    groups = list(GROUP_COLOURS)
-    offsets = {g: (k - (len(groups) - 1) / 2) * 0.14 for k, g in enumerate(groups)}
-    jitter = (np.arange(len(members)) % 7 - 3) * 0.012
-    for row, act in enumerate(ACTS):
-        for group in groups:
-            on = (members["group"] == group).to_numpy()
-            ax.scatter(members[f"p_{act}"].to_numpy()[on], row + offsets[group] + jitter[on],
-                       s=9, color=GROUP_COLOURS[group], alpha=0.8, linewidths=0,
-                       label=group if row == 0 else None)  # fmt: skip
+
+    @_styled
+    def __init__(self, groups: Sequence[str]) -> None:
+        super().__init__(Figure(figsize=(7.5, 3.4), layout="constrained"))
+        ax = self.ax = self.figure.subplots()
+        self.groups = tuple(groups)
+        names = list(GROUP_COLOURS)
+        offsets = {g: (k - (len(names) - 1) / 2) * 0.14 for k, g in enumerate(names)}
+        jitter = (np.arange(len(self.groups)) % 7 - 3) * 0.012
+        member_groups = np.array(self.groups, dtype=object)
+        self._dots = []
+        for group in names:
+            on = np.flatnonzero(member_groups == group)
+            y = np.concatenate([row + offsets[group] + jitter[on] for row in range(len(ACTS))])
+            dots = ax.scatter(np.zeros_like(y), y, s=9, color=GROUP_COLOURS[group], alpha=0.8,
+                              linewidths=0, label=group)  # fmt: skip
+            self._dots.append((on, y, dots))
+        self._ring = ax.plot([], [], "o", markersize=11, fillstyle="none", color="black",
+                             label="followed")[0]  # fmt: skip
+        ax.set_yticks(range(len(ACTS)), list(ACTS))
+        ax.set_ylim(len(ACTS) - 0.5, -0.5)
+        ax.set_xlim(-0.02, 1.02)
+        ax.set_xlabel("probability (mean over draws)")
+        self.figure.legend(loc="outside right upper", markerscale=1.5)
+        ax.set_title("All members, coloured by UN regional group")
+        self.moving(*(dots for _, _, dots in self._dots), self._ring)
+
+    def update(self, members: pd.DataFrame, *, focal: str = "") -> StripPanel:
+        """Show `members` (indexed by ISO3, with ``group`` and ``p_<act>``, in the order of
+        the groups given), `focal` ringed; returns the panel.
+        """
+        if tuple(members["group"]) != self.groups:
+            raise ValueError("members: not the members (groups, order) the panel was built for")
+        odds = members[[f"p_{act}" for act in ACTS]].to_numpy()
+        for on, y, dots in self._dots:
+            dots.set_offsets(np.column_stack([odds[on].T.ravel(), y]))
         if focal in members.index:
-            ax.plot([members.loc[focal, f"p_{act}"]], [row], "o", markersize=11,
-                    fillstyle="none", color="black", label=focal if row == 0 else None)  # fmt: skip
-    ax.set_yticks(range(len(ACTS)), list(ACTS))
-    ax.set_ylim(len(ACTS) - 0.5, -0.5)
-    ax.set_xlim(-0.02, 1.02)
-    ax.set_xlabel("probability (mean over draws)")
-    fig.legend(loc="outside right upper", markerscale=1.5)
-    ax.set_title("All members, coloured by UN regional group")
-    return fig
+            self._ring.set_data(odds[members.index.get_loc(focal)], np.arange(len(ACTS)))
+        else:
+            self._ring.set_data([], [])
+        return self
+
+
+class RoundsPanel(Panel):
+    """A member's odds of each act after each round played so far (the last round is the
+    vote), against the rounds' dates.
+
+    Parameters
+    ----------
+    dates : sequence of str
+        The rounds' dates.
+    """
+
+    @_styled
+    def __init__(self, dates: Sequence[str]) -> None:
+        super().__init__(Figure(figsize=(7.5, 2.6), layout="constrained"))
+        ax = self.ax = self.figure.subplots()
+        self.dates = tuple(dates)
+        self._lines = {
+            act: ax.plot([], [], "o-", color=COLOURS[act], markersize=4, label=act)[0]
+            for act in ACTS
+        }
+        ticks = range(len(self.dates))
+        every = max(1, -(-len(self.dates) // 8))  # at most about eight dates written
+        ax.set_xticks(ticks, [d if k % every == 0 or k == len(ticks) - 1 else ""
+                              for k, d in enumerate(self.dates)])  # fmt: skip
+        ax.set_xlim(-0.5, len(self.dates) - 0.5)
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel("round (date); the last is the vote")
+        self.figure.legend(loc="outside right upper")
+        self._who = ""
+        self.moving(*self._lines.values())
+
+    def update(self, odds: Mapping[str, Sequence[float]], *, who: str) -> RoundsPanel:
+        """Show `odds` (act -> the probability after each round played, in order) of member
+        `who`; returns the panel.
+        """
+        for act, line in self._lines.items():
+            values = list(odds[act])
+            line.set_data(range(len(values)), values)
+        if who != self._who:
+            self.ax.set_ylabel(f"{who}: probability")
+            self._who = who
+            self.relayout()
+        return self
+
+
+def odds_figure(members: pd.DataFrame, iso3: Sequence[str]) -> Figure:
+    """The odds of members `iso3` with their 5-95% intervals (rows of a table indexed by ISO3
+    with ``name``, ``p_<act>``, ``p_<act>_q05``, ``p_<act>_q95``), one panel per act
+    (:class:`OddsPanel`).
+    """
+    return OddsPanel(len(iso3)).update(members, iso3).figure
+
+
+def margin_figure(
+    margins: np.ndarray, pmf: np.ndarray, *, min_margin: int, no_weight: int, p_adopted: float
+) -> Figure:
+    """The exact distribution of ``yes - w * no`` against the rule's threshold
+    (:class:`MarginPanel`).
+    """
+    return (
+        MarginPanel()
+        .update(margins, pmf, min_margin=min_margin, no_weight=no_weight, p_adopted=p_adopted)
+        .figure
+    )
+
+
+def strip_figure(members: pd.DataFrame, *, focal: str = "") -> Figure:
+    """Every member's probability of each act, coloured by UN regional group, `focal` ringed
+    (:class:`StripPanel`).
+    """
+    return StripPanel(list(members["group"])).update(members, focal=focal).figure
 
 
 @_styled

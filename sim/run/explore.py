@@ -8,13 +8,21 @@ variant, the member to follow, and sliders for the offer's credibility and size,
 support and the principal's weight (the standing value of the relationship on its asks). The
 panels: the followed member's four odds with their 5-95% intervals, the exact distribution of the
 margin against the rule's threshold with P(adopted), every member's odds coloured by UN regional
-group, the timeline so far and the followed member's odds round by round (Mesa's
-``make_plot_component``).
+group, the timeline so far and the followed member's odds round by round.
+
+A scenario with a ``[negotiation]`` section adds the *negotiate* switch: the model then runs as
+``sim negotiate`` runs it (the patrons choose their own offers, the cited asks the floor; the same
+seed, so the same numbers), *Step* plays one round of the negotiation and the rounds list each
+round's exchanges (which patron offered what to whom, counter-asks and answers, in ``sim
+negotiate``'s words), the followed member's odds and P(adopted) after it; a slider sets every
+patron's cost of a firm commitment (``sim negotiate --cost``).
 
 A slider move rebuilds only the asks of the prepared episode and replays to the same round
-(:class:`sim.run.workbench.Workbench`): about a quarter of a second at 1,000 draws. Each page
-lists the changes to the scenario file its settings amount to, so ``sim replay`` on the changed
-file gives the same odds.
+(:class:`sim.run.workbench.Workbench`), then updates the tab's figures in place
+(:class:`sim.run.workbench.Display`): about a quarter of a second of CPU at 1,000 draws, all of it
+on the server (``benchmarks/bench_explore.py``). Choosing another member to follow keeps the model.
+Each page lists the changes to the scenario file its settings amount to and the ``sim`` command
+that gives the same numbers on the changed file.
 
 Needs the ``explore`` extra (``pip install 'sim[explore]'``: solara and Mesa's visualisation
 dependencies). :func:`serve` runs the page on a loopback address; the scenario and draws reach
@@ -38,13 +46,16 @@ from typing import Any
 import numpy as np
 import solara
 import uvicorn
-from mesa.visualization import SolaraViz, make_plot_component
+from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
 from sim.core.acts import ACTS
 from sim.io.errors import DataError, ScenarioError
-from sim.io.plots import COLOURS, margin_figure, odds_figure, strip_figure
-from sim.run.workbench import ExploreModel, Settings, View, Workbench
+from sim.io.plots import COLOURS
+from sim.model.patrons import patron_specs
+from sim.model.setup import AskSpec
+from sim.run.negotiate import trade_lines
+from sim.run.workbench import Display, ExploreModel, Settings, View, Workbench
 
 __all__ = [
     "Page",
@@ -98,7 +109,7 @@ def _scenario_files() -> dict[str, Path]:
 
 
 class Session:
-    """One browser tab's state: the workbench and the current settings.
+    """One browser tab's state: the workbench, the current settings and the tab's figures.
 
     Parameters
     ----------
@@ -108,6 +119,7 @@ class Session:
 
     def __init__(self, workbench: Workbench, settings: Settings) -> None:
         self.workbench, self.settings = workbench, settings
+        self.display = Display()
 
     def view(self, model: PageModel) -> View:
         """What `model` shows after the rounds it has played (computed once per round: the
@@ -117,10 +129,32 @@ class Session:
             model.views[model.steps] = model.workbench.view(model)
         return model.views[model.steps]
 
+    def images(self, model: PageModel) -> dict[str, bytes]:
+        """The figures of `model` after the rounds it has played, for the followed member
+        (drawn once per round and member: :meth:`sim.run.workbench.Display.images`).
+        """
+        key = (model.steps, self.settings.focal)
+        if key not in model.images:
+            model.images[key] = self.display.images(model, self.view(model), key[1])
+        return model.images[key]
+
+    def move(self, settings: Settings, rounds: int | None = None) -> PageModel:
+        """What a slider move does: a model under `settings` played `rounds` rounds (None, or
+        more than there are: to the vote), with what the page shows computed and drawn.
+        """
+        self.settings = settings
+        model = PageModel(self)
+        n_rounds = len(model.round_dates)
+        rounds = n_rounds if rounds is None else min(rounds, n_rounds)
+        if rounds:
+            model.run_until(rounds)
+        self.images(model)
+        return model
+
 
 class PageModel(ExploreModel):
     """The model ``SolaraViz`` rebuilds on *Reset*: the session's current settings, before the
-    first ask.
+    first ask (or the first round of the negotiation).
 
     Parameters
     ----------
@@ -133,6 +167,7 @@ class PageModel(ExploreModel):
         super().__init__(session.workbench, session.settings, rng=rng)
         self.session = session
         self.views: dict[int, View] = {}  # by rounds played
+        self.images: dict[tuple[int, str], dict[str, bytes]] = {}  # by rounds and member
 
 
 # ------------------------------------------------------------------------- the panels
@@ -150,9 +185,13 @@ def _focal_odds(model: PageModel) -> None:
         for act in ACTS
     )
     heads = "".join(f"<th colspan=2>{act}</th>" for act in ACTS)
-    where = "before the first ask" if view.step == 0 else f"after round {view.step} ({view.date})"
+    if view.step == 0:
+        where = "before the first round" if model.mode == "negotiate" else "before the first ask"
+    else:
+        where = f"after round {view.step} ({view.date})"
+    mode = "negotiation" if model.mode == "negotiate" else "timeline"
     table = (
-        f'<div id="sim-focal" data-iso3="{iso3}" data-step="{view.step}">'
+        f'<div id="sim-focal" data-iso3="{iso3}" data-step="{view.step}" data-mode="{mode}">'
         f"<b>{html.escape(str(row['name']))} ({iso3})</b>, {where}: probability of each act "
         f"(mean over {model.setup.n_draws} draws, 5-95%)"
         f"<table><tr>{heads}</tr><tr>{cells}</tr></table>"
@@ -160,7 +199,7 @@ def _focal_odds(model: PageModel) -> None:
     )
     with solara.Column():
         solara.HTML(tag="div", unsafe_innerHTML=table)
-        solara.FigureMatplotlib(odds_figure(view.members, [iso3]), format="png")
+        solara.Image(session.images(model)["odds"], format="png", classes=["sim-figure"])
 
 
 def _tally(model: PageModel) -> None:
@@ -178,29 +217,37 @@ def _tally(model: PageModel) -> None:
             unsafe_innerHTML=f"<b>Expected tally</b> (90% interval): {text}; "
             f"rule: {view.rule.name.replace('_', ' ')}",
         )
-        solara.FigureMatplotlib(
-            margin_figure(
-                view.margins, view.margin_pmf, min_margin=view.rule.min_margin,
-                no_weight=view.rule.no_weight, p_adopted=view.p_adopted,
-            ),
-            format="png",
-        )  # fmt: skip
+        solara.Image(model.session.images(model)["margin"], format="png", classes=["sim-figure"])
 
 
 def _strip(model: PageModel) -> None:
     """Every member's odds, coloured by UN regional group."""
-    view = model.session.view(model)
-    solara.FigureMatplotlib(
-        strip_figure(view.members, focal=model.session.settings.focal), format="png"
-    )
+    solara.Image(model.session.images(model)["strip"], format="png", classes=["sim-figure"])
+
+
+def _arrivals(model: PageModel) -> list[list[AskSpec]]:
+    """The cited asks arriving in each round: on its date, or in a negotiation at the first
+    round on or after it.
+    """
+    out: list[list[AskSpec]] = [[] for _ in model.round_dates]
+    for ask in sorted(model.setup.asks, key=lambda a: (a.date, a.order)):
+        k = next((k for k, day in enumerate(model.round_dates) if day >= ask.date), None)
+        if k is not None:
+            out[k].append(ask)
+    return out
 
 
 def _timeline(model: PageModel) -> None:
-    """The rounds: dates, the asks that arrived on each, where the model stands."""
-    setup = model.setup
+    """The rounds: dates, the asks that arrived on each, where the model stands; in a
+    negotiation also each round's exchanges (``sim negotiate``'s lines), the followed member's
+    odds and P(adopted) after it.
+    """
+    session = model.session
+    focal = session.settings.focal
+    negotiating = model.mode == "negotiate"
+    series = model.datacollector.model_vars
     lines = []
-    for k, date in enumerate(model.round_dates, start=1):  # an <ol> numbers the rounds
-        asks = [a for a in setup.asks if a.date == date]
+    for k, (date, asks) in enumerate(zip(model.round_dates, _arrivals(model), strict=True), 1):
         what = "; ".join(
             f"{a.event_id} ({a.principal} to {len(a.targets)} member"
             f"{'s' if len(a.targets) > 1 else ''}"
@@ -209,17 +256,40 @@ def _timeline(model: PageModel) -> None:
         )
         if k == len(model.round_dates):
             what = (what + "; " if what else "") + "the vote"
-        item = f"{date}: {html.escape(what)}"
-        lines.append(f"<li><b>{item}</b> (now)</li>" if k == model.steps else f"<li>{item}</li>")
-    changes = model.session.workbench.overrides(model.session.settings)
+        item = html.escape(f"{date}: {what}" if what else date)
+        if k == model.steps:
+            item = f"<b>{item}</b> (now)"
+        if negotiating and k <= model.steps:
+            trades = trade_lines(t for t in model.trades if t["round"] == k)
+            item += "".join(
+                f'<div class="sim-trade" data-round="{k}">{html.escape(t)}</div>' for t in trades
+            )
+            odds = ", ".join(
+                f'{act} <span data-act="{act}">{series[f"{focal}_{act}"][k - 1]:.3f}</span>'
+                for act in ACTS
+                if f"{focal}_{act}" in series
+            )
+            view = model.views.get(k)
+            adopted = "" if view is None else f"; P(adopted) {view.p_adopted:.3f}"
+            item += (
+                f'<div class="sim-round-odds" data-round="{k}" style="color:#444">{focal}: '
+                f"{odds or 'not followed by the scenario'}{adopted}</div>"
+            )
+        lines.append(f"<li>{item}</li>")
+    wb = session.workbench
+    changes = wb.overrides(session.settings)
     file_lines = "".join(
         f"<li><code>{html.escape(f'{k} = {v!r}')}</code></li>" for k, v in changes.items()
     )
+    what = "one round of the negotiation" if negotiating else "one round"
+    first = "the first round" if negotiating else "the first ask"
     solara.HTML(
         tag="div",
-        unsafe_innerHTML="<b>Timeline</b> (Step plays one round, Reset goes back to before the "
-        f"first ask)<ol>{''.join(lines)}</ol><b>Changes to the scenario file</b> these settings "
-        f"amount to:<ul>{file_lines or '<li>none: the file as written</li>'}</ul>",
+        unsafe_innerHTML=f"<b>{'Negotiation' if negotiating else 'Timeline'}</b> (Step plays "
+        f"{what}, Reset goes back to before {first})<ol>{''.join(lines)}</ol>"
+        f"<b>Changes to the scenario file</b> these settings amount to:"
+        f"<ul>{file_lines or '<li>none: the file as written</li>'}</ul>"
+        f"The same numbers: <code>{html.escape(wb.command(session.settings))}</code>",
     )
 
 
@@ -228,7 +298,7 @@ def _timeline(model: PageModel) -> None:
 def SettingsPanel(  # noqa: N802 (Solara components are capitalised)
     session: Session, model: solara.Reactive[PageModel], settings: solara.Reactive[Settings]
 ) -> None:
-    """The sidebar: variant, member to follow, and the sliders."""
+    """The sidebar: scenario, variant, member to follow, the mode, and the sliders."""
     wb = session.workbench
     s = settings.value
 
@@ -237,12 +307,19 @@ def SettingsPanel(  # noqa: N802 (Solara components are capitalised)
     def apply(new: Settings, rounds: int | None = -1) -> None:
         """Rebuild the model under `new`, at the same round (-1) or at the vote (None)."""
         rounds = model.value.steps if rounds == -1 else rounds
-        session.settings = new
         settings.set(new)
-        model.set(_model(session, new, rounds))
+        model.set(session.move(new, rounds))
+
+    def follow(iso3: str) -> None:
+        """Follow another member: the same model, other panels (the odds do not change)."""
+        session.settings = s.but(focal=iso3)
+        settings.set(session.settings)
 
     def set_variant(variant: str) -> None:
-        apply(wb.defaults(variant).but(focal=s.focal))
+        apply(wb.defaults(variant).but(focal=s.focal, negotiate=s.negotiate, cost=s.cost))
+
+    def set_mode(negotiate: bool) -> None:
+        apply(s.but(negotiate=negotiate), rounds=0 if negotiate else None)
 
     def set_scenario(stem: str) -> None:
         try:
@@ -269,10 +346,13 @@ def SettingsPanel(  # noqa: N802 (Solara components are capitalised)
         if error.value:
             solara.Error(error.value)
         solara.Select("variant", value=s.variant, values=list(wb.variants), on_value=set_variant)
-        solara.Select(
-            "member to follow", value=s.focal, values=list(setup.focal),
-            on_value=lambda v: apply(s.but(focal=v)),
-        )  # fmt: skip
+        solara.Select("member to follow", value=s.focal, values=list(setup.focal), on_value=follow)
+        if wb.negotiable:
+            with solara.Column(gap="0px", classes=["sim-mode"]):
+                solara.Switch(
+                    label="negotiate: the patrons choose their offers (sim negotiate)",
+                    value=s.negotiate, on_value=set_mode,
+                )  # fmt: skip
     with solara.Card("Settings"):
         prior = wb.offer_prior_mean(s)
         if s.offer is not None and prior is not None:
@@ -298,8 +378,15 @@ def SettingsPanel(  # noqa: N802 (Solara components are capitalised)
                 "tie", f"{s.principal}'s weight (tie on its asks, logits)", s.tie,
                 wb.tie_prior_mean(s), (0.0, 3.0, 0.1), lambda v: apply(s.but(tie=v)),
             )  # fmt: skip
+        if s.negotiate:
+            ratios = [x.cost_ratio for p in patron_specs(setup) for x in p.support]
+            _slider(
+                "cost", "cost of a firm commitment to each patron (cost ratio)", s.cost,
+                ratios[0] if ratios else 1.0, (0.0, 2.0, 0.01), lambda v: apply(s.but(cost=v)),
+            )  # fmt: skip
         solara.Button(
-            "Back to the file as written", on_click=lambda: apply(wb.defaults(s.variant)),
+            "Back to the file as written",
+            on_click=lambda: apply(wb.defaults(s.variant).but(negotiate=s.negotiate)),
             text=True,
         )  # fmt: skip
 
@@ -326,28 +413,13 @@ def _slider(
         )  # fmt: skip
 
 
-def _model(session: Session, settings: Settings, rounds: int | None) -> PageModel:
-    """A page model under `settings`, played `rounds` rounds (None, or more than the variant
-    has: to the vote).
-    """
-    model = PageModel(session)
-    n_rounds = len(model.round_dates)
-    rounds = n_rounds if rounds is None else min(rounds, n_rounds)
-    if rounds:
-        model.run_until(rounds)
-    return model
-
-
 @solara.component
 def Page() -> None:  # noqa: N802
     """The whole page: the sidebar's settings and Mesa's ``SolaraViz`` of the model."""
     wb, variant = _configured()
     session = solara.use_memo(lambda: Session(wb, wb.defaults(variant)), [])
     settings = solara.use_reactive(session.settings)
-    first = solara.use_memo(
-        lambda: _model(session, session.settings, None),
-        [],
-    )
+    first = solara.use_memo(lambda: session.move(session.settings), [])
     model = solara.use_reactive(first)
     with solara.Sidebar():
         SettingsPanel(session, model, settings)
@@ -355,25 +427,15 @@ def Page() -> None:  # noqa: N802
     # in a fixed layout: its draggable grid needs a Vue 2 plugin the Vue 3 front end lacks.
     name = session.workbench.scenario.name
     SolaraViz(model, components=[], model_params={"session": session}, name=name)
-    Panels(model.value)
+    Panels(model.value, settings.value.focal)
 
 
 @solara.component
-def Panels(model: PageModel) -> None:  # noqa: N802
-    """The panels, redrawn after every round Mesa's controller plays."""
+def Panels(model: PageModel, focal: str) -> None:  # noqa: N802
+    """The panels, redrawn after every round Mesa's controller plays (`focal`: the member
+    followed, whose change redraws them without a new model).
+    """
     update_counter.get()  # SolaraViz's force_update() after a step
-    focal = model.session.settings.focal
-    dates = model.round_dates
-
-    def by_date(ax: Any) -> None:
-        ax.set_xticks(range(len(dates)), dates)
-        ax.set_xlabel("round (date); the last is the vote")
-        ax.set_ylabel(f"{focal}: probability")
-        ax.set_ylim(-0.02, 1.02)
-
-    rounds_plot, _ = make_plot_component(
-        {f"{focal}_{act}": COLOURS[act] for act in ACTS}, post_process=by_date
-    )
     with solara.Columns([1, 1]):
         with solara.Column():
             with solara.Card("Followed member"):
@@ -385,8 +447,9 @@ def Panels(model: PageModel) -> None:  # noqa: N802
                 _strip(model)
             with solara.Card("Rounds"):
                 _timeline(model)
-                if model.steps:
-                    rounds_plot(model)
+                rounds = model.session.images(model).get("rounds")
+                if rounds is not None:
+                    solara.Image(rounds, format="png", classes=["sim-figure"])
 
 
 def cdn_packages() -> list[str]:

@@ -11,6 +11,7 @@ tally, and writes the replay's files plus ``trades.csv``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from sim.io.scenario import Scenario, load_scenario
 from sim.model.assembly import AssemblyModel
 from sim.run.replay import TALLY_WORKERS, ReplayResult, prepare
 
-__all__ = ["TRADE_COLUMNS", "Negotiation", "negotiate"]
+__all__ = ["TRADE_COLUMNS", "Negotiation", "negotiate", "trade_lines"]
 
 #: The columns of ``trades.csv``, one row per exchange.
 TRADE_COLUMNS = (
@@ -92,26 +93,7 @@ class Negotiation:
 
     def path(self) -> list[str]:
         """The negotiation as lines of text: each exchange with the member's odds after it."""
-        lines = []
-        for row in self.trades.to_dict("records"):
-            odds = ", ".join(f"{a} {row[f'p_{a}_after']:.3f}" for a in ACTS)
-            who = f"round {row['round']} ({row['date']}): "
-            match row["move"]:
-                case "counter_ask":
-                    lines.append(f"{who}{row['member']} asks {row['patron']} for {row['offer']}")
-                case "offer":
-                    lines.append(
-                        f"{who}{row['patron']} asks {row['member']} for {row['ask']}, offering "
-                        f"{row['offer']} at credibility {row['credibility']:.2f} (cost "
-                        f"{row['cost']:.3g}); {row['member']} now {odds}"
-                    )
-                case move:
-                    lines.append(
-                        f"{who}{row['patron']} answers {row['member']}'s counter-ask: {move} "
-                        f"({row['offer']} at credibility {row['credibility']:.2f}, cost "
-                        f"{row['cost']:.3g}); {row['member']} now {odds}"
-                    )
-        return lines
+        return trade_lines(self.trades.to_dict("records"))
 
     def _repr_html_(self) -> str:
         """The text summary and the head of the table, for notebooks."""
@@ -158,6 +140,32 @@ class Negotiation:
         }
         figures = self.replay.figures() if plots else {}
         return write_run(Path(out_dir), texts, self.manifest(), figures=figures)
+
+
+def trade_lines(trades: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Exchanges (rows with :data:`TRADE_COLUMNS`) as lines of text, each with the member's
+    odds after it: what ``sim negotiate`` prints and ``sim explore`` lists round by round.
+    """
+    lines = []
+    for row in trades:
+        odds = ", ".join(f"{a} {row[f'p_{a}_after']:.3f}" for a in ACTS)
+        who = f"round {row['round']} ({row['date']}): "
+        match row["move"]:
+            case "counter_ask":
+                lines.append(f"{who}{row['member']} asks {row['patron']} for {row['offer']}")
+            case "offer":
+                lines.append(
+                    f"{who}{row['patron']} asks {row['member']} for {row['ask']}, offering "
+                    f"{row['offer']} at credibility {row['credibility']:.2f} (cost "
+                    f"{row['cost']:.3g}); {row['member']} now {odds}"
+                )
+            case move:
+                lines.append(
+                    f"{who}{row['patron']} answers {row['member']}'s counter-ask: {move} "
+                    f"({row['offer']} at credibility {row['credibility']:.2f}, cost "
+                    f"{row['cost']:.3g}); {row['member']} now {odds}"
+                )
+    return lines
 
 
 def negotiate(

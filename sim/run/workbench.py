@@ -1,12 +1,14 @@
 """The analyst's workbench behind ``sim explore``: one prepared episode, answered per setting.
 
-A :class:`Workbench` prepares a scenario's variant once (:func:`sim.run.replay.prepare`: the
-draws, the calibrated members, the item) and keeps the first model's calm odds; a change of
+A :class:`Workbench` prepares a scenario's variant once (:func:`sim.run.replay.prepare`: the draws,
+the calibrated members, the item) and keeps the first model's calm odds; a change of
 :class:`Settings` (an offer's credibility and size, the value of support, a principal's weight)
-rebuilds only the asks and the odds of the members they reach, so a setting answers in about a
-tenth of a second at 1,000 draws (``benchmarks/bench_explore.py``). Every setting is a change to
-the scenario file (:meth:`Workbench.overrides`): ``sim replay`` on the file so changed gives the
-same odds, which ``tests/test_explore.py`` checks through a browser.
+rebuilds only the asks and the odds of the members they reach, so a setting answers (odds, exact
+tally and margin) in about a fifth of a second at 1,000 draws (``benchmarks/bench_explore.py``). A
+:class:`Display` draws what the page shows, its figures built once per browser tab and updated in
+place. Every setting is a change to the scenario file (:meth:`Workbench.overrides`): ``sim replay``
+on the file so changed gives the same odds, which ``tests/test_explore.py`` checks through a
+browser.
 
 What the settings mean (all on the variant's timeline):
 
@@ -17,7 +19,12 @@ What the settings mean (all on the variant's timeline):
 * ``support_value``: the value of support in logit units in every draw (``model.support_value``;
   None: as calibrated on earlier episodes);
 * ``tie``: the standing value of the relationship on every ask and threat of ``principal``
-  (logit units, ``events.<id>.tie`` of each; None: as the file says).
+  (logit units, ``events.<id>.tie`` of each; None: as the file says);
+* ``negotiate``: the patrons of the scenario's ``[negotiation]`` section choose their own offers
+  round by round, as ``sim negotiate`` does (:class:`sim.model.assembly.AssemblyModel` in
+  ``negotiate`` mode, the same seed: the same numbers after every round), the cited asks under
+  the settings above as the floor; ``cost`` then replaces every cost ratio (``sim negotiate
+  --cost``).
 
 The addressees the sources do not name (``addressees`` in an event) stay those the patron
 picked for the file as written.
@@ -38,6 +45,7 @@ import hashlib
 import json
 import threading
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -50,13 +58,14 @@ from sim.core.acts import ACTS, FloatArray, IntArray
 from sim.core.choice import principal_weight
 from sim.core.margin import margin_pmf
 from sim.core.tally import DecisionRule, Tally, decision_rule
+from sim.io.plots import MarginPanel, OddsPanel, Panel, RoundsPanel, StripPanel
 from sim.io.scenario import Scenario, load_scenario, validate_scenario
 from sim.model.assembly import AssemblyModel
 from sim.model.setup import FIRM, AskSpec, Setup
 from sim.run.replay import INTERVAL, TALLY_WORKERS, prepare
 from sim.run.sweep import override
 
-__all__ = ["ExploreModel", "Settings", "View", "Workbench"]
+__all__ = ["Display", "ExploreModel", "Settings", "View", "Workbench"]
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,11 @@ class Settings:
         The standing value of the relationship on each of the principal's asks, logit units.
     focal : str
         The member the page follows (no effect on the odds).
+    negotiate : bool
+        The ``[negotiation]`` patrons choose their own offers (``sim negotiate``); else the
+        cited timeline is replayed (``sim replay``).
+    cost : float or None
+        In a negotiation, every patron's cost ratio (None: as the file says).
     """
 
     variant: str
@@ -90,6 +104,8 @@ class Settings:
     principal: str | None = None
     tie: float | None = None
     focal: str = ""
+    negotiate: bool = False
+    cost: float | None = None
 
     def but(self, **changes: Any) -> Settings:
         """The same settings with `changes` (field name -> value)."""
@@ -221,6 +237,23 @@ class Workbench:
             if e.kind in ("ask", "threat") and e.principal == settings.principal
         ]
         return float(ties[0]) if ties else 0.0
+
+    @property
+    def negotiable(self) -> bool:
+        """Whether the scenario has a ``[negotiation]`` section (patrons that negotiate)."""
+        return self.scenario.spec.negotiation is not None
+
+    def command(self, settings: Settings, path: str = "CHANGED.toml") -> str:
+        """The ``sim`` command that gives the numbers `settings` give, on the scenario file at
+        `path` changed as :meth:`overrides` says (the file itself when nothing changes).
+        """
+        file = path if self.overrides(settings) else str(self.scenario.path or path)
+        words = ["sim", "negotiate" if settings.negotiate else "replay", file]
+        words += ["--variant", settings.variant, "--draws", str(self.n_draws)]
+        words += ["--seed", str(self.seed)]
+        if settings.negotiate and settings.cost is not None:
+            words += ["--cost", f"{settings.cost:g}"]
+        return " ".join(words)
 
     # -- answering -----------------------------------------------------------------------
     def configured(self, settings: Settings) -> Setup:
@@ -370,7 +403,9 @@ class ExploreModel(AssemblyModel):
 
     Built from the workbench's prepared episode with only the asks and deal changed, so it
     reuses the calm odds of the variant's first model. Mesa's ``SolaraViz`` rebuilds it with
-    the same keywords on *Reset*.
+    the same keywords on *Reset*. With ``settings.negotiate`` it runs in ``negotiate`` mode as
+    :func:`sim.run.negotiate.negotiate` does (the same Mesa seed, the section's rounds): each
+    step is one round of the negotiation, its exchanges in ``trades``.
 
     Parameters
     ----------
@@ -378,8 +413,8 @@ class ExploreModel(AssemblyModel):
     settings : Settings, optional
         Default: the file as written, default variant.
     rng : optional
-        Ignored beyond Mesa's activation order (the odds do not depend on it); default: the
-        workbench's seed, as :func:`sim.run.replay.replay`.
+        Mesa's activation order (the odds do not depend on it); default: the workbench's seed,
+        as :func:`sim.run.replay.replay` and :func:`sim.run.negotiate.negotiate` seed it.
     """
 
     def __init__(
@@ -392,6 +427,53 @@ class ExploreModel(AssemblyModel):
         super().__init__(
             workbench.configured(settings), rng=rng,
             calm_from=workbench.calm_source(settings.variant),
+            mode="negotiate" if settings.negotiate else "as_stated",
+            cost=settings.cost if settings.negotiate else None,
         )  # fmt: skip
         with workbench._lock:
             workbench._calm.setdefault(settings.variant, self)  # the later models' calm odds
+
+
+class Display:
+    """What the page draws for one browser tab: its figures, built once and updated in place.
+
+    A figure costs several times more to build than to draw (:class:`sim.io.plots.Panel`), so a
+    tab keeps one panel of each kind (one per member list or timeline) and a slider move or a
+    round only updates their data and draws them.
+    """
+
+    def __init__(self) -> None:
+        self._panels: dict[tuple[Any, ...], Panel] = {}
+        self._lock = threading.Lock()  # Mesa's Play may step while the page draws
+
+    def images(self, model: AssemblyModel, view: View, focal: str) -> dict[str, bytes]:
+        """PNGs of what `view` (of `model`) shows with `focal` followed: ``odds`` (its four
+        odds with intervals), ``margin`` (the margin against the threshold), ``strip`` (every
+        member by UN regional group) and, after a round, ``rounds`` (its odds round by round).
+        """
+        members = view.members
+        groups = tuple(members["group"])
+        with self._lock:
+            odds = self._panel(("odds",), OddsPanel)
+            margin = self._panel(("margin",), MarginPanel)
+            strip = self._panel(("strip", groups), lambda: StripPanel(groups))
+            out = {
+                "odds": odds.update(members, [focal]).png(),
+                "margin": margin.update(
+                    view.margins, view.margin_pmf, min_margin=view.rule.min_margin,
+                    no_weight=view.rule.no_weight, p_adopted=view.p_adopted,
+                ).png(),
+                "strip": strip.update(members, focal=focal).png(),
+            }  # fmt: skip
+            series = model.datacollector.model_vars
+            if model.steps and f"{focal}_{ACTS[0]}" in series:
+                dates = tuple(model.round_dates)
+                rounds = self._panel(("rounds", dates), lambda: RoundsPanel(dates))
+                by_act = {act: series[f"{focal}_{act}"] for act in ACTS}
+                out["rounds"] = rounds.update(by_act, who=focal).png()
+        return out
+
+    def _panel[P: Panel](self, key: tuple[Any, ...], make: Callable[[], P]) -> P:
+        if key not in self._panels:
+            self._panels[key] = make()
+        return self._panels[key]  # type: ignore[return-value]
