@@ -108,6 +108,16 @@ BAD = {
         "not both",
     ),
     "neither like nor by_title": (('like = "A/RES/75/98"', ""), "item", "by_title = true"),
+    "absence reading above 1": (
+        ('acts = ["no", "abstain"]\ntie', 'acts = ["no", "abstain"]\nabsence_reading = 1.2\ntie'),
+        "events[3] (ambassador_summoned).absence_reading",
+        "less than or equal to 1",
+    ),
+    "absence reading below 0": (
+        ('acts = ["no", "abstain"]\ntie', 'acts = ["no", "abstain"]\nabsence_reading = -0.1\ntie'),
+        "events[3] (ambassador_summoned).absence_reading",
+        "greater than or equal to 0",
+    ),
     "by_title with new_text": (
         ('like = "A/RES/75/98"', "by_title = true\nnew_text = true"),
         "item",

@@ -1,4 +1,7 @@
-"""TODO docstring."""
+"""A prepared episode as arrays: the asks (:class:`AskSpec`) and everything else the Mesa model
+(:class:`sim.model.assembly.AssemblyModel`) needs (:class:`Setup`), and the deal parameters that
+turn them into pressure: the value of support, the evasion elasticity, the readings of absence by
+kind of ask and the scale of the standing camps' ties (MODEL.md §3, §6)."""
 
 from __future__ import annotations
 
@@ -6,8 +9,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from sim.core.acts import BoolArray, FloatArray, IntArray
-from sim.core.choice import pressure, principal_weight
+from sim.core.acts import ABSENT, BoolArray, FloatArray, IntArray
+from sim.core.choice import ASK_KINDS, ask_kind, pressure, principal_weight, reading
 from sim.io.bundles import Bundle
 from sim.io.scenario import Prior, Scenario
 from sim.model.members import MemberSpec
@@ -35,6 +38,19 @@ class AskSpec:
         Each target's need for the offered kind of support (0 without an offer).
     credibility : Prior or None
         The offer's credibility prior (None without an offer).
+    acts : tuple of str
+        The acts asked for (what `m` is built from).
+    absence_reading : float or None
+        A reading of absence the scenario gives the ask (``absence_reading``, from a cited
+        event); None: the deal's reading of its kind (:func:`sim.core.choice.ask_kind`).
+    m_draws : ndarray, shape (n_draws, 4), or None
+        The reading per draw, when the deal's reading of absence is drawn (`m` is its mean).
+    record : bool
+        A standing camp reading its targets against their own earlier public act (the one act
+        in `acts`): every other vote is a visible reversal (:func:`sim.core.choice.reading`).
+    standing : ndarray, shape (n_targets,), or None
+        A standing camp's tie to each target before its scale (from data,
+        :mod:`sim.estimate.camps`); the weight adds ``camp_scale * standing``.
     """
 
     event_id: str
@@ -51,6 +67,33 @@ class AskSpec:
     tie: FloatArray
     need: FloatArray
     credibility: Prior | None
+    acts: tuple[str, ...] = ()
+    absence_reading: float | None = None
+    m_draws: FloatArray | None = None
+    record: bool = False
+    standing: FloatArray | None = None
+
+    @property
+    def kind(self) -> str:
+        """The kind of ask, whose reading of absence it takes (:data:`ASK_KINDS`)."""
+        return ask_kind(self.acts)
+
+    def read_with(self, readings: FloatArray) -> AskSpec:
+        """The same ask reading absence as the deal's draws `readings` (shape (n_draws, 2), one
+        column per kind in :data:`ASK_KINDS`) say, unless the scenario fixed its reading."""
+        if self.absence_reading is not None or not self.acts:
+            return self
+        theta = np.asarray(readings, dtype=float)[:, ASK_KINDS.index(self.kind)]
+        m_draws = np.tile(reading(self.acts, record=self.record), (len(theta), 1))
+        m_draws[:, ABSENT] = theta
+        return replace(self, m=m_draws.mean(axis=0), m_draws=m_draws)
+
+    def scaled(self, camp_scale: FloatArray) -> AskSpec:
+        """A standing camp's ask with its ties at the scale `camp_scale` (shape (n_draws,))."""
+        if self.standing is None:
+            return self
+        tie = np.asarray(camp_scale, float)[:, None] * self.standing[None, :]
+        return replace(self, tie=tie, weight=principal_weight(self.offer, 0.0, tie))
 
     def valued_at(self, support_value: FloatArray) -> AskSpec:
         """The same ask with the value of support set to `support_value` (shape (n_draws,))."""
@@ -124,21 +167,42 @@ class Setup:
     #: (eps, base act shares): the calibrated tremble mixed into every member's odds
     #: (:mod:`sim.core.tremble`); None for none (bundles made before it).
     tremble: tuple[float, FloatArray] | None = None
+    #: (draw, 2): the readings of absence of each kind of ask (:data:`ASK_KINDS`); None: 0.
+    readings: FloatArray | None = None
+    #: The standing camps (MODEL.md §3): the text's camp and the camp against it, asks in force
+    #: from before the first round, part of every member's calm odds (:mod:`sim.estimate.camps`).
+    camps: tuple[AskSpec, ...] = ()
+    #: (draw,): the scale of the camps' ties.
+    camp_scale: FloatArray | None = None
 
     def with_deal(
-        self, *, support_value: FloatArray | None = None, evasion: FloatArray | None = None
+        self,
+        *,
+        support_value: FloatArray | None = None,
+        evasion: FloatArray | None = None,
+        readings: FloatArray | None = None,
+        camp_scale: FloatArray | None = None,
     ) -> Setup:
-        """The same episode with the value of support and/or the evasion elasticity replaced
-        (arrays of shape (n_draws,)): what an episode's calibration varies."""
-        asks, value = self.asks, self.support_value
+        """The same episode with deal parameters replaced (arrays of shape (n_draws,), the
+        readings (n_draws, 2)): what an episode's calibration varies. A new reading or camp
+        scale gives new camps, hence new calm odds."""
+        asks, camps, value = self.asks, self.camps, self.support_value
         if support_value is not None:
             asks = tuple(ask.valued_at(support_value) for ask in asks)
             value = np.asarray(support_value, float)
+        if readings is not None:
+            asks = tuple(ask.read_with(readings) for ask in asks)
+            camps = tuple(c.read_with(readings) for c in camps)
+        if camp_scale is not None:
+            camps = tuple(c.scaled(camp_scale) for c in camps)
         return replace(
             self,
             asks=asks,
+            camps=camps,
             support_value=value,
             evasion=self.evasion if evasion is None else evasion,
+            readings=self.readings if readings is None else np.asarray(readings, float),
+            camp_scale=self.camp_scale if camp_scale is None else camp_scale,
         )
 
     def latest_ask(self, principal: str, iso3: str) -> AskSpec | None:
@@ -194,7 +258,8 @@ class Setup:
         :func:`sim.core.choice.pressure`."""
         n_draws = len(range(*draws.indices(self.n_draws)))
         return pressure(
-            [(ask.weight[draws] if keep is None else ask.weight[draws][:, keep], ask.m, positions)
+            [(ask.weight[draws] if keep is None else ask.weight[draws][:, keep],
+              ask.m if ask.m_draws is None else ask.m_draws[draws][:, None, :], positions)
              for ask, positions, keep in terms],
             n_draws=n_draws, n_members=n_members,
         )  # fmt: skip

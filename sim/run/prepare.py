@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit, logit
 
 from sim.core.absence import ambivalence
 from sim.core.acts import ABSENT, ACTS, FloatArray, IntArray
@@ -19,7 +20,7 @@ from sim.core.persistence import (
     shock_correlation,
     vote_log_probs,
 )
-from sim.estimate.deal import SUPPORT_VALUE
+from sim.estimate.deal import CAMP_SCALE, READING, SUPPORT_VALUE
 from sim.estimate.ideal_points import fit_item_to_tally
 from sim.io.bundles import ITEM_KEYS, Bundle, load_bundle, previous_codes
 from sim.io.errors import DataError, ScenarioError
@@ -314,10 +315,13 @@ def build_setup(
         ]
     )
 
-    support_value, evasion, deal_source = _deal_draws(
+    support_value, evasion, readings, camp_scale, deal_source = _deal_draws(
         spec.model, bundle.meta.get("deal"), n_draws, seed
     )
-    asks = tuple(_ask_specs(scenario, events, members, support_value, seed, n_draws, known))
+    asks = tuple(
+        ask.read_with(readings)
+        for ask in _ask_specs(scenario, events, members, support_value, seed, n_draws, known)
+    )
     vote_date = spec.resolution.date.isoformat()
     rounds = tuple(sorted({a.date for a in asks} | {vote_date}))
     focal = tuple(f for f in spec.focal if f in iso3)
@@ -345,6 +349,8 @@ def build_setup(
         support_value=support_value,
         deal_source=deal_source,
         tremble=_tremble(bundle.meta.get("tremble")),
+        readings=readings,
+        camp_scale=camp_scale,
     )
 
 
@@ -477,16 +483,29 @@ def _lognormal(entry: dict[str, float]) -> Prior:
 
 def _deal_draws(
     model: Any, deal: dict[str, Any] | None, n_draws: int, seed: int
-) -> tuple[FloatArray, FloatArray | None, str]:
-    """Draws of the value of support and of the evasion elasticity (None: 1, the logit), and
-    where they come from.
+) -> tuple[FloatArray, FloatArray | None, FloatArray, FloatArray, str]:
+    """Draws of the deal: the value of support, the evasion elasticity (None: 1, the logit), the
+    readings of absence of each kind of ask (shape (n_draws, 2)) and the camps' scale, and where
+    they come from.
 
     A scenario's ``[model]`` priors win; otherwise the bundle's posterior from earlier episodes
-    (:mod:`sim.estimate.deal`), both drawn jointly with their correlation; otherwise the literature
-    prior of the value of support and the plain logit.
+    (:mod:`sim.estimate.deal`), all drawn jointly with their covariance; otherwise the literature
+    prior of the value of support, the plain logit, and the priors of the readings and the
+    camps' scale (:data:`sim.estimate.deal.READING`, :data:`sim.estimate.deal.CAMP_SCALE`).
     """
     learnt = f"episodes {', '.join(deal['episodes'])}" if deal is not None else ""
-    if deal is not None and model.support_value is None and model.evasion is None:
+    joint = _joint_deal_draws(deal, n_draws, seed) if deal is not None else None
+    if joint is not None:
+        readings = np.column_stack([joint["reading_not_support"], joint["reading_positive"]])
+        camp_scale = joint["camp_scale"]
+    else:
+        centre, sd = READING.get("mean"), READING.get("sd")
+        z = _stream(seed, "readings").standard_normal((n_draws, 2))
+        readings = expit(centre + sd * z)
+        camp_scale = CAMP_SCALE.sample(n_draws, rng=_stream(seed, "camp_scale"))
+    if joint is not None and model.support_value is None and model.evasion is None:
+        return joint["support_value"], joint["evasion"], readings, camp_scale, learnt
+    if deal is not None and joint is None and model.support_value is None and model.evasion is None:
         z = _stream(seed, "deal").standard_normal((n_draws, 2))
         rho = float(np.clip(deal.get("correlation", 0.0), -0.999, 0.999))
         second = rho * z[:, 0] + np.sqrt(1.0 - rho**2) * z[:, 1]
@@ -494,6 +513,8 @@ def _deal_draws(
         return (
             v["median"] * np.exp(v["sigma"] * z[:, 0]),
             k["median"] * np.exp(k["sigma"] * second),
+            readings,
+            camp_scale,
             learnt,
         )
     support_prior = model.support_value or (
@@ -509,7 +530,28 @@ def _deal_draws(
     source = "scenario [model]" if model.support_value or model.evasion else "literature prior"
     if deal is not None and not (model.support_value and model.evasion):
         source = f"{source} and {learnt}"
-    return support_value, evasion, source
+    return support_value, evasion, readings, camp_scale, source
+
+
+def _joint_deal_draws(
+    deal: dict[str, Any], n_draws: int, seed: int
+) -> dict[str, FloatArray] | None:
+    """Joint draws of every deal parameter from a posterior with a covariance (bundles made
+    since the readings and camps were calibrated); None for an older posterior."""
+    if "covariance" not in deal:
+        return None
+    names = deal["names"]
+    cov = np.asarray(deal["covariance"], dtype=float)
+    root = np.linalg.cholesky(cov + 1e-12 * np.eye(len(names)))
+    z = _stream(seed, "deal").standard_normal((n_draws, len(names))) @ root.T
+    out = {}
+    for k, name in enumerate(names):
+        entry = deal[name]
+        if entry.get("transform") == "logit":
+            out[name] = expit(logit(entry["median"]) + z[:, k])
+        else:
+            out[name] = entry["median"] * np.exp(z[:, k])
+    return out
 
 
 def _ask_specs(
@@ -554,7 +596,7 @@ def _ask_specs(
                 principal=event.principal or "",
                 targets=idx,
                 target_iso3=tuple(targets),
-                m=reading(event.acts),
+                m=reading(event.acts, absent=event.absence_reading or 0.0),
                 weight=weight,
                 offer_kind=kind,
                 firm=firm,
@@ -563,6 +605,8 @@ def _ask_specs(
                 tie=tie,
                 need=need,
                 credibility=credibility,
+                acts=tuple(event.acts),
+                absence_reading=event.absence_reading,
             )
         )
     return out
