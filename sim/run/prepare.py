@@ -20,6 +20,7 @@ from sim.core.persistence import (
     shock_correlation,
     vote_log_probs,
 )
+from sim.estimate.camps import Camp, standing_camps
 from sim.estimate.deal import CAMP_SCALE, READING, SUPPORT_VALUE
 from sim.estimate.ideal_points import fit_item_to_tally
 from sim.io.bundles import ITEM_KEYS, Bundle, load_bundle, previous_codes
@@ -297,6 +298,7 @@ def build_setup(
     correlation = shock_correlation(
         gap, tau=pers.get("tau", float("inf")), power=pers.get("power", 1.0)
     )
+    reference = previous.copy()  # each member's earlier act on the item: who the camps are
     if by_title is not None:
         previous, log_votes = _title_log_votes(
             bundle.meta["item"]["by_title"], by_title, iso3, x + eta_shift, vote_day, pers
@@ -324,6 +326,18 @@ def build_setup(
     )
     vote_date = spec.resolution.date.isoformat()
     rounds = tuple(sorted({a.date for a in asks} | {vote_date}))
+    voting_principals = [
+        iso3.index(m) for m in principal_acts(spec.principals, events) if m in iso3
+    ]
+    camps = tuple(
+        c.read_with(readings).scaled(camp_scale)
+        for c in _camp_specs(
+            standing_camps(reference, [m.blocs for m in members], exclude=voting_principals),
+            iso3,
+            n_draws,
+            rounds[0],
+        )
+    )
     focal = tuple(f for f in spec.focal if f in iso3)
     return Setup(
         scenario=scenario,
@@ -350,8 +364,45 @@ def build_setup(
         deal_source=deal_source,
         tremble=_tremble(bundle.meta.get("tremble")),
         readings=readings,
+        camps=camps,
         camp_scale=camp_scale,
     )
+
+
+def _camp_specs(camps: list[Camp], iso3: list[str], n_draws: int, date: str) -> list[AskSpec]:
+    """The standing camps as asks (:class:`sim.model.setup.AskSpec`), before their readings of
+    absence and scale are set: per camp, one for the members on its record (read against that
+    record) and one for the others."""
+    out = []
+    for camp in camps:
+        for on_record in (True, False):
+            keep = camp.record == on_record
+            if not keep.any():
+                continue
+            idx = camp.members[keep]
+            zeros = np.zeros((n_draws, len(idx)))
+            out.append(
+                AskSpec(
+                    event_id=f"camp.{camp.name}" + (".record" if on_record else ""),
+                    date=date,
+                    principal=f"camp:{camp.name}",
+                    targets=idx,
+                    target_iso3=tuple(iso3[i] for i in idx),
+                    m=reading([camp.act], record=on_record),
+                    weight=zeros,
+                    offer_kind=None,
+                    firm=False,
+                    order=-1,
+                    offer=zeros,
+                    tie=zeros,
+                    need=np.zeros(len(idx)),
+                    credibility=None,
+                    acts=(camp.act,),
+                    record=on_record,
+                    standing=camp.standing[keep],
+                )
+            )
+    return out
 
 
 def _title_log_votes(
