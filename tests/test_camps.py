@@ -22,7 +22,8 @@ def test_camps_come_from_earlier_acts_and_blocs_with_no_tie_by_name():
     # a member with no earlier act is tied through its bloc only; one in no bloc, not at all
     assert text.members.tolist() == [0, 1, 3]
     assert 0.0 < text.standing[2] < 1.0
-    assert against.members.tolist() == [2] and against.record.all()
+    assert against.members.tolist() == [2]
+    assert against.record.all()
     # a principal that votes as it asks is reached by no camp
     assert 0 not in standing_camps(previous, blocs, exclude=[0])[0].members
 

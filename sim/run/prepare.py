@@ -303,6 +303,9 @@ def build_setup(
         previous, log_votes = _title_log_votes(
             bundle.meta["item"]["by_title"], by_title, iso3, x + eta_shift, vote_day, pers
         )
+        # A new text known by its title: each member's commonest act on the texts it is like.
+        counts = np.stack([(previous == k).sum(axis=0) for k in range(-1, len(ACTS))])
+        reference = np.where(reference >= 0, reference, np.argmax(counts, axis=0) - 1)
     else:
         log_votes = conditional_vote_log_probs_on_draws(
             x + eta_shift, previous, item=item, sigma=pers.get("sigma", 0.0),
