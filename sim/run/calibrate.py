@@ -20,12 +20,14 @@ import numpy as np
 import pandas as pd
 
 from sim.core.acts import ACTS, IntArray
+from sim.estimate.camps import own_causes
 from sim.estimate.deal import EPISODE_DRAWS, EPISODE_SEED, EVASION, SUPPORT_VALUE, Episode, fit_deal
 from sim.estimate.validate import held_out_tremble
 from sim.estimate.window import bundle_from_fit, find_roll_call, fit_window, title_item
 from sim.io.bundles import Bundle, bundle_dir, has_bundle, load_bundle, write_bundle
 from sim.io.data import cache_root, load_roll_calls, resolve_data_dir
 from sim.io.errors import DataError, ScenarioError
+from sim.io.registry import load_members
 from sim.io.results import package_versions
 from sim.io.scenario import Scenario, load_scenario
 from sim.run.prepare import build_setup, principal_acts
@@ -71,6 +73,11 @@ def calibrate_scenario(
         where=str(scenario.path or spec.name),
         data_sha256=getattr(data, "sha256", None),
     )
+    # Who has its own cause before the Assembly (a title naming it, voted yes): a tie to the
+    # camps it is on record with (sim.estimate.camps), from the window's roll calls.
+    names = load_members(spec.resolution.date)["name"].to_dict()
+    causes = own_causes(data.roll_calls, data.votes, names, start=start, end=end)
+    members["own_cause"] = causes.reindex(members.index).fillna(0.0).to_numpy()
     if deal is not None:
         meta["deal"] = deal
     # What the model misses out of sample: measured on the last complete year before the vote,

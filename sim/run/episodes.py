@@ -61,8 +61,8 @@ class EpisodeScore:
     name : str
     row : dict
         Its row of ``scores.csv`` (:data:`score_columns`), plus ``tally`` (expected counts),
-        ``interval90`` per act, ``recorded`` tally and ``covered`` (recorded inside the 90%
-        interval, per act).
+        ``interval90`` per act, ``recorded`` tally, ``covered`` (recorded inside the 90%
+        interval, per act) and ``baselines`` (each baseline's mean log-loss).
     members : pandas.DataFrame
         Per scored member: ``iso3``, ``recorded``, ``p_<act>``, ``log_loss``, ``baseline_log_loss``.
     deal : dict
@@ -138,14 +138,32 @@ def leave_one_out(
     out = []
     for s in scenarios:
         others = [e for name, e in learnable.items() if name != s.name]
-        say(f"{s.name}: learning the deal from {', '.join(e.name for e in others)}")
-        deal = fit_deal(others, support_prior=SUPPORT_VALUE, evasion_prior=EVASION)
+        deal = _embedded_deal(s, others, calibration)
+        if deal is None:
+            say(f"{s.name}: learning the deal from {', '.join(e.name for e in others)}")
+            deal = fit_deal(others, support_prior=SUPPORT_VALUE, evasion_prior=EVASION)
+        else:
+            say(f"{s.name}: its bundle's deal was learnt from exactly the other episodes")
         out.append(
             score_episode(s, data, deal, n_draws=n_draws, seed=seed, calibration=calibration)
         )
         say(f"{s.name}: log-loss {out[-1].row['log_loss']:.3f} (baseline "
             f"{out[-1].row['baseline']} {out[-1].row['baseline_log_loss']:.3f})")  # fmt: skip
     return out
+
+
+def _embedded_deal(
+    s: Scenario, others: Sequence[Episode], calibration: Path | None
+) -> dict[str, Any] | None:
+    """The scenario's bundled deal when it was learnt (with every deal parameter) from exactly
+    the episodes `others`, as ``sim calibrate`` fits it: the same fit, not redone."""
+    try:
+        deal = load_bundle(s.name, root=calibration, scenario_path=s.path).meta.get("deal")
+    except DataError:
+        return None
+    if deal is None or "covariance" not in deal:
+        return None
+    return deal if sorted(deal["episodes"]) == sorted(e.name for e in others) else None
 
 
 def _check_symbols(s: Scenario, data: Any, end: pd.Timestamp) -> None:
@@ -215,6 +233,7 @@ def score_episode(
         "interval90": intervals,
         "recorded": record,
         "covered": {a: intervals[a][0] <= record[a] <= intervals[a][1] for a in ACTS},
+        "baselines": {k: float(v.mean()) for k, v in losses.items()},
     }
     members = pd.DataFrame({"iso3": [setup.iso3[i] for i in scored]})
     members["recorded"] = [ACTS[k] for k in recorded[scored]]

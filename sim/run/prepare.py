@@ -1,4 +1,12 @@
-"""TODO docstring."""
+"""Build a replay's arrays from a scenario and its bundle (:func:`build_setup`).
+
+Members, their calibrated parameters drawn per draw, the item, the earlier public acts and their
+persistence costs, the deal's draws (value of support, evasion, readings of absence by kind of
+ask, the camps' scale: :func:`_deal_draws`), the cited asks as :class:`sim.model.setup.AskSpec`
+arrays, and the standing camps (:mod:`sim.estimate.camps`), all in one
+:class:`sim.model.setup.Setup`; plus the patron's choice of the addressees a source did not name
+(:func:`complete_addressees`).
+"""
 
 from __future__ import annotations
 
@@ -335,7 +343,12 @@ def build_setup(
     camps = tuple(
         c.read_with(readings).scaled(camp_scale)
         for c in _camp_specs(
-            standing_camps(reference, [m.blocs for m in members], exclude=voting_principals),
+            standing_camps(
+                reference,
+                [m.blocs for m in members],
+                exclude=voting_principals,
+                cause=_own_cause(bundle, iso3),
+            ),
             iso3,
             n_draws,
             rounds[0],
@@ -370,6 +383,14 @@ def build_setup(
         camps=camps,
         camp_scale=camp_scale,
     )
+
+
+def _own_cause(bundle: Bundle, iso3: list[str]) -> FloatArray:
+    """Each member's own cause before the Assembly (the bundle's ``own_cause``; 0 in bundles made
+    before it)."""
+    if "own_cause" not in bundle.members.columns:
+        return np.zeros(len(iso3))
+    return bundle.members["own_cause"].reindex(iso3).fillna(0.0).to_numpy(dtype=float)
 
 
 def _camp_specs(camps: list[Camp], iso3: list[str], n_draws: int, date: str) -> list[AskSpec]:
