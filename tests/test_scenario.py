@@ -75,7 +75,7 @@ BAD = {
         "does not exist",
     ),
     "episode not a file name": (
-        ('episodes = ["jerusalem_2017"', 'episodes = ["Jerusalem 2017"'),
+        ('episodes = ["palestine_2012"', 'episodes = ["Palestine 2012"'),
         "calibration.episodes[0]",
         "pattern",
     ),
@@ -168,7 +168,7 @@ def test_the_cli_rejects_an_unknown_variant_with_exit_code_2_and_writes_nothing(
 def test_the_cli_prints_an_error_with_brackets_as_written(tmp_path, sim_cli):
     """Rich reads [a-z] as markup; the error must reach the user whole."""
     bad = tmp_path / "bad.toml"
-    bad.write_text(mutate(ICJ.read_text(), '["jerusalem_2017"', '["Jerusalem 2017"'))
+    bad.write_text(mutate(ICJ.read_text(), '["palestine_2012"', '["Palestine 2012"'))
     run = sim_cli("check", bad)
     assert run.returncode == 2
     assert "'^[a-z][a-z0-9_]*$'" in run.stderr

@@ -21,6 +21,8 @@ and, per episode, ``members.csv`` and ``acts.png`` (predicted against recorded a
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -35,12 +37,16 @@ from sim.estimate.deal import EVASION, SUPPORT_VALUE, Episode, fit_deal
 from sim.estimate.window import find_roll_call
 from sim.io.bundles import load_bundle
 from sim.io.errors import DataError, ScenarioError
+from sim.io.results import package_versions, write_json
 from sim.io.scenario import Scenario, load_scenario
 from sim.model.assembly import AssemblyModel
 from sim.run.calibrate import load_episode, recorded_acts
 from sim.run.prepare import DEFAULT_SEED, build_setup, principal_acts
 
-__all__ = ["EpisodeScore", "leave_one_out", "scenario_episodes", "score_columns"]
+__all__ = [
+    "EpisodeScore", "deal_key", "leave_one_out", "scenario_episodes", "score_columns",
+    "score_episode",
+]  # fmt: skip
 
 #: The columns of ``scores.csv``, in order.
 score_columns = (
@@ -99,6 +105,7 @@ def leave_one_out(
     seed: int = DEFAULT_SEED,
     calibration: Path | None = None,
     progress: Callable[[str], None] | None = None,
+    cache: Path | None = None,
 ) -> list[EpisodeScore]:
     """Score every episode of `scenarios` on the deal learnt from the others (module docstring).
 
@@ -116,6 +123,9 @@ def leave_one_out(
         Folder of the episodes' bundles (default: the package's).
     progress : callable, optional
         Called with a line of text at each step.
+    cache : Path, optional
+        Folder of deals already learnt (``<episode>.json``, keyed by :func:`deal_key`): a deal
+        whose key matches is read instead of refitted, and every deal fitted is written there.
 
     Raises
     ------
@@ -139,17 +149,43 @@ def leave_one_out(
     for s in scenarios:
         others = [e for name, e in learnable.items() if name != s.name]
         deal = _embedded_deal(s, others, calibration)
-        if deal is None:
+        cached = _cached_deal(cache, s.name, others)
+        if deal is not None:
+            say(f"{s.name}: its bundle's deal was learnt from exactly the other episodes")
+        elif cached is not None:
+            deal = cached
+            say(f"{s.name}: the deal learnt from the other episodes, read from {cache}")
+        else:
             say(f"{s.name}: learning the deal from {', '.join(e.name for e in others)}")
             deal = fit_deal(others, support_prior=SUPPORT_VALUE, evasion_prior=EVASION)
-        else:
-            say(f"{s.name}: its bundle's deal was learnt from exactly the other episodes")
+            if cache is not None:
+                write_json(cache / f"{s.name}.json", {"key": deal_key(others), "deal": deal})
         out.append(
             score_episode(s, data, deal, n_draws=n_draws, seed=seed, calibration=calibration)
         )
         say(f"{s.name}: log-loss {out[-1].row['log_loss']:.3f} (baseline "
             f"{out[-1].row['baseline']} {out[-1].row['baseline_log_loss']:.3f})")  # fmt: skip
     return out
+
+
+def deal_key(episodes: Sequence[Episode]) -> str:
+    """What a deal learnt from `episodes` depends on: their names and bundles (the deal a bundle
+    carries aside: it does not enter another deal's likelihood), and the package version."""
+    h = hashlib.sha256(package_versions()["sim"].encode())
+    for e in sorted(episodes, key=lambda e: e.name):
+        bundle = e.setup.bundle
+        meta = {k: v for k, v in bundle.meta.items() if k != "deal"}
+        h.update(e.name.encode() + b"\0")
+        h.update(bundle.members.to_csv(lineterminator="\n").encode())
+        h.update(json.dumps(meta, sort_keys=True, default=str).encode())
+    return h.hexdigest()[:16]
+
+
+def _cached_deal(cache: Path | None, name: str, others: Sequence[Episode]) -> dict[str, Any] | None:
+    if cache is None or not (cache / f"{name}.json").is_file():
+        return None
+    entry = json.loads((cache / f"{name}.json").read_text(encoding="utf-8"))
+    return entry["deal"] if entry.get("key") == deal_key(others) else None
 
 
 def _embedded_deal(
