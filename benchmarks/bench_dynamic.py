@@ -44,13 +44,14 @@ def main() -> None:
     est = None
     for name in args.windows:
         window = data.between(*WINDOWS[name])
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         est = DynamicIdealPoints(walk_sd=args.walk_sd).fit(window)
-        seconds = time.perf_counter() - t0
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
         ip = est.ideal_points_
         print(f"\n== {name} {WINDOWS[name]}: {len(est.members_)} members, {len(ip)} "
               f"member-sessions, {len(est.items_)} roll calls, {est.n_cells_} cells")  # fmt: skip
-        print(f"fit {seconds:.1f} s; iterations: static start {est.static_n_iter_}, dynamic "
+        print(f"fit {seconds:.1f} s ({cpu:.1f} s CPU); iterations: static start "
+              f"{est.static_n_iter_}, dynamic "
               f"{est.n_iter_}; converged {est.converged_}; loglik {est.loglik_:.1f} "
               f"({est.loglik_ / est.n_cells_:.4f} per cell); "
               f"step sd {est.step_sd_:.3f}")  # fmt: skip

@@ -27,6 +27,12 @@ Spending a budget of support across members (``sim buy``)::
     bought = sim.buy_votes("scenarios/jerusalem_2017.toml", event="trump_threat", budget=5.0)
     bought.table()            # the offer made to each member, its cost and gain
     bought.frontier           # compliance bought along the cheapest expected vote gain
+
+Patrons that negotiate inside the Mesa model (``sim negotiate``)::
+
+    talks = sim.negotiate(scenario, rounds=10)
+    talks.trades              # who asked whom, offers, counter-asks and answers, odds
+    talks.tally.prob_pass()
 """
 
 from __future__ import annotations
@@ -41,12 +47,14 @@ __version__ = "0.1.0"
 _PUBLIC = {
     "ACTS": "sim.core.acts",
     "Bargain": "sim.run.bargain",
+    "Negotiation": "sim.run.negotiate",
     "Purchase": "sim.run.buy",
     "ReplayResult": "sim.run.replay",
     "Scenario": "sim.io.scenario",
     "Targeting": "sim.run.target",
     "buy_votes": "sim.run.buy",
     "load_scenario": "sim.io.scenario",
+    "negotiate": "sim.run.negotiate",
     "plan_targets": "sim.run.target",
     "price_offer": "sim.run.bargain",
     "replay": "sim.run.replay",
@@ -54,6 +62,7 @@ _PUBLIC = {
 __all__ = [
     "ACTS",
     "Bargain",
+    "Negotiation",
     "Purchase",
     "ReplayResult",
     "Scenario",
@@ -61,6 +70,7 @@ __all__ = [
     "__version__",
     "buy_votes",
     "load_scenario",
+    "negotiate",
     "plan_targets",
     "price_offer",
     "replay",
@@ -71,6 +81,7 @@ if TYPE_CHECKING:
     from sim.io.scenario import Scenario, load_scenario
     from sim.run.bargain import Bargain, price_offer
     from sim.run.buy import Purchase, buy_votes
+    from sim.run.negotiate import Negotiation, negotiate
     from sim.run.replay import ReplayResult, replay
     from sim.run.target import Targeting, plan_targets
 

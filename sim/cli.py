@@ -6,6 +6,8 @@ with a one-line message per problem on stderr and exit code 2, and write nothing
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import re
 import sys
 from pathlib import Path
@@ -17,23 +19,35 @@ from rich.markup import escape
 from rich.table import Table
 
 from sim.core.acts import ACTS, DIMENSIONS
+from sim.core.seeds import DEFAULT_SEED
+from sim.estimate.validate import absence_deciles, absence_scores
 from sim.estimate.validate import validate as run_validation
 from sim.game.bargaining import DEFAULT_GRID
 from sim.io.bundles import bundle_dir, write_bundle
 from sim.io.data import data_parts, fetch, load_roll_calls, resolve_data_dir
 from sim.io.errors import DataError, ScenarioError
-from sim.io.plots import plot_calibration, plot_episode_acts, plot_sweep, plot_variants
+from sim.io.plots import (
+    plot_calibration,
+    plot_episode_acts,
+    plot_sweep,
+    plot_sweep_heatmap,
+    plot_variants,
+)
 from sim.io.results import atomic_write_bytes, atomic_write_text, write_json
 from sim.io.scenario import load_scenario
 from sim.run.bargain import price_offer
-from sim.run.buy import buy_votes
+from sim.run.buy import Purchase, buy_votes
 from sim.run.calibrate import calibrate_scenario
+from sim.run.check import data_problems
+from sim.run.designs import make_design, parse_range
 from sim.run.episodes import leave_one_out, scenario_episodes, score_columns, scores_table
 from sim.run.forecast import Forecaster, check_members, forecast_batch, read_batch
-from sim.run.prepare import DEFAULT_SEED
+from sim.run.negotiate import negotiate as run_negotiation
 from sim.run.replay import replay as run_replay
+from sim.run.sensitivity import analyze_folder
 from sim.run.sweep import Sweep, grid_from_assignments, run_sweep
 from sim.run.target import plan_targets
+from sim.run.un_library import fetch_un_library
 
 if TYPE_CHECKING:
     from sim.run.replay import ReplayResult
@@ -44,7 +58,7 @@ app = typer.Typer(
         "Replay an episode (a scenario file) to get every member's odds of yes, no, abstain "
         "or absent, the exact distribution of the tally and the probability of adoption; "
         "sweep its keys; price an offer, choose whom to ask and spend a budget of support "
-        "(the bargaining game); forecast and validate on real votes; "
+        "(the bargaining game), or let the patrons negotiate; forecast and validate on real votes; "
         "calibrate on real roll calls."
     ),
     no_args_is_help=True,
@@ -85,6 +99,57 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(code=2)
 
 
+#: Members in the largest assembly a run holds (193 today).
+_ASSEMBLY = 193
+#: A replay's peak memory is about 4.6 times its odds array (draws x members x 4 acts x 8 bytes)
+#: beyond a fixed ~0.3 GB (measured at 2,000 and 12,000 draws): the check uses 5.
+_ODDS_ARRAYS_HELD = 5
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory a run can still take (Linux's MemAvailable, else free pages), or None."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _check_run(
+    draws: int | None = None, seed: int | None = None, out: Path | None = None, *, runs: int = 1
+) -> None:
+    """Refuse, before any work, what would fail only after it or with a traceback: a negative
+    seed, more draws than memory holds (`runs` at once), an output folder that cannot be one.
+    """
+    if seed is not None and seed < 0:
+        raise ScenarioError(f"--seed: expected a whole number, 0 or more; got {seed}")
+    if draws is not None:
+        need = _ODDS_ARRAYS_HELD * draws * _ASSEMBLY * len(ACTS) * 8 * runs
+        free = _available_memory()
+        if free is not None and need > free:
+            raise ScenarioError(
+                f"--draws: {draws:,} draws need about {need / 2**30:,.1f} GiB of memory "
+                f"({_ODDS_ARRAYS_HELD} x draws x {_ASSEMBLY} members x 4 acts x 8 bytes"
+                f"{f' x {runs} workers' if runs > 1 else ''}); {free / 2**30:,.1f} GiB are "
+                f"available: use fewer draws"
+            )
+    if out is not None:
+        for folder in (out, *out.parents):
+            if folder.exists():
+                if not folder.is_dir():
+                    what = f"{out} is" if folder == out else f"{out} is under {folder}, which is"
+                    raise ScenarioError(f"--out: {what} a file, not a folder; give a folder")
+                if not os.access(folder, os.W_OK | os.X_OK):
+                    raise ScenarioError(f"--out: {out}: cannot write in {folder}")
+                break
+
+
 @app.command()
 def replay(
     scenario: ScenarioArg,
@@ -116,8 +181,8 @@ def replay(
     Writes members.csv, tally.csv, rounds.csv, summary.json and manifest.json to the output
     folder, atomically.
     """
-
     try:
+        _check_run(draws, seed, out or Path("results"))
         loaded = load_scenario(scenario)
         names = list(loaded.variants) if all_variants else [variant or loaded.spec.default_variant]
         for name in names:
@@ -238,49 +303,107 @@ def _print_result(result: ReplayResult, target: Path) -> None:
 def sweep(
     scenario: ScenarioArg,
     assignments: Annotated[
-        list[str],
+        list[str] | None,
         typer.Option(
             "--set",
             help="KEY=V1,V2,... : a dotted key of the scenario file and its values (repeat for "
             "a full factorial grid), e.g. events.netanyahu_call.offer.credibility=0,0.5,firm",
         ),
-    ],
+    ] = None,
+    params: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            help="KEY=LOW:HIGH : a dotted key and its range for a designed sweep (repeat), e.g. "
+            "model.support_value=1:20; credibility ends may be words (talks:firm, their means).",
+        ),
+    ] = None,
+    design: Annotated[
+        str,
+        typer.Option(
+            help="With --param: grid (N levels per key), lhs (N points), sobol (N a power of "
+            "two; N*(keys+2) points) or morris (N trajectories; N*(keys+1) points), by SALib."
+        ),
+    ] = "grid",
+    n: Annotated[int, typer.Option("--n", help="The design's N (see --design).")] = 64,
+    analyze: Annotated[
+        bool,
+        typer.Option(
+            "--analyze",
+            help="After a sobol or morris sweep: print each output's sensitivity indices, "
+            "ranked, and write sensitivity.csv and sensitivity.png.",
+        ),
+    ] = False,
     variant: Annotated[
         str | None, typer.Option(help="Variant replayed at every point (default: the default).")
     ] = None,
     draws: Annotated[int, typer.Option(min=1, help="Parameter draws per point.")] = 1000,
     seed: Annotated[
-        int, typer.Option(help="Root seed, the same at every point (common random numbers).")
+        int,
+        typer.Option(
+            help="Root seed, the same at every point (common random numbers); also the "
+            "design's and the bootstrap's."
+        ),
     ] = DEFAULT_SEED,
     out: Annotated[
         Path | None,
         typer.Option(help="Output folder (default: results/SCENARIO/sweep/)."),
     ] = None,
-    workers: Annotated[int, typer.Option(min=1, help="Points replayed at once.")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Points replayed at once (worker processes; with --scheduler local, the "
+            "local dask cluster's workers).",
+        ),
+    ] = 1,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Run the points on dask.distributed: a scheduler's address "
+            "(tcp://host:8786), or 'local' to start a local cluster of --workers processes "
+            "(needs sim[cluster]). Default: this machine's processes.",
+        ),
+    ] = None,
     restart: Annotated[
         bool, typer.Option("--restart", help="Discard another sweep's points found in OUT.")
     ] = False,
     calibration: CalibrationOption = None,
 ) -> None:
-    """Sweep SCENARIO: replay it at every combination of the values given with --set.
+    """Sweep SCENARIO: replay it at every combination of the values given with --set, or at
+    the points of a design over the ranges given with --param.
 
     Every point is validated first; each finished point is written at once to
     OUT/points/NNNN.json, so an interrupted sweep resumes where it stopped when run again with
     the same arguments. Writes points.csv (per point: the values, the expected tally, the
-    probability of adoption), members.csv (per point and focal member: its odds),
-    manifest.json, and with one swept key a plot of the first focal member's odds along it.
+    probability of adoption), members.csv (per point and focal member: its odds and their 90%
+    intervals), sweep.nc (the same as a labelled netCDF dataset), manifest.json, and with one
+    swept key a plot of the first focal member's odds along it (words such as talks at their
+    credibility's mean), a heat map with two. The files are the same bytes
+    whatever --workers and --scheduler.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     try:
-        plan = Sweep(
-            scenario=scenario,
-            grid=grid_from_assignments(assignments),
-            variant=variant,
-            draws=draws,
-            seed=seed,
-            calibration=calibration,
-        )
+        _check_run(draws, seed, out or Path("results"), runs=workers)
+        if assignments and params:
+            raise ScenarioError("sweep: give either --set (a grid) or --param (a design)")
+        if analyze and not params:
+            raise ScenarioError("sweep: --analyze needs --param and --design sobol or morris")
+        if analyze and design not in ("sobol", "morris"):
+            raise ScenarioError(
+                f"sweep: --analyze needs --design sobol or morris; got --design {design}"
+            )
+        options = {"variant": variant, "draws": draws, "seed": seed, "calibration": calibration}
+        if params:
+            ranges = [parse_range(text) for text in params]
+            plan = Sweep(
+                scenario=scenario, design=make_design(ranges, design, n, seed=seed), **options
+            )
+        else:
+            plan = Sweep(
+                scenario=scenario, grid=grid_from_assignments(assignments or []), **options
+            )
         first = plan.scenario_at(0)  # validates every point, before the progress bar
         target = out if out is not None else Path("results") / first.name / "sweep"
         with Progress(
@@ -296,17 +419,39 @@ def sweep(
                 plan,
                 target,
                 workers=workers,
+                scheduler=scheduler,
                 restart=restart,
                 on_point=lambda _: bar.advance(task),
             )
+        indices = analyze_folder(target) if analyze else None
     except (ScenarioError, DataError) as exc:
         _fail(exc)
-    keys = [key for key, _ in plan.grid]
-    table = Table(
-        title=f"Sweep of {first.name}: {len(points)} points ({draws} draws each)\n"
-        + "; ".join(keys)
-    )
+    keys = plan.keys
     focal = first.spec.focal[0] if first.spec.focal else None
+    if plan.design is None or len(points) <= 20:
+        _print_sweep(points, members, keys, focal, title=f"Sweep of {first.name}: {len(points)} "
+                     f"points ({draws} draws each)\n" + "; ".join(keys))  # fmt: skip
+    else:
+        out_console.print(
+            f"Sweep of {first.name}: {len(points)} points of a {plan.design.kind} design "
+            f"(N={plan.design.n}, {draws} draws each) over " + "; ".join(keys)
+        )
+    if focal and len(keys) == 1 and plan.design is None:
+        plot_sweep(points, members, keys[0], focal, target / f"sweep_{focal}.png")
+    elif focal and len(keys) == 2 and plan.design is None:
+        plot_sweep_heatmap(points, members, keys, focal, target / f"sweep_{focal}.png")
+    if indices is not None:
+        _print_indices(indices)
+    files = "points.csv, members.csv, sweep.nc, manifest.json"
+    if indices is not None:
+        files += ", sensitivity.csv, sensitivity.png"
+    out_console.print(f"written to {target}/ ({files})")
+
+
+def _print_sweep(
+    points: Any, members: Any, keys: list[str], focal: str | None, *, title: str
+) -> None:
+    table = Table(title=title)
     for key in keys:
         table.add_column(key.rsplit(".", 1)[-1])
     if focal:
@@ -316,16 +461,89 @@ def sweep(
     table.add_column("P(adopted)", justify="right")
     rows = members[members["iso3"] == focal].reset_index(drop=True) if focal else None
     for i, point in points.iterrows():
-        cells = [str(points.at[i, key]) for key in keys]  # the column's type: 13, not 13.0
+        cells = [  # the column's type: 13, not 13.0; a design's values to 4 digits
+            f"{v:.4g}" if isinstance(v, float) else str(v)
+            for v in (points.at[i, key] for key in keys)
+        ]
         if rows is not None:
             cells.append(str(rows.loc[i, "most_likely"]))
             cells += [f"{rows.loc[i, f'p_{act}']:.3f}" for act in ACTS]
         cells.append(f"{point['p_adopted']:.3f}")
         table.add_row(*cells)
     out_console.print(table)
-    if focal and len(keys) == 1:
-        plot_sweep(points, members, keys[0], focal, target / f"sweep_{focal}.png")
-    out_console.print(f"written to {target}/ (points.csv, members.csv, manifest.json)")
+
+
+def _short_names(keys: list[str]) -> dict[str, str]:
+    """Each dotted key's shortest dotted ending that no other key shares."""
+    out = {}
+    for key in keys:
+        parts = key.split(".")
+        for k in range(1, len(parts) + 1):
+            tail = ".".join(parts[-k:])
+            if not any(o != key and (o == tail or o.endswith("." + tail)) for o in keys):
+                break
+        out[key] = tail
+    return out
+
+
+def _print_indices(indices: Any) -> None:
+    from rich import box
+
+    sobol = "ST" in indices.columns
+    short = _short_names(list(dict.fromkeys(indices["parameter"])))
+    table = Table(
+        title="Sensitivity: Sobol' first-order and total indices, 95% intervals"
+        if sobol
+        else "Sensitivity: Morris elementary effects (mu* with its 95% interval, sigma)",
+        caption="; ".join(f"{v} = {k}" for k, v in short.items() if v != k) or None,
+        box=box.SIMPLE,
+    )
+    table.add_column("output", overflow="fold")
+    table.add_column("rank", justify="right")
+    table.add_column("parameter", overflow="fold")
+    if sobol:
+        table.add_column("S1", justify="right")
+        table.add_column("ST", justify="right")
+    else:
+        table.add_column("mu*", justify="right")
+        table.add_column("sigma", justify="right")
+    for _, row in indices.iterrows():
+        if sobol:
+            cells = [f"{row.S1:.3f}±{row.S1_conf:.3f}", f"{row.ST:.3f}±{row.ST_conf:.3f}"]
+        else:
+            cells = [f"{row.mu_star:.3g}±{row.mu_star_conf:.3g}", f"{row.sigma:.3g}"]
+        output = row.output if row["rank"] == 1 else ""
+        table.add_row(output, str(row["rank"]), short[row.parameter], *cells)
+    out_console.print(table)
+    constant = indices.attrs.get("constant") or []
+    if constant:
+        members = sorted({c.split(".")[0] for c in constant if "." in c})
+        named = [c for c in constant if "." not in c]
+        if members:
+            named.append("the odds of " + ", ".join(members))
+        out_console.print("constant over the design (no indices): " + "; ".join(named))
+
+
+@app.command()
+def sensitivity(
+    folder: Annotated[
+        Path,
+        typer.Argument(metavar="FOLDER", help="A finished sobol or morris sweep's folder."),
+    ],
+) -> None:
+    """Sensitivity indices of a finished designed sweep (as sim sweep --analyze).
+
+    For a sobol design, Sobol' first-order (S1) and total (ST) indices with 95% intervals; for
+    a morris design, mu* (with its 95% interval) and sigma; for each output (the probability of
+    adoption, the expected counts, the focal members' odds), keys ranked. Writes
+    sensitivity.csv and sensitivity.png into FOLDER.
+    """
+    try:
+        indices = analyze_folder(folder)
+    except (ScenarioError, DataError) as exc:
+        _fail(exc)
+    _print_indices(indices)
+    out_console.print(f"written to {folder}/ (sensitivity.csv, sensitivity.png)")
 
 
 @app.command()
@@ -363,7 +581,7 @@ def bargain(
     calibration: CalibrationOption = None,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Write bargain.png.")] = True,
 ) -> None:
-    """Price an offer or a threat (MODEL.md §4): how firmly should the patron commit support?
+    """Price an offer or a threat (MODEL.md §4): how firmly the patron should commit support.
 
     For every credibility on the grid, TARGET's exact odds under EVENT's offer (every other
     parameter at the same draws), the patron's expected compliance (its reading of the act: +1
@@ -375,8 +593,8 @@ def bargain(
     defiance). Writes offers.csv, switch_points.csv, summary.json, bargain.png and
     manifest.json.
     """
-
     try:
+        _check_run(draws, seed, out or Path("results"))
         loaded = load_scenario(scenario)
         name = variant or loaded.spec.default_variant
         loaded.events(name)  # validates the variant name before any work
@@ -439,6 +657,99 @@ def bargain(
 
 
 @app.command()
+def negotiate(
+    scenario: ScenarioArg,
+    variant: VariantOption = None,
+    rounds: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Rounds from the first cited ask to the vote (default: the scenario's)."
+        ),
+    ] = None,
+    draws: DrawsOption = 1000,
+    seed: SeedOption = DEFAULT_SEED,
+    budget: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            help="Replace every patron's budget of every kind (firm commitments of a member's "
+            "whole need).",
+        ),
+    ] = None,
+    cost: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            help="Replace every cost ratio (what a firm commitment of a member's whole need "
+            "costs the patron, in units of the member's full compliance).",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Output folder (default: results/SCENARIO/VARIANT/negotiate/)."),
+    ] = None,
+    calibration: CalibrationOption = None,
+    plots: Annotated[
+        bool, typer.Option("--plots/--no-plots", help="Write odds.png and tally.png.")
+    ] = True,
+) -> None:
+    """Negotiate SCENARIO: the patrons of its [negotiation] section choose their own asks and
+    offers, round by round, from the first cited ask to the vote (the cited asks a floor).
+
+    Each round the patrons move in turn, each by its best response to the members' current
+    odds within its budget (an offer the member did not ask for is at most talks); asked
+    members counter-ask for support they need; the patron answers a counter-ask in the next
+    round: accept (a firm commitment), talks or refuse. Prints the path (who asked whom, what
+    was offered, counter-asks and answers, the member's odds after each) and the tally; writes
+    the replay's files and trades.csv (one row per exchange).
+    """
+    try:
+        loaded = load_scenario(scenario)
+        name = variant or loaded.spec.default_variant
+        loaded.events(name)  # validates the variant name before any work
+        if loaded.spec.negotiation is None:
+            raise ScenarioError(
+                f"{scenario}: negotiation: expected a [negotiation] section naming the patrons "
+                f"that negotiate (docs/scenarios.md)"
+            )
+        with err_console.status(f"negotiating {loaded.name} / {name} ({draws} draws)..."):
+            result = run_negotiation(
+                loaded, variant=name, rounds=rounds, n_draws=draws, seed=seed, budget=budget,
+                cost=cost, calibration=calibration,
+            )  # fmt: skip
+    except (ScenarioError, DataError) as exc:
+        _fail(exc)
+    where = out or Path("results") / loaded.name / name / "negotiate"
+    result.write(where, plots=plots)
+    out_console.rule(
+        f"[bold]negotiation[/] {loaded.spec.resolution.symbol} · variant [bold]{name}[/] · "
+        f"{result.rounds} rounds · {draws} draws · seed {seed}"
+    )
+    for line in result.path() or ["no patron made an offer"]:
+        out_console.print(line, highlight=False)
+    rounds = result.replay.rounds
+    traded = [m for m in dict.fromkeys(result.trades["member"]) if f"{m}_yes" in rounds]
+    for iso3 in traded:  # focal members the patrons dealt with: their odds after each round
+        table = Table(title=f"{iso3}: odds after each round")
+        for column in ("round", "date", *ACTS):
+            table.add_column(column, justify="right")
+        for k, row in rounds.iterrows():
+            table.add_row(
+                str(k + 1), str(row["date"]), *(f"{row[f'{iso3}_{a}']:.3f}" for a in ACTS)
+            )
+        out_console.print(table)
+    for patron, kinds in result.spent.items():
+        for kind, row in kinds.items():
+            third = f", third party {row['third_party']}" if row["third_party"] else ""
+            out_console.print(
+                f"{patron} committed {row['spent']:.3g} of its {kind} budget {row['budget']:g} "
+                f"(cost ratio {row['cost_ratio']:g}{third})",
+                highlight=False,
+            )
+    _print_result(result.replay, where)
+
+
+@app.command()
 def target(
     scenario: ScenarioArg,
     event: Annotated[
@@ -481,8 +792,8 @@ def target(
     expected tally and the exact probability of adoption of each. Writes targets.csv,
     curve.csv, summary.json, targets.png and manifest.json.
     """
-
     try:
+        _check_run(draws, seed, out or Path("results"))
         loaded = load_scenario(scenario)
         name = variant or loaded.spec.default_variant
         loaded.events(name)  # validates the variant name before any work
@@ -631,8 +942,8 @@ def buy(
     patron also spends for the outcome instead of the votes. Writes purchase.csv, frontier.csv,
     summary.json, frontier.png and manifest.json.
     """
-
     try:
+        _check_run(draws, seed, out or Path("results"))
         loaded = load_scenario(scenario)
         name = variant or loaded.spec.default_variant
         loaded.events(name)  # validates the variant name before any work
@@ -646,7 +957,22 @@ def buy(
         _fail(exc)
     where = out or Path("results") / loaded.name / name / f"buy_{event}"
     solved.write(where, plots=plots)
-    bought = solved.table()
+    if show:
+        out_console.print(_offers_table(solved, show=show, event=event, draws=draws))
+    out_console.print(_purchase_plans_table(solved, event=event))
+    for line in _purchase_lines(solved):
+        out_console.print(line, highlight=False)
+    offers = solved.plans.model["offers"]
+    firm = sum(1 for c in offers.values() if c > 0)
+    out_console.print(
+        f"{len(offers)} member{'s' if len(offers) != 1 else ''} asked, {firm} of them with a "
+        f"commitment; written to {where}/",
+        highlight=False,
+    )
+
+
+def _offers_table(solved: Purchase, *, show: int, event: str, draws: int) -> Table:
+    """The members a purchase makes offers to, best bought first (the first `show`)."""
     table = Table(
         title=f"{solved.patron} spends {solved.budget:.3g} on {solved.kind} ({event}; "
         f"{draws} draws): the offers it makes",
@@ -656,15 +982,18 @@ def buy(
     )
     for column in ("member", "need", "offer", "cost", "gain", *ACTS):
         table.add_column(column, justify="right")
-    for _, row in bought.head(show).iterrows():
+    for _, row in solved.table().head(show).iterrows():
         offer = "-" if not row["asked"] else f"{row['credibility']:.2f}"
         table.add_row(
             f"{row['iso3']}{'*' if row['in_scenario'] else ''}", f"{row['need']:.2g}", offer,
             f"{row['cost']:.3f}", f"{row['gain']:+.3f}",
             *(f"{row[f'p_{a}_bought']:.2f}" for a in ACTS),
         )  # fmt: skip
-    if show:
-        out_console.print(table)
+    return table
+
+
+def _purchase_plans_table(solved: Purchase, *, event: str) -> Table:
+    """The assembly under each plan a purchase computed (expected counts, P(adopted))."""
     plans = Table(
         title="The assembly under each plan (expected counts; exact P(adopted))",
         caption=f"without: {event} sent to nobody; as written: the scenario's event; gain: "
@@ -672,35 +1001,34 @@ def buy(
     )
     for column in ("plan", "spend", *ACTS, "gain", "P(adopted)"):
         plans.add_column(column, justify="right")
-    rows = [("nobody", "without"), ("scenario", "as written"), ("model", "allocation")]
-    if rival is not None:
-        rows.append(("rival", "after rival"))
-    if outcome:
-        rows.append(("outcome", "for outcome"))
-    for key, label in rows:
+    labels = {"nobody": "without", "scenario": "as written", "model": "allocation",
+              "rival": "after rival", "outcome": "for outcome"}  # fmt: skip
+    for key, label in labels.items():
+        if key not in solved.plans:
+            continue
         p = solved.plans[key]
         plans.add_row(
             label, f"{p['spend']:.3f}", *(f"{p[f'expected_{a}']:.1f}" for a in ACTS),
             f"{p['compliance_gain']:+.2f}", f"{p['p_adopted']:.3f}",
         )  # fmt: skip
-    out_console.print(plans)
-    offers = solved.plans["model"]["offers"]
-    firm = sum(1 for c in offers.values() if c > 0)
-    if rival is not None:
-        answer = solved.plans["rival"]
+    return plans
+
+
+def _purchase_lines(solved: Purchase) -> list[str]:
+    """What the rival, the outcome buyer and the contest did, a sentence each (where run)."""
+    lines = []
+    if (answer := solved.plans.rival) is not None:
         committed = sorted(k for k, c in answer["rival_offers"].items() if c > 0)
         listed = ", ".join(committed[:10]) + (", ..." if len(committed) > 10 else "")
-        out_console.print(
+        lines.append(
             f"{answer['rival']} answers with {answer['rival_spend']:.3g} of its budget of "
             f"{answer['rival_budget']:.3g}: commitments to {len(committed)} members"
             f"{f' ({listed})' if committed else ''}, its compliance "
             f"{answer['rival_compliance_gain']:+.2f}; {solved.patron}'s "
-            f"falls from {solved.plans['model']['compliance_gain']:+.2f} to "
-            f"{answer['compliance_gain']:+.2f}.",
-            highlight=False,
+            f"falls from {solved.plans.model['compliance_gain']:+.2f} to "
+            f"{answer['compliance_gain']:+.2f}."
         )
-    if outcome:
-        o = solved.plans["outcome"]
+    if (o := solved.plans.outcome) is not None:
         how = (
             f"buys {len(o['offers'])} offers in {o['moves']} moves for {o['spend']:.3g}"
             if o["source"] == "outcome"
@@ -708,45 +1036,116 @@ def buy(
         )
         if o["source"] == "outcome" and o["moves"] == 0:
             how = "finds no move that changes the outcome and spends only what asking costs"
-        out_console.print(
+        lines.append(
             f"Spending for the outcome ({o['want']}), {solved.patron} {how}: P({o['want']}) "
-            f"{o['p_want']:.3f}, against {o['p_want_votes']:.3f} when it counts votes.",
-            highlight=False,
+            f"{o['p_want']:.3f}, against {o['p_want_votes']:.3f} when it counts votes."
         )
-    if anticipate:
-        naive, leader = solved.plans["naive"], solved.plans["leader"]
+    if solved.plans.naive is not None and solved.plans.leader is not None:
+        naive, leader = solved.plans.naive, solved.plans.leader
         gain = leader["compliance_gain"] - naive["compliance_gain"]
-        out_console.print(
+        lines.append(
             f"On the contest's grid, after the rival's response (compliance from neither event "
             f"sent): {solved.patron} ignoring the "
             f"rival's money {naive['compliance_gain']:+.2f}, anticipating it "
             f"{leader['compliance_gain']:+.2f} (expected yes {naive['expected_yes']:.1f} and "
             f"{leader['expected_yes']:.1f}); "
-            + ("anticipation gains nothing here." if gain <= 1e-9 else f"it gains {gain:+.2f}."),
-            highlight=False,
+            + ("anticipation gains nothing here." if gain <= 1e-9 else f"it gains {gain:+.2f}.")
         )
-    out_console.print(
-        f"{len(offers)} member{'s' if len(offers) != 1 else ''} asked, {firm} of them with a "
-        f"commitment; written to {where}/",
-        highlight=False,
-    )
+    return lines
+
+
+@app.command()
+def explore(
+    scenario: Annotated[
+        Path,
+        typer.Argument(
+            metavar="SCENARIO",
+            help="A scenario TOML file.",
+        ),
+    ] = Path("scenarios/icj_referral_2022.toml"),
+    variant: VariantOption = None,
+    draws: Annotated[
+        int, typer.Option(min=1, help="Parameter draws behind every slider move.")
+    ] = 1000,
+    seed: SeedOption = 20221230,
+    calibration: CalibrationOption = None,
+    host: Annotated[
+        str, typer.Option(help="Address to serve on (loopback: only this machine can open it).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to serve on.")] = 8765,
+    open_browser: Annotated[
+        bool, typer.Option("--open/--no-open", help="Open the page in the default browser.")
+    ] = False,
+) -> None:
+    """Explore SCENARIO in the browser: sliders for an offer's credibility and size, the value
+    of support and a principal's weight; the followed member's odds with 5-95% intervals, the
+    tally against the rule's threshold, every member's odds by regional group; Step plays the
+    timeline round by round.
+
+    Serves Mesa's SolaraViz page at http://HOST:PORT/ until interrupted (Ctrl-C). Needs the
+    explore extra: pip install -e '.[explore]'. Each setting lists the changes to the scenario
+    file it amounts to: sim replay on the changed file gives the same odds. Writes nothing.
+    """
+    try:
+        loaded = load_scenario(scenario)
+        loaded.events(variant)  # the variant exists, before anything heavier
+    except ScenarioError as exc:
+        _fail(exc)
+    try:  # an optional extra: imported where it is used, so the rest works without it
+        from sim.run.explore import serve
+    except ImportError as exc:
+        need = "sim explore needs the explore extra: pip install -e '.[explore]'"
+        _fail(DataError(f"{need} ({exc})"))
+    try:
+        url = f"http://{host}:{port}/"
+        err_console.print(f"preparing {loaded.name} ({draws} draws), then serving {url}")
+        if open_browser:
+            import threading
+            import webbrowser
+
+            threading.Timer(3.0, webbrowser.open, args=(url,)).start()
+        serve(
+            scenario, variant=variant, draws=draws, seed=seed, calibration=calibration,
+            host=host, port=port,
+        )  # fmt: skip
+    except (ScenarioError, DataError) as exc:
+        _fail(exc)
 
 
 @app.command()
 def check(
     scenarios: Annotated[list[Path], typer.Argument(metavar="SCENARIO", help="Scenario files.")],
 ) -> None:
-    """Validate scenario files without running them."""
+    """Validate scenario files without running them.
 
-    problems = []
+    With the roll-call data at hand (SIM_DATA_DIR, or `sim data fetch`'s cache), the roll calls
+    a file names (item.like, previous.like, a committee symbol the record holds) are also
+    looked up: each must be in the data and earlier than the resolution.
+    """
+    problems: list[Exception] = []
+    loaded = []
     for path in scenarios:
         try:
-            s = load_scenario(path)
-            out_console.print(
-                f"{path}: ok ({len(s.spec.events)} events, variants: {', '.join(s.variants)})"
-            )
+            loaded.append((path, load_scenario(path)))
         except ScenarioError as exc:
             problems.append(exc)
+    try:
+        data_dir = resolve_data_dir() if loaded else None
+    except DataError:
+        data_dir = None
+    try:
+        data = load_roll_calls(data_dir) if data_dir is not None else None
+    except DataError as exc:
+        _fail(exc)
+    against = f"; roll calls found in {data_dir}" if data is not None else ""
+    for path, s in loaded:
+        found = data_problems(s, data) if data is not None else []
+        problems += [ScenarioError(line) for line in found]
+        if not found:
+            out_console.print(
+                f"{path}: ok ({len(s.spec.events)} events, variants: {', '.join(s.variants)}"
+                f"{against})"
+            )
     if problems:
         _fail(ScenarioError("\n".join(str(p) for p in problems)))
 
@@ -775,9 +1174,9 @@ def calibrate(
     calibrated oldest vote first, so an episode's bundle is fresh when it is used. Writes the
     embedded default (sim/defaults/calibration/SCENARIO/) that replays use.
     """
-
     paths = scenarios or sorted(Path("scenarios").glob("*.toml"))
     try:
+        _check_run(out=out)
         # Oldest vote first: a scenario's episodes are calibrated before it.
         loaded = sorted((load_scenario(p) for p in paths), key=lambda s: s.spec.resolution.date)
         with err_console.status("loading roll calls..."):
@@ -910,6 +1309,7 @@ def forecast(
     # What every forecast of this command shares (one, or each row of a batch).
     options: dict[str, Any] = {"n_draws": draws, "seed": seed, "focal": codes, "no_vote": barred}
     try:
+        _check_run(draws, seed, out or Path("results"))
         rows = read_batch(batch) if batch is not None else None
         if rows is not None and out is None:
             raise ScenarioError("--batch needs --out DIR")
@@ -964,12 +1364,21 @@ def validate(
             "(2: as for votes two years past the end of the data).",
         ),
     ] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Years fitted at once, each in its own process (same results for any).",
+        ),
+    ] = 2,
 ) -> None:
     """Rolling-origin validation: fit on the years before each test year, predict its votes.
 
     Scores the model against uniform odds, base rates, FACTS.md's persistence matrix and each
     member's last vote on the same title (log-loss, Brier, accuracy, tally error). Writes
-    scores.csv, predictions.csv.gz and calibration.png to OUT. About 50 s per year on 2 cores.
+    scores.csv, predictions.csv.gz, calibration.png and absence.csv (predicted against observed
+    absence by decile) to OUT. Each test year costs one window fit;
+    --workers fits that many at once.
     """
     import gzip
 
@@ -980,13 +1389,14 @@ def validate(
     if last < first:
         _fail(ScenarioError(f"--last ({last}) must not be before --first ({first})"))
     try:
+        _check_run(out=out)
         data = load_roll_calls(data_dir)
         years = range(first, last + 1)
         with Progress(console=err_console) as bar:
             task = bar.add_task("fitting and predicting", total=len(years))
             result = run_validation(
                 data, years=years, window=window, dimension=dimension, dynamic=dynamic,
-                lead=lead, progress=lambda _y: bar.advance(task),
+                lead=lead, progress=lambda _y: bar.advance(task), workers=workers,
             )  # fmt: skip
     except (ScenarioError, DataError) as exc:
         _fail(exc)
@@ -997,6 +1407,9 @@ def validate(
     atomic_write_bytes(out / "predictions.csv.gz", gzip.compress(csv_text.encode(), mtime=0))
     plot_calibration(result.predictions, out / "calibration.png",
                      methods=("model", "persistence", "base_rates"))  # fmt: skip
+    deciles = absence_deciles(result.predictions)
+    atomic_write_text(out / "absence.csv", deciles.to_csv(index=False, float_format="%.6f",
+                                                         lineterminator="\n"))  # fmt: skip
     table = Table(title=f"Rolling-origin validation, {first}-{last} (log-loss; lower is better)")
     table.add_column("year")
     methods = list(dict.fromkeys(scores["method"]))
@@ -1014,7 +1427,15 @@ def validate(
         "model", "log_loss"]]  # fmt: skip
     if worse:
         out_console.print(f"[yellow]the model does not beat {', '.join(worse)} on log-loss[/]")
-    out_console.print(f"written to {out}/ (scores.csv, predictions.csv.gz, calibration.png)")
+    absence = absence_scores(result.predictions)
+    out_console.print(
+        f"absent member-votes: {absence['n_absent']:,}, model log-loss on them "
+        f"{absence['absent_log_loss']:.4f}; attendance (absent or not) "
+        f"{absence['attendance_log_loss']:.4f}"
+    )
+    out_console.print(
+        f"written to {out}/ (scores.csv, predictions.csv.gz, calibration.png, absence.csv)"
+    )
 
 
 @app.command()
@@ -1068,21 +1489,107 @@ def episodes(
 
 @data_app.command("fetch")
 def data_fetch(
+    source: Annotated[
+        str,
+        typer.Option(
+            help="voeten: Voeten's 1946-2020 roll calls (the base of the record); un-library: "
+            "the UN Library's voting data, added as an extension for the roll calls the record "
+            "lacks (run voeten first)."
+        ),
+    ] = "voeten",
     dest: Annotated[
         Path | None, typer.Option(help="Where to put the data (default: the user cache).")
     ] = None,
     url: Annotated[
-        str | None, typer.Option(help="Base URL of the .rda files (default: the pinned commit).")
+        str | None,
+        typer.Option(
+            help="voeten: base URL of the .rda files (default: the pinned commit); un-library: "
+            "the CSV's URL (default: SIM_UN_LIBRARY_URL, else the release in "
+            "sim.io.un_library.DEFAULT_URL)."
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            help="un-library: leave out roll calls on or after this date (YYYY-MM-DD), e.g. "
+            "2022-09-01 to keep the votes the validation holds out out of the record."
+        ),
     ] = None,
 ) -> None:
-    """Download the published 1946-2020 roll calls, verify their SHA-256 and convert them."""
+    """Download roll calls, verify them and convert them into the loader's format.
 
+    --source voeten (default) downloads the published 1946-2020 roll calls and checks their
+    SHA-256. --source un-library downloads the UN Dag Hammarskjöld Library's General Assembly
+    voting data (resumable), checks every roll call's totals against its rows, and writes the
+    roll calls the record lacks (matched on symbol and date) to a folder
+    `unvotes_<first>_<last>/` beside `unvotes/`, with issue codes predicted from their titles
+    (marked predicted). Sources, terms and citations: docs/data.md.
+    """
+    if source not in ("voeten", "un-library"):
+        _fail(DataError(f"--source: expected voeten or un-library; got {source!r}"))
+    if until is not None and source != "un-library":
+        _fail(DataError("--until: only with --source un-library"))
+    if source == "voeten":
+        try:
+            kwargs = {"base_url": url} if url else {}
+            folder = fetch(dest, progress=True, **kwargs)
+        except DataError as exc:
+            _fail(exc)
+        out_console.print(f"roll calls ready in {folder}")
+        return
+
+    if until is not None:
+        try:
+            dt.date.fromisoformat(until)
+        except ValueError:
+            _fail(DataError(f"--until: expected a date YYYY-MM-DD; got {until!r}"))
     try:
-        kwargs = {"base_url": url} if url else {}
-        folder = fetch(dest, progress=True, **kwargs)
+        report = fetch_un_library(dest, url=url, until=until, progress=True)
     except DataError as exc:
         _fail(exc)
-    out_console.print(f"roll calls ready in {folder}")
+    already = ", ".join(f"{n} by {rule}" for rule, n in report.already.items() if n)
+    out_console.print(
+        f"{report.source.name}: {report.in_file} roll calls with votes; already in the record: "
+        f"{sum(report.already.values())} ({already or 'none'})"
+        + (f"; {report.after_until} on or after {until} left out" if until else "")
+        + (f"; {report.no_votes} without member votes left out" if report.no_votes else ""),
+        highlight=False,
+    )
+    if report.unknown_left_out:
+        codes = ", ".join(f"{c} ({n})" for c, n in sorted(report.unknown_members.items()))
+        err_console.print(
+            f"[yellow]warning:[/] {report.unknown_left_out} roll calls left out: unknown member "
+            f"codes {escape(codes)} (add them to sim.io.un_library.HISTORIC_ALPHA3)",
+            highlight=False,
+        )
+    if report.folder is None:
+        out_console.print("nothing added: no roll call the record lacks could be added")
+        return
+    first, last = pd_date(report.first), pd_date(report.last)
+    out_console.print(
+        f"added {report.added} roll calls, {first} to {last}, "
+        f"{report.members} members, in {report.folder}",
+        highlight=False,
+    )
+    if report.issue_scores is None:
+        return
+    table = Table(title="issue codes predicted (held out: the latest fifth of coded roll calls)")
+    for column in ("code", "accuracy", "baseline", "F1", "trained on"):
+        table.add_column(column, justify="left" if column == "code" else "right")
+    for code, row in report.issue_scores.iterrows():
+        table.add_row(
+            str(code),
+            f"{row.accuracy:.3f}",
+            f"{row.baseline:.3f}",
+            f"{row.f1:.3f}",
+            f"{int(row.n_train)}",
+        )
+    out_console.print(table)
+
+
+def pd_date(stamp: Any) -> str:
+    """A timestamp's date as YYYY-MM-DD ("?" if missing)."""
+    return "?" if stamp is None else str(stamp.date())
 
 
 @data_app.command("check")
@@ -1094,7 +1601,6 @@ def data_check(
     Loads unvotes/, then unvotes_2020_2022/ and any later extension in the same format (an
     unvotes_* folder with its SHA256SUMS), in name order.
     """
-
     try:
         data = load_roll_calls(data_dir)
         root = resolve_data_dir(data_dir)

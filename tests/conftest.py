@@ -24,7 +24,8 @@ settings.load_profile("sim")
 def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The tests' own ``SIM_CACHE_DIR`` (inherited by the CLI's subprocesses): nothing they
     fetch or calibrate on first use lands in the user's cache, and none of it is read from
-    there."""
+    there. Shared by the whole session, so a window fitted by one test (or one CLI run) is read
+    back by every later one that fits it (:mod:`sim.estimate.window_cache`)."""
     path = tmp_path_factory.mktemp("sim-cache")
     old = os.environ.get("SIM_CACHE_DIR")
     os.environ["SIM_CACHE_DIR"] = str(path)

@@ -20,14 +20,13 @@ from hypothesis import strategies as st
 
 from sim.core import choice
 from sim.core.acts import ABSENT, ACTS, NO, YES
+from sim.core.likelihood import act_probabilities_from_item, log_policy_utility
 from sim.core.persistence import PERSISTENCE_COSTS, fit_persistence
 from sim.estimate.ideal_points import (
     ITEM_PARAMS,
     IdealPoints,
-    act_probabilities_from_item,
     fit_item_to_tally,
     load_calibration,
-    log_policy_utility,
     save_calibration,
     transition_matrix,
 )
@@ -190,14 +189,14 @@ def test_the_strategic_absence_slope_is_recovered_jointly_with_the_vote(gamma):
     assert abs(est.gamma_ - gamma) < 3 * est.gamma_se_
     # The joint estimate is a fixed point of the presence-only fit given the vote parameters.
     from sim.core.absence import fit_strategic_presence
-    from sim.estimate.ideal_points import _ambivalence_and_partials
+    from sim.core.likelihood import ambivalence_and_partials
 
     v = data.votes
     member = est.members_.index.get_indexer(v["iso3"])
     item = est.items_.index.get_indexer(v["rcid"])
     m, it = est.members_.iloc[member], est.items_.iloc[item]
     a = it["discrimination"].to_numpy() * m["ideal_point"].to_numpy() - it["cut_abstain"]
-    h = _ambivalence_and_partials(a.to_numpy(), (it["cut_yes"] - it["cut_abstain"]).to_numpy())[0]
+    h = ambivalence_and_partials(a.to_numpy(), (it["cut_yes"] - it["cut_abstain"]).to_numpy())[0]
     refit = fit_strategic_presence(
         member, item, (v["act"] != "absent").to_numpy(float), h,
         n_members=len(est.members_), n_items=len(est.items_),
@@ -578,18 +577,18 @@ def test_middle_east_dimension_on_the_real_record_2012_2022(data_dir):
 def test_the_strategic_gradient_is_the_derivative_of_the_objective():
     from scipy import optimize
 
-    from sim.estimate.ideal_points import _Cells, _negative_log_posterior, _start_values
+    from sim.core.likelihood import Cells, negative_log_posterior, start_values
 
     rng = np.random.default_rng(0)
     n, j = 12, 9
     member, item = np.repeat(np.arange(n), j), np.tile(np.arange(j), n)
     act = rng.integers(0, 4, n * j)
     mask = (rng.random(n * j) < 0.8).astype(float)
-    cells = _Cells(member, item, act, n, j, mask)
-    theta = np.r_[_start_values(cells) + 0.3 * rng.normal(size=2 * n + 4 * j), 0.7]
+    cells = Cells(member, item, act, n, j, mask)
+    theta = np.r_[start_values(cells) + 0.3 * rng.normal(size=2 * n + 4 * j), 0.7]
     error = optimize.check_grad(
-        lambda t: _negative_log_posterior(t, cells, True)[0],
-        lambda t: _negative_log_posterior(t, cells, True)[1],
+        lambda t: negative_log_posterior(t, cells, True)[0],
+        lambda t: negative_log_posterior(t, cells, True)[1],
         theta,
     )
     assert error < 1e-6

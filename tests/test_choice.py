@@ -104,7 +104,7 @@ def test_the_ordered_logit_is_exact_in_log_space(a, gap):
     the fit's per-cell log-likelihood (with its gradients) agrees with it."""
     from scipy.special import expit
 
-    from sim.estimate.ideal_points import _log_prob_and_partials
+    from sim.core.likelihood import log_prob_and_partials
 
     lp = ordered_log_probs(np.array([a]), gap)[0]
     assert np.exp(lp).sum() == pytest.approx(1.0, abs=1e-12)
@@ -112,5 +112,5 @@ def test_the_ordered_logit_is_exact_in_log_space(a, gap):
     direct = [expit(b), expit(-a), expit(a) - expit(b)]
     for got, want in zip(np.exp(lp), direct, strict=True):
         assert got == pytest.approx(want, rel=1e-9, abs=1e-14)  # the difference cancels
-    cells = _log_prob_and_partials(np.full(3, a), np.full(3, gap), np.zeros(3), np.arange(3))[0]
+    cells = log_prob_and_partials(np.full(3, a), np.full(3, gap), np.zeros(3), np.arange(3))[0]
     np.testing.assert_allclose(cells - np.log(0.5), lp, rtol=1e-12, atol=1e-12)

@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 from sim.core.acts import ACTS
+from sim.estimate.window import find_roll_call
 from sim.io import data as sim_data
 from sim.io.countries import iso3_name, to_iso3
 from sim.io.data import RollCallData, fetch, load_roll_calls, resolve_data_dir
@@ -354,6 +355,33 @@ def test_a_missing_file_says_how_to_fetch(tmp_path):
     (root / "unvotes" / "roll_calls.csv.gz").unlink()
     with pytest.raises(DataError, match=r"roll_calls\.csv\.gz: file missing.*sim data fetch"):
         load_roll_calls(root)
+
+
+def test_a_broken_2020_2022_extension_says_what_can_replace_it_not_sim_data_fetch(tmp_path):
+    # No command downloads unvotes_2020_2022/ (its sources hold held-out votes): the error
+    # names where it comes from and what provides the votes after 2020 instead.
+    root = add_extension(make_tiny_data(tmp_path), "unvotes_2020_2022", 100_001, voeten=("", ""))
+    (root / "unvotes_2020_2022" / "votes.csv.gz").unlink()
+    with pytest.raises(DataError) as missing:
+        load_roll_calls(root)
+    message = str(missing.value)
+    assert "unvotes_2020_2022/votes.csv.gz: file missing" in message
+    assert "shared/data" in message
+    assert "sim data fetch --source un-library" in message
+    assert "or run `sim data fetch`" not in message
+
+
+def test_a_broken_later_extension_says_to_rebuild_it_from_the_un_library(tmp_path):
+    root = add_extension(make_tiny_data(tmp_path), "unvotes_2024_2025", 200_001, sums=False)
+    with pytest.raises(DataError, match=r"unvotes_2024_2025/SHA256SUMS: checksum file missing.*"
+                       r"sim data fetch --source un-library` again"):  # fmt: skip
+        load_roll_calls(root)
+
+
+def test_a_roll_call_the_data_lack_names_the_datas_end_and_what_adds_later_votes(tmp_path):
+    data = load_roll_calls(make_tiny_data(tmp_path))
+    with pytest.raises(DataError, match=r"run to 1991-10-01.*sim data fetch --source un-library"):
+        find_roll_call(data, "A/RES/77/247", "my.toml: item.like")
 
 
 def test_a_vote_other_than_yes_no_abstain_is_rejected_by_name(tmp_path):

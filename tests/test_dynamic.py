@@ -18,13 +18,14 @@ import pytest
 from scipy import optimize
 
 from sim.core.acts import ACTS
+from sim.core.likelihood import act_probabilities_from_item
 from sim.estimate.dynamic import (
     DynamicIdealPoints,
     _Layout,
     _negative_log_posterior_dynamic,
     _walk,
 )
-from sim.estimate.ideal_points import ITEM_PARAMS, _cells, _select, act_probabilities_from_item
+from sim.estimate.ideal_points import ITEM_PARAMS, make_cells, select_roll_calls
 from sim.io.errors import DataError
 
 TRUE_WALK_SD = 0.3
@@ -196,9 +197,9 @@ def test_projection_keeps_the_point_and_grows_the_se_by_the_walk(
 
 def test_the_gradient_is_the_derivative_of_the_objective() -> None:
     small = simulate(np.random.default_rng(5), n_members=6, n_sessions=3, n_per_session=4)
-    votes, rc = _select(small, "all")
+    votes, rc = select_roll_calls(small, "all")
     members = pd.Index(np.unique(votes["iso3"]), name="iso3")
-    cells = _cells(votes, members, pd.Index(rc.index, name="rcid"))
+    cells = make_cells(votes, members, pd.Index(rc.index, name="rcid"))
     # Leave member 0 out of session 2 so that one link spans a gap of two sessions.
     session = rc["session"].to_numpy()[cells.item]
     keep = ~((cells.member == 0) & (session == 2))

@@ -17,17 +17,12 @@ from typer.testing import CliRunner
 
 from sim.cli import app
 from sim.core.acts import ACTS
+from sim.estimate.ideal_points import IdealPoints
 from sim.io.bundles import load_bundle
 from sim.run.replay import replay
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ("icj_referral_2022", "jerusalem_2017")
-PARAMETERS = [
-    "ideal_point",
-    "ideal_point_se",
-    "participation",
-    "participation_se",
-]
 
 
 def _calibrate(scenario: Path, out: Path, data_dir: Path) -> None:
@@ -37,14 +32,32 @@ def _calibrate(scenario: Path, out: Path, data_dir: Path) -> None:
     assert result.exit_code == 0, result.output
 
 
-def _close(a: object, b: object, path: str = "") -> None:
-    """Nested numbers equal to 1e-6 relative (the fits converge to 1e-10 per cell)."""
+def _convergence_tolerance(bundle: object) -> float:
+    """How far, in posterior sds, a refit may land from the committed fit on another machine.
+
+    L-BFGS-B stops the static fit when the per-cell penalised negative log-likelihood falls by
+    less than ``tol`` (1e-10) in an iteration; with a linear convergence rate the objective is
+    then within about ``C * tol`` of its minimum (C = 100: a rate of 0.99 per iteration, slower
+    than these fits show). Near the minimum the total objective is quadratic, ``n_cells * gap =
+    delta' H delta / 2``, so a parameter can sit ``sqrt(2 * n_cells * C * tol)`` posterior sds
+    from the exact optimum: about 0.02 sd for ten years of roll calls. Machines whose BLAS
+    kernels round differently stop at different points within that band (a refit on another CPU
+    moved 707 of 772 parameters by up to 3e-4, i.e. under 0.01 sd), so the test holds every
+    estimate to it, and everything computed from the estimates to the same relative band.
+    """
+    fit = bundle.meta["fit"]  # type: ignore[attr-defined]
+    tol = IdealPoints().tol  # the fit sim calibrate runs
+    return float(np.sqrt(2 * fit["n_cells"] * 100 * tol))
+
+
+def _close(a: object, b: object, path: str = "", *, rel: float = 1e-6) -> None:
+    """Nested numbers equal to `rel` relative (absolute near zero)."""
     if isinstance(a, dict) and isinstance(b, dict):
         assert a.keys() == b.keys(), path
         for k in a:
-            _close(a[k], b[k], f"{path}.{k}")
+            _close(a[k], b[k], f"{path}.{k}", rel=rel)
     elif isinstance(a, float | int) and not isinstance(a, bool):
-        assert math.isclose(a, float(b), rel_tol=1e-6, abs_tol=1e-8), (path, a, b)
+        assert math.isclose(a, float(b), rel_tol=rel, abs_tol=rel * 1e-2), (path, a, b)
     else:
         assert a == b, path
 
@@ -55,16 +68,21 @@ def test_sim_calibrate_regenerates_the_committed_bundle(name, tmp_path, data_dir
     _calibrate(ROOT / "scenarios" / f"{name}.toml", tmp_path, data_dir)
     fresh, committed = load_bundle(name, root=tmp_path), load_bundle(name)
     pd.testing.assert_index_equal(fresh.members.index, committed.members.index)
-    np.testing.assert_allclose(
-        fresh.members[PARAMETERS].to_numpy(),
-        committed.members[PARAMETERS].to_numpy(),
-        rtol=1e-6,
-        atol=1e-8,
-    )
+    k = _convergence_tolerance(committed)
+    for value in ("ideal_point", "participation"):
+        sd = committed.members[f"{value}_se"].to_numpy()
+        gap = np.abs(fresh.members[value].to_numpy() - committed.members[value].to_numpy())
+        assert np.all(gap <= k * sd), (value, float(np.max(gap / sd)), k)
+        np.testing.assert_allclose(
+            fresh.members[f"{value}_se"].to_numpy(), sd, rtol=k, err_msg=f"{value}_se"
+        )
     keys = ["item", "absence", "persistence", "group_shock", "window", "dimension"]
     keys += ["deal"] if "deal" in committed.meta else []  # from the earlier episodes
     for key in keys:
-        _close(fresh.meta[key], committed.meta[key], key)
+        _close(fresh.meta[key], committed.meta[key], key, rel=k)
+    # What the bundle was fitted on, so a replay can tell an edited copy from the original.
+    for key in ("inputs", "data_sha256", "calibration_key"):
+        assert fresh.meta[key] == committed.meta[key], key
 
 
 @pytest.mark.slow

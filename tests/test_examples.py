@@ -17,6 +17,7 @@ EXPECTED = {
     "price_the_call": "cost ratio  1.0: credibility",
     "whom_to_ask": "the best 51: expected no",
     "spend_a_budget": "members threatened firmly; expected yes",
+    "negotiate_the_call": "ISR answers UKR's counter-ask",
 }
 
 

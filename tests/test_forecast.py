@@ -255,7 +255,7 @@ def test_a_new_title_mixes_earlier_first_votes_as_validation_scores_them(data, t
     odds follow sim.validate's predictive of a new text with the tremble (the replay also
     draws ideal points, so they agree closely, not exactly)."""
     from sim.core.tremble import apply_tremble
-    from sim.estimate.ideal_points import _normalise_text
+    from sim.estimate.ideal_points import normalise_text
     from sim.estimate.titles import first_votes, new_text_odds, new_texts
 
     title = "Human rights of Rohingya Muslims and other minorities"
@@ -270,7 +270,7 @@ def test_a_new_title_mixes_earlier_first_votes_as_validation_scores_them(data, t
     assert [n["weight"] for n in nearest] == sorted((n["weight"] for n in nearest), reverse=True)
     assert any("A/RES/74/246" in note for note in result.setup.notes)
     rc = data.roll_calls
-    titles = _normalise_text(rc["title"])
+    titles = normalise_text(rc["title"])
     fit = two_years.fit("all", date)
     texts = new_texts(fit, rc, first_votes(rc, titles), titles)
     eps, base = result.setup.tremble
@@ -332,15 +332,25 @@ def test_a_mixture_of_one_text_replays_exactly_like_that_text(data, two_years):
 
 
 @pytest.mark.slow
-def test_a_batch_forecasts_rows_by_title(two_years, tmp_path):
+def test_a_batch_forecasts_rows_by_title(two_years, tmp_path, monkeypatch):
+    import sim.estimate.titles as titles
+
     batch = tmp_path / "batch.csv"
     batch.write_text(
         "name,title,date\nnew,Human rights of Rohingya Muslims and other minorities,2021-12-09\n"
+        "other,Nuclear disarmament verification and trust,2021-12-09\n"
     )
+    # The window's first votes' odds and title weights are computed once per fit for the whole
+    # batch (the forecasts' fit, and the tremble's a year earlier), not once per title.
+    computed = []
+    real = titles._new_texts
+    monkeypatch.setattr(titles, "_new_texts", lambda *a: computed.append(id(a[0])) or real(*a))
     out = tmp_path / "out"
     forecast_batch(two_years, read_batch(batch), out, n_draws=20, seed=1)
     summary = json.loads((out / "new" / "summary.json").read_text())
     assert summary["item"]["by_title"]["nearest"][0]["symbol"] == "A/RES/74/246"
+    assert (out / "other" / "summary.json").is_file()
+    assert len(computed) == len(set(computed))
 
 
 def test_an_unknown_focal_code_fails_before_the_fit(data_dir, tmp_path, sim_cli):

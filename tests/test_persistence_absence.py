@@ -94,7 +94,7 @@ def test_the_odds_do_not_depend_on_the_number_of_threads(monkeypatch):
 
 
 def test_the_vote_part_is_the_calibrated_model_given_presence():
-    from sim.estimate.ideal_points import log_policy_utility
+    from sim.core.likelihood import log_policy_utility
 
     x = np.linspace(-3, 3, 41)
     full = log_policy_utility(x, 1.5, **ITEM)

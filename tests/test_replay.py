@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from sim.core.acts import ACTS
+from sim.io.bundles import bundle_dir
 from sim.io.errors import DataError
 from sim.model.assembly import AssemblyModel
 from sim.run.replay import prepare, replay
@@ -258,7 +259,7 @@ def test_calm_odds_are_shared_only_between_setups_that_differ_in_asks():
         AssemblyModel(other, calm_from=calm)
 
 
-def test_a_new_text_by_title_needs_a_calibration_that_holds_its_mixture(tmp_path):
+def test_a_new_text_by_title_needs_a_calibration_that_holds_its_mixture(tmp_path, monkeypatch):
     """ICJ's committed calibration was made for item.like: replaying the file with the item
     by title (and no committee tally to fit it to) says to recalibrate, naming the file."""
     text = ICJ.read_text()
@@ -266,5 +267,11 @@ def test_a_new_text_by_title_needs_a_calibration_that_holds_its_mixture(tmp_path
     start, end = text.index("[committee]"), text.index("[members.UKR]")
     bad = tmp_path / "icj_referral_2022.toml"
     bad.write_text(text[:start] + text[end:])
-    with pytest.raises(DataError, match=r"item.by_title: .*run `sim calibrate .*icj_referral"):
+    # Its inputs differ from the shipped bundle's, so it is not even tried without the data...
+    monkeypatch.delenv("SIM_DATA_DIR", raising=False)
+    removed = r"other inputs \(\[committee\] removed; item.by_title: False -> True"
+    with pytest.raises(DataError, match=removed):
         replay(bad, n_draws=5)
+    # ...and given that bundle explicitly, the missing mixture is named.
+    with pytest.raises(DataError, match=r"item.by_title: .*run `sim calibrate .*icj_referral"):
+        replay(bad, n_draws=5, calibration=bundle_dir())

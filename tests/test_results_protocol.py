@@ -1,14 +1,15 @@
-"""One contract for the four results a user gets (replay, bargain, target, buy).
+"""One contract for the results a user gets (replay, bargain, target, buy, negotiate).
 
 Each is checked the same way: it is a :class:`sim.io.results.Result`; its table is a frame with a
 row per member or offer; its summary is JSON; its manifest names the seed, the draws and the
 scenario's hash; ``write`` puts every file the manifest lists into the folder, and a second run
-with the same seed writes the same bytes; its ``repr`` is one short line and its text summary
-starts with it.
+with the same seed writes the same bytes; its ``repr`` is one short line, its text summary
+starts with it, and its HTML form (notebooks) holds both and the head of its table.
 """
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +30,7 @@ RUNS: dict[str, Callable[[], Result]] = {
     ),
     "target": lambda: sim.plan_targets(ICJ, event="lapid_letters", calls=5, n_draws=60, seed=3),
     "buy": lambda: sim.buy_votes(JERUSALEM, event="trump_threat", budget=2.0, n_draws=60, seed=3),
+    "negotiate": lambda: sim.negotiate(ICJ, rounds=4, n_draws=60, seed=3),
 }
 
 
@@ -71,3 +73,11 @@ def test_each_result_describes_itself_in_a_line(made: tuple[Result, Result]) -> 
     text = result.summary_text()
     assert text.splitlines()[0] == line
     assert len(text.splitlines()) > 1
+
+
+def test_each_result_shows_itself_in_a_notebook(made: tuple[Result, Result]) -> None:
+    result, _ = made
+    page = result._repr_html_()  # type: ignore[attr-defined]
+    assert page.startswith("<pre>")
+    assert html.escape(repr(result)) in page
+    assert "<table" in page  # the head of its table

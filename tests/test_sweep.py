@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ from typer.testing import CliRunner
 
 from sim.cli import app
 from sim.io.errors import ScenarioError
+from sim.io.scenario import load_scenario
 from sim.run import sweep as sweep_module
 from sim.run.sweep import Sweep, grid_from_assignments, override, parse_assignment, run_sweep
 
@@ -82,10 +84,8 @@ def test_an_interrupted_sweep_resumes_without_redoing_finished_points(tmp_path, 
     (tmp_path / "points" / "0001.json").unlink()  # as if stopped before point 1 finished
     (tmp_path / "points.csv").unlink()
     ran = []
-    real = sweep_module._run_point
-    monkeypatch.setattr(
-        sweep_module, "_run_point", lambda s, i, out: ran.append(i) or real(s, i, out)
-    )
+    real = sweep_module._replay_point
+    monkeypatch.setattr(sweep_module, "_replay_point", lambda i, *a: ran.append(i) or real(i, *a))
     run_sweep(plan, tmp_path)
     assert ran == [1]
     for name, data in first.items():
@@ -137,3 +137,29 @@ def test_a_recalibration_between_runs_is_not_mixed_into_a_resumed_sweep(tmp_path
     meta.write_text(meta.read_text() + "\n")  # as if `sim calibrate` had rewritten it
     with pytest.raises(ScenarioError, match="calibration bundle"):
         run_sweep(plan, tmp_path / "out")
+
+
+def test_a_users_own_scenario_is_calibrated_once_not_per_point(tmp_path, monkeypatch):
+    # Each point's file differs, so each would have its own calibration key (and fit) if the
+    # points resolved their calibration themselves; the sweep resolves it once, from the file.
+    from sim.run import calibrate
+
+    own = tmp_path / "my_referral.toml"
+    own.write_text(ICJ.read_text().replace('name = "icj_referral_2022"', 'name = "my_referral"'))
+    committed = calibrate.load_bundle("icj_referral_2022")
+    fits = []
+
+    def fit(scenario, data, *, progress=False, calibration=None):
+        fits.append(scenario.sha256)
+        return committed.members, committed.meta
+
+    monkeypatch.setattr(calibrate, "calibrate_scenario", fit)
+    monkeypatch.setattr(calibrate, "resolve_data_dir", lambda *a, **k: tmp_path)
+    monkeypatch.setattr(calibrate, "load_roll_calls", lambda *a, **k: None)
+    plan = Sweep(scenario=own, grid=grid_from_assignments([f"{CREDIBILITY}=0,0.5,firm"]), draws=20)
+    points, _ = run_sweep(plan, tmp_path / "out")
+    assert len(points) == 3
+    assert len(fits) == 1
+    assert fits[0] == load_scenario(own).sha256  # the file as given, not a point's
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert "my_referral-" in manifest["calibration"]["folder"]

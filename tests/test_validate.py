@@ -22,8 +22,8 @@ from sim.io.data import load_roll_calls
 def validation_2021(data_dir):
     # Two-year windows (2019-2020 for 2021, 2018-2019 for the tremble's year before): about 45 s
     # here instead of 100 s for four, and the model still beats every baseline (0.376 against
-    # 0.433). `sim validate` runs the ten-year windows.
-    return validate(load_roll_calls(data_dir), years=[2021], window=2)
+    # 0.433). `sim validate` runs the ten-year windows. Two workers: the two years side by side.
+    return validate(load_roll_calls(data_dir), years=[2021], window=2, workers=2)
 
 
 def test_the_baselines_are_proper_distributions():
@@ -147,3 +147,51 @@ def test_a_window_whose_first_votes_split_by_country_chooses_to_weigh_country_wo
     sharpness, weight = title_fit(odds, titles, acts)
     assert sharpness > 0
     assert weight > 1
+
+
+def test_member_odds_of_many_texts_in_one_call_are_each_texts_odds():
+    # new_text_odds predicts every earlier first vote's cells in one call: the same odds as
+    # one call per text, whatever each text's item, previous acts and gap.
+    from sim.core.predict import member_odds
+
+    rng = np.random.default_rng(3)
+    n, texts = 6, 3
+    x, rho, sd = rng.normal(size=n), rng.normal(2.0, 1.0, n), rng.uniform(0, 0.5, n)
+    items = {
+        "discrimination": np.array([1.5, -2.0, 0.0]),
+        "cut_abstain": np.array([-1.0, 0.2, -0.5]),
+        "cut_yes": np.array([0.0, 0.9, 0.5]),
+        "presence": np.array([0.3, -0.4, 0.0]),
+    }
+    previous = rng.integers(-1, 4, size=(texts, n))
+    gaps = np.array([1.0, 2.5, 7.0])
+    pers = {"sigma": 1.2, "scale": 0.4, "reversal": 2.0, "leave": 0.8, "return": 0.5,
+            "tau": 1.5, "power": 1.0}  # fmt: skip
+    common = {"persistence": pers, "gamma": 0.7, "tau": 0.4}
+    one_call = member_odds(
+        np.tile(x, texts), np.tile(rho, texts), previous.reshape(-1),
+        item={k: np.repeat(v, n) for k, v in items.items()},
+        participation_sd=np.tile(sd, texts), gap=np.repeat(gaps, n), **common,
+    )  # fmt: skip
+    for j in range(texts):
+        each = member_odds(
+            x, rho, previous[j], item={k: float(v[j]) for k, v in items.items()},
+            participation_sd=sd, gap=gaps[j], **common,
+        )  # fmt: skip
+        np.testing.assert_allclose(one_call[j * n : (j + 1) * n], each, rtol=1e-10, atol=1e-14)
+
+
+def test_absence_deciles_compare_predicted_with_recorded_absence_in_ten_equal_groups():
+    from sim.estimate.validate import absence_deciles, absence_scores
+
+    p = np.linspace(0.0, 0.99, 100)
+    pred = pd.DataFrame({"act": np.where(np.arange(100) >= 90, "absent", "yes"), "model_absent": p})
+    table = absence_deciles(pred)
+    assert table["n"].tolist() == [10] * 10
+    np.testing.assert_allclose(
+        table["predicted"], [p[k * 10 : k * 10 + 10].mean() for k in range(10)]
+    )
+    assert table["observed"].tolist() == [0.0] * 9 + [1.0]
+    s = absence_scores(pred)
+    assert s["n_absent"] == 10
+    assert s["absent_log_loss"] == pytest.approx(-np.log(p[90:]).mean())

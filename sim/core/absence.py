@@ -185,7 +185,7 @@ def fit_strategic_presence(
         grad[:n] += precision * fe
         if fixed_gamma is not None:
             grad[-1] = 0.0
-        return value, grad
+        return float(value), grad
 
     theta0 = np.zeros(n + 1)
     res = optimize.minimize(objective, theta0, jac=True, method="L-BFGS-B",
@@ -225,7 +225,7 @@ def gamma_standard_error(
     z: FloatArray,
     h: FloatArray,
     *,
-    row_precision: Any,
+    row_precision: float | FloatArray | sparse.spmatrix,
     item_precision: float,
     gamma_precision: float,
 ) -> float:

@@ -6,7 +6,7 @@ For member *i* and act *c* in ``ACTS``::
 
 * ``P_i(c; r)`` is the *baseline* (policy and participation) term. It is the log of the
   calibrated spatial model's probabilities
-  (:func:`sim.estimate.ideal_points.act_probabilities_from_item`),
+  (:func:`sim.core.likelihood.act_probabilities_from_item`),
   so that with no principal and no earlier public act the logit choice returns exactly the
   calibrated odds: ``softmax(log p) == p``.
 * ``w_ik`` is what principal *k*'s approval is worth to *i*: ``credibility * value + tie``
@@ -117,7 +117,7 @@ def reading(asked: Iterable[str], *, absent: float = 0.0, record: bool = False) 
         m = np.where([act in asked for act in ACTS], 1.0, -1.0)
         m[ABSENT] = absent
         return m
-    position = {act: LATENT_ORDER[act] for act in VOTES}
+    position: dict[str, int] = {act: LATENT_ORDER[act] for act in VOTES}
     distance = {act: min(abs(position[act] - position[a]) for a in asked) for act in VOTES}
     farthest = max(distance.values())
     m = np.zeros(len(ACTS))

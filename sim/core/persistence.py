@@ -36,7 +36,7 @@ points.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final
 
@@ -96,7 +96,8 @@ def _nodes() -> tuple[FloatArray, FloatArray]:
 
 def _logsumexp(a: FloatArray, *, axis: int, keepdims: bool = False) -> FloatArray:
     """``log(sum(exp(a)))`` along `axis`, max-shifted (a lean scipy.special.logsumexp for finite
-    maxima, which these posteriors always have)."""
+    maxima, which these posteriors always have).
+    """
     top = np.max(a, axis=axis, keepdims=True)
     shifted = a - top
     np.exp(shifted, out=shifted)
@@ -104,7 +105,9 @@ def _logsumexp(a: FloatArray, *, axis: int, keepdims: bool = False) -> FloatArra
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
-def vote_log_probs(ideal_point: FloatArray, *, item: Mapping[str, Any]) -> FloatArray:
+def vote_log_probs(
+    ideal_point: FloatArray, *, item: Mapping[str, FloatArray | float]
+) -> FloatArray:
     """``log P(c | present)`` for c in yes, no, abstain (the ordered logit alone).
 
     Examples
@@ -151,7 +154,7 @@ def conditional_vote_log_probs(
     ideal_point: FloatArray,
     previous: IntArray,
     *,
-    item: Mapping[str, Any],
+    item: Mapping[str, FloatArray | float],
     sigma: float,
     scale: float | None = None,
     correlation: FloatArray | float = 1.0,
@@ -346,8 +349,8 @@ def _profile(
     weight: FloatArray | None = None,
 ) -> tuple[float, dict[str, Any]]:
     """Log-likelihood of the next acts given the shock parameters, the costs maximised out
-    (from the last solution kept in `warm`, if given: neighbouring calls differ little)."""
-
+    (from the last solution kept in `warm`, if given: neighbouring calls differ little).
+    """
     lv = conditional_vote_log_probs(
         x, prev, item=item, sigma=sigma, scale=scale, correlation=correlation
     )
@@ -449,8 +452,7 @@ def fit_text_persistence(
     keep, weight = _sample(
         None if gap is None else np.asarray(gap, float), len(np.asarray(chosen)), max_pairs
     )
-    if np.all(weight == 1.0):
-        weight = None  # the plain likelihood, exactly
+    weights: FloatArray | None = None if np.all(weight == 1.0) else weight  # None: plain likelihood
     x = np.asarray(ideal_point, float)[keep]
     prev = np.asarray(previous)[keep]
     nxt = np.asarray(chosen)[keep]
@@ -458,7 +460,6 @@ def fit_text_persistence(
     base = np.asarray(participation, float)[keep] + item["presence"]
     args = (x, base, gamma, item, prev, nxt)
     warm: dict[str, FloatArray] = {}
-    weighted = {"weight": weight}
     # Unconstrained-looking parameters (log sigma, log scale, log tau, power) with bounds: the
     # scale stops at SCALE_MIN and the power at 2 (the smoothest valid correlation).
     bounds = [(np.log(0.05), np.log(SIGMA_MAX * 3)), (np.log(SCALE_MIN), np.log(3.0)),
@@ -466,14 +467,17 @@ def fit_text_persistence(
 
     def still(theta: FloatArray) -> float:
         sigma, scale = np.exp(theta[:2])
-        return -_profile(float(sigma), float(scale), *args, warm=warm, **weighted)[0]
+        return -_profile(float(sigma), float(scale), *args, warm=warm, weight=weights)[0]
 
-    def fit(f: Any, start: FloatArray, n: int) -> Any:
+    def minimise(
+        f: Callable[[FloatArray], float], start: FloatArray, n: int
+    ) -> optimize.OptimizeResult:
         return optimize.minimize(f, start, method="L-BFGS-B", bounds=bounds[:n],
                                  options={"eps": 1e-5, "ftol": 1e-9, "maxiter": 200})  # fmt: skip
 
-    res0 = fit(still, np.log([1.5, 0.8]), 2)
+    res0 = minimise(still, np.log([1.5, 0.8]), 2)
     g = None if gap is None else np.asarray(gap, float)[keep]
+    names: tuple[str, ...]
     if g is None:
         theta, negative, names = res0.x, still, ("sigma", "scale")
     else:
@@ -482,10 +486,10 @@ def fit_text_persistence(
             sigma, scale, tau = np.exp(theta[:3])
             r = shock_correlation(g, tau=float(tau), power=float(theta[3]))
             return -_profile(
-                float(sigma), float(scale), *args, correlation=r, warm=warm, **weighted
+                float(sigma), float(scale), *args, correlation=r, warm=warm, weight=weights
             )[0]
 
-        res = fit(moving, np.array([res0.x[0], res0.x[1], np.log(2.0), 1.0]), 4)
+        res = minimise(moving, np.array([res0.x[0], res0.x[1], np.log(2.0), 1.0]), 4)
         theta, negative, names = res.x, moving, ("sigma", "scale", "tau", "power")
     values = {"sigma": float(np.exp(theta[0])), "scale": float(np.exp(theta[1]))}
     correlation: FloatArray | float = 1.0
@@ -494,9 +498,9 @@ def fit_text_persistence(
         values["power"] = float(theta[3])
         correlation = shock_correlation(g, tau=values["tau"], power=values["power"])
     ll, fit = _profile(
-        values["sigma"], values["scale"], *args, correlation=correlation, warm=warm, **weighted
+        values["sigma"], values["scale"], *args, correlation=correlation, warm=warm, weight=weights
     )
-    ll0, _ = _profile(0.0, 1.0, *args, **weighted)
+    ll0, _ = _profile(0.0, 1.0, *args, weight=weights)
     # Curvature of the profile likelihood in the free parameters (a parameter at its bound is
     # held there: se 0), then the delta method from the logs.
     free = np.array([lo + 1e-6 < t < hi - 1e-6 for t, (lo, hi) in zip(theta, bounds, strict=False)])

@@ -44,7 +44,8 @@ def member_odds(
     previous : ndarray of int, shape (n_members,)
         Act on the same text's last roll call (index into ``ACTS``), -1 if none.
     item : mapping
-        ``discrimination``, ``cut_abstain``, ``cut_yes``, ``presence``.
+        ``discrimination``, ``cut_abstain``, ``cut_yes``, ``presence``: floats, or arrays of
+        shape (n_members,) to predict many (member, roll call) cells in one call.
     persistence : mapping
         ``sigma``, ``scale``, ``reversal``, ``leave``, ``return`` and, if the shock moves over
         time, ``tau`` and ``power`` (a bundle's persistence).
@@ -72,8 +73,9 @@ def member_odds(
     True
     """
     z, w = normal_nodes(n_nodes)
-    beta = float(item["discrimination"]) or 1e-9
-    x = np.asarray(ideal_point, float)[None, :] + (tau * z / beta)[:, None]  # (K, M)
+    beta = np.asarray(item["discrimination"], float)
+    beta = np.where(beta != 0, beta, 1e-9)
+    x = np.asarray(ideal_point, float)[None, :] + tau * z[:, None] / beta  # (K, M)
     correlation = shock_correlation(
         np.broadcast_to(np.asarray(gap, float), np.shape(previous)),
         tau=float(persistence.get("tau", np.inf)), power=float(persistence.get("power", 1.0)),
@@ -85,7 +87,7 @@ def member_odds(
     zp, wp = normal_nodes(9)
     base = (
         np.asarray(participation, float)[None, :]
-        + float(item["presence"])
+        + np.asarray(item["presence"], float)
         + zp[:, None] * np.asarray(participation_sd, float)
     )  # (L, M)
     log_baseline = log_act_baseline(
@@ -129,7 +131,6 @@ def new_item_odds(
     -------
     ndarray, shape (n_members, 4), or (n_items, n_members, 4) with `per_item`
     """
-
     z, w = normal_nodes(n_nodes)
     beta = np.asarray(items["discrimination"], float)
     beta = np.where(np.abs(beta) > 1e-9, beta, 1e-9)[None, :, None]  # (1, J, 1)

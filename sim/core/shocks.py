@@ -29,7 +29,7 @@ N_NODES = 20
 def _node_loglik(
     eta: FloatArray, act: IntArray, cut_abstain: FloatArray, cut_yes: FloatArray, tau: float
 ) -> FloatArray:
-    """log P(act | present, eta + tau z_k) per cell and node, shape (n_cells, N_NODES)."""
+    """Log P(act | present, eta + tau z_k) per cell and node, shape (n_cells, N_NODES)."""
     z, _ = normal_nodes(N_NODES)
     a = eta[:, None] + tau * z[None, :] - cut_abstain[:, None]
     full = ordered_log_probs(a, (cut_yes - cut_abstain)[:, None])  # (cell, node, vote)

@@ -130,6 +130,7 @@ class DecisionRule:
     min_margin: int
 
     def __post_init__(self) -> None:
+        """Refuse a weight of no votes below 1 (a no never counts less than a yes)."""
         if self.no_weight < 1:
             raise ValueError(f"DecisionRule {self.name!r}: no_weight must be >= 1")
 
@@ -168,7 +169,8 @@ def decision_rule(rule: RuleName | DecisionRule) -> DecisionRule:
 
 def _check_probabilities(probs: FloatArray, *, copy: bool = True) -> FloatArray:
     """Validate `probs` of shape (n_draws, n_members, 4) and return it renormalised, float64
-    (with ``copy=False``, a writeable float64 array is renormalised in place and returned)."""
+    (with ``copy=False``, a writeable float64 array is renormalised in place and returned).
+    """
     probs = np.asarray(probs, dtype=np.float64)
     if probs.ndim != 3 or probs.shape[2] != len(ACTS) or 0 in probs.shape[:2]:
         raise ValueError(
@@ -240,7 +242,8 @@ def _map_chunks[T](fn: Callable[[int, int], T], n: int, size: int, workers: int)
 
 def _trim(state: FloatArray, lo: int, hi: int) -> tuple[int, int]:
     """Drop edge rows of `state` (rows lo..hi) below :data:`TINY` in every column; zero them.
-    Returns the new ``(lo, hi)``."""
+    Returns the new ``(lo, hi)``.
+    """
     while hi > lo and state[hi].max() < TINY:
         state[hi] = 0.0
         hi -= 1
@@ -603,7 +606,8 @@ def _conditional_kernel(
 
 def _yes_no_neither(block: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
     """A block of draws (draw, member, act) as the margin DPs read it: P(yes), P(no) and
-    P(neither: abstain or absent), each C-contiguous of shape (member, draw)."""
+    P(neither: abstain or absent), each C-contiguous of shape (member, draw).
+    """
     chunk = block.transpose(1, 2, 0)  # (member, act, draw)
     return (
         np.ascontiguousarray(chunk[:, YES]),
@@ -755,6 +759,7 @@ class Tally:
         )
 
     def __repr__(self) -> str:
+        """A short description: draws, members, rule and the probability of adoption."""
         return (
             f"Tally(n_draws={self.n_draws}, n_members={self.n_members}, "
             f"rule={self.rule.name!r}, prob_pass={self.prob_pass():.6g})"
@@ -813,7 +818,8 @@ class Tally:
     def plan_fields(self) -> dict[str, Any]:
         """The expected count of each act, its 90% interval and the probability of adoption,
         keyed as the bargaining game's plans report them (``expected_yes``, ...,
-        ``yes_interval``, ..., ``p_adopted``)."""
+        ``yes_interval``, ..., ``p_adopted``).
+        """
         mean = self.mean()
         return {
             **{f"expected_{act}": mean[act] for act in ACTS},
@@ -821,7 +827,7 @@ class Tally:
             "p_adopted": self.prob_pass(),
         }
 
-    def columns(self) -> dict[str, FloatArray]:
+    def columns(self) -> dict[str, FloatArray | IntArray]:
         """The marginals as columns of a table, one row per count 0..n_members (tally.csv).
 
         Returns
@@ -830,7 +836,7 @@ class Tally:
             ``count, p_yes, p_no, p_abstain, p_absent``, each of length ``n_members + 1``
             (``pandas.DataFrame(tally.columns())`` is the table).
         """
-        columns: dict[str, FloatArray] = {"count": np.arange(self.n_members + 1)}
+        columns: dict[str, FloatArray | IntArray] = {"count": np.arange(self.n_members + 1)}
         columns.update({f"p_{act}": self.marginals[i] for i, act in enumerate(ACTS)})
         return columns
 

@@ -30,7 +30,7 @@ from scipy import optimize
 
 from sim.core.acts import ACTS, BoolArray, FloatArray, IntArray
 
-__all__ = ["apply_tremble", "fit_tremble", "tremble_of"]
+__all__ = ["apply_tremble", "fit_tremble"]
 
 #: Upper bound of the tremble share (a model that misses more than this is not calibrated).
 EPS_MAX = 0.5
@@ -106,12 +106,3 @@ def fit_tremble(probs: FloatArray, acts: IntArray) -> dict[str, Any]:
         "n": len(acts),
         "loglik_gain": negloglik(0.0) - float(result.fun),
     }
-
-
-def tremble_of(predictions: Any) -> dict[str, Any]:
-    """:func:`fit_tremble` on a table of held-out predictions
-    (:func:`sim.estimate.validate.validate`'s
-    rows: ``act`` and the model's ``model_<act>`` columns)."""
-    probs = predictions[[f"model_{a}" for a in ACTS]].to_numpy()
-    acts = predictions["act"].map({a: i for i, a in enumerate(ACTS)}).to_numpy()
-    return fit_tremble(probs, acts)

@@ -85,13 +85,14 @@ class Episode:
 
     @cached_property
     def calm(self) -> Any:
-
+        """The episode without its asks (the calm replay), run once and kept."""
         return AssemblyModel(self.setup, rng=np.random.default_rng(EPISODE_SEED))
 
 
 def log_credibility_moments(prior: Prior) -> tuple[float, float]:
     """Mean and variance of ``log(credibility)`` under its prior (exact for beta and fixed,
-    else from a fixed sample of 200,000)."""
+    else from a fixed sample of 200,000).
+    """
     from scipy.special import digamma, polygamma
 
     if prior.dist == "fixed":
@@ -109,7 +110,8 @@ def log_credibility_moments(prior: Prior) -> tuple[float, float]:
 def _credibility_shift(episodes: Sequence[Episode]) -> tuple[float, float]:
     """How an episode's unknown credibility moves and spreads log(support value), averaged
     over the episodes' offers: the fit holds credibility at its mean ``c``, the truth is a draw
-    ``C``, so ``log value = log fitted + log c - log C``."""
+    ``C``, so ``log value = log fitted + log c - log C``.
+    """
     shifts, variances = [], []
     for episode in episodes:
         for ask in episode.setup.asks:

@@ -16,7 +16,7 @@ everything else. **Bridging**: roll calls on the same text in different sessions
 spatial item (``beta, tau1, tau2``; :func:`bridged_items`), as in Bailey, Strezhnev & Voeten;
 without it a shift of the whole Assembly is indistinguishable from new items placed elsewhere.
 Each roll call keeps its own attendance effect ``delta_j``. Priors are the static ones
-(``sim.estimate.ideal_points.PRIOR_SD``), but the ideal points and the participations follow
+(``sim.core.likelihood.PRIOR_SD``), but the ideal points and the participations follow
 Gaussian random
 walks over the sessions in which the member has cells::
 
@@ -34,14 +34,14 @@ scenarios' windows.
 
 Estimation is penalised maximum likelihood (the posterior mode) by scipy's L-BFGS-B with the
 analytic gradient: the vote and presence terms reuse
-:func:`sim.estimate.ideal_points._strategic_log_prob_and_partials`, the random-walk penalties'
+:func:`sim.core.likelihood.strategic_log_prob_and_partials`, the random-walk penalties'
 gradients are
 tridiagonal differences computed with index arrays. The start is the static joint fit
-(:func:`sim.estimate.ideal_points._start_values` then
-:func:`sim.estimate.ideal_points._negative_log_posterior`), each
+(:func:`sim.core.likelihood.start_values` then
+:func:`sim.core.likelihood.negative_log_posterior`), each
 member's values copied to its sessions and each bridged text's item averaged over its roll calls.
 
-Normalisation and orientation as in the static fit (:func:`sim.estimate.ideal_points._normalise`):
+Normalisation and orientation as in the static fit (:func:`sim.core.likelihood.orient`):
 the
 member-session ideal points are rescaled to mean 0 and sd 1 (``ddof=0``) over all member-sessions
 (discriminations and cutpoints adjusted so that every probability is unchanged), and the sign is
@@ -59,7 +59,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Final
 
@@ -69,24 +69,27 @@ from scipy import optimize
 from scipy.special import expit
 
 from sim.core.acts import ABSENT, FloatArray, IntArray
+from sim.core.likelihood import (
+    PRIOR_SD,
+    Cells,
+    ambivalence_and_partials,
+    gamma_se,
+    item_standard_errors,
+    latent_hessian,
+    negative_log_posterior,
+    orient,
+    start_values,
+    strategic_log_prob_and_partials,
+    unpack,
+)
+from sim.core.walk import Walk, random_walk, walk_penalty, walk_precision, walk_se
 from sim.estimate.ideal_points import (
     ISSUES,
-    PRIOR_SD,
-    _ambivalence_and_partials,
-    _Cells,
-    _cells,
-    _gamma_se,
-    _item_standard_errors,
-    _latent_hessian,
-    _lbfgs,
-    _negative_log_posterior,
-    _normalise,
-    _normalise_text,
-    _select,
-    _start_values,
-    _strategic_log_prob_and_partials,
-    _unpack,
     items_table,
+    make_cells,
+    minimise_lbfgs,
+    normalise_text,
+    select_roll_calls,
 )
 from sim.io.errors import DataError
 from sim.io.plots import plt, save_figure
@@ -104,7 +107,7 @@ __all__ = [
 DEFAULT_WALK_SD: Final[float] = 0.1
 
 #: Default sd (logit units per session) of the participation random walk: the value the
-#: held-out choice of :func:`sim.run.calibrate._choose_participation_walk` picked on both shipped
+#: held-out choice of ``sim.estimate.window._choose_participation_walk`` picked on both shipped
 #: scenarios' windows (2007-2017 and 2012-2022, Middle East roll calls).
 DEFAULT_PARTICIPATION_WALK_SD: Final[float] = 0.2
 
@@ -125,46 +128,16 @@ TRAJECTORY_MEMBERS: Final[tuple[str, ...]] = (
 
 
 @dataclass(frozen=True)
-class _Walk:
-    """Member-session cells and the random walk linking each member's sessions.
+class _Walk(Walk):
+    """The random walk (:class:`sim.core.walk.Walk`) of the member-sessions of `cells`."""
 
-    Member-sessions are sorted by member, then session, so each member's block is contiguous.
-    """
-
-    cells: _Cells  # member = member index, as in the static fit
-    slot: IntArray  # (n_cells,) member-session index of each cell
-    slot_member: IntArray  # (n_slots,) member of each member-session
-    slot_session: IntArray  # (n_slots,) session number of each member-session
-    first: IntArray  # member-sessions that are a member's first
-    prev: IntArray  # (n_links,) earlier member-session of each link
-    next: IntArray  # (n_links,) later member-session of each link
-    gap: FloatArray  # (n_links,) sessions between them (>= 1)
-
-    @property
-    def n_slots(self) -> int:
-        return len(self.slot_member)
+    cells: Cells  # member = member index, as in the static fit
 
 
-def _walk(cells: _Cells, cell_session: IntArray) -> _Walk:
+def _walk(cells: Cells, cell_session: IntArray) -> _Walk:
     """Index arrays of the member-sessions of `cells` (``cell_session``: session of each cell)."""
-    key = cells.member.astype(np.int64) * (int(cell_session.max()) + 1) + cell_session
-    slots, slot = np.unique(key, return_inverse=True)  # sorted by member, then session
-    width = int(cell_session.max()) + 1
-    slot_member, slot_session = slots // width, slots % width
-    same = slot_member[1:] == slot_member[:-1]
-    prev = np.flatnonzero(same)
-    is_first = np.ones(len(slots), dtype=bool)
-    is_first[1:] = ~same
-    return _Walk(
-        cells=cells,
-        slot=slot.astype(np.int64),
-        slot_member=slot_member.astype(np.int64),
-        slot_session=slot_session.astype(np.int64),
-        first=np.flatnonzero(is_first),
-        prev=prev,
-        next=prev + 1,
-        gap=(slot_session[prev + 1] - slot_session[prev]).astype(float),
-    )
+    walk = random_walk(cells.member, cell_session)
+    return _Walk(**{f.name: getattr(walk, f.name) for f in fields(Walk)}, cells=cells)
 
 
 @dataclass(frozen=True)
@@ -185,25 +158,6 @@ def _unpack_dynamic(theta: FloatArray, lay: _Layout) -> tuple[Any, ...]:
     return x, rho, beta, t1, s, delta, float(theta[-1])
 
 
-def _walk_penalty(
-    x: FloatArray, walk: _Walk, walk_sd: float, sd0: float | None = None
-) -> tuple[float, FloatArray]:
-    """Negative log random-walk prior of per-member-session values (constants dropped) and its
-    gradient: ``N(0, sd0^2)`` for a member's first session (default the ideal-point prior),
-    steps ``N(0, walk_sd^2 * gap)``."""
-    sd0 = PRIOR_SD["ideal_point"] if sd0 is None else sd0
-    x_first = x[walk.first]
-    step = x[walk.next] - x[walk.prev]
-    w = step / (walk_sd**2 * walk.gap)
-    value = 0.5 * (np.sum(x_first**2) / sd0**2 + np.sum(step * w))
-    grad = np.zeros_like(x)
-    grad[walk.first] = x_first / sd0**2
-    # Each member-session is at most once a link's "next" and once its "prev": no collisions.
-    grad[walk.next] += w
-    grad[walk.prev] -= w
-    return float(value), grad
-
-
 def _negative_log_posterior_dynamic(
     theta: FloatArray,
     walk: _Walk,
@@ -214,7 +168,8 @@ def _negative_log_posterior_dynamic(
 ) -> tuple[float, FloatArray]:
     """Penalised negative log-likelihood per cell of the dynamic model and its gradient.
 
-    `spatial` maps each roll call to its spatial item (bridged texts share one)."""
+    `spatial` maps each roll call to its spatial item (bridged texts share one).
+    """
     cells = walk.cells
     k, p, j = lay.k, lay.p, lay.j
     x, rho, beta, t1, s, delta, gamma = _unpack_dynamic(theta, lay)
@@ -223,12 +178,12 @@ def _negative_log_posterior_dynamic(
     gap_item = np.exp(s)
     t2 = t1 + gap_item
     bj, xi = beta[pi], x[ci]
-    logp, g_a, g_b, g_u, g_gamma = _strategic_log_prob_and_partials(
+    logp, g_a, g_b, g_u, g_gamma = strategic_log_prob_and_partials(
         bj * xi - t1[pi], gap_item[pi], rho[ci] + delta[ji], cells.act, gamma, cells.strategic
     )
     g_eta = g_a + g_b
-    walk_value, walk_grad = _walk_penalty(x, walk, walk_sd)
-    rho_value, rho_grad = _walk_penalty(rho, walk, participation_sd, PRIOR_SD["participation"])
+    walk_value, walk_grad = walk_penalty(x, walk, walk_sd, PRIOR_SD["ideal_point"])
+    rho_value, rho_grad = walk_penalty(rho, walk, participation_sd, PRIOR_SD["participation"])
     sd = PRIOR_SD
     penalty = (
         walk_value
@@ -273,57 +228,16 @@ def bridged_items(rc: pd.DataFrame, session: IntArray) -> IntArray:
     >>> bridged_items(rc, np.array([1, 1, 2, 2, 2, 2])).tolist()
     [0, 1, 0, 2, 3, 4]
     """
-
     key = "text" if "text" in rc.columns else ("title" if "title" in rc.columns else None)
     n = len(rc)
     if key is None:
         return np.arange(n, dtype=np.int64)
-    text = _normalise_text(rc[key].reset_index(drop=True))
+    text = normalise_text(rc[key].reset_index(drop=True))
     frame = pd.DataFrame({"text": text.to_numpy(), "session": np.asarray(session)})
     repeated_in_session = frame.duplicated(["text", "session"], keep=False)
     own = (frame["text"] == "") | frame["text"].isin(frame.loc[repeated_in_session, "text"])
     label = np.where(own, "\x00" + pd.Series(np.arange(n)).astype(str), frame["text"])
     return pd.factorize(label)[0].astype(np.int64)
-
-
-def _walk_se(walk: _Walk, info: FloatArray, walk_sd: float, sd0: float) -> FloatArray:
-    """Sd of each member-session value from the inverse of its member's penalised information
-    block: `info` (the data's information per member-session) on the diagonal plus the
-    tridiagonal random-walk precision (first session ``N(0, sd0^2)``). Other parameters held
-    fixed. Blocks are padded to the longest member record with identity rows and inverted
-    together."""
-    info = np.array(info, dtype=float)
-    info[walk.first] += 1.0 / sd0**2
-    precision = 1.0 / (walk_sd**2 * walk.gap)
-    info[walk.prev] += precision
-    info[walk.next] += precision
-    # Position of each member-session within its member's block.
-    start = np.repeat(walk.first, np.diff(np.append(walk.first, walk.n_slots)))
-    pos = np.arange(walk.n_slots) - start
-    block = np.searchsorted(walk.first, np.arange(walk.n_slots), side="right") - 1
-    size = int(pos.max()) + 1
-    h = np.tile(np.eye(size), (len(walk.first), 1, 1))
-    h[block, pos, pos] = info
-    pb, pp = block[walk.prev], pos[walk.prev]
-    h[pb, pp, pp + 1] = h[pb, pp + 1, pp] = -precision
-    with np.errstate(invalid="ignore"):
-        cov_diag = np.diagonal(np.linalg.inv(h), axis1=1, axis2=2)
-    return np.sqrt(cov_diag[block, pos])
-
-
-def _walk_precision(walk: _Walk, walk_sd: float, sd0: float) -> Any:
-    """The random-walk prior precision of member-session values as a sparse matrix."""
-    from scipy import sparse
-
-    d = np.zeros(walk.n_slots)
-    d[walk.first] += 1.0 / sd0**2
-    precision = 1.0 / (walk_sd**2 * walk.gap)
-    np.add.at(d, walk.prev, precision)
-    np.add.at(d, walk.next, precision)
-    off = sparse.csr_matrix(
-        (-precision, (walk.prev, walk.next)), shape=(walk.n_slots, walk.n_slots)
-    )
-    return sparse.diags(d) + off + off.T
 
 
 class DynamicIdealPoints:
@@ -429,17 +343,18 @@ class DynamicIdealPoints:
         self, walk: _Walk, spatial: IntArray, walk_sd: float
     ) -> tuple[optimize.OptimizeResult, _Layout, int]:
         """Static start, then the dynamic fit. Returns the dynamic result, the parameter layout
-        and the static iterations."""
+        and the static iterations.
+        """
         cells = walk.cells
         n, j = cells.n_members, cells.n_items
         p = int(spatial.max()) + 1 if len(spatial) else 0
         lay = _Layout(k=walk.n_slots, p=p, j=j)
-        static = _lbfgs(
-            _negative_log_posterior, np.append(_start_values(cells), 0.0), (cells, True),
+        static = minimise_lbfgs(
+            negative_log_posterior, np.append(start_values(cells), 0.0), (cells, True),
             label=f"static start ({self.dimension})", progress=self.progress,
             max_iter=self.max_iter, tol=max(self.tol, 1e-8),
         )  # fmt: skip
-        x, rho, beta, t1, s, delta = _unpack(static.x, n, j)
+        x, rho, beta, t1, s, delta = unpack(static.x, n, j)
         count = np.bincount(spatial, minlength=p)
 
         def by_text(v: FloatArray) -> FloatArray:
@@ -456,7 +371,7 @@ class DynamicIdealPoints:
                 [static.x[-1]],
             ]
         )
-        res = _lbfgs(
+        res = minimise_lbfgs(
             _negative_log_posterior_dynamic, theta0,
             (walk, spatial, lay, walk_sd, self.participation_walk_sd),
             label=f"dynamic ideal points ({self.dimension})", progress=self.progress,
@@ -472,7 +387,7 @@ class DynamicIdealPoints:
         held = rng.random(len(c.act)) < 0.1
         mask = np.ones(len(c.act)) if c.strategic is None else c.strategic
         train = _walk(
-            _Cells(
+            Cells(
                 c.member[~held], c.item[~held], c.act[~held], c.n_members, c.n_items,
                 mask[~held],
             ),
@@ -490,7 +405,7 @@ class DynamicIdealPoints:
             x, rho, beta, t1, s, delta, gamma = _unpack_dynamic(res.x, lay)
             ji = c.item[held][ok]
             pi, si = spatial[ji], slot[ok]
-            logp, *_ = _strategic_log_prob_and_partials(
+            logp, *_ = strategic_log_prob_and_partials(
                 beta[pi] * x[si] - t1[pi], np.exp(s)[pi], rho[si] + delta[ji],
                 c.act[held][ok], gamma, mask[held][ok],
             )  # fmt: skip
@@ -523,13 +438,13 @@ class DynamicIdealPoints:
         ValueError
             If ``walk_sd="estimate"`` and no `rng` is given.
         """
-        votes, rc = _select(data, self.dimension)
+        votes, rc = select_roll_calls(data, self.dimension)
         if "session" not in rc.columns:
             raise DataError("roll_calls: missing column 'session' (the dynamic model's time)")
         members = pd.Index(np.unique(votes["iso3"].to_numpy().astype(str)), name="iso3")
         items = pd.Index(rc.index.to_numpy(), name="rcid")
         item_session = rc["session"].to_numpy(dtype=np.int64)
-        cells = _cells(votes, members, items, item_session)
+        cells = make_cells(votes, members, items, item_session)
         session = item_session[cells.item]
         walk = _walk(cells, session)
         spatial = (
@@ -558,11 +473,11 @@ class DynamicIdealPoints:
         ji = cells.item
         pi = spatial[ji]
         a = beta[pi] * x[walk.slot] - t1[pi]
-        h_aa, h_ab, h_bb = _latent_hessian(a, (t2 - t1)[pi], cells.act)
+        h_aa, h_ab, h_bb = latent_hessian(a, (t2 - t1)[pi], cells.act)
         info_x = np.bincount(walk.slot, -(h_aa + 2 * h_ab + h_bb) * beta[pi] ** 2, k)
-        x_se_raw = _walk_se(walk, info_x, walk_sd, PRIOR_SD["ideal_point"])
+        x_se_raw = walk_se(walk, info_x, walk_sd, PRIOR_SD["ideal_point"])
         scale = float(np.std(x)) or 1.0
-        x, beta, t1, t2 = _normalise(x, beta, t1, t2, None)
+        x, beta, t1, t2 = orient(x, beta, t1, t2, None)
         usa = members.get_indexer(["USA"])[0]
         if usa >= 0:
             if np.mean(x[walk.slot_member == usa]) > 0:
@@ -580,15 +495,15 @@ class DynamicIdealPoints:
         beta_rc, t1_rc, t2_rc = beta[spatial], t1[spatial], t2[spatial]
         present = cells.act != ABSENT
         a = beta_rc[ji] * x[walk.slot] - t1_rc[ji]
-        h = _ambivalence_and_partials(a, (t2_rc - t1_rc)[ji])[0] * cells.strategic
+        h = ambivalence_and_partials(a, (t2_rc - t1_rc)[ji])[0] * cells.strategic
         z = rho[walk.slot] + delta[ji] - gamma * h
         w = expit(z) * expit(-z)
         pws = self.participation_walk_sd
-        rho_se = _walk_se(walk, np.bincount(walk.slot, w, k), pws, PRIOR_SD["participation"])
+        rho_se = walk_se(walk, np.bincount(walk.slot, w, k), pws, PRIOR_SD["participation"])
         self.gamma_ = gamma
-        self.gamma_se_ = _gamma_se(
+        self.gamma_se_ = gamma_se(
             cells, x[walk.slot], rho, beta_rc, t1_rc, t2_rc, delta, gamma, walk.slot,
-            _walk_precision(walk, pws, PRIOR_SD["participation"]),
+            walk_precision(walk, pws, PRIOR_SD["participation"]),
         )  # fmt: skip
         slot_cells = np.bincount(walk.slot, minlength=k)
         slot_votes = np.bincount(walk.slot, present, k).astype(np.int64)
@@ -618,8 +533,8 @@ class DynamicIdealPoints:
             },
             index=members,
         )
-        spatial_cells = _Cells(member=walk.slot, item=pi, act=cells.act, n_members=k, n_items=lay.p)
-        spatial_se = _item_standard_errors(spatial_cells, x, rho, beta, t1, t2, np.zeros(lay.p))
+        spatial_cells = Cells(member=walk.slot, item=pi, act=cells.act, n_members=k, n_items=lay.p)
+        spatial_se = item_standard_errors(spatial_cells, x, rho, beta, t1, t2, np.zeros(lay.p))
         item_se = {key: v[spatial] for key, v in spatial_se.items()}
         item_se["presence_se"] = np.sqrt(
             1.0 / (np.bincount(ji, w, j) + 1.0 / PRIOR_SD["presence"] ** 2)
@@ -628,7 +543,7 @@ class DynamicIdealPoints:
         self.items_.insert(3, "session", item_session)
         self.items_["text_item"] = spatial
         self.n_bridged_ = int(len(spatial) - lay.p)
-        logp, *_ = _strategic_log_prob_and_partials(
+        logp, *_ = strategic_log_prob_and_partials(
             a, (t2_rc - t1_rc)[ji], rho[walk.slot] + delta[ji], cells.act, gamma, cells.strategic
         )
         self.loglik_ = float(logp.sum())
@@ -701,7 +616,6 @@ class DynamicIdealPoints:
         -------
         Path
         """
-
         self._check_fitted()
         known = [m for m in members if m in self.members_.index]
         if len(known) < len(members):

@@ -21,7 +21,7 @@ policy content. ``tau2 = tau1 + exp(s)`` keeps the cutpoints ordered during the 
 the ambivalence (normalised entropy) of the member's vote given presence, and ``gamma`` is fitted
 jointly with everything else (strategic absence, :mod:`sim.core.absence`): absences then carry
 information about ideal points and items. A member-session without any vote gets no strategic
-term (``_Cells.strategic``).
+term (``Cells.strategic``).
 
 Estimation is penalised maximum likelihood with weak Gaussian priors (identification and
 regularisation): ``x ~ N(0, 1)``, ``beta ~ N(0, 2.5^2)``, ``tau1, tau2, rho, delta ~ N(0, 5^2)``
@@ -57,7 +57,6 @@ import math
 import os
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -65,10 +64,25 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 from scipy.special import expit
+from threadpoolctl import threadpool_limits
 
-from sim.core.absence import gamma_standard_error
-from sim.core.acts import ABSENT, ABSTAIN, ACTS, ISSUE_CODES, NO, YES, FloatArray, IntArray
-from sim.core.choice import log_expit, ordered_log_probs
+from sim.core.acts import ABSENT, ACTS, ISSUE_CODES, NO, YES, BoolArray, FloatArray, IntArray
+from sim.core.likelihood import (
+    ITEM_PARAMS,
+    PRIOR_SD,
+    Cells,
+    act_probabilities_from_item,
+    gamma_se,
+    item_standard_errors,
+    log_policy_utility,
+    log_prob_and_partials,
+    member_information,
+    negative_log_posterior,
+    orient,
+    start_values,
+    strategic_log_prob_and_partials,
+    unpack,
+)
 from sim.core.persistence import PERSISTENCE_COSTS, PERSISTENCE_PRIOR_SD, fit_persistence
 from sim.io.errors import DataError
 from sim.io.progress import fit_progress
@@ -77,15 +91,9 @@ from sim.io.results import atomic_write_text, package_versions
 __all__ = [
     "ISSUES",
     "ITEM_PARAMS",
-    "PERSISTENCE_COSTS",
-    "PERSISTENCE_PRIOR_SD",
-    "PRIOR_SD",
     "IdealPoints",
-    "act_probabilities_from_item",
     "fit_item_to_tally",
-    "fit_persistence",
     "load_calibration",
-    "log_policy_utility",
     "persistence_pairs",
     "save_calibration",
     "transition_matrix",
@@ -94,25 +102,6 @@ __all__ = [
 #: Voeten's issue codes; ``IdealPoints(dimension=...)`` takes one of these or ``"all"``.
 ISSUES: Final[tuple[str, ...]] = ISSUE_CODES
 
-#: Prior standard deviations of the penalised likelihood (logit units; ideal points in sd units).
-PRIOR_SD: Final[dict[str, float]] = {
-    "ideal_point": 1.0,
-    "discrimination": 2.5,
-    "cutpoint": 5.0,
-    "log_gap": 2.0,
-    "participation": 5.0,
-    "presence": 5.0,
-    "strategic": 5.0,
-}
-
-
-#: The item parameters of a roll call, as named in ``items_`` and the pure functions' keywords.
-ITEM_PARAMS: Final[tuple[str, str, str, str]] = (
-    "discrimination",
-    "cut_abstain",
-    "cut_yes",
-    "presence",
-)
 
 _FORMAT_VERSION: Final[int] = 1
 
@@ -121,281 +110,10 @@ _FORMAT_VERSION: Final[int] = 1
 _TALLY_BOUND: Final[float] = 30.0
 _TALLY_MAX_DISCRIMINATION: Final[float] = 8.0
 
-_LOG3: Final[float] = float(np.log(3.0))
-
 
 # ---------------------------------------------------------------------------------------------
 # Pure maths: act probabilities of the spatial model
 # ---------------------------------------------------------------------------------------------
-
-
-def _item_arrays(
-    ideal_point: FloatArray | float,
-    participation: FloatArray | float,
-    discrimination: FloatArray | float,
-    cut_abstain: FloatArray | float,
-    cut_yes: FloatArray | float,
-    presence: FloatArray | float,
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Latent indices ``a = beta x - tau1``, ``gap = tau2 - tau1`` and ``u = rho + delta``."""
-    x, rho, beta, t1, t2, delta = np.broadcast_arrays(
-        *(
-            np.asarray(v, dtype=float)
-            for v in (ideal_point, participation, discrimination, cut_abstain, cut_yes, presence)
-        )
-    )
-    gap = t2 - t1
-    if np.any(gap < 0):
-        raise ValueError("cut_yes must not be below cut_abstain (the order yes > abstain > no)")
-    return beta * x - t1, gap, rho + delta
-
-
-def _log_probabilities(
-    a: FloatArray, gap: FloatArray, u: FloatArray, gamma: FloatArray | float = 0.0
-) -> FloatArray:
-    """Log act probabilities in ``ACTS`` order from the latent indices, computed in log space.
-
-    ``P(abstain | present) = sigmoid(a) - sigmoid(b)`` with ``b = a - gap`` equals
-    ``sigmoid(a) * sigmoid(-b) * (1 - exp(-gap))``, whose log has no cancellation. With
-    ``gamma``, presence is ``sigmoid(u - gamma * H)`` (strategic absence, :mod:`sim.core.absence`).
-    """
-    lq_yes, lq_no, lq_abs = _log_vote_probabilities(a, gap)
-    if np.any(np.asarray(gamma) != 0):
-        u = u - np.asarray(gamma, dtype=float) * _normalised_entropy(lq_yes, lq_no, lq_abs)
-    log_present = log_expit(u)
-    out = np.empty((*a.shape, len(ACTS)))
-    out[..., YES] = log_present + lq_yes
-    out[..., NO] = log_present + lq_no
-    out[..., ABSTAIN] = log_present + lq_abs
-    out[..., ABSENT] = log_expit(-u)
-    return out
-
-
-def _log_vote_probabilities(
-    a: FloatArray, gap: FloatArray
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """``log P(yes | present)``, ``log P(no | present)``, ``log P(abstain | present)`` from the
-    latent indices (``b = a - gap``; the abstain term without cancellation, see
-    :func:`_log_probabilities`). ``-inf`` for abstain only when ``gap == 0``."""
-    out = ordered_log_probs(a, gap)
-    return out[..., 0], out[..., 1], out[..., 2]
-
-
-def _normalised_entropy(lq_yes: FloatArray, lq_no: FloatArray, lq_abs: FloatArray) -> FloatArray:
-    """``-sum q log q / log 3`` of the vote given presence, from its log probabilities (each
-    floored at -745, where ``exp`` underflows), clipped to [0, 1]."""
-    lq = [np.maximum(v, -745.0) for v in (lq_yes, lq_no, lq_abs)]
-    return np.clip(-sum(np.exp(v) * v for v in lq) / _LOG3, 0.0, 1.0)
-
-
-def log_policy_utility(
-    ideal_point: FloatArray | float,
-    participation: FloatArray | float,
-    *,
-    discrimination: FloatArray | float,
-    cut_abstain: FloatArray | float,
-    cut_yes: FloatArray | float,
-    presence: FloatArray | float,
-    gamma: FloatArray | float = 0.0,
-) -> FloatArray:
-    """Log of :func:`act_probabilities_from_item`: the baseline utility ``P_i(c; r)``.
-
-    Used as the policy-and-participation term of the logit choice model (MODEL.md §3,
-    :mod:`sim.core.choice`), so that with no pressure and no earlier act ``softmax(log p) == p``.
-    Computed in log space (no ``log(0)`` for a near-certain act); ``-inf`` only for abstain
-    when ``cut_yes == cut_abstain``.
-
-    Parameters
-    ----------
-    ideal_point, participation : float or ndarray, shape (..., n_members)
-        ``x_i`` (sd units of the fitted dimension) and ``rho_i`` (logit units).
-    discrimination, cut_abstain, cut_yes, presence : float or ndarray
-        The item's ``beta``, ``tau1``, ``tau2`` and ``delta`` (logit units), broadcastable
-        against `ideal_point` (e.g. shape (n_draws, 1) for per-draw items).
-    gamma : float or ndarray, optional
-        Strategic-absence slope: presence is ``sigmoid(rho + delta - gamma * H)`` with ``H``
-        the ambivalence of the vote (:func:`sim.core.absence.ambivalence`); 0 (default) is the
-        plain participation model.
-
-    Returns
-    -------
-    ndarray, shape (..., n_members, 4)
-        ``log P_i(c)`` in ``ACTS`` order (yes, no, abstain, absent).
-
-    Examples
-    --------
-    >>> lp = log_policy_utility(0.0, 0.0, discrimination=1.0, cut_abstain=0.0, cut_yes=0.0,
-    ...                         presence=0.0)
-    >>> np.round(np.exp(lp), 3)
-    array([0.25, 0.25, 0.  , 0.5 ])
-    """
-    a, gap, u = _item_arrays(
-        ideal_point, participation, discrimination, cut_abstain, cut_yes, presence
-    )
-    return _log_probabilities(a, gap, u, gamma)
-
-
-def act_probabilities_from_item(
-    ideal_point: FloatArray | float,
-    participation: FloatArray | float,
-    *,
-    discrimination: FloatArray | float,
-    cut_abstain: FloatArray | float,
-    cut_yes: FloatArray | float,
-    presence: FloatArray | float,
-    gamma: FloatArray | float = 0.0,
-) -> FloatArray:
-    """Probabilities of yes, no, abstain and absent under the calibrated spatial model.
-
-    ``P(absent) = 1 - sigmoid(rho + delta)``; given presence, an ordered logit on
-    ``eta = beta * x`` with ``P(vote >= abstain) = sigmoid(eta - tau1)`` and
-    ``P(yes) = sigmoid(eta - tau2)`` (module docstring, MODEL.md §3 policy term).
-
-    Parameters
-    ----------
-    ideal_point : float or ndarray, shape (..., n_members)
-        ``x_i``, sd units of the fitted dimension (negative: the US side).
-    participation : float or ndarray, shape (..., n_members)
-        ``rho_i``, logit units.
-    discrimination : float or ndarray, broadcastable to `ideal_point`
-        ``beta``: logit units per sd of ideal point; its sign says which side votes yes.
-    cut_abstain, cut_yes : float or ndarray, broadcastable
-        ``tau1 <= tau2``, logit units.
-    presence : float or ndarray, broadcastable
-        ``delta``, the roll call's attendance effect, logit units.
-    gamma : float or ndarray, optional
-        Strategic-absence slope (see :func:`log_policy_utility`); default 0.
-
-    Returns
-    -------
-    ndarray, shape (..., n_members, 4)
-        In ``ACTS`` order; sums to 1 over the last axis.
-
-    Raises
-    ------
-    ValueError
-        If ``cut_yes < cut_abstain`` anywhere.
-
-    Examples
-    --------
-    >>> p = act_probabilities_from_item(np.array([-1.0, 1.0]), np.array([2.0, 2.0]),
-    ...     discrimination=2.0, cut_abstain=-0.5, cut_yes=0.5, presence=0.0)
-    >>> np.round(p, 3)
-    array([[0.067, 0.72 , 0.094, 0.119],
-           [0.72 , 0.067, 0.094, 0.119]])
-    """
-    return np.exp(
-        log_policy_utility(
-            ideal_point,
-            participation,
-            discrimination=discrimination,
-            cut_abstain=cut_abstain,
-            cut_yes=cut_yes,
-            presence=presence,
-            gamma=gamma,
-        )
-    )
-
-
-def _log_prob_and_partials(
-    a: FloatArray, gap: FloatArray, u: FloatArray, act: IntArray
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """Log-probability of `act` and its partial derivatives in ``a``, ``b = a - gap``, ``u``.
-
-    Returns ``(logp, g_a, g_b, g_u)``, each of the shape of the broadcast inputs, treating ``a``
-    and ``b`` as the two free latent indices (``gap = a - b``). For abstain,
-    ``log P = log sigmoid(a) + log sigmoid(-b) + log(1 - exp(-(a - b)))``. Each act's terms are
-    computed on its own cells only.
-    """
-    shape = np.broadcast_shapes(*(np.shape(v) for v in (a, gap, u, act)))
-    a, gap, u, act = (np.ravel(v) for v in np.broadcast_arrays(a, gap, u, act))
-    present = act != ABSENT
-    logp = log_expit(np.where(present, u, -u))
-    g_u = present - expit(u)
-    g_a = np.zeros_like(logp)
-    g_b = np.zeros_like(logp)
-    yes = np.flatnonzero(act == YES)
-    b = a[yes] - gap[yes]
-    logp[yes] += log_expit(b)
-    g_b[yes] = expit(-b)
-    no = np.flatnonzero(act == NO)
-    a_no = a[no]
-    logp[no] += log_expit(-a_no)
-    g_a[no] = -expit(a_no)
-    ab = np.flatnonzero(act == ABSTAIN)
-    a_ab, gap_ab = a[ab], gap[ab]
-    b = a_ab - gap_ab
-    with np.errstate(divide="ignore", over="ignore"):  # gap -> 0: log P -> -inf, slope -> inf
-        logp[ab] += log_expit(a_ab) + log_expit(-b) + np.log(-np.expm1(-gap_ab))
-        inv_expm1 = 1.0 / np.expm1(gap_ab)
-    g_a[ab] = expit(-a_ab) + inv_expm1
-    g_b[ab] = -expit(b) - inv_expm1
-    return logp.reshape(shape), g_a.reshape(shape), g_b.reshape(shape), g_u.reshape(shape)
-
-
-def _ambivalence_and_partials(
-    a: FloatArray, gap: FloatArray
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Normalised entropy ``H`` of the vote given presence, and its partials in ``a`` and ``b``.
-
-    ``q = (sigmoid(b), sigmoid(-a), sigmoid(a) - sigmoid(b))`` for yes, no, abstain with
-    ``b = a - gap``; ``H = -sum q log q / log 3`` (:func:`sim.core.absence.ambivalence`). Since
-    ``sum q = 1``, ``dH/da = s_a (log q_no - log q_abs) / log 3`` and
-    ``dH/db = s_b (log q_abs - log q_yes) / log 3`` with ``s = sigmoid * sigmoid(-.)``.
-    """
-    b = a - gap
-    lq_yes, lq_no, lq_abs = (np.maximum(v, -745.0) for v in _log_vote_probabilities(a, gap))
-    s_a = expit(a) * expit(-a)
-    s_b = expit(b) * expit(-b)
-    return (
-        _normalised_entropy(lq_yes, lq_no, lq_abs),
-        s_a * (lq_no - lq_abs) / _LOG3,
-        s_b * (lq_abs - lq_yes) / _LOG3,
-    )
-
-
-def _strategic_log_prob_and_partials(
-    a: FloatArray,
-    gap: FloatArray,
-    u: FloatArray,
-    act: IntArray,
-    gamma: float,
-    mask: FloatArray | None = None,
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
-    """As :func:`_log_prob_and_partials`, with strategic presence ``z = u - gamma * H(a, b)``.
-
-    The presence term of every cell, absent ones included, depends on the vote indices through
-    the ambivalence ``H`` (:func:`_ambivalence_and_partials`): an absence is evidence that the
-    member was torn, so absences inform ideal points and items, and ``gamma`` is estimated
-    jointly with them (MODEL.md §3; :mod:`sim.core.absence`). Returns
-    ``(logp, g_a, g_b, g_u, g_gamma)``, the last the per-cell partial in ``gamma``. `mask`
-    (0 or 1 per cell, :class:`_Cells` ``strategic``) switches the ambivalence term off where
-    absence cannot be strategic.
-    """
-    h, dh_da, dh_db = _ambivalence_and_partials(a, gap)
-    if mask is not None:
-        h, dh_da, dh_db = h * mask, dh_da * mask, dh_db * mask
-    logp, g_a, g_b, g_z = _log_prob_and_partials(a, gap, u - gamma * h, act)
-    g_a = g_a - gamma * g_z * dh_da
-    g_b = g_b - gamma * g_z * dh_db
-    return logp, g_a, g_b, g_z, -g_z * h
-
-
-def _latent_hessian(
-    a: FloatArray, gap: FloatArray, act: IntArray
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Second derivatives ``(h_aa, h_ab, h_bb)`` of the vote part of ``log P`` (0 for absent)."""
-    b = a - gap
-    sa = expit(a) * expit(-a)
-    sb = expit(b) * expit(-b)
-    is_yes, is_no, is_abs = act == YES, act == NO, act == ABSTAIN
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        # L(d) = log(1 - exp(-d)); L''(d) = -exp(-d) / (1 - exp(-d))^2 = -1 / (4 sinh^2(d/2))
-        l2 = np.where(is_abs, -0.25 / np.sinh(0.5 * gap) ** 2, 0.0)
-    h_aa = np.where(is_no | is_abs, -sa, 0.0) + l2
-    h_bb = np.where(is_yes | is_abs, -sb, 0.0) + l2
-    h_ab = -l2
-    return h_aa, h_ab, h_bb
 
 
 # ---------------------------------------------------------------------------------------------
@@ -403,253 +121,12 @@ def _latent_hessian(
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Cells:
-    """Observed member x roll-call cells as index arrays (sorted by item, then member)."""
-
-    member: IntArray  # (n_cells,) index into the member axis
-    item: IntArray  # (n_cells,) index into the item axis
-    act: IntArray  # (n_cells,) index into ACTS
-    n_members: int
-    n_items: int
-    # (n_cells,) 1 where absence can be strategic: the member voted at least once in the roll
-    # call's session. A member-session without any vote (arrears, no delegation) is absent for
-    # other reasons; letting its ambivalence explain that would drag its ideal point to wherever
-    # the votes are most torn. None: every cell.
-    strategic: FloatArray | None = None
-
-
-def _unpack(theta: FloatArray, n: int, j: int) -> tuple[FloatArray, ...]:
-    """Split the parameter vector: ``x (n), rho (n), beta (j), tau1 (j), s (j), delta (j)``."""
-    x, rho = theta[:n], theta[n : 2 * n]
-    beta, t1, s, delta = (theta[2 * n + k * j : 2 * n + (k + 1) * j] for k in range(4))
-    return x, rho, beta, t1, s, delta
-
-
-def _negative_log_posterior(
-    theta: FloatArray, cells: _Cells, strategic: bool = False
-) -> tuple[float, FloatArray]:
-    """Penalised negative log-likelihood per cell and its analytic gradient.
-
-    Parameters
-    ----------
-    theta : ndarray, shape (2 n_members + 4 n_items [+ 1],)
-        Packed as in :func:`_unpack`; with `strategic`, ``gamma`` last.
-    cells : _Cells
-    strategic : bool
-        Presence ``sigmoid(rho + delta - gamma * H)`` with the ambivalence ``H`` of the vote
-        (:func:`_strategic_log_prob_and_partials`), ``gamma ~ N(0, 5^2)``; else ``gamma = 0``.
-
-    Returns
-    -------
-    (float, ndarray of shape like `theta`)
-        Divided by the number of cells, so that tolerances do not depend on the data size.
-    """
-    n, j = cells.n_members, cells.n_items
-    x, rho, beta, t1, s, delta = _unpack(theta, n, j)
-    mi, ji = cells.member, cells.item
-    gap_item = np.exp(s)
-    t2 = t1 + gap_item
-    bj, xi = beta[ji], x[mi]
-    a = bj * xi - t1[ji]
-    gap = gap_item[ji]
-    u = rho[mi] + delta[ji]
-    sd = PRIOR_SD
-    if strategic:
-        gamma = float(theta[-1])
-        logp, g_a, g_b, g_u, g_gamma = _strategic_log_prob_and_partials(
-            a, gap, u, cells.act, gamma, cells.strategic
-        )
-        gamma_terms = (
-            0.5 * gamma**2 / sd["strategic"] ** 2,
-            [np.array([g_gamma.sum() - gamma / sd["strategic"] ** 2])],
-        )
-    else:
-        logp, g_a, g_b, g_u = _log_prob_and_partials(a, gap, u, cells.act)
-        gamma_terms = (0.0, [])
-    g_eta = g_a + g_b
-
-    loglik = logp.sum()
-    log_prior = (
-        -0.5
-        * (
-            np.sum(x**2) / sd["ideal_point"] ** 2
-            + np.sum(beta**2) / sd["discrimination"] ** 2
-            + (np.sum(t1**2) + np.sum(t2**2)) / sd["cutpoint"] ** 2
-            + np.sum(s**2) / sd["log_gap"] ** 2
-            + np.sum(rho**2) / sd["participation"] ** 2
-            + np.sum(delta**2) / sd["presence"] ** 2
-        )
-        - gamma_terms[0]
-    )
-    grad = np.concatenate(
-        [
-            np.bincount(mi, g_eta * bj, n) - x / sd["ideal_point"] ** 2,
-            np.bincount(mi, g_u, n) - rho / sd["participation"] ** 2,
-            np.bincount(ji, g_eta * xi, j) - beta / sd["discrimination"] ** 2,
-            -np.bincount(ji, g_eta, j) - (t1 + t2) / sd["cutpoint"] ** 2,
-            -np.bincount(ji, g_b, j) * gap_item
-            - t2 * gap_item / sd["cutpoint"] ** 2
-            - s / sd["log_gap"] ** 2,
-            np.bincount(ji, g_u, j) - delta / sd["presence"] ** 2,
-            *gamma_terms[1],
-        ]
-    )
-    scale = 1.0 / max(len(mi), 1)
-    return -(loglik + log_prior) * scale, -grad * scale
-
-
-def _start_values(cells: _Cells) -> FloatArray:
-    """Cheap start: SVD of the yes=1 / abstain=0.5 / no=0 matrix, logits of observed shares."""
-    n, j = cells.n_members, cells.n_items
-    mi, ji, act = cells.member, cells.item, cells.act
-    present = act != ABSENT
-    score = np.select([act == YES, act == ABSTAIN], [1.0, 0.5], 0.0)
-    votes_i = np.bincount(mi, present, n)
-    votes_j = np.bincount(ji, present, j)
-    col_mean = np.bincount(ji, score * present, j) / np.maximum(votes_j, 1)
-    y = np.zeros((n, j))
-    y[mi[present], ji[present]] = score[present] - col_mean[ji[present]]
-    # Missing cells (absent or not a member) sit at the roll call's mean: zero after centring.
-    if n > 1 and j > 1 and np.any(y):
-        # Leading left singular vector of y, from the small n x n Gram matrix.
-        _, vectors = np.linalg.eigh(y @ y.T)
-        x0 = vectors[:, -1]
-        x0 = (x0 - x0.mean()) / (x0.std() or 1.0)
-        # The sign of an SVD vector is arbitrary; fix it so the start is deterministic.
-        if x0[np.argmax(np.abs(x0))] < 0:
-            x0 = -x0
-    else:
-        x0 = np.zeros(n)
-    # Linear-probability slope times 4 approximates a logit slope.
-    xv = x0[mi[present]]
-    sxx = np.bincount(ji[present], xv**2, j)
-    sxy = np.bincount(ji[present], xv * (score[present] - col_mean[ji[present]]), j)
-    beta0 = np.clip(4.0 * sxy / np.maximum(sxx, 1e-9), -4.0, 4.0)
-
-    def logit(p: FloatArray) -> FloatArray:
-        p = np.clip(p, 0.02, 0.98)
-        return np.log(p / (1.0 - p))
-
-    n_yes = np.bincount(ji, act == YES, j)
-    n_up = n_yes + np.bincount(ji, act == ABSTAIN, j)
-    t1 = -logit(n_up / np.maximum(votes_j, 1))
-    t2 = -logit(n_yes / np.maximum(votes_j, 1))
-    s0 = np.log(np.maximum(t2 - t1, 0.1))
-    cells_i = np.bincount(mi, minlength=n)
-    cells_j = np.bincount(ji, minlength=j)
-    rho0 = logit(votes_i / np.maximum(cells_i, 1))
-    delta0 = logit(votes_j / np.maximum(cells_j, 1)) - np.mean(rho0)
-    return np.concatenate([x0, rho0, beta0, t1, s0, delta0])
-
-
-def _normalise(
-    x: FloatArray, beta: FloatArray, t1: FloatArray, t2: FloatArray, flip_index: int | None
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """Rescale to mean 0 / sd 1 and orient so that member `flip_index` is negative."""
-    m, sd = float(np.mean(x)), float(np.std(x))
-    sd = sd if sd > 0 else 1.0
-    x_n = (x - m) / sd
-    beta_n = beta * sd
-    t1_n, t2_n = t1 - beta * m, t2 - beta * m
-    if flip_index is not None and x_n[flip_index] > 0:
-        x_n, beta_n = -x_n, -beta_n
-    return x_n, beta_n, t1_n, t2_n
-
-
-def _member_information(
-    cells: _Cells,
-    x: FloatArray,
-    rho: FloatArray,
-    beta: FloatArray,
-    t1: FloatArray,
-    t2: FloatArray,
-    delta: FloatArray,
-) -> tuple[FloatArray, FloatArray]:
-    """Standard errors of ``(x_i, rho_i)`` from the 2 x 2 observed information, items fixed.
-
-    The presence and vote parts of the likelihood separate, so the block is diagonal: ``x_i``
-    enters only the vote terms, ``rho_i`` only the presence terms. The prior precision is added
-    (penalised information), so a member with no vote gets the prior sd.
-    """
-    n = cells.n_members
-    mi, ji, act = cells.member, cells.item, cells.act
-    a = beta[ji] * x[mi] - t1[ji]
-    h_aa, h_ab, h_bb = _latent_hessian(a, (t2 - t1)[ji], act)
-    info_x = np.bincount(mi, -(h_aa + 2 * h_ab + h_bb) * beta[ji] ** 2, n)
-    info_x += 1.0 / PRIOR_SD["ideal_point"] ** 2
-    u = rho[mi] + delta[ji]
-    info_rho = np.bincount(mi, expit(u) * expit(-u), n) + 1.0 / PRIOR_SD["participation"] ** 2
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.sqrt(1.0 / info_x), np.sqrt(1.0 / info_rho)
-
-
-def _item_standard_errors(
-    cells: _Cells,
-    x: FloatArray,
-    rho: FloatArray,
-    beta: FloatArray,
-    t1: FloatArray,
-    t2: FloatArray,
-    delta: FloatArray,
-) -> dict[str, FloatArray]:
-    """Standard errors of each item's parameters from its observed information, members fixed.
-
-    ``(beta_j, tau1_j, s_j)`` get a 3 x 3 block (inverted for all items at once), ``delta_j`` a
-    scalar (the presence part separates); ``cut_yes = tau1 + exp(s)`` by the delta method.
-    Includes the prior precision. NaN where the block is not positive definite.
-    """
-    j = cells.n_items
-    mi, ji, act = cells.member, cells.item, cells.act
-    gap_item = t2 - t1
-    xi = x[mi]
-    a = beta[ji] * xi - t1[ji]
-    gap = gap_item[ji]
-    h_aa, h_ab, h_bb = _latent_hessian(a, gap, act)
-    _, _, g_b, _ = _log_prob_and_partials(a, gap, rho[mi] + delta[ji], act)
-    # Jacobians of a and b in (beta, tau1, s): da = (x, -1, 0), db = (x, -1, -gap).
-    da = np.stack([xi, -np.ones_like(xi), np.zeros_like(xi)], axis=1)
-    db = np.stack([xi, -np.ones_like(xi), -gap], axis=1)
-    hess = np.empty((j, 3, 3))
-    for p in range(3):
-        for q in range(p, 3):
-            w = (
-                h_aa * da[:, p] * da[:, q]
-                + h_ab * (da[:, p] * db[:, q] + db[:, p] * da[:, q])
-                + h_bb * db[:, p] * db[:, q]
-            )
-            if p == q == 2:
-                w = w - g_b * gap  # d2b/ds2 = -gap
-            hess[:, p, q] = hess[:, q, p] = np.bincount(ji, w, j)
-    info = -hess
-    sd = PRIOR_SD
-    e = gap_item
-    info[:, 0, 0] += 1 / sd["discrimination"] ** 2
-    info[:, 1, 1] += 2 / sd["cutpoint"] ** 2  # tau1 and tau2 priors
-    info[:, 1, 2] += e / sd["cutpoint"] ** 2
-    info[:, 2, 1] += e / sd["cutpoint"] ** 2
-    info[:, 2, 2] += (e**2 + t2 * e) / sd["cutpoint"] ** 2 + 1 / sd["log_gap"] ** 2
-    cov = np.full_like(info, np.nan)
-    ok = np.all(np.linalg.eigvalsh(info) > 0, axis=1)
-    cov[ok] = np.linalg.inv(info[ok])
-    grad_t2 = np.stack([np.zeros(j), np.ones(j), e], axis=1)
-    var_t2 = np.einsum("jp,jpq,jq->j", grad_t2, cov, grad_t2)
-    u = rho[mi] + delta[ji]
-    info_delta = np.bincount(ji, expit(u) * expit(-u), j) + 1 / sd["presence"] ** 2
-    return {
-        "discrimination_se": np.sqrt(cov[:, 0, 0]),
-        "cut_abstain_se": np.sqrt(cov[:, 1, 1]),
-        "cut_yes_se": np.sqrt(var_t2),
-        "presence_se": np.sqrt(1.0 / info_delta),
-    }
-
-
 # ---------------------------------------------------------------------------------------------
 # Persistence: the same text in consecutive sessions
 # ---------------------------------------------------------------------------------------------
 
 
-def _normalise_text(text: pd.Series) -> pd.Series:
+def normalise_text(text: pd.Series) -> pd.Series:
     """Strip, collapse white space and case-fold a title so trivial variants match."""
     return text.fillna("").astype(str).str.split().str.join(" ").str.casefold()
 
@@ -693,7 +170,7 @@ def persistence_pairs(
     columns = ["iso3", "rcid_prev", "rcid_next", "act_prev", "act_next", "gap"]
     cols = ["session", key] + (["date"] if "date" in roll_calls.columns else [])
     rc = roll_calls.loc[~roll_calls["partial"].astype(bool), cols].copy()
-    rc["text"] = _normalise_text(rc[key])
+    rc["text"] = normalise_text(rc[key])
     rc = rc[rc["text"] != ""]
     per_session = rc.groupby(["text", "session"])["text"].transform("size")
     rc = rc[per_session == 1]
@@ -788,6 +265,63 @@ def _item_matching_tally(
     return t1, max(t2, t1)
 
 
+def _tally_inputs(
+    members_frame: pd.DataFrame,
+    tally: Mapping[str, int],
+    prior_item: Mapping[str, float],
+    known_acts: Mapping[str, str] | None,
+    prior_scale: float | Mapping[str, float],
+) -> tuple[BoolArray, IntArray, IntArray, FloatArray, FloatArray, FloatArray]:
+    """:func:`fit_item_to_tally`'s inputs checked and as arrays: which members are named, their
+    act codes and counts, the counts left to the unnamed, the prior item and its sds.
+
+    Raises
+    ------
+    ValueError
+        As listed in :func:`fit_item_to_tally`.
+    """
+    known_acts = dict(known_acts or {})
+    unknown_acts = set(tally) - set(ACTS)
+    if unknown_acts:
+        raise ValueError(f"tally: acts must be among {ACTS}; got {sorted(unknown_acts)}")
+    counts = np.array([int(tally.get(act, 0)) for act in ACTS], dtype=float)
+    if np.any(counts < 0):
+        raise ValueError(f"tally: counts must be non-negative; got {dict(tally)}")
+    n_members = len(members_frame)
+    if counts.sum() != n_members:
+        raise ValueError(
+            f"tally sums to {int(counts.sum())} but members_frame has {n_members} members"
+        )
+    missing = sorted(set(known_acts) - set(members_frame.index))
+    if missing:
+        raise ValueError(f"known_acts: members not in members_frame: {missing}")
+    bad = {k: v for k, v in known_acts.items() if v not in ACTS}
+    if bad:
+        raise ValueError(f"known_acts: acts must be among {ACTS}; got {bad}")
+    is_known = members_frame.index.isin(list(known_acts))
+    known_codes = np.array(
+        [ACTS.index(known_acts[i]) for i in members_frame.index[is_known]], dtype=np.int64
+    )
+    known_counts = np.bincount(known_codes, minlength=len(ACTS))
+    rest = counts - known_counts
+    if np.any(rest < 0):
+        raise ValueError("known_acts: more named members take an act than the tally counts")
+    for name in ITEM_PARAMS:
+        if name not in prior_item:
+            raise ValueError(f"prior_item: missing {name!r}")
+    scale = np.array(
+        [
+            float(prior_scale[k]) if isinstance(prior_scale, Mapping) else float(prior_scale)
+            for k in ITEM_PARAMS
+        ]
+    )
+    prior = np.array([float(prior_item[k]) for k in ITEM_PARAMS])
+    if prior[2] < prior[1]:
+        raise ValueError("prior_item: cut_yes must not be below cut_abstain")
+
+    return is_known, known_codes, known_counts, rest, prior, scale
+
+
 def fit_item_to_tally(
     members_frame: pd.DataFrame,
     tally: Mapping[str, int],
@@ -862,45 +396,9 @@ def fit_item_to_tally(
     >>> {act: round(n, 6) for act, n in fit["expected_tally"].items()}
     {'yes': 5.0, 'no': 2.0, 'abstain': 1.0, 'absent': 1.0}
     """
-    known_acts = dict(known_acts or {})
-    unknown_acts = set(tally) - set(ACTS)
-    if unknown_acts:
-        raise ValueError(f"tally: acts must be among {ACTS}; got {sorted(unknown_acts)}")
-    counts = np.array([int(tally.get(act, 0)) for act in ACTS], dtype=float)
-    if np.any(counts < 0):
-        raise ValueError(f"tally: counts must be non-negative; got {dict(tally)}")
-    n_members = len(members_frame)
-    if counts.sum() != n_members:
-        raise ValueError(
-            f"tally sums to {int(counts.sum())} but members_frame has {n_members} members"
-        )
-    missing = sorted(set(known_acts) - set(members_frame.index))
-    if missing:
-        raise ValueError(f"known_acts: members not in members_frame: {missing}")
-    bad = {k: v for k, v in known_acts.items() if v not in ACTS}
-    if bad:
-        raise ValueError(f"known_acts: acts must be among {ACTS}; got {bad}")
-    is_known = members_frame.index.isin(list(known_acts))
-    known_codes = np.array(
-        [ACTS.index(known_acts[i]) for i in members_frame.index[is_known]], dtype=np.int64
+    is_known, known_codes, known_counts, rest, prior, scale = _tally_inputs(
+        members_frame, tally, prior_item, known_acts, prior_scale
     )
-    known_counts = np.bincount(known_codes, minlength=len(ACTS))
-    rest = counts - known_counts
-    if np.any(rest < 0):
-        raise ValueError("known_acts: more named members take an act than the tally counts")
-    for name in ITEM_PARAMS:
-        if name not in prior_item:
-            raise ValueError(f"prior_item: missing {name!r}")
-    scale = np.array(
-        [
-            float(prior_scale[k]) if isinstance(prior_scale, Mapping) else float(prior_scale)
-            for k in ITEM_PARAMS
-        ]
-    )
-    prior = np.array([float(prior_item[k]) for k in ITEM_PARAMS])
-    if prior[2] < prior[1]:
-        raise ValueError("prior_item: cut_yes must not be below cut_abstain")
-
     x = members_frame["ideal_point"].to_numpy(dtype=float)
     rho = members_frame["participation"].to_numpy(dtype=float)
     x_k, rho_k, x_u, rho_u = x[is_known], rho[is_known], x[~is_known], rho[~is_known]
@@ -918,7 +416,7 @@ def fit_item_to_tally(
         item = item_at(beta)
         value = -0.5 * float(np.sum((item - prior) ** 2 / scale**2))
         if len(x_k):
-            logp, *_ = _log_prob_and_partials(
+            logp, *_ = log_prob_and_partials(
                 item[0] * x_k - item[1],
                 np.full_like(x_k, item[2] - item[1]),
                 rho_k + item[3],
@@ -972,7 +470,8 @@ def _act_codes(votes: pd.DataFrame) -> IntArray:
 def _check_membership(data: Any, cells: pd.DataFrame, roll_calls: pd.DataFrame) -> None:
     """Every cell's member must be in the data's membership table for the roll call's session
     (where the data has one, as :class:`sim.io.data.RollCallData` does); :class:`DataError` naming
-    the first offenders otherwise."""
+    the first offenders otherwise.
+    """
     membership = getattr(data, "membership", None)
     if not isinstance(membership, pd.DataFrame) or "session" not in roll_calls.columns:
         return
@@ -991,7 +490,7 @@ def _check_membership(data: Any, cells: pd.DataFrame, roll_calls: pd.DataFrame) 
         )
 
 
-def _select(data: Any, dimension: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def select_roll_calls(data: Any, dimension: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The cells and roll calls of the fitted dimension, validated."""
     for attr in ("votes", "roll_calls"):
         if not isinstance(getattr(data, attr, None), pd.DataFrame):
@@ -1025,14 +524,15 @@ def _select(data: Any, dimension: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     return cells.sort_values(["rcid", "iso3"], kind="stable").reset_index(drop=True), rc
 
 
-def _cells(
+def make_cells(
     votes: pd.DataFrame,
     members: pd.Index,
     items: pd.Index,
     item_session: IntArray | None = None,
-) -> _Cells:
+) -> Cells:
     """Index arrays of `votes`; with `item_session` (each item's session), the ``strategic``
-    mask of member-sessions with at least one vote (else members with at least one vote)."""
+    mask of member-sessions with at least one vote (else members with at least one vote).
+    """
     member = members.get_indexer(votes["iso3"].to_numpy()).astype(np.int64)
     item = items.get_indexer(votes["rcid"].to_numpy()).astype(np.int64)
     act = _act_codes(votes)
@@ -1042,7 +542,7 @@ def _cells(
     key = member * (int(session.max(initial=0)) + 1) + session
     slots, slot = np.unique(key, return_inverse=True)
     voted = np.bincount(slot, act != ABSENT, len(slots)) > 0
-    return _Cells(
+    return Cells(
         member=member,
         item=item,
         act=act,
@@ -1057,7 +557,7 @@ def _cells(
 # ---------------------------------------------------------------------------------------------
 
 
-def _lbfgs(
+def minimise_lbfgs(
     fun: Any,
     theta0: FloatArray,
     args: tuple[Any, ...],
@@ -1067,10 +567,18 @@ def _lbfgs(
     max_iter: int,
     tol: float,
 ) -> optimize.OptimizeResult:
-    """scipy's L-BFGS-B on a penalised objective returning its value and analytic gradient:
+    """Scipy's L-BFGS-B on a penalised objective returning its value and analytic gradient:
     ``ftol`` and ``gtol`` both `tol`, 20 stored corrections, a progress bar labelled `label` on
-    a terminal (:func:`sim.io.progress.fit_progress`). Shared by the static and dynamic fits."""
-    with fit_progress(label, progress, total=max_iter) as callback:
+    a terminal (:func:`sim.io.progress.fit_progress`). Shared by the static and dynamic fits.
+
+    BLAS runs on one thread: L-BFGS-B makes thousands of calls on vectors of a few thousand
+    numbers, where a thread pool's wake-ups cost more than the arithmetic (a five-year window:
+    1.0 s of CPU instead of 3.6 s, ``benchmarks/bench_first_replay.py``).
+    """
+    with (
+        threadpool_limits(limits=1, user_api="blas"),
+        fit_progress(label, progress, total=max_iter) as callback,
+    ):
         return optimize.minimize(
             fun,
             theta0,
@@ -1087,42 +595,6 @@ def _item_sessions(rc: pd.DataFrame) -> IntArray | None:
     if "session" not in rc.columns or rc["session"].isna().any():
         return None
     return rc["session"].to_numpy(dtype=np.int64)
-
-
-def _gamma_se(
-    cells: _Cells,
-    x_cell: FloatArray,
-    rho: FloatArray,
-    beta: FloatArray,
-    t1: FloatArray,
-    t2: FloatArray,
-    delta: FloatArray,
-    gamma: float,
-    row: IntArray,
-    row_precision: Any = None,
-) -> float:
-    """Sd of the strategic-absence slope (:func:`sim.core.absence.gamma_standard_error`).
-
-    `x_cell` is each cell's ideal point and `row` each cell's participation effect (a member,
-    or a member-session of the dynamic fit, with its random-walk `row_precision`)."""
-
-    ji = cells.item
-    a = beta[ji] * x_cell - t1[ji]
-    h = _ambivalence_and_partials(a, (t2 - t1)[ji])[0]
-    if cells.strategic is not None:
-        h = h * cells.strategic
-    z = rho[row] + delta[ji] - gamma * h
-    return gamma_standard_error(
-        row,
-        ji,
-        z,
-        h,
-        row_precision=(
-            1.0 / PRIOR_SD["participation"] ** 2 if row_precision is None else row_precision
-        ),
-        item_precision=1.0 / PRIOR_SD["presence"] ** 2,
-        gamma_precision=1.0 / PRIOR_SD["strategic"] ** 2,
-    )
 
 
 class IdealPoints:
@@ -1223,17 +695,17 @@ class IdealPoints:
         DataError
             If an act is outside ``ACTS``, cells are duplicated, or nothing is left to fit.
         """
-        votes, rc = _select(data, self.dimension)
+        votes, rc = select_roll_calls(data, self.dimension)
         members = pd.Index(np.unique(votes["iso3"].to_numpy().astype(str)), name="iso3")
         items = pd.Index(rc.index.to_numpy(), name="rcid")
-        cells = _cells(votes, members, items, _item_sessions(rc))
+        cells = make_cells(votes, members, items, _item_sessions(rc))
         n, j = cells.n_members, cells.n_items
 
-        theta0 = _start_values(cells)
+        theta0 = start_values(cells)
         if self.strategic:
             theta0 = np.append(theta0, 0.0)
-        res = _lbfgs(
-            _negative_log_posterior, theta0, (cells, self.strategic),
+        res = minimise_lbfgs(
+            negative_log_posterior, theta0, (cells, self.strategic),
             label=f"ideal points ({self.dimension})", progress=self.progress,
             max_iter=self.max_iter, tol=self.tol,
         )  # fmt: skip
@@ -1241,11 +713,11 @@ class IdealPoints:
             warnings.warn(
                 f"IdealPoints.fit did not converge: {res.message}", RuntimeWarning, stacklevel=2
             )
-        x, rho, beta, t1, s, delta = _unpack(res.x, n, j)
+        x, rho, beta, t1, s, delta = unpack(res.x, n, j)
         t2 = t1 + np.exp(s)
         self.gamma_ = float(res.x[-1]) if self.strategic else 0.0
         self.gamma_se_ = (
-            _gamma_se(cells, x[cells.member], rho, beta, t1, t2, delta, self.gamma_, cells.member)
+            gamma_se(cells, x[cells.member], rho, beta, t1, t2, delta, self.gamma_, cells.member)
             if self.strategic
             else 0.0
         )
@@ -1256,10 +728,10 @@ class IdealPoints:
                 RuntimeWarning,
                 stacklevel=2,
             )
-        x, beta, t1, t2 = _normalise(x, beta, t1, t2, usa if usa >= 0 else None)
+        x, beta, t1, t2 = orient(x, beta, t1, t2, usa if usa >= 0 else None)
 
-        x_se, rho_se = _member_information(cells, x, rho, beta, t1, t2, delta)
-        item_se = _item_standard_errors(cells, x, rho, beta, t1, t2, delta)
+        x_se, rho_se = member_information(cells, x, rho, beta, t1, t2, delta)
+        item_se = item_standard_errors(cells, x, rho, beta, t1, t2, delta)
         present = cells.act != ABSENT
         self.members_ = pd.DataFrame(
             {
@@ -1287,13 +759,13 @@ class IdealPoints:
         self._fit_persistence(votes, rc)
         return self
 
-    def _loglik(self, cells: _Cells) -> float:
+    def _loglik(self, cells: Cells) -> float:
         m, it = self.members_, self.items_
         x, rho = m["ideal_point"].to_numpy(), m["participation"].to_numpy()
         beta, t1 = it["discrimination"].to_numpy(), it["cut_abstain"].to_numpy()
         t2, delta = it["cut_yes"].to_numpy(), it["presence"].to_numpy()
         mi, ji = cells.member, cells.item
-        logp, *_ = _strategic_log_prob_and_partials(
+        logp, *_ = strategic_log_prob_and_partials(
             beta[ji] * x[mi] - t1[ji], (t2 - t1)[ji], rho[mi] + delta[ji], cells.act,
             self.gamma_, cells.strategic,
         )  # fmt: skip
@@ -1384,7 +856,7 @@ class IdealPoints:
             Mean ``log P(act)`` over the scored cells (nats; 0 is perfect).
         """
         self._check_fitted()
-        votes, _ = _select(data, self.dimension)
+        votes, _ = select_roll_calls(data, self.dimension)
         known = votes["rcid"].isin(self.items_.index) & votes["iso3"].isin(self.members_.index)
         if not known.all():
             warnings.warn(
@@ -1397,13 +869,13 @@ class IdealPoints:
         if votes.empty:
             raise DataError("score: no cell of the data is on a fitted roll call and member")
         rc = getattr(data, "roll_calls", pd.DataFrame()).reindex(self.items_.index)
-        cells = _cells(votes, self.members_.index, self.items_.index, _item_sessions(rc))
+        cells = make_cells(votes, self.members_.index, self.items_.index, _item_sessions(rc))
         return self._loglik(cells) / len(cells.act)
 
 
 def items_table(
     rc: pd.DataFrame,
-    cells: _Cells,
+    cells: Cells,
     items: pd.Index,
     beta: FloatArray,
     t1: FloatArray,
@@ -1587,11 +1059,14 @@ def load_calibration(directory: str | os.PathLike[str], name: str) -> IdealPoint
     est.converged_ = meta["converged"]
     est.period_ = (meta["period"]["start"], meta["period"]["end"])
     est.persistence_ = {k: (math.nan if v is None else v) for k, v in meta["persistence"].items()}
-    est.transitions_ = (
-        pd.DataFrame.from_dict(meta["transitions"], orient="index")
-        .rename_axis("previous")
-        .fillna(np.nan)
-    )
+    # As transition_matrix made it: a row per previous act in ACTS order and columns in that
+    # order (the file sorts its keys), shares as floats (NaN for an act never taken before:
+    # JSON's null), ``n`` as an integer count.
+    transitions = pd.DataFrame.from_dict(meta["transitions"], orient="index")
+    transitions = transitions.reindex(index=list(ACTS), columns=[*ACTS, "n"])
+    transitions = transitions.apply(pd.to_numeric).rename_axis("previous")
+    transitions["n"] = transitions["n"].fillna(0).astype(np.int64)
+    est.transitions_ = transitions
     est.data_sha256_ = meta.get("data_sha256")
     est.metadata_ = meta
     return est

@@ -17,6 +17,7 @@ from scipy.special import expit
 from sim.core.absence import PRIOR_SD
 from sim.core.acts import FloatArray, IntArray
 from sim.core.choice import log_expit
+from sim.core.walk import random_walk, walk_penalty, walk_se
 
 
 def fit_participation_walk(
@@ -47,54 +48,24 @@ def fit_participation_walk(
         ``slots`` (DataFrame of member, session, rho, rho_se), ``last`` (per member: its last
         session, rho and rho_se), ``loglik``.
     """
-    member = np.asarray(member)
-    session = np.asarray(session)
     y = np.asarray(present, float)
     offset = np.asarray(offset, float)
-    keys = member.astype(np.int64) * 100_000 + session.astype(np.int64)
-    slot_keys, cell_slot = np.unique(keys, return_inverse=True)
-    slot_member, slot_session = slot_keys // 100_000, slot_keys % 100_000
-    n = len(slot_keys)
-    same = slot_member[1:] == slot_member[:-1]  # slots are sorted by member, then session
-    a, b = np.flatnonzero(same), np.flatnonzero(same) + 1
-    prec_edge = 1.0 / (walk_sd**2 * (slot_session[b] - slot_session[a]))
-    first = np.ones(n, bool)
-    first[b] = False
-    prec_first = 1.0 / PRIOR_SD**2
+    walk = random_walk(member, session)
+    n, cell_slot = walk.n_slots, walk.slot
 
     def objective(rho: FloatArray) -> tuple[float, FloatArray]:
         z = rho[cell_slot] + offset
         ll = np.sum(y * log_expit(z) + (1 - y) * log_expit(-z))
-        grad = -np.bincount(cell_slot, y - expit(z), n)
-        diff = rho[b] - rho[a]
-        value = -ll + 0.5 * np.sum(prec_edge * diff**2) + 0.5 * prec_first * np.sum(rho[first] ** 2)
-        grad += np.bincount(b, prec_edge * diff, n) - np.bincount(a, prec_edge * diff, n)
-        grad[first] += prec_first * rho[first]
-        return value, grad
+        prior, prior_grad = walk_penalty(rho, walk, walk_sd, PRIOR_SD)
+        return -ll + prior, prior_grad - np.bincount(cell_slot, y - expit(z), n)
 
     res = optimize.minimize(objective, np.zeros(n), jac=True, method="L-BFGS-B",
                             options={"maxiter": 5000, "ftol": 1e-12, "gtol": 1e-8})  # fmt: skip
     rho = res.x
     z = rho[cell_slot] + offset
-    info_diag = np.bincount(cell_slot, expit(z) * expit(-z), n)
-    # Each member's block is tridiagonal: invert it member by member for the last slot's se.
-    se = np.full(n, np.nan)
-    starts = np.flatnonzero(np.r_[True, ~same])
-    ends = np.r_[starts[1:], n]
-    edge_of = {int(i): k for k, i in enumerate(a)}
-    for s0, s1 in zip(starts, ends, strict=True):
-        size = s1 - s0
-        block = np.diag(info_diag[s0:s1])
-        block[0, 0] += prec_first
-        for i in range(s0, s1 - 1):
-            p = prec_edge[edge_of[i]]
-            j = i - s0
-            block[j, j] += p
-            block[j + 1, j + 1] += p
-            block[j, j + 1] -= p
-            block[j + 1, j] -= p
-        se[s0:s1] = np.sqrt(np.diag(np.linalg.inv(block))) if size else np.nan
-    slots = pd.DataFrame({"member": slot_member, "session": slot_session, "rho": rho, "rho_se": se})
+    se = walk_se(walk, np.bincount(cell_slot, expit(z) * expit(-z), n), walk_sd, PRIOR_SD)
+    slots = pd.DataFrame({"member": walk.slot_member, "session": walk.slot_session, "rho": rho,
+                          "rho_se": se})  # fmt: skip
     last = slots.groupby("member").tail(1).set_index("member")
     ll = float(np.sum(y * log_expit(z) + (1 - y) * log_expit(-z)))
     return {"slots": slots, "last": last, "loglik": ll, "converged": bool(res.success)}

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -34,7 +35,8 @@ import pandas as pd
 
 from sim.core.acts import ACTS, DIMENSIONS, FloatArray
 from sim.core.predict import member_odds, new_item_odds
-from sim.estimate.ideal_points import _normalise_text
+from sim.estimate.ideal_points import normalise_text
+from sim.io.bundles import ITEM_KEYS
 from sim.io.data import ADOPTED_SUFFIX
 
 __all__ = [
@@ -57,7 +59,10 @@ __all__ = [
     "window_acts",
 ]
 
-ITEM_KEYS = ("discrimination", "cut_abstain", "cut_yes", "presence")
+
+#: Member-text cells :func:`new_text_odds` predicts per call of
+#: :func:`sim.core.predict.member_odds` (bounds its memory: about 20 kB per cell).
+NEW_TEXT_CELLS = 2048
 
 
 #: An issue's new-text predictive mixes over its fitted first votes of texts when it has at
@@ -67,11 +72,11 @@ MIN_FIRST_VOTES = 10
 
 def text_keys(roll_calls: pd.DataFrame) -> pd.Series:
     """Each roll call's text key: its ``text`` column, else its title normalised (stripped,
-    white space collapsed, case-folded), so that the votes of one text match."""
-
+    white space collapsed, case-folded), so that the votes of one text match.
+    """
     if "text" in roll_calls.columns:
         return roll_calls["text"]
-    return _normalise_text(roll_calls["title"])
+    return normalise_text(roll_calls["title"])
 
 
 def loose_titles(titles: pd.Series) -> pd.Series:
@@ -88,14 +93,14 @@ def loose_titles(titles: pd.Series) -> pd.Series:
     ['assistance to palestine refugees', 'assistance to palestine refugees', \
 'non use of nuclear weapons', 'non use of']
     """
-
     words = titles.fillna("").astype(str).str.replace(ADOPTED_SUFFIX, "", regex=True)
     return words.str.replace(r"[\W_]+", " ", regex=True).str.strip().str.casefold()
 
 
 def window_acts(fit: Any, rcids: Iterable[Any]) -> pd.DataFrame:
     """The fitted members' recorded acts on roll calls `rcids` of the fit's window: members x
-    roll calls, index into ``ACTS``, -1 where a member had no seat."""
+    roll calls, index into ``ACTS``, -1 where a member had no seat.
+    """
     iso3, rcid, codes = fit.window.matrix()
     return pd.DataFrame(codes, index=iso3, columns=rcid).reindex(
         index=fit.est.members_.index, columns=pd.Index(rcids), fill_value=-1
@@ -104,7 +109,8 @@ def window_acts(fit: Any, rcids: Iterable[Any]) -> pd.DataFrame:
 
 def first_votes(roll_calls: pd.DataFrame, titles: pd.Series) -> pd.Index:
     """Roll calls that are the first vote of their text in the record (empty texts excluded):
-    the kind of roll call a new resolution is."""
+    the kind of roll call a new resolution is.
+    """
     dated = pd.DataFrame({"text": titles.reindex(roll_calls.index), "date": roll_calls["date"]})
     keep = dated["text"].fillna("") != ""
     if "partial" in roll_calls.columns:
@@ -278,9 +284,10 @@ def _loo_sharpness(odds: Any, similarity: Any, acts: Any) -> tuple[float, float]
     loo = np.array(similarity, dtype=float)
     np.fill_diagonal(loo, -np.inf)
     j, m = np.nonzero(acts >= 0)
+    flat = odds.reshape(len(odds), -1)  # (items, members * acts): one matrix product (BLAS)
     best, best_ll = 0.0, -np.inf
     for sharpness in SHARPNESS_GRID:
-        mix = np.einsum("jl,lmc->jmc", title_weights(loo, sharpness), odds)
+        mix = (title_weights(loo, sharpness) @ flat).reshape(odds.shape)
         ll = float(np.log(np.clip(mix[j, m, acts[j, m]], 1e-300, None)).sum())
         if ll > best_ll + 1e-9:
             best, best_ll = float(sharpness), ll
@@ -290,7 +297,8 @@ def _loo_sharpness(odds: Any, similarity: Any, acts: Any) -> tuple[float, float]
 def title_fit(odds: Any, titles: list[str], acts: Any) -> tuple[float, float]:
     """The sharpness and the weight of country words (:data:`SHARPNESS_GRID` x
     :data:`PLACE_WEIGHT_GRID`) under which a window's first votes are best predicted from the
-    others (leave one out, as :func:`title_sharpness`); ties keep plain tf-idf."""
+    others (leave one out, as :func:`title_sharpness`); ties keep plain tf-idf.
+    """
     best, best_ll = (0.0, 1.0), -np.inf
     for weight in PLACE_WEIGHT_GRID:
         index = TitleIndex(titles, place_weight=weight)
@@ -304,7 +312,8 @@ def title_fit(odds: Any, titles: list[str], acts: Any) -> tuple[float, float]:
 class NewTexts:
     """A fit's predictive of new texts: per issue group (``all`` and the issue codes), its
     first votes' roll-call ids, every fitted member's odds on each, and their titles' vectors;
-    the sharpness of the title weights and the weight of country words in the vectors."""
+    the sharpness of the title weights and the weight of country words in the vectors.
+    """
 
     members: pd.Index
     groups: dict[str, tuple[pd.Index, FloatArray, TitleIndex]]
@@ -314,7 +323,8 @@ class NewTexts:
     def weights(self, code: str, title: str) -> pd.Series:
         """The weight of each of issue `code`'s first votes (all first votes for ``all`` or an
         issue without roll calls in the window) in a new text titled `title`: a Series indexed
-        by rcid, summing to one (texts below 1e-9 of the largest weight left out)."""
+        by rcid, summing to one (texts below 1e-9 of the largest weight left out).
+        """
         rcids, _, index = self.groups.get(code, self.groups["all"])
         w = pd.Series(title_weights(index.similarity([title]), self.sharpness)[0], rcids)
         w = w[w > 1e-9 * w.max()]  # texts of no weight to speak of: left out
@@ -328,12 +338,32 @@ class NewTexts:
         return pd.DataFrame(mix, index=self.members, columns=list(ACTS))
 
 
+#: :func:`new_texts` of recent fits (a forecast batch asks for it once per title): id of the
+#: fit -> (weak reference to it, the inputs' key, the result).
+_NEW_TEXTS: dict[int, tuple[weakref.ref[Any], tuple[Any, ...], NewTexts]] = {}
+
+
 def new_texts(fit: Any, roll_calls: pd.DataFrame, first: pd.Index, titles: pd.Series) -> NewTexts:
     """Per issue (and ``all``): every fitted member's odds on each of the issue's fitted first
     votes of texts (`first`; all its roll calls if it has fewer than ``MIN_FIRST_VOTES``), and
     the sharpness of the title weights chosen on the window's first votes. First votes split
     the Assembly differently from texts repeated year after year, and a new resolution is a
-    first vote."""
+    first vote.
+
+    The result is kept while `fit` lives, and given again for the same fit and inputs.
+    """
+    key = (id(roll_calls), len(roll_calls), tuple(first), tuple(titles.reindex(first)))
+    kept = _NEW_TEXTS.get(id(fit))
+    if kept is not None and kept[0]() is fit and kept[1] == key:
+        return kept[2]
+    out = _new_texts(fit, roll_calls, first, titles)
+    for k in [k for k, (ref, _, _) in _NEW_TEXTS.items() if ref() is None]:
+        del _NEW_TEXTS[k]
+    _NEW_TEXTS[id(fit)] = (weakref.ref(fit), key, out)
+    return out
+
+
+def _new_texts(fit: Any, roll_calls: pd.DataFrame, first: pd.Index, titles: pd.Series) -> NewTexts:
 
     items, members = fit.est.items_, fit.est.members_
     groups = {}
@@ -379,18 +409,29 @@ def new_text_odds(fit: Any, weights: pd.Series, date: Any) -> pd.DataFrame:
     over where one dimension cannot place it (Russia against "Territorial integrity of
     Ukraine" texts). The replay of ``[item] by_title`` draws the same mixture.
     """
-
     members, items = fit.est.members_, fit.est.items_
-    acts = window_acts(fit, weights.index)
-    day = pd.Timestamp(date)
-    out = np.zeros((len(members), len(ACTS)))
-    for j, w in weights.items():
-        years = (day - pd.Timestamp(fit.window.roll_calls.loc[j, "date"])).days / 365.25
-        out += w * member_odds(
-            members["ideal_point"].to_numpy(), members["participation"].to_numpy(),
-            acts[j].to_numpy().astype(np.int64),
-            item={k: float(items.loc[j, k]) for k in ITEM_KEYS}, persistence=fit.persistence,
-            gamma=fit.absence["gamma"], tau=fit.group_shock["tau"],
-            participation_sd=members["participation_se"].to_numpy(), gap=max(years, 1.0),
+    acts = window_acts(fit, weights.index).to_numpy().astype(np.int64)  # (M, J)
+    dates = pd.DatetimeIndex(fit.window.roll_calls.loc[weights.index, "date"])
+    years = np.maximum((pd.Timestamp(date) - dates).days.to_numpy() / 365.25, 1.0)
+    params = {k: items.loc[weights.index, k].to_numpy(float) for k in ITEM_KEYS}
+    w = weights.to_numpy(float)
+    n_members, n_texts = acts.shape
+    ideal = members["ideal_point"].to_numpy(float)
+    rho = members["participation"].to_numpy(float)
+    rho_sd = members["participation_se"].to_numpy(float)
+    out = np.zeros((n_members, len(ACTS)))
+    # Many texts' cells in one call (texts side by side on the member axis), a chunk at a time
+    # to bound memory: the same odds as one call per text, far fewer numpy calls.
+    chunk = max(1, NEW_TEXT_CELLS // max(n_members, 1))
+    for start in range(0, n_texts, chunk):
+        part = slice(start, min(start + chunk, n_texts))
+        k = part.stop - part.start
+        odds = member_odds(
+            np.tile(ideal, k), np.tile(rho, k), acts[:, part].T.reshape(-1),
+            item={key: np.repeat(v[part], n_members) for key, v in params.items()},
+            persistence=fit.persistence, gamma=fit.absence["gamma"],
+            tau=fit.group_shock["tau"], participation_sd=np.tile(rho_sd, k),
+            gap=np.repeat(years[part], n_members),
         )  # fmt: skip
+        out += np.einsum("j,jmc->mc", w[part], odds.reshape(k, n_members, len(ACTS)))
     return pd.DataFrame(out, index=members.index, columns=list(ACTS))

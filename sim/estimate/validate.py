@@ -28,7 +28,9 @@ past the end of the data.
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +40,7 @@ import pandas as pd
 from sim.core.absence import carry_presence
 from sim.core.acts import ACTS, ISSUE_CODES, FloatArray
 from sim.core.predict import member_odds
-from sim.core.tremble import apply_tremble, tremble_of
+from sim.core.tremble import apply_tremble, fit_tremble
 from sim.estimate.titles import (
     SHARPNESS_GRID,
     TitleIndex,
@@ -49,6 +51,7 @@ from sim.estimate.titles import (
     title_sharpness,
 )
 from sim.estimate.window import fit_window
+from sim.io.bundles import ITEM_KEYS
 
 __all__ = [
     "BASE_RATES",
@@ -57,6 +60,8 @@ __all__ = [
     "SHARPNESS_GRID",
     "TitleIndex",
     "Validation",
+    "absence_deciles",
+    "absence_scores",
     "first_votes",
     "score",
     "title_sharpness",
@@ -77,7 +82,6 @@ FACTS_TRANSITIONS = np.array(
     ]
 )
 METHODS = ("model", "uniform", "base_rates", "persistence", "last_vote")
-ITEM_KEYS = ("discrimination", "cut_abstain", "cut_yes", "presence")
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,46 @@ def score(probs: FloatArray, acts: Iterable[int]) -> dict[str, float]:
         "brier": float(np.mean(((p - onehot) ** 2).sum(axis=1))),
         "accuracy": float(np.mean(p.argmax(axis=1) == a)),
     }
+
+
+def absence_scores(predictions: pd.DataFrame, method: str = "model") -> dict[str, float]:
+    """How well `method` forecast attendance: the log-loss on the member-votes recorded absent
+    (``absent_log_loss``, mean ``-log p(absent)`` over them), the binary log-loss of absent
+    against present over all member-votes (``attendance_log_loss``), and ``n_absent``.
+
+    Examples
+    --------
+    >>> pred = pd.DataFrame({"act": ["absent", "yes"], "m_absent": [0.5, 0.1]})
+    >>> s = absence_scores(pred, "m")
+    >>> round(s["absent_log_loss"], 4), round(s["attendance_log_loss"], 4), s["n_absent"]
+    (0.6931, 0.3993, 1)
+    """
+    p = np.clip(predictions[f"{method}_absent"].to_numpy(float), 1e-12, 1 - 1e-12)
+    absent = (predictions["act"] == "absent").to_numpy()
+    return {
+        "absent_log_loss": float(-np.log(p[absent]).mean()) if absent.any() else float("nan"),
+        "attendance_log_loss": float(-np.mean(np.where(absent, np.log(p), np.log1p(-p)))),
+        "n_absent": int(absent.sum()),
+    }
+
+
+def absence_deciles(predictions: pd.DataFrame, method: str = "model") -> pd.DataFrame:
+    """Calibration of predicted absence: member-votes cut into ten groups of equal size by
+    `method`'s predicted probability of absence; per group ``n``, ``predicted`` (its mean) and
+    ``observed`` (the share recorded absent).
+    """
+    p = predictions[f"{method}_absent"].to_numpy(float)
+    absent = (predictions["act"] == "absent").to_numpy(float)
+    order = np.argsort(p, kind="stable")
+    groups = np.empty(len(p), int)
+    groups[order] = np.arange(len(p)) * 10 // max(len(p), 1)
+    frame = pd.DataFrame({"decile": groups + 1, "predicted": p, "observed": absent})
+    return (
+        frame.groupby("decile")
+        .agg(n=("predicted", "size"), predicted=("predicted", "mean"),
+             observed=("observed", "mean"))
+        .reset_index()
+    )  # fmt: skip
 
 
 def _issue(row: pd.Series) -> str:
@@ -232,7 +276,8 @@ def year_predictions(
 
 def _tally_errors(pred: pd.DataFrame) -> pd.DataFrame:
     """Per roll call (``year``, ``rcid``) and method, expected minus recorded count of each act:
-    columns ``{method}_{act}_error``."""
+    columns ``{method}_{act}_error``.
+    """
     observed = pd.get_dummies(pd.Categorical(pred["act"], categories=list(ACTS))).to_numpy(float)
     columns = {
         f"{method}_{act}_error": pred[f"{method}_{act}"].to_numpy() - observed[:, k]
@@ -246,7 +291,8 @@ def _tally_errors(pred: pd.DataFrame) -> pd.DataFrame:
 
 def _tremble(pred: pd.DataFrame, held_out: pd.DataFrame) -> None:
     """Mix the model's predictions of a year (in place) with the tremble measured on its
-    predictions of the year before (:mod:`sim.core.tremble`)."""
+    predictions of the year before (:mod:`sim.core.tremble`).
+    """
     columns = [f"model_{a}" for a in ACTS]
     if held_out.empty or pred.empty:
         return
@@ -263,6 +309,7 @@ def validate(
     dynamic: bool = False,
     lead: int = 1,
     progress: Callable[[int], None] | None = None,
+    workers: int = 1,
 ) -> Validation:
     """Fit on the `window` years before each test year and score its votes (module docstring).
 
@@ -284,30 +331,54 @@ def validate(
         The tremble is then measured on the predictions of the year ``lead`` years earlier.
     progress : callable, optional
         Called with each test year when done.
+    workers : int
+        Years fitted and predicted at once, each in its own process (1: one after another in
+        this process). The results do not depend on it.
     """
     if lead < 1:
         raise ValueError(f"lead must be at least 1; got {lead}")
-    predictions = []
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1; got {workers}")
     years = [int(y) for y in years]
-    raw: dict[int, pd.DataFrame] = {}  # the model's predictions before the tremble, by year
+    # Each test year's fit and predictions, and those of the year its tremble is measured on:
+    # independent of one another, so they may run side by side.
+    needed = sorted(set(years) | {y - lead for y in years})
+    options = {"window": window, "dimension": dimension, "dynamic": dynamic, "lead": lead}
+    predictions = []
+    if workers == 1:
+        raw: dict[int, pd.DataFrame] = {}
 
-    def predicted(year: int) -> pd.DataFrame:
-        if year not in raw:
-            raw[year] = year_predictions(
-                data, year, window=window, dimension=dimension, dynamic=dynamic, lead=lead
-            )
-        return raw[year]
+        def predicted(year: int) -> pd.DataFrame:
+            if year not in raw:
+                raw[year] = year_predictions(data, year, **options)
+            return raw[year]
+    else:
+        pool = ProcessPoolExecutor(
+            max_workers=min(workers, len(needed)),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_share_data,
+            initargs=(data,),
+        )
+        futures: dict[int, Future[pd.DataFrame]] = {
+            y: pool.submit(_year_job, y, options) for y in needed
+        }
 
-    for year in years:
-        # the tremble is measured on a year whose votes were all cast before this fit's cutoff
-        held_out = predicted(year - lead)
-        pred = predicted(year).copy()
-        _tremble(pred, held_out)
-        for old in [y for y in raw if y < year - lead]:
-            del raw[old]  # no later year needs it
-        predictions.append(pred)
-        if progress is not None:
-            progress(int(year))
+        def predicted(year: int) -> pd.DataFrame:
+            return futures[year].result()
+
+    try:
+        for year in years:
+            # the tremble is measured on a year whose votes were all cast before this fit's
+            # cutoff
+            held_out = predicted(year - lead)
+            pred = predicted(year).copy()
+            _tremble(pred, held_out)
+            predictions.append(pred)
+            if progress is not None:
+                progress(int(year))
+    finally:
+        if workers > 1:
+            pool.shutdown(cancel_futures=True)
     pred = pd.concat(predictions, ignore_index=True)
     tally = _tally_errors(pred)
     rows = []
@@ -329,14 +400,36 @@ def validate(
     return Validation(scores=pd.DataFrame(rows), predictions=pred)
 
 
+_DATA: Any = None  # the roll calls, in a worker process of validate(workers > 1)
+
+
+def _share_data(data: Any) -> None:
+    global _DATA
+    _DATA = data
+
+
+def _year_job(year: int, options: dict[str, Any]) -> pd.DataFrame:
+    return year_predictions(_DATA, year, **options)
+
+
 def held_out_tremble(
     data: Any, *, year: int, window: int, dimension: str, dynamic: bool = False
 ) -> dict[str, Any]:
     """The tremble measured on `year`'s roll calls, predicted from the `window` years before it
-    (as :func:`sim.estimate.validate.validate` predicts a test year), with the year recorded."""
-
+    (as :func:`sim.estimate.validate.validate` predicts a test year), with the year recorded.
+    """
     predictions = year_predictions(data, year, window=window, dimension=dimension, dynamic=dynamic)
     if predictions.empty:  # nothing to measure it on: no tremble
         return {"eps": 0.0, "eps_se": None, "base": [0.25] * len(ACTS), "n": 0,
                 "loglik_gain": 0.0, "year": int(year)}  # fmt: skip
     return {**tremble_of(predictions), "year": int(year)}
+
+
+def tremble_of(predictions: pd.DataFrame) -> dict[str, Any]:
+    """:func:`fit_tremble` on a table of held-out predictions
+    (:func:`sim.estimate.validate.validate`'s
+    rows: ``act`` and the model's ``model_<act>`` columns).
+    """
+    probs = predictions[[f"model_{a}" for a in ACTS]].to_numpy()
+    acts = predictions["act"].map({a: i for i, a in enumerate(ACTS)}).to_numpy()
+    return fit_tremble(probs, acts)

@@ -20,9 +20,10 @@ from sim.core.acts import ACTS
 from sim.core.persistence import fit_text_persistence, vote_log_probs
 from sim.core.shocks import fit_group_shock_sd
 from sim.estimate.dynamic import DynamicIdealPoints
-from sim.estimate.ideal_points import IdealPoints, persistence_pairs, transition_matrix
+from sim.estimate.ideal_points import persistence_pairs, transition_matrix
 from sim.estimate.participation import fit_participation_walk, fit_presence_carryover
 from sim.estimate.titles import first_votes, new_texts, text_keys, window_acts
+from sim.estimate.window_cache import load_window, save_window, static_fit
 from sim.io.bundles import ITEM_KEYS, MEMBER_COLUMNS
 from sim.io.errors import DataError
 from sim.io.registry import load_members
@@ -31,7 +32,8 @@ from sim.io.results import package_versions
 
 def find_roll_call(data: Any, like: str, where: str) -> int:
     """The rcid that `like` names (``A/RES/74/87`` or ``rcid:9108``); of several roll calls with
-    one symbol (paragraph votes), the last whole-text one. Errors start with `where`."""
+    one symbol (paragraph votes), the last whole-text one. Errors start with `where`.
+    """
     rc = data.roll_calls
     if like.startswith("rcid:"):
         try:
@@ -43,9 +45,15 @@ def find_roll_call(data: Any, like: str, where: str) -> int:
         return rcid
     hits = rc.index[rc["symbol"].to_numpy() == like]
     if len(hits) == 0:
+        last = (
+            f"; the data run to {rc['date'].max().date()} (later roll calls: `sim data fetch "
+            "--source un-library`, docs/data.md)"
+            if len(rc)
+            else ""
+        )
         raise DataError(
             f"{where}: no roll call with symbol {like!r} in the data (symbols are written like "
-            "A/RES/74/87; or pass rcid:N)"
+            f"A/RES/74/87; or pass rcid:N){last}"
         )
     whole = [r for r in hits if not bool(rc.loc[r, "partial"])]
     return int((whole or list(hits))[-1])
@@ -87,15 +95,20 @@ def fit_window(
     projected to the session of `on` (default `end`), its standard error grown by the walk.
     `progress` draws the optimiser's progress on a terminal (:mod:`sim.io.progress`).
     """
-
     window = data.between(start, end)
+    # A static fit carried to the same vote: kept whole (sim.estimate.window_cache).
+    kept_for = {"session": session_of(on if on is not None else end), "end": str(end.date())}
+    kept = None if dynamic else load_window(window, dimension=dimension, target=kept_for)
+    if kept is not None:
+        est, parts = kept
+        return WindowFit(est, window, dimension, start, end, **parts)
     if dynamic:
         est = DynamicIdealPoints(dimension=dimension, progress=progress).fit(window)
         if not hasattr(est, "period_"):
             dates = window.roll_calls.loc[est.items_.index, "date"]
             est.period_ = (dates.min().date().isoformat(), dates.max().date().isoformat())
-    else:
-        est = IdealPoints(dimension=dimension, progress=progress).fit(window)
+    else:  # shared with any earlier fit of the same window (sim.estimate.window_cache)
+        est = static_fit(window, dimension=dimension, progress=progress)
     target = session_of(on if on is not None else end)
     absence = _strategic_presence(est, window, target_session=target)
     group_shock = _group_shock(est, window, end)
@@ -111,9 +124,18 @@ def fit_window(
         )
     rc = window.roll_calls.loc[est.items_.index]
     carryover = fit_presence_carryover(est.items_["presence"], text_keys(rc), rc["session"])
-    return WindowFit(
+    fit = WindowFit(
         est, window, dimension, start, end, absence, group_shock, persistence, carryover
     )
+    if not dynamic:
+        parts = {
+            "absence": absence,
+            "group_shock": group_shock,
+            "persistence": persistence,
+            "presence_carryover": carryover,
+        }
+        save_window(window, est, parts, target=kept_for)
+    return fit
 
 
 def title_item(fit: WindowFit, data: Any, title: str, *, issue: str = "all") -> dict[str, Any]:
@@ -140,7 +162,6 @@ def title_item(fit: WindowFit, data: Any, title: str, *, issue: str = "all") -> 
         parameters and ``acts``, the fitted ``members``' acts on it (their previous public
         act on another text, as ``[previous] same_text = false`` reads one).
     """
-
     rc = data.roll_calls
     titles = text_keys(rc)
     texts = new_texts(fit, rc, first_votes(rc, titles), titles)
@@ -179,7 +200,8 @@ def bundle_from_fit(
     """The members table and metadata of a bundle: `fit` plus the item of roll call `like` and
     each member's act on roll call `previous` (if any). With `by_title` (:func:`title_item`)
     instead of `like`, the item's fields are the nearest title's and the mixture is stored
-    beside them (``item.by_title``)."""
+    beside them (``item.by_title``).
+    """
     est, window = fit.est, fit.window
     if by_title is not None:
         rcid = by_title["rcid"][int(np.argmax(by_title["weight"]))]
@@ -251,7 +273,6 @@ def _new_text_location_sd(est: Any, window: Any) -> float:
     It is how uncertain a new text's position is around the roll call it is said to be like
     (``[item] new_text``); NaN with fewer than three first votes.
     """
-
     items = est.items_
     rc = window.roll_calls.loc[items.index]
     first = [r for r in first_votes(rc, text_keys(rc)) if r in items.index]
@@ -279,7 +300,8 @@ def cell_ideal_points(
 ) -> np.ndarray:
     """Each cell's ideal point (or another member-session `column`, e.g. ``participation``):
     the member's (static fit) or the member's in the roll call's session (dynamic fit,
-    :class:`sim.estimate.dynamic.DynamicIdealPoints`)."""
+    :class:`sim.estimate.dynamic.DynamicIdealPoints`).
+    """
     iso3 = np.asarray(iso3)
     static = est.members_[column].reindex(iso3).to_numpy()
     if column not in getattr(est, "ideal_points_", pd.DataFrame()).columns:
@@ -306,8 +328,8 @@ def _strategic_presence(est: Any, window: Any, *, target_session: int) -> dict[s
     (:func:`sim.core.absence.fit_strategic_presence`: at a joint estimate this returns the same
     ``gamma`` and effects, and their standard errors), then participation moves over sessions
     by :func:`sim.estimate.participation.fit_participation_walk`. Updates ``est.members_`` and
-    ``est.items_`` in place."""
-
+    ``est.items_`` in place.
+    """
     if "participation" in getattr(est, "ideal_points_", pd.DataFrame()).columns:
         # The dynamic fit estimated gamma, the roll-call effects and each member-session's
         # participation jointly with the vote: carry the last session's forward by its walk.
@@ -336,7 +358,7 @@ def _strategic_presence(est: Any, window: Any, *, target_session: int) -> dict[s
     )
     present = (votes["act"].astype(str).to_numpy() != "absent").astype(float)
     session = window.roll_calls.loc[votes["rcid"].to_numpy(), "session"].to_numpy()
-    # As in the joint fit (sim.estimate.ideal_points._Cells.strategic): no strategic term for a
+    # As in the joint fit (sim.core.likelihood.Cells.strategic): no strategic term for a
     # member in a
     # session in which it cast no vote at all.
     voted = pd.Series(present).groupby([member, session]).transform("max").to_numpy()
@@ -363,7 +385,6 @@ def _choose_participation_walk(
     member: np.ndarray, session: np.ndarray, offset: np.ndarray, present: np.ndarray
 ) -> tuple[float, dict[float, float]]:
     """The walk sd whose fit on all but the last session best predicts the last session."""
-
     last_session = int(session.max())
     train, test = session < last_session, session == last_session
     if not train.any() or not test.any():
@@ -389,7 +410,6 @@ def _choose_participation_walk(
 
 def _group_shock(est: Any, window: Any, on: pd.Timestamp) -> dict[str, float]:
     """Sd of the common shock per UN regional group and roll call (:mod:`sim.core.shocks`)."""
-
     groups = load_members(on.date())["un_group"]
     votes = window.votes[window.votes["rcid"].isin(est.items_.index)]
     votes = votes[votes["act"].astype(str) != "absent"]
@@ -411,8 +431,8 @@ def _group_shock(est: Any, window: Any, on: pd.Timestamp) -> dict[str, float]:
 
 def _text_persistence(est: Any, window: Any, *, gamma: float) -> dict[str, float]:
     """Fit the text shock, how fast it moves, and the reversal costs (:mod:`sim.core.persistence`)
-    on same-title pairs: each vote with its text's previous vote, at whatever gap."""
-
+    on same-title pairs: each vote with its text's previous vote, at whatever gap.
+    """
     votes = window.votes[window.votes["rcid"].isin(est.items_.index)]
     rc = window.roll_calls.loc[est.items_.index]
     key = getattr(est, "persistence_key", "text")

@@ -75,7 +75,7 @@ import numpy as np
 import pandas as pd
 
 from sim.core.acts import FloatArray, IntArray
-from sim.core.tally import conditional_adoption
+from sim.core.tally import DecisionRule, RuleName, conditional_adoption
 from sim.game.bargaining import upper_hull
 
 __all__ = [
@@ -208,7 +208,7 @@ def buy_outcome(
     costs: FloatArray,
     budget: float,
     *,
-    rule: str,
+    rule: RuleName | DecisionRule,
     want: str,
     start: IntArray | None = None,
     names: Sequence[str] | None = None,
@@ -264,7 +264,6 @@ def buy_outcome(
     >>> a.choice.tolist(), round(a.gain, 3)
     ([0], 0.9)
     """
-
     if want not in ("adopted", "rejected"):
         raise ValueError(f"want must be adopted or rejected; got {want!r}")
     tables = np.asarray(tables, dtype=float)
@@ -315,6 +314,7 @@ def buy_outcome(
 
 
 def p_wanted(p_adopted: float, want: str) -> float:
+    """The probability of the outcome the buyer wants: adoption or rejection."""
     return float(p_adopted) if want == "adopted" else 1.0 - float(p_adopted)
 
 
@@ -380,7 +380,8 @@ def _respond(
 ) -> IntArray:
     """A buyer's exact best response (:func:`allocate`) given the other side's options: per
     member, `reading` and `cost` over this buyer's options (shape (n, G + 1)), choices between
-    ``options[:, 0]`` and ``options[:, 1]``, measured from the first."""
+    ``options[:, 0]`` and ``options[:, 1]``, measured from the first.
+    """
     n, width = reading.shape
     j = np.arange(n)
     first = options[:, 0]
@@ -398,7 +399,8 @@ def _local_response(
     reading: FloatArray, cost: FloatArray, options: IntArray, price: float
 ) -> IntArray:
     """Per member and option of the other side, the option maximising ``reading - price * cost``
-    (the response of a buyer whose budget is worth `price` per unit), shape (G + 1, n)."""
+    (the response of a buyer whose budget is worth `price` per unit), shape (G + 1, n).
+    """
     width = reading.shape[1]
     k = np.arange(width)[None, :, None]
     allowed = (k >= options[:, 0][None, None, :]) & (k <= options[:, 1][None, None, :])

@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from sim.core.acts import ACTS, FloatArray, IntArray
-from sim.core.tally import conditional_adoption, prob_adopted
+from sim.core.tally import DecisionRule, RuleName, conditional_adoption, prob_adopted
 
 __all__ = ["ADOPTION_STEP", "adoption_gains", "outcome_order"]
 
@@ -55,7 +55,7 @@ ADOPTION_STEP = 10
 
 
 def adoption_gains(
-    base: FloatArray, asked: FloatArray, *, rule: str, workers: int = 2
+    base: FloatArray, asked: FloatArray, *, rule: RuleName | DecisionRule, workers: int = 2
 ) -> tuple[FloatArray, FloatArray]:
     """Per member, the exact change in the probability of adoption if only that member's odds
     went from `base` to `asked` (everyone else at `base`), and its probability of being decisive
@@ -91,7 +91,7 @@ def outcome_order(
     *,
     wants: float,
     calls: int,
-    rule: str,
+    rule: RuleName | DecisionRule,
     workers: int = 2,
 ) -> list[int]:
     """Members in the order a patron that wants adoption (``wants = 1``) or defeat (-1) would
@@ -131,7 +131,8 @@ def outcome_order(
 
 def assembly_odds(base: FloatArray, with_ask: FloatArray, asked: IntArray) -> FloatArray:
     """Every member's odds per draw when the patron asks the members `asked`: their rows from
-    `with_ask`, everyone else's from `base` (an ask moves only the member it reaches)."""
+    `with_ask`, everyone else's from `base` (an ask moves only the member it reaches).
+    """
     probs = base.copy()
     probs[:, asked] = with_ask[:, asked]
     return probs
@@ -144,13 +145,14 @@ def adoption_curve(
     moved: FloatArray,
     m: FloatArray,
     *,
-    rule: str,
+    rule: RuleName | DecisionRule,
     marks: tuple[int, ...],
     iso3: tuple[str, ...],
 ) -> pd.DataFrame:
     """Expected counts and compliance after each call along the ranking (`moved`: what asking
     each ranked member moves, shape (n, act)); the probability of adoption every
-    :data:`ADOPTION_STEP` calls, at the last and at `marks`."""
+    :data:`ADOPTION_STEP` calls, at the last and at `marks`.
+    """
     steps = np.vstack([np.zeros(len(ACTS)), np.cumsum(moved, axis=0)])  # (n + 1, act)
     counts = base.mean(axis=0).sum(axis=0) + steps
     frame = pd.DataFrame(

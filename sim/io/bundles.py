@@ -29,10 +29,13 @@ import numpy as np
 import pandas as pd
 
 from sim.core.acts import ACTS
+from sim.core.likelihood import ITEM_PARAMS
+from sim.io.data import NEWER_VOTES_HINT
 from sim.io.errors import DataError
 from sim.io.results import atomic_write_bytes, json_text
 
-ITEM_KEYS = ("discrimination", "cut_abstain", "cut_yes", "presence")
+#: The item parameters a bundle records (:data:`sim.core.likelihood.ITEM_PARAMS`).
+ITEM_KEYS = ITEM_PARAMS
 
 
 MEMBER_COLUMNS = (
@@ -126,6 +129,7 @@ BUNDLE_FILES = ("members.csv", "calibration.json")
 
 
 def has_bundle(folder: Path) -> bool:
+    """Whether `folder` holds both files of a calibration bundle."""
     return all((folder / f).is_file() for f in BUNDLE_FILES)
 
 
@@ -148,11 +152,12 @@ def load_bundle(
                 raise DataError(
                     f"{path}: no calibrated parameters for scenario {scenario_name!r}; run "
                     f"`sim calibrate {source} --out {root}` (then replay with `--calibration "
-                    f"{root}`); it needs the roll-call data (`sim data fetch`, or SIM_DATA_DIR)"
+                    f"{root}`); it needs the roll-call data (set SIM_DATA_DIR, or "
+                    f"{NEWER_VOTES_HINT})"
                 )
             raise DataError(
                 f"{path}: no calibrated parameters for scenario {scenario_name!r}, and no "
-                "roll-call data to fit them to: run `sim data fetch` (or set SIM_DATA_DIR) and "
+                f"roll-call data to fit them to: set SIM_DATA_DIR, or {NEWER_VOTES_HINT}; and "
                 "replay again, which calibrates it once; or `sim calibrate "
                 f"{source} --out DIR` and replay with `--calibration DIR`"
             )

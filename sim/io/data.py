@@ -8,6 +8,9 @@ The data folder (``shared/data`` in the project, see its README) holds
   format, plus ``provenance.csv``. Its rcids are 100001-100188;
 - any other ``unvotes_*/`` folder (optional): a later extension in the same format, loaded after
   those two in name order (:func:`data_parts`), so newer votes need no change to the code.
+  ``sim data fetch --source un-library`` writes one from the UN Library's voting data
+  (:mod:`sim.io.un_library`); its ``provenance.csv`` says where each roll call's issue tags come
+  from (``issue_source``: ``voeten``, ``predicted`` or empty).
 
 The files record only votes cast. Absence is inferred (README, "Absence must be inferred"): a
 country with at least one row in a roll call's session but none on that roll call did not vote
@@ -55,6 +58,11 @@ import platformdirs
 from sim.core.acts import ABSENT, ACTS, ISSUE_CODES, VOTES
 from sim.io.countries import to_iso3
 from sim.io.errors import DataError
+
+#: Where a roll call's issue tags come from (``roll_calls.issue_source``): Voeten's coding,
+#: a classifier's prediction from its title (:mod:`sim.estimate.issue_codes`, for roll calls
+#: Voeten's data lack), or ``""``: not coded (no tag does not mean no issue).
+ISSUE_SOURCES: Final[tuple[str, ...]] = ("voeten", "predicted", "")
 
 #: Sub-folders of the data folder, in load order; only the first is required. Any other folder
 #: named ``unvotes_*`` with the same files (a later extension of the record) is loaded after
@@ -112,6 +120,37 @@ _FETCH_HINT: Final = (
     "pass --data-dir (a folder containing unvotes/), set SIM_DATA_DIR, or run `sim data fetch`"
 )
 
+#: What provides which roll calls, for messages about votes the data lack.
+NEWER_VOTES_HINT: Final = (
+    "run `sim data fetch` (Voeten's roll calls, 1946 to 2020-01-14), then `sim data fetch "
+    "--source un-library` for the later ones (docs/data.md)"
+)
+
+
+def part_hint(part: str) -> str:
+    """What restores data folder `part` (``unvotes/``, ``unvotes_2020_2022/`` or a later
+    ``unvotes_*/`` extension): the command that makes it, or, for the one no command makes,
+    where it comes from and what can replace it (``docs/data.md``).
+
+    Examples
+    --------
+    >>> "--source un-library" in part_hint("unvotes_2020_2022")
+    True
+    """
+    if part == PARTS[0]:
+        return "restore it from shared/data or run `sim data fetch` (Voeten's data, 1946-2020)"
+    if part == PARTS[1]:
+        return (
+            "restore it from the project's shared/data, the only place it comes from (no command "
+            "downloads it: its sources hold held-out votes); or move the folder aside and run "
+            "`sim data fetch --source un-library --until 2022-09-01` for the votes after 2020 "
+            "(docs/data.md)"
+        )
+    return (
+        "move the folder aside and run `sim data fetch --source un-library` again, which "
+        "rebuilds it (docs/data.md)"
+    )
+
 
 # --------------------------------------------------------------------------------------------------
 # Where the data are
@@ -119,7 +158,8 @@ _FETCH_HINT: Final = (
 
 def cache_root() -> Path:
     """The user's cache for sim: ``SIM_CACHE_DIR`` if set, else
-    ``platformdirs.user_cache_dir("sim")`` (fetched data, bundles calibrated on first use)."""
+    ``platformdirs.user_cache_dir("sim")`` (fetched data, bundles calibrated on first use).
+    """
     return Path(os.environ.get("SIM_CACHE_DIR") or platformdirs.user_cache_dir("sim")).expanduser()
 
 
@@ -206,8 +246,11 @@ class RollCallData:
         ``short``, ``""`` if empty);
         ``descr`` str; ``importantvote`` Int64 (US "important votes" list, <NA> if not coded);
         ``partial`` bool (vote on an amendment or paragraph only); ``me, nu, di, hr, co, ec`` bool
-        (Voeten's issue tags); ``issues_coded`` bool (False for the 18 roll calls of the 2020-2022
-        extension that Voeten's data lack, where no tag does not mean no issue).
+        (Voeten's issue tags, or predicted ones: see ``issue_source``); ``issue_source`` str
+        (``"voeten"``, ``"predicted"`` for tags a classifier gave a roll call Voeten's data lack,
+        ``""`` when not coded); ``issues_coded`` bool (``issue_source`` not empty: False for the
+        18 roll calls of the 2020-2022 extension that Voeten's data lack, where no tag does not
+        mean no issue). :meth:`without_predicted_issues` drops predicted tags.
     votes : DataFrame
         One row per member and roll call: ``rcid`` int64, ``iso3`` str, ``act`` Categorical with
         categories ``ACTS``, ``session`` int64, ``date`` datetime64. Sorted by date, rcid, iso3.
@@ -220,6 +263,9 @@ class RollCallData:
     votes: pd.DataFrame
     membership: pd.DataFrame
     _grid: _Grid = dataclasses.field(repr=False)
+    #: :func:`data_sha256` of the folder the roll calls were read from (kept by subsets;
+    #: None for data built in memory).
+    sha256: str | None = None
 
     def __repr__(self) -> str:
         """Sizes and date range, not the frames."""
@@ -236,7 +282,9 @@ class RollCallData:
         votes = self.votes[self.votes.rcid.isin(roll_calls.index)].reset_index(drop=True)
         sessions = roll_calls.session.unique()
         membership = self.membership[self.membership.session.isin(sessions)].reset_index(drop=True)
-        return RollCallData(roll_calls, votes, membership, self._grid.subset(roll_calls.index))
+        return RollCallData(
+            roll_calls, votes, membership, self._grid.subset(roll_calls.index), self.sha256
+        )
 
     def between(self, start: object = None, end: object = None) -> RollCallData:
         """Roll calls dated in ``[start, end)``.
@@ -261,11 +309,27 @@ class RollCallData:
     def with_issue(self, code: str) -> RollCallData:
         """Roll calls tagged with Voeten issue `code` (one of ``ISSUE_CODES``, e.g. ``"me"``).
 
-        Uncoded roll calls (``issues_coded`` False) are not included.
+        Uncoded roll calls (``issues_coded`` False) are not included; predicted tags are (call
+        :meth:`without_predicted_issues` first for Voeten's coding only).
         """
         if code not in ISSUE_CODES:
             raise ValueError(f"issue code {code!r}: expected one of {', '.join(ISSUE_CODES)}")
         return self._select(self.roll_calls[code].to_numpy(dtype=bool))
+
+    def without_predicted_issues(self) -> RollCallData:
+        """The same roll calls with predicted issue tags removed (Voeten's coding only).
+
+        Roll calls whose tags were predicted (``issue_source == "predicted"``) become uncoded:
+        no tag, ``issues_coded`` False, ``issue_source`` ``""``. Votes are unchanged.
+        """
+        predicted = (self.roll_calls["issue_source"] == "predicted").to_numpy()
+        if not predicted.any():
+            return self
+        roll_calls = self.roll_calls.copy()
+        roll_calls.loc[predicted, list(ISSUE_CODES)] = False
+        roll_calls.loc[predicted, "issues_coded"] = False
+        roll_calls.loc[predicted, "issue_source"] = ""
+        return RollCallData(roll_calls, self.votes, self.membership, self._grid)
 
     def matrix(self) -> tuple[pd.Index, pd.Index, npt.NDArray[np.int8]]:
         """Members x roll calls act codes, for estimators.
@@ -319,9 +383,32 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _read_sums(path: Path) -> dict[str, str]:
+def data_sha256(root: Path) -> str:
+    """SHA-256 identifying the roll calls in data folder `root`: of each folder the loader reads
+    (:func:`data_parts`), its name and the SHA-256 of each file read, as its ``SHA256SUMS``
+    lists them (hashed here where it does not). Cheap: the large files are not read when listed,
+    and :func:`load_roll_calls` checks them against those sums. Calibration bundles record it.
+    """
+    lines = []
+    for part in data_parts(root):
+        part_dir = root / part
+        names = [*_REQUIRED_FILES.get(part, _EXTENSION_FILES)]
+        if part not in _REQUIRED_FILES and (part_dir / "provenance.csv").is_file():
+            names.append("provenance.csv")
+        try:
+            sums = _read_sums(part_dir / "SHA256SUMS", part_hint(part))
+        except DataError:
+            sums = {}
+        for name in names:
+            path = part_dir / name
+            digest = sums.get(name) or (sha256_file(path) if path.is_file() else "missing")
+            lines.append(f"{part}/{name} {digest}\n")
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
+
+
+def _read_sums(path: Path, hint: str) -> dict[str, str]:
     if not path.is_file():
-        raise DataError(f"{path}: checksum file missing; {_FETCH_HINT} (or load with verify=False)")
+        raise DataError(f"{path}: checksum file missing; {hint} (or load with verify=False)")
     sums: dict[str, str] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
@@ -331,12 +418,13 @@ def _read_sums(path: Path) -> dict[str, str]:
 
 
 def _check_files(part_dir: Path, names: tuple[str, ...], *, verify: bool) -> None:
+    hint = part_hint(part_dir.name)
     for name in names:
         if not (part_dir / name).is_file():
-            raise DataError(f"{part_dir / name}: file missing; {_FETCH_HINT}")
+            raise DataError(f"{part_dir / name}: file missing; {hint}")
     if not verify:
         return
-    sums = _read_sums(part_dir / "SHA256SUMS")
+    sums = _read_sums(part_dir / "SHA256SUMS", hint)
     for name in names:
         path = part_dir / name
         if name not in sums:
@@ -344,8 +432,7 @@ def _check_files(part_dir: Path, names: tuple[str, ...], *, verify: bool) -> Non
         found = sha256_file(path)
         if found != sums[name]:
             raise DataError(
-                f"{path}: corrupt (SHA-256 expected {sums[name]}, found {found}); "
-                f"restore it from shared/data or run `sim data fetch`"
+                f"{path}: corrupt (SHA-256 expected {sums[name]}, found {found}); {hint}"
             )
 
 
@@ -373,18 +460,33 @@ def _to_int(values: pd.Series, path: Path, column: str, *, nullable: bool = Fals
     return numbers.astype("Int64" if nullable else "int64")
 
 
-def _read_provenance(part_dir: Path, part: str) -> pd.Series | None:
-    """An extension's ``provenance.csv`` as each rcid's Voeten rcid (a stripped string, ``""``
-    for a roll call Voeten's data lack); None for ``unvotes/`` itself or a folder without one."""
+def _read_provenance(part_dir: Path, part: str) -> pd.DataFrame | None:
+    """An extension's ``provenance.csv``: per rcid, ``voeten_rcid`` (a stripped string, ``""``
+    for a roll call Voeten's data lack) and ``issue_source`` (one of ``ISSUE_SOURCES``: the
+    file's own column if it has one, else ``"voeten"`` where ``voeten_rcid`` is set and ``""``
+    elsewhere); None for ``unvotes/`` itself or a folder without one.
+    """
     path = part_dir / "provenance.csv"
     if part == PARTS[0] or not path.is_file():
         return None
     prov = _read_csv(path, ["rcid", "voeten_rcid"], dtype=str)
     rcid = _to_int(prov.rcid, path, "rcid")
-    return pd.Series(prov.voeten_rcid.str.strip().to_numpy(), index=pd.Index(rcid, name="rcid"))
+    voeten = prov.voeten_rcid.str.strip().to_numpy()
+    if "issue_source" in prov.columns:
+        source = prov.issue_source.str.strip().to_numpy()
+        bad = sorted(set(source) - set(ISSUE_SOURCES))
+        if bad:
+            raise DataError(
+                f"{path}: column 'issue_source' expected one of {ISSUE_SOURCES!r}; found {bad!r}"
+            )
+    else:
+        source = np.where(voeten != "", "voeten", "")
+    return pd.DataFrame(
+        {"voeten_rcid": voeten, "issue_source": source}, index=pd.Index(rcid, name="rcid")
+    )
 
 
-def _read_roll_calls(part_dir: Path, provenance: pd.Series | None) -> pd.DataFrame:
+def _read_roll_calls(part_dir: Path, provenance: pd.DataFrame | None) -> pd.DataFrame:
     path = part_dir / "roll_calls.csv.gz"
     cols = ["rcid", "session", "importantvote", "date", "unres", "amend", "para", "short", "descr"]
     raw = _read_csv(path, cols, dtype=str)
@@ -425,12 +527,14 @@ def _read_roll_calls(part_dir: Path, provenance: pd.Series | None) -> pd.DataFra
     if provenance is None:
         # Voeten's own roll calls, and those of a later extension without a provenance file,
         # were all coded: an untagged one is on none of the issues.
-        frame["issues_coded"] = True
+        frame["issue_source"] = "voeten"
     else:
-        # Roll calls absent from Voeten's data (empty voeten_rcid) carry no tags: not coded.
+        # Roll calls absent from Voeten's data (empty voeten_rcid) carry no tags unless their
+        # tags were predicted (issue_source "predicted", sim.estimate.issue_codes): not coded.
         if set(provenance.index) != set(frame.index):
             raise DataError(f"{part_dir / 'provenance.csv'}: rcids differ from roll_calls.csv.gz")
-        frame["issues_coded"] = frame.index.isin(provenance.index[provenance != ""])
+        frame["issue_source"] = provenance.issue_source.reindex(frame.index).to_numpy()
+    frame["issues_coded"] = (frame["issue_source"] != "").to_numpy()
     return frame
 
 
@@ -529,7 +633,7 @@ def _load_cached(root: Path, parts: tuple[str, ...], verify: bool, _stamp: objec
         # provenance's voeten_rcid, is read from unvotes/ only: never counted twice.
         twice = pd.Index([], dtype="int64")
         if provenance is not None:
-            voeten = pd.to_numeric(provenance, errors="coerce")
+            voeten = pd.to_numeric(provenance.voeten_rcid, errors="coerce")
             twice = provenance.index[voeten.isin(loaded).to_numpy()]
         if len(twice):
             rc = rc.drop(twice)
@@ -620,6 +724,7 @@ def load_roll_calls(data_dir: str | Path | None = None, *, verify: bool = True) 
         cached.votes.copy(deep=False),
         cached.membership.copy(deep=False),
         cached._grid,
+        data_sha256(root),
     )
 
 
@@ -660,7 +765,7 @@ def _download(url: str, target: Path, expected: str | None, *, progress: bool) -
         tmp.unlink(missing_ok=True)
 
 
-def _write_csv_gz(frame: pd.DataFrame, path: Path) -> None:
+def write_csv_gz(frame: pd.DataFrame, path: Path) -> None:
     """Deterministic gzip CSV, byte for byte as build_unvotes.py writes it."""
     buf = io.StringIO()
     frame.to_csv(buf, index=False, lineterminator="\n")
@@ -726,10 +831,10 @@ def convert_rda(rda_dir: Path, out_dir: Path) -> dict[str, str]:
     iss = iss.sort_values(["rcid", "short_name"], kind="mergesort").reset_index(drop=True)
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    _write_csv_gz(votes[["rcid", "country", "country_code", "vote"]], out_dir / "votes.csv.gz")
+    write_csv_gz(votes[["rcid", "country", "country_code", "vote"]], out_dir / "votes.csv.gz")
     rc_cols = ["rcid", "session", "importantvote", "date", "unres", "amend", "para", "short"]
-    _write_csv_gz(rc[[*rc_cols, "descr"]], out_dir / "roll_calls.csv.gz")
-    _write_csv_gz(iss[["rcid", "short_name", "issue"]], out_dir / "issues.csv.gz")
+    write_csv_gz(rc[[*rc_cols, "descr"]], out_dir / "roll_calls.csv.gz")
+    write_csv_gz(iss[["rcid", "short_name", "issue"]], out_dir / "issues.csv.gz")
     return {name: sha256_file(out_dir / name) for name in _REQUIRED_FILES["unvotes"]}
 
 

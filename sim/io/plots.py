@@ -1,44 +1,115 @@
-"""Figures of a replay: the focal members' odds and the exact tally (matplotlib, files only).
+"""Figures: a replay's odds and tally, sweeps, the games, and the panels of ``sim explore``.
 
-Written next to the result files; PNGs carry no timestamp, so reruns give the same bytes.
+One house style for every figure (:data:`STYLE`, applied by :func:`house_style`): the four
+acts always in the same colours (:data:`COLOURS`), intervals as 5-95% across parameter draws,
+what a scenario records drawn in black and marked "recorded (not an input)". File figures are
+written next to the result files; PNGs carry no timestamp or software tag, so reruns give the
+same bytes. The ``*_figure`` functions return a :class:`matplotlib.figure.Figure` for the
+browser page instead of writing a file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import functools
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib as mpl
 
 mpl.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from sim.core.acts import ACTS
 from sim.io.results import atomic_write_bytes
+from sim.io.scenario import CREDIBILITY_LEVELS, Prior
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
+    "COLOURS",
+    "GROUP_COLOURS",
+    "STYLE",
+    "house_style",
+    "margin_figure",
+    "odds_figure",
     "plot_bargain",
     "plot_calibration",
     "plot_episode_acts",
     "plot_frontier",
     "plot_member_odds",
     "plot_sweep",
+    "plot_sweep_heatmap",
     "plot_tally",
     "plot_targets",
     "plot_variants",
+    "strip_figure",
+    "sweep_axis",
 ]
 
 COLOURS = {"yes": "#1b9e77", "no": "#d95f02", "abstain": "#7570b3", "absent": "#999999"}
+#: The UN regional groups: a member's bloc in the strip of all members.
+GROUP_COLOURS = {
+    "African": "#e6ab02",
+    "Asia-Pacific": "#66a61e",
+    "Eastern European": "#e7298a",
+    "GRULAC": "#a6761d",
+    "WEOG": "#1f78b4",
+}
+#: What a scenario records (never an input): drawn in black, labelled so.
+RECORDED = "recorded (not an input)"
 METADATA = {"Software": None}
 
+#: The house style of every figure (matplotlib rc parameters; :func:`house_style`).
+STYLE: dict[str, Any] = {
+    "figure.dpi": 110,
+    "savefig.dpi": 110,
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "axes.axisbelow": True,
+    "grid.color": "#e3e3e3",
+    "grid.linewidth": 0.6,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "legend.frameon": False,
+    "legend.fontsize": 8,
+    "figure.titlesize": 11,
+}
 
-def save_figure(fig: plt.Figure, path: Path) -> None:
+
+@contextlib.contextmanager
+def house_style() -> Iterator[None]:
+    """Draw inside with the house style (:data:`STYLE`)."""
+    with plt.rc_context(STYLE):
+        yield
+
+
+def _styled[**P, R](draw: Callable[P, R]) -> Callable[P, R]:
+    """Run a figure function in the house style."""
+
+    @functools.wraps(draw)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with house_style():
+            return draw(*args, **kwargs)
+
+    return wrapper
+
+
+def save_figure(fig: Figure, path: Path) -> None:
     import io
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, metadata=METADATA, bbox_inches="tight")
+    fig.savefig(buffer, format="png", metadata=METADATA, bbox_inches="tight")
     plt.close(fig)
     atomic_write_bytes(path, buffer.getvalue())
 
@@ -51,50 +122,100 @@ def _stacked(ax: plt.Axes, labels: Sequence[str], odds: np.ndarray) -> None:
     ax.set_xlim(0, 1)
     ax.invert_yaxis()
     ax.set_xlabel("probability")
-    ax.legend(ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.15), frameon=False)
+    ax.legend(ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.15))
 
 
+@_styled
 def plot_member_odds(result: Any, path: Path) -> None:
-    """Stacked bars: each focal member's probability of yes, no, abstain, absent."""
+    """Each focal member's probability of each act, with its 5-95% interval across draws; the
+    act the scenario records for a member (``[outcome] acts``), if any, ringed in black.
+    """
     s = result.setup
     members = result.members.set_index("iso3").loc[list(s.focal)]
-    odds = members[[f"p_{a}" for a in ACTS]].to_numpy()
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(s.focal) + 1.5))
-    _stacked(ax, [f"{i} {n}" for i, n in zip(s.focal, members["name"], strict=True)], odds)
     spec = s.scenario.spec
-    ax.set_title(f"{spec.resolution.symbol}, variant {s.variant}: odds of each act")
+    recorded = dict(spec.outcome.acts) if spec.outcome is not None else {}
+    labels = [f"{i} {n}" for i, n in zip(s.focal, members["name"], strict=True)]
+    fig = _odds_panels(members, labels, recorded)
+    fig.suptitle(f"{spec.resolution.symbol}, variant {s.variant}: odds of each act (5-95%)")
     save_figure(fig, path)
 
 
+def _odds_panels(
+    members: pd.DataFrame,
+    labels: Sequence[str],
+    recorded: Mapping[str, str],
+    *,
+    width: float = 10.0,
+) -> Figure:
+    """One panel per act: a dot per member at its mean, a bar over its 5-95% interval, a black
+    ring where the scenario records that act for the member.
+    """
+    fig = Figure(figsize=(width, 0.32 * len(labels) + 1.5), layout="constrained")
+    axes = fig.subplots(1, len(ACTS), sharey=True)
+    y = np.arange(len(labels))
+    ringed = False
+    for ax, act in zip(axes, ACTS, strict=True):
+        mean = members[f"p_{act}"].to_numpy()
+        lo, hi = members[f"p_{act}_q05"].to_numpy(), members[f"p_{act}_q95"].to_numpy()
+        ax.hlines(y, lo, hi, color=COLOURS[act], linewidth=4, alpha=0.4)
+        ax.plot(mean, y, "o", color=COLOURS[act], markersize=5)
+        for k, iso3 in enumerate(members.index):
+            if recorded.get(str(iso3)) == act:
+                ax.plot([mean[k]], [k], "o", markersize=12, fillstyle="none", color="black",
+                        markeredgewidth=1.3, label=None if ringed else RECORDED)  # fmt: skip
+                ringed = True
+        ax.set_xlim(-0.03, 1.03)
+        ax.set_xticks([0, 0.5, 1])
+        ax.set_ylim(len(labels) - 0.5, -0.5)
+        ax.grid(axis="y", visible=False)
+        ax.set_title(act, color=COLOURS[act])
+        ax.set_xlabel("probability")
+    axes[0].set_yticks(y, labels)
+    if ringed:
+        fig.legend(loc="outside lower center")
+    return fig
+
+
+@_styled
 def plot_tally(result: Any, path: Path) -> None:
-    """The exact distribution of each act's count; the recorded tally, if any, as a line."""
+    """The exact distribution of each act's count, one panel each on its own axis (at most five
+    ticks); the recorded tally, if any, as a black dashed line, in one legend below.
+    """
     spec = result.setup.scenario.spec
-    fig, axes = plt.subplots(1, 4, figsize=(12, 2.8), sharey=False)
+    fig = Figure(figsize=(11, 3.1), layout="constrained")
+    axes = fig.subplots(1, 4)
     recorded = None
     if spec.outcome is not None:
         t = spec.outcome.tally
         recorded = {"yes": t.yes, "no": t.no, "abstain": t.abstain, "absent": t.not_voting}
+    means = result.tally.mean()
     for ax, act in zip(axes, ACTS, strict=True):
         pmf = result.tally.marginal(act)
         lo, hi = result.tally.interval(act, 0.999)
+        if recorded is not None:
+            lo, hi = min(lo, recorded[act] - 2), max(hi, recorded[act] + 2)
+        lo, hi = max(lo, 0), min(hi, len(pmf) - 1)
         counts = np.arange(len(pmf))
         ax.bar(counts[lo : hi + 1], pmf[lo : hi + 1], width=1.0, color=COLOURS[act])
         if recorded is not None:
             ax.axvline(recorded[act], color="black", linestyle="--", linewidth=1,
-                       label="recorded (not an input)")  # fmt: skip
-        ax.set_title(act)
+                       label=RECORDED if act == ACTS[0] else None)  # fmt: skip
+        q05, q95 = result.tally.interval(act)
+        ax.set_title(f"{act}: {means[act]:.1f} ({q05}-{q95})", color=COLOURS[act])
         ax.set_xlabel("members")
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
     axes[0].set_ylabel("probability")
     if recorded is not None:
-        axes[0].legend(frameon=False, fontsize=8)
+        fig.legend(loc="outside lower center")
     fig.suptitle(
-        f"{spec.resolution.symbol}, variant {result.setup.variant}: exact tally; "
-        f"P(adopted) = {result.tally.prob_pass():.3f}",
-        y=1.06,
+        f"{spec.resolution.symbol}, variant {result.setup.variant}: exact tally, expected count "
+        f"(90% interval); P(adopted) = {result.tally.prob_pass():.3f}"
     )
     save_figure(fig, path)
 
 
+@_styled
 def plot_variants(results: Sequence[Any], iso3: str, path: Path) -> None:
     """One member's odds under each variant, stacked bars (e.g. Ukraine in the ICJ episode)."""
     labels = [r.setup.variant for r in results]
@@ -106,6 +227,7 @@ def plot_variants(results: Sequence[Any], iso3: str, path: Path) -> None:
     save_figure(fig, path)
 
 
+@_styled
 def plot_calibration(predictions: Any, path: Path, *, methods: Sequence[str] = ("model",)) -> None:
     """Predicted vs observed frequency of each act (10 bins), one panel per act."""
     fig, axes = plt.subplots(1, 4, figsize=(13, 3.3))
@@ -127,31 +249,210 @@ def plot_calibration(predictions: Any, path: Path, *, methods: Sequence[str] = (
     save_figure(fig, path)
 
 
+def sweep_axis(values: Sequence[Any]) -> tuple[np.ndarray, list[str]] | None:
+    """Positions on a numeric axis for a swept key's values, and their labels: numbers as they
+    are, the credibility words (``talks``, ``firm``, ``none``) at their prior means, a prior
+    table at its mean; None if some value has no number (the axis is then categorical).
+
+    Examples
+    --------
+    >>> sweep_axis([0.0, "talks", 0.5, "firm"])
+    (array([0.  , 0.25, 0.5 , 0.9 ]), ['0', 'talks (0.25)', '0.5', 'firm (0.9)'])
+    """
+    positions, labels = [], []
+    for value in values:
+        if isinstance(value, str) and value.startswith("{"):
+            value = json.loads(value)  # a prior table, as the sweep's tables hold it
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, int | float | np.integer | np.floating):
+            positions.append(float(value))
+            labels.append(f"{float(value):g}")
+        elif isinstance(value, str) and value in CREDIBILITY_LEVELS:
+            mean = CREDIBILITY_LEVELS[value].mean()
+            positions.append(mean)
+            labels.append(f"{value} ({mean:g})")
+        elif isinstance(value, dict) and "dist" in value:
+            params = tuple((k, float(v)) for k, v in value.items() if k != "dist")
+            try:
+                mean = Prior(str(value["dist"]), params).mean()
+            except (KeyError, TypeError, ValueError):
+                return None
+            positions.append(mean)
+            labels.append(f"{value['dist']} ({mean:.3g})")
+        else:
+            return None
+    return np.asarray(positions, dtype=float), labels
+
+
+def _axis_or_categories(values: Sequence[Any]) -> tuple[np.ndarray, list[str], bool]:
+    """:func:`sweep_axis`, or evenly spaced categories (numeric: False)."""
+    axis = sweep_axis(values)
+    if axis is None:
+        return np.arange(len(values), dtype=float), [str(v) for v in values], False
+    return axis[0], axis[1], True
+
+
+@_styled
 def plot_sweep(points: Any, members: Any, key: str, iso3: str, path: Path) -> None:
-    """One focal member's odds (top) and the probability of adoption (bottom) along a sweep of
-    one key (``points`` and ``members``: the tables of :func:`sim.run.sweep.run_sweep`)."""
+    """One focal member's odds (top, with 5-95% bands where the sweep's table has them) and the
+    probability of adoption (bottom) along a sweep of one key, on a numeric axis where the
+    values are numbers or credibility words (``talks``, ``firm`` at their prior means).
+
+    ``points`` and ``members`` are the tables of :func:`sim.run.sweep.run_sweep`.
+    """
     rows = members[members["iso3"] == iso3]
-    labels = [str(v) for v in rows[key]]
-    x = np.arange(len(labels))
-    fig, (top, bottom) = plt.subplots(
-        2, 1, figsize=(6.5, 5.5), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
-    )
+    x, labels, numeric = _axis_or_categories(list(rows[key]))
+    order = np.argsort(x, kind="stable")
+    fig = Figure(figsize=(7, 5.6), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.3]})
     for act in ACTS:
-        top.plot(x, rows[f"p_{act}"], marker="o", label=act, color=COLOURS[act])
+        y = rows[f"p_{act}"].to_numpy()[order]
+        band = {f"p_{act}_q05", f"p_{act}_q95"} <= set(rows.columns)
+        if band and rows[f"p_{act}_q05"].notna().all():
+            lo = rows[f"p_{act}_q05"].to_numpy()[order]
+            hi = rows[f"p_{act}_q95"].to_numpy()[order]
+            top.fill_between(x[order], lo, hi, color=COLOURS[act], alpha=0.18, linewidth=0)
+        top.plot(x[order], y, marker="o", markersize=4, label=act, color=COLOURS[act])
     top.set_ylabel(f"{iso3}: probability of each act")
-    top.set_ylim(0, 1)
-    top.legend(ncol=4, fontsize="small", loc="upper center")
-    bottom.plot(x, points["p_adopted"], marker="o", color="black")
+    top.set_ylim(-0.02, 1.02)
+    p = points["p_adopted"].to_numpy()[order]
+    bottom.plot(x[order], p, marker="o", markersize=4, color="black")
     bottom.set_ylabel("P(adopted)")
     bottom.set_ylim(-0.05, 1.05)
-    bottom.set_xticks(x, labels, rotation=30, ha="right")
-    bottom.set_xlabel(key)
+    ticks: dict[float, list[str]] = {}
+    for i in order:  # values at the same place (0.25 and "talks") share one tick
+        ticks.setdefault(float(x[i]), []).append(labels[i])
+    bottom.set_xticks(list(ticks), [" / ".join(dict.fromkeys(v)) for v in ticks.values()],
+                      rotation=30, ha="right")  # fmt: skip
+    words = numeric and any(not _is_number(v) for v in rows[key])
+    bottom.set_xlabel(key + (" (credibility words at their prior means)" if words else ""))
+    fig.legend(*top.get_legend_handles_labels(), ncol=4, loc="outside lower center")
+    fig.suptitle(f"{iso3} along {key.rsplit('.', 1)[-1]} (bands: 5-95% across draws)")
     save_figure(fig, path)
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+
+
+def _sorted_values(column: Any) -> tuple[list[Any], list[str]]:
+    """A swept key's distinct values in their numeric order where they have one, and labels."""
+    values = list(dict.fromkeys(column))
+    x, labels, _ = _axis_or_categories(values)
+    order = np.argsort(x, kind="stable")
+    return [values[i] for i in order], [labels[i] for i in order]
+
+
+@_styled
+def plot_sweep_heatmap(
+    points: Any, members: Any, keys: Sequence[str], iso3: str, path: Path
+) -> None:
+    """A sweep of two keys as heat maps: the focal member's probability of each act and the
+    probability of adoption at every combination, each cell labelled with its value.
+
+    ``points`` and ``members`` are the tables of :func:`sim.run.sweep.run_sweep`.
+    """
+    first, second = keys
+    rows = members[members["iso3"] == iso3]
+    x_values, x_labels = _sorted_values(points[second])
+    y_values, y_labels = _sorted_values(points[first])
+    panels = [(f"{iso3}: {act}", rows, f"p_{act}") for act in ACTS]
+    panels.append(("P(adopted)", points, "p_adopted"))
+    fig = Figure(figsize=(3.0 * len(panels), 0.42 * len(y_values) + 2.0), layout="constrained")
+    axes = fig.subplots(1, len(panels), sharey=True)
+    for ax, (title, table, column) in zip(axes, panels, strict=True):
+        grid = np.full((len(y_values), len(x_values)), np.nan)
+        for _, row in table.iterrows():
+            grid[y_values.index(row[first]), x_values.index(row[second])] = row[column]
+        ax.imshow(grid, vmin=0.0, vmax=1.0, cmap="viridis", aspect="auto")
+        for (i, j), value in np.ndenumerate(grid):
+            if np.isfinite(value):
+                ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7,
+                        color="white" if value < 0.6 else "black")  # fmt: skip
+        ax.set_xticks(range(len(x_values)), x_labels, rotation=30, ha="right")
+        ax.set_title(title, color=COLOURS.get(column[2:], "black"))
+        ax.set_xlabel(second.rsplit(".", 1)[-1])
+        ax.grid(False)
+    axes[0].set_yticks(range(len(y_values)), y_labels)
+    axes[0].set_ylabel(first.rsplit(".", 1)[-1])
+    fig.suptitle(f"Sweep of {first} x {second}")
+    save_figure(fig, path)
+
+
+# ------------------------------------------------------------------ the explore page
+
+
+@_styled
+def odds_figure(members: pd.DataFrame, iso3: Sequence[str]) -> Figure:
+    """The odds of members `iso3` with their 5-95% intervals (rows of a table indexed by ISO3
+    with ``name``, ``p_<act>``, ``p_<act>_q05``, ``p_<act>_q95``), one panel per act.
+    """
+    rows = members.loc[list(iso3)]
+    labels = [f"{i} {n}" for i, n in zip(rows.index, rows["name"], strict=True)]
+    return _odds_panels(rows, labels, {}, width=7.5)
+
+
+@_styled
+def margin_figure(
+    margins: np.ndarray, pmf: np.ndarray, *, min_margin: int, no_weight: int, p_adopted: float
+) -> Figure:
+    """The exact distribution of ``yes - w * no`` against the rule's threshold: adopting
+    margins in the yes colour, the others in the no colour, the threshold dashed.
+    """
+    keep = np.flatnonzero(pmf > 1e-6 * pmf.max())
+    lo, hi = min(keep[0], np.searchsorted(margins, min_margin)), keep[-1]
+    lo, hi = max(lo - 2, 0), min(hi + 2, len(margins) - 1)
+    x, p = margins[lo : hi + 1], pmf[lo : hi + 1]
+    fig = Figure(figsize=(7.5, 2.8), layout="constrained")
+    ax = fig.subplots()
+    adopts = x >= min_margin
+    ax.bar(x[adopts], p[adopts], width=1.0, color=COLOURS["yes"], label="adopted")
+    ax.bar(x[~adopts], p[~adopts], width=1.0, color=COLOURS["no"], label="not adopted")
+    ax.axvline(min_margin - 0.5, color="black", linestyle="--", linewidth=1, label="threshold")
+    w = "" if no_weight == 1 else f"{no_weight} x "
+    ax.set_xlabel(f"margin: yes - {w}no")
+    ax.set_ylabel("probability")
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
+    fig.legend(loc="outside right upper")
+    ax.set_title(f"P(adopted) = {p_adopted:.3f}")
+    return fig
+
+
+@_styled
+def strip_figure(members: pd.DataFrame, *, focal: str = "") -> Figure:
+    """Every member's probability of each act, one dot per member coloured by its UN regional
+    group (rows: the acts; within a row, members spread by group); `focal` ringed.
+    """
+    fig = Figure(figsize=(7.5, 3.4), layout="constrained")
+    ax = fig.subplots()
+    groups = list(GROUP_COLOURS)
+    offsets = {g: (k - (len(groups) - 1) / 2) * 0.14 for k, g in enumerate(groups)}
+    jitter = (np.arange(len(members)) % 7 - 3) * 0.012
+    for row, act in enumerate(ACTS):
+        for group in groups:
+            on = (members["group"] == group).to_numpy()
+            ax.scatter(members[f"p_{act}"].to_numpy()[on], row + offsets[group] + jitter[on],
+                       s=9, color=GROUP_COLOURS[group], alpha=0.8, linewidths=0,
+                       label=group if row == 0 else None)  # fmt: skip
+        if focal in members.index:
+            ax.plot([members.loc[focal, f"p_{act}"]], [row], "o", markersize=11,
+                    fillstyle="none", color="black", label=focal if row == 0 else None)  # fmt: skip
+    ax.set_yticks(range(len(ACTS)), list(ACTS))
+    ax.set_ylim(len(ACTS) - 0.5, -0.5)
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_xlabel("probability (mean over draws)")
+    fig.legend(loc="outside right upper", markerscale=1.5)
+    ax.set_title("All members, coloured by UN regional group")
+    return fig
+
+
+@_styled
 def plot_bargain(bargain: Any, path: Path, *, cost_ratio: float | None = None) -> None:
     """The target's odds along the patron's offers (top) and the patron's expected compliance
-    with the offers it ever chooses marked (bottom; the equilibrium at `cost_ratio` circled)."""
+    with the offers it ever chooses marked (bottom; the equilibrium at `cost_ratio` circled).
+    """
     c = bargain.credibility
     fig, (top, bottom) = plt.subplots(
         2, 1, figsize=(6.5, 5.5), sharex=True, gridspec_kw={"height_ratios": [3, 2]}
@@ -184,10 +485,12 @@ def plot_bargain(bargain: Any, path: Path, *, cost_ratio: float | None = None) -
     save_figure(fig, path)
 
 
+@_styled
 def plot_targets(targeting: Any, path: Path) -> None:
     """Change in the expected count of each act as the patron works down its ranking (top; its
     list dotted, the scenario's list circled) and the exact probability of adoption where
-    computed (bottom)."""
+    computed (bottom).
+    """
     curve = targeting.curve
     k = curve["calls"].to_numpy()
     fig, (top, bottom) = plt.subplots(
@@ -218,10 +521,12 @@ def plot_targets(targeting: Any, path: Path) -> None:
     save_figure(fig, path)
 
 
+@_styled
 def plot_frontier(purchase: Any, path: Path) -> None:
     """Expected compliance the patron buys against what it spends, along the cheapest expected
     vote gain (the frontier), with the budget (dotted), its allocation and the scenario's own
-    event (circle)."""
+    event (circle).
+    """
     frontier = purchase.frontier
     cost, gain = frontier["cost"].to_numpy(), frontier["gain"].to_numpy()
     finite = np.isfinite(cost)

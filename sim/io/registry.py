@@ -28,7 +28,7 @@ from importlib import resources
 
 import pandas as pd
 
-__all__ = ["BLOCS", "UN_GROUPS", "bloc_members", "load_members"]
+__all__ = ["BLOCS", "UN_GROUPS", "bloc_members", "load_members", "membership_start"]
 
 #: Blocs listed in ``sim/defaults/blocs.csv``.
 BLOCS: tuple[str, ...] = (
@@ -169,3 +169,16 @@ def bloc_members(bloc: str, on: dt.date | str) -> tuple[str, ...]:
     un = set(members.index[members["admitted"] <= ts])
     spells = _active_spells(ts)
     return tuple(sorted(set(spells.loc[spells["bloc"] == bloc, "iso3"]) & un))
+
+
+def membership_start() -> dt.date:
+    """The first date in the membership table: the earliest admission (the UN's founding).
+
+    Before it no state is a member, so a scenario dated earlier names no member.
+
+    Examples
+    --------
+    >>> membership_start()
+    datetime.date(1945, 10, 24)
+    """
+    return _members_table()["admitted"].min().date()

@@ -1,13 +1,16 @@
 """Writing results: atomic files, manifests, package versions.
 
 Every run writes its files through :func:`atomic_write_text` (a temporary file in the same folder,
-then :func:`os.replace`), so an interrupted run never leaves a half-written file, and a failed
-run writes nothing. Manifests hold no wall-clock time: the same inputs give the same bytes.
+flushed to disk, then :func:`os.replace`), so an interrupted run never leaves a half-written file,
+and a failed run writes nothing. Files get the mode the user's umask gives a new file (0644 under
+the usual 022: colleagues can read them), not the temporary file's private 0600. Manifests hold
+no wall-clock time: the same inputs give the same bytes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import math
 import os
@@ -56,17 +59,39 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` atomically."""
+    """Write `data` to `path` atomically, with the mode the umask gives a new file.
+
+    The bytes are flushed to disk (``fsync``) before the temporary file is renamed over `path`,
+    so a crash leaves either the old file or the new one, never an empty one.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+            handle.flush()
+            os.fchmod(handle.fileno(), 0o666 & ~_umask())
+            os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """The process's umask: from ``/proc/self/status`` where there is one (Linux), else read by
+    setting it and restoring it at once (which another thread could see for an instant).
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def json_safe(value: Any) -> Any:
@@ -104,8 +129,9 @@ def write_json(path: Path, value: Any) -> None:
 
 
 def csv_text(frame: pd.DataFrame) -> str:
-    """`frame` as CSV text without its index, floats at full precision (``%.17g``), ``\n``
-    line ends: the format of every result table."""
+    r"""`frame` as CSV text without its index, floats at full precision (``%.17g``), ``\n``
+    line ends: the format of every result table.
+    """
     return frame.to_csv(index=False, float_format="%.17g", lineterminator="\n")
 
 
@@ -146,7 +172,8 @@ def game_manifest(
     """Provenance of a solved game (pricing, targeting, a budget): the scenario, the `choices`
     that define the run (variant, event, ...) in the order given, the seed and draws, the
     calibration, package versions and the git commit. No wall-clock time: reruns give the same
-    bytes."""
+    bytes.
+    """
     return {
         "scenario": {"name": scenario, "sha256": scenario_sha256},
         **choices,
@@ -215,6 +242,22 @@ class Result(Protocol):
         ...
 
 
+def tally_text(tally: Any) -> str:
+    """A tally in a few words for a repr: expected counts and P(adopted) (a
+    :class:`sim.core.tally.Tally`).
+    """
+    mean = tally.mean()
+    counts = "-".join(f"{mean[a]:.1f}" for a in ("yes", "no", "abstain", "absent"))
+    return f"expected {counts} (yes-no-abstain-absent), P(adopted)={tally.prob_pass():.3f}"
+
+
 def describe(result: Result, title: str, lines: list[str]) -> str:
     """A result as short text (``repr`` and ``summary_text``): a title line, then `lines`."""
     return "\n".join([title, *(f"  {line}" for line in lines)])
+
+
+def describe_html(result: Result, text: str, *, rows: int = 10) -> str:
+    """A result for a notebook (``_repr_html_``): its text summary, then the first `rows` rows
+    of its table.
+    """
+    return f"<pre>{html.escape(text)}</pre>" + result.table().head(rows).to_html(index=False)

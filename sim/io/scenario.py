@@ -9,7 +9,9 @@ file, the key and what was expected::
 
 The file names the resolution, how it relates to earlier roll calls (``[item]``, ``[committee]``,
 ``[previous]``), the members special to it, the principals, a dated timeline of asks, offers and
-threats (each with its ``source``), and named variants that drop or patch events. It may record
+threats (each with its ``source``), named variants that drop or patch events, and, for
+``sim negotiate`` only, the patrons that choose their own asks and offers (``[negotiation]``:
+budgets, kinds and costs, each with its source). It may record
 the real outcome in ``[outcome]`` for comparison; the model never reads that table.
 
 See ``docs/scenarios.md`` for the format, and ``scenarios/`` for examples.
@@ -20,6 +22,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import hashlib
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +31,7 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -40,19 +44,81 @@ from pydantic import (
 
 from sim.core.acts import ACTS, DIMENSIONS, Act, Dimension, FloatArray, Vote
 from sim.io.errors import ScenarioError
-from sim.io.registry import load_members
+from sim.io.registry import load_members, membership_start
 
 __all__ = [
     "CREDIBILITY_LEVELS",
+    "IDENT_MAX_LENGTH",
+    "IDENT_PATTERN",
+    "MAX_ERRORS",
+    "MAX_FILE_BYTES",
+    "PRIOR_BOUND",
+    "PRIOR_SIGMA_MAX",
     "Event",
+    "NegotiatingPatron",
+    "Negotiation",
     "Prior",
     "Scenario",
+    "Support",
+    "check_ident",
     "load_scenario",
     "parse_scenario",
+    "read_scenario_toml",
     "validate_scenario",
 ]
 
 ISSUES = DIMENSIONS
+
+#: Names that become file or folder names (the scenario's ``name``, variant names, event ids,
+#: episodes): lowercase ASCII letters, digits and ``_``, starting with a letter, so that none can
+#: be absolute, climb out with ``..``, hide a separator behind a look-alike character or hold a
+#: NUL.
+IDENT_PATTERN = r"^[a-z][a-z0-9_]*$"
+#: At most this many characters: a path component stays far below the 255 bytes file systems
+#: allow, with room for the prefixes results add (``bargain_EVENT_TARGET``).
+IDENT_MAX_LENGTH = 64
+#: A scenario file is read up to this many bytes; a longer one (or ``/dev/zero``) is refused.
+MAX_FILE_BYTES = 1_000_000
+#: At most this many problems are listed, then a count of the rest.
+MAX_ERRORS = 20
+#: The location and scale of a prior (a number, a mean, a median, a bound, an sd) are at most this
+#: in absolute value: 1,000 logits is far past certainty, and keeps every draw finite.
+PRIOR_BOUND = 1000.0
+#: A lognormal prior's sigma is at most this: ``median * exp(sigma * z)`` stays finite (below
+#: 1e300) for any standard normal draw ``z`` a run can meet, so its probabilities do too.
+PRIOR_SIGMA_MAX = 10.0
+
+_IDENT = re.compile(IDENT_PATTERN.strip("^$"))
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    """``repr(value)``, cut to `limit` characters (a pasted megabyte stays one short line)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def check_ident(value: str) -> str:
+    """Return `value` if it may name a file or folder (:data:`IDENT_PATTERN`, at most
+    :data:`IDENT_MAX_LENGTH` characters); raise ``ValueError`` saying what was expected.
+
+    Examples
+    --------
+    >>> check_ident("no_call")
+    'no_call'
+    >>> try:
+    ...     check_ident("../x")
+    ... except ValueError:
+    ...     print("refused")
+    refused
+    """
+    if len(value) > IDENT_MAX_LENGTH or _IDENT.fullmatch(value) is None:
+        raise ValueError(
+            f"expected a name matching the pattern '{IDENT_PATTERN}' (it names files and "
+            f"folders: lowercase letters, digits and _, at most {IDENT_MAX_LENGTH} characters); "
+            f"got {_short(value)}"
+            + (f" ({len(value)} characters)" if len(value) > IDENT_MAX_LENGTH else "")
+        )
+    return value
 
 
 # --------------------------------------------------------------------------- priors
@@ -142,6 +208,11 @@ def _as_prior(value: Any, *, low: float | None = None, high: float | None = None
         x = float(value)
         if (low is not None and x < low) or (high is not None and x > high) or not np.isfinite(x):
             raise ValueError(f"expected a number{bounds}; got {value!r}")
+        if abs(x) > PRIOR_BOUND:
+            raise ValueError(
+                f"expected a number in [-{PRIOR_BOUND:g}, {PRIOR_BOUND:g}] (a bound that keeps "
+                f"its draws finite); got {value!r}"
+            )
         return Prior("fixed", (("value", x),))
     if not isinstance(value, Mapping):
         raise ValueError(f"expected a number{bounds} or a prior table; got {value!r}")
@@ -168,6 +239,17 @@ def _as_prior(value: Any, *, low: float | None = None, high: float | None = None
     }
     if not checks[dist]:
         raise ValueError(f"invalid {dist} parameters {p}")
+    for name, x in params:
+        if dist != "beta" and name != "sigma" and abs(x) > PRIOR_BOUND:
+            raise ValueError(
+                f"{name}: expected a number in [-{PRIOR_BOUND:g}, {PRIOR_BOUND:g}] (a bound "
+                f"that keeps its draws finite); got {x!r}"
+            )
+        if name == "sigma" and x > PRIOR_SIGMA_MAX:
+            raise ValueError(
+                f"sigma: expected at most {PRIOR_SIGMA_MAX:g} (a wider lognormal's draws "
+                f"overflow to infinity); got {x!r}"
+            )
     support = {
         "fixed": (p.get("value"), p.get("value")),
         "normal": (-np.inf, np.inf),
@@ -196,8 +278,19 @@ Credibility = Annotated[Prior, BeforeValidator(_credibility)]
 LogitPrior = Annotated[Prior, BeforeValidator(lambda v: _as_prior(v))]
 NonNegativePrior = Annotated[Prior, BeforeValidator(lambda v: _as_prior(v, low=0.0))]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-Source = Annotated[str, Field(min_length=3)]
-Ident = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+def _source(value: str) -> str:
+    if len(value.strip()) < 3:
+        raise ValueError(
+            f"expected where this comes from (at least 3 characters besides spaces); "
+            f"got {_short(value)}"
+        )
+    return value
+
+
+Source = Annotated[str, AfterValidator(_source)]
+Ident = Annotated[str, AfterValidator(check_ident)]
 
 
 class _Strict(BaseModel):
@@ -220,7 +313,8 @@ class Calibration(_Strict):
     """Which roll calls the calibration uses: ``years`` before the resolution's date, on
     ``dimension``; ``dynamic`` ideal points move over sessions (projected to the vote's);
     ``episodes``: earlier scenarios (file names beside this one) whose recorded votes calibrate
-    the deal parameters (:mod:`sim.estimate.deal`)."""
+    the deal parameters (:mod:`sim.estimate.deal`).
+    """
 
     years: Annotated[int, Field(ge=1, le=80)] = 10
     dimension: Dimension | None = None
@@ -417,6 +511,68 @@ class ModelPriors(_Strict):
     evasion: NonNegativePrior | None = None
 
 
+class Support(_Strict):
+    """A kind of support a negotiating patron can commit, its budget and what committing costs.
+
+    ``budget`` is in firm commitments of a member's whole need for the kind (the unit of
+    :mod:`sim.game.buying`): a credibility ``c`` offered to a member of need ``n`` spends
+    ``c * n``. ``cost`` and ``third_party_cost`` are cost ratios (:mod:`sim.game.bargaining`'s
+    ``r``): what a firm commitment of a member's whole need costs the patron, in units of a
+    member's full compliance, itself and through a third party's reaction (``third_party``: a
+    firm arms commitment to Ukraine costs Israel its deconfliction with Russia).
+    """
+
+    kind: Ident
+    budget: Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+    cost: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.0
+    third_party: str | None = None
+    third_party_cost: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.0
+    source: Source
+
+    @model_validator(mode="after")
+    def _named(self) -> Support:
+        if self.third_party_cost > 0 and not self.third_party:
+            raise ValueError("third_party_cost needs third_party (who imposes the cost)")
+        return self
+
+
+class NegotiatingPatron(_Strict):
+    """A principal that chooses its own asks and offers in ``sim negotiate``.
+
+    ``objective``: the votes it counts (its reading of each act, summed over members) or the
+    outcome (the probability that the resolution fails, or passes, for an ask of yes). ``acts``:
+    what it asks of members its cited asks do not reach (default: its latest cited ask's acts).
+    ``reach``: selectors of the members it may ask (default: those its cited asks reach).
+    ``tie``: the relationship a new ask carries (logit units; default 0).
+    """
+
+    objective: Literal["votes", "outcome"] = "votes"
+    acts: list[Vote] = []
+    reach: list[str] = []
+    tie: LogitPrior = Prior("fixed", (("value", 0.0),))
+    support: list[Support] = []
+    source: Source
+
+    @field_validator("support")
+    @classmethod
+    def _one_entry_per_kind(cls, support: list[Support]) -> list[Support]:
+        kinds = [s.kind for s in support]
+        if len(set(kinds)) != len(kinds):
+            raise ValueError(f"one entry per kind of support; got {kinds}")
+        return support
+
+
+class Negotiation(_Strict):
+    """The patrons that negotiate in ``sim negotiate`` (file order is the order they move in),
+    and how many rounds they have from the first cited ask to the vote. Only ``sim negotiate``
+    reads this section; a replay never does.
+    """
+
+    rounds: Annotated[int, Field(ge=1, le=100)] = 10
+    patrons: dict[str, NegotiatingPatron]
+    description: str = ""
+
+
 class ScenarioFile(_Strict):
     """The whole file, as validated."""
 
@@ -435,8 +591,9 @@ class ScenarioFile(_Strict):
     needs: list[Need] = []
     principals: dict[str, Principal] = {}
     events: list[Event] = []
-    variants: dict[str, Variant] = {}
+    variants: dict[Ident, Variant] = {}
     model: ModelPriors = ModelPriors()
+    negotiation: Negotiation | None = None
     outcome: Outcome | None = None
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -503,12 +660,18 @@ def _apply_variant(scenario: Scenario, name: str) -> tuple[Event, ...]:
         by_id = {e.id: e for e in events}
         events = [e for e in events if e.id not in set(variant.drop)]
         for event_id, patch in variant.patch.items():
-            raw = _merge(by_id[event_id].model_dump(mode="python"), patch)
-            raw["offer"] = _raw_offer(raw.get("offer"), by_id[event_id], patch)
-            raw["tie"] = patch.get("tie", by_id[event_id].tie)
-            events = [Event.model_validate(raw) if e.id == event_id else e for e in events]
+            patched = Event.model_validate(_patched_raw(by_id[event_id], patch))
+            events = [patched if e.id == event_id else e for e in events]
         events += [Event.model_validate(raw) for raw in variant.add]
     return tuple(sorted(events, key=lambda e: (e.date, e.id)))
+
+
+def _patched_raw(event: Event, patch: Mapping[str, Any]) -> dict[str, Any]:
+    """The event with `patch` deep-merged into it, as a mapping to validate."""
+    raw = _merge(event.model_dump(mode="python"), patch)
+    raw["offer"] = _raw_offer(raw.get("offer"), event, patch)
+    raw["tie"] = patch.get("tie", event.tie)
+    return raw
 
 
 def _raw_offer(offer: Any, event: Event, patch: Mapping[str, Any]) -> Any:
@@ -593,21 +756,58 @@ def load_scenario(path: str | Path) -> Scenario:
         With one line per problem, each naming the file, the key and what was expected.
     """
     path = Path(path)
+    return parse_scenario(_read_bytes(path), path=path)
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes, at most :data:`MAX_FILE_BYTES` of them (``/dev/zero`` ends here)."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read the scenario file ({exc.strerror})") from exc
-    return parse_scenario(data, path=path)
+    if len(data) > MAX_FILE_BYTES:
+        raise ScenarioError(
+            f"{path}: larger than {MAX_FILE_BYTES:,} bytes; a scenario file is a page or two of "
+            f"TOML (is this the right file?)"
+        )
+    return data
+
+
+def _parse_toml(data: bytes, where: str) -> dict[str, Any]:
+    """TOML from bytes: UTF-8, a byte-order mark allowed, nesting only as deep as the parser
+    can go (deeper is an error, not a crash).
+    """
+    try:
+        return tomllib.loads(data.decode("utf-8").removeprefix("\ufeff"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{where}: not valid TOML: {exc}") from exc
+    except RecursionError:
+        raise ScenarioError(
+            f"{where}: not a scenario: arrays or tables nested too deeply to read"
+        ) from None
+
+
+def read_scenario_toml(path: str | Path) -> tuple[dict[str, Any], bytes]:
+    """Read a scenario file's TOML without validating it: ``(mapping, bytes)``.
+
+    The same reading as :func:`load_scenario` (size cap, byte-order mark, nesting depth), for
+    callers that edit the mapping before validating it (:mod:`sim.run.sweep`).
+
+    Raises
+    ------
+    ScenarioError
+        If the file cannot be read, is too large or is not TOML; the message names the file.
+    """
+    path = Path(path)
+    data = _read_bytes(path)
+    return _parse_toml(data, str(path)), data
 
 
 def parse_scenario(data: bytes | str, *, path: Path | None = None) -> Scenario:
     """Validate scenario TOML given as bytes or text (``path`` only labels messages)."""
     raw_bytes = data.encode() if isinstance(data, str) else data
-    where = str(path) if path else "<scenario>"
-    try:
-        raw = tomllib.loads(raw_bytes.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{where}: not valid TOML: {exc}") from exc
+    raw = _parse_toml(raw_bytes, str(path) if path else "<scenario>")
     return validate_scenario(raw, sha256=hashlib.sha256(raw_bytes).hexdigest(), path=path)
 
 
@@ -621,34 +821,64 @@ def validate_scenario(
     where = where or (str(path) if path else "<scenario>")
     try:
         spec = ScenarioFile.model_validate(raw)
+        scenario = Scenario(path=path, sha256=sha256, spec=spec)
+        problems = _check_references(scenario)
     except ValidationError as exc:
-        raise ScenarioError("\n".join(_format_errors(where, exc, raw))) from exc
-    scenario = Scenario(path=path, sha256=sha256, spec=spec)
-    problems = _check_references(scenario)
+        raise ScenarioError(_capped(_format_errors(where, exc, raw), where)) from exc
+    except RecursionError:
+        raise ScenarioError(f"{where}: not a scenario: values nested too deeply") from None
     if problems:
-        raise ScenarioError("\n".join(f"{where}: {p}" for p in problems))
+        raise ScenarioError(_capped([f"{where}: {p}" for p in problems], where))
     return scenario
 
 
-def _format_errors(where: str, exc: ValidationError, raw: Mapping[str, Any]) -> list[str]:
+def _capped(lines: Sequence[str], where: str) -> str:
+    """The first :data:`MAX_ERRORS` lines, then one line counting the rest."""
+    if len(lines) <= MAX_ERRORS:
+        return "\n".join(lines)
+    rest = len(lines) - MAX_ERRORS
+    return "\n".join(
+        [*lines[:MAX_ERRORS], f"{where}: ... and {rest:,} more problem{'s' * (rest != 1)}"]
+    )
+
+
+def _format_errors(
+    where: str, exc: ValidationError, raw: Mapping[str, Any], *, prefix: str = ""
+) -> list[str]:
+    """One line per error: ``WHERE: KEY: what was expected``; `prefix` goes before each key
+    (``variants.NAME.patch.EVENT``: the error's key is inside it).
+    """
     lines = []
     for err in exc.errors(include_url=False):
         loc = _loc(err["loc"], raw)
+        if prefix:
+            loc = prefix if loc == "(top level)" else f"{prefix}{'' if loc[0] == '[' else '.'}{loc}"
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling; see docs/scenarios.md for the keys)"
         elif err["type"] == "missing":
             msg = "required key is missing"
         elif "input" in err and err["type"] not in ("value_error",) and "got" not in msg:
-            msg = f"expected {msg[0].lower()}{msg[1:]}; got {err['input']!r}"
+            msg = f"expected {msg[0].lower()}{msg[1:]}; got {_short(err['input'])}"
         lines.append(f"{where}: {loc}: {msg}")
     return list(dict.fromkeys(lines))
+
+
+def _key(name: str) -> str:
+    """A key as TOML writes it: bare if it can be, else quoted (``variants."/tmp/x"``), cut to
+    80 characters.
+    """
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        name = '"' + name.encode("unicode_escape").decode("ascii").replace('"', '\\"') + '"'
+    return name if len(name) <= 80 else name[:77] + "..."
 
 
 def _loc(loc: Sequence[Any], raw: Mapping[str, Any]) -> str:
     parts: list[str] = []
     node: Any = raw
     for item in loc:
+        if item == "[key]":  # the error is in the key itself (a variant's name), named already
+            continue
         if isinstance(item, int):
             label = f"[{item}]"
             if isinstance(node, list) and item < len(node):
@@ -662,24 +892,30 @@ def _loc(loc: Sequence[Any], raw: Mapping[str, Any]) -> str:
             ):
                 continue
             node = node.get(item) if isinstance(node, Mapping) else None
-            parts.append(("." if parts else "") + str(item))
+            parts.append(("." if parts else "") + _key(str(item)))
     text = "".join(parts)
     return text or "(top level)"
 
 
 def _check_references(scenario: Scenario) -> list[str]:
     """Cross-field checks: member codes, principals, dates, variants. Returns problems."""
-
     spec = scenario.spec
     date = spec.resolution.date
     roster = load_members(date)
     members = {iso3: tuple(blocs) for iso3, blocs in roster["blocs"].items()}
     groups = dict(roster["un_group"].items())
     problems: list[str] = []
+    if not members:  # before the UN: the date is wrong, not every member code or later date
+        return [
+            f"resolution.date: expected a date on or after {membership_start()}, the first "
+            f"in the membership table (sim/defaults/members.csv); got {date}"
+        ]
 
     def check_member(code: str, key: str) -> None:
         if code not in members:
-            problems.append(f"{key}: expected the ISO3 code of a UN member on {date}; got {code!r}")
+            problems.append(
+                f"{key}: expected the ISO3 code of a UN member on {date}; got {_short(code)}"
+            )
 
     def check_selector(code: str, key: str) -> None:
         try:
@@ -689,7 +925,7 @@ def _check_references(scenario: Scenario) -> list[str]:
             if not code.startswith("committee:"):
                 problems.append(
                     f"{key}: expected an ISO3 code of a UN member on {date}, 'all', "
-                    f"'bloc:NAME' or 'group:NAME'; got {code!r}"
+                    f"'bloc:NAME' or 'group:NAME'; got {_short(code)}"
                 )
                 return
         if code.startswith(("bloc:", "group:")) and not picked:
@@ -726,21 +962,35 @@ def _check_references(scenario: Scenario) -> list[str]:
             "previous: a [previous] roll call conditions each member on its act on an earlier "
             "text, which needs that text's item: give item.like instead of item.by_title"
         )
+    if spec.outcome is not None:
+        for code in spec.outcome.acts:
+            check_member(code, f"outcome.acts.{_key(code)}")
     all_events = list(spec.events)
+    ids = {e.id for e in spec.events}
     for vname, variant in spec.variants.items():
-        ids = {e.id for e in spec.events}
         for j, event_id in enumerate([*variant.drop, *variant.patch]):
             if event_id not in ids:
                 problems.append(
-                    f"variants.{vname}: event {event_id!r} (entry {j}) does not exist; "
+                    f"variants.{vname}: event {_short(event_id)} (entry {j}) does not exist; "
                     f"expected one of {sorted(ids)}"
                 )
+        kept = ids - set(variant.drop)  # an event dropped may come back under its id
         for j, raw in enumerate(variant.add):
             try:
-                all_events.append(Event.model_validate(raw))
+                added = Event.model_validate(raw)
             except ValidationError as exc:
-                for line in _format_errors("", exc, raw):
-                    problems.append(f"variants.{vname}.add[{j}]{line.removeprefix(': ')}")
+                problems += [
+                    line.removeprefix(": ")
+                    for line in _format_errors("", exc, raw, prefix=f"variants.{vname}.add[{j}]")
+                ]
+                continue
+            all_events.append(added)
+            if added.id in kept:
+                problems.append(
+                    f"variants.{vname}.add[{j}].id: event id {added.id!r} is taken by an event "
+                    f"of the timeline; give the added event its own id (or patch that event)"
+                )
+            kept.add(added.id)
     if spec.default_variant not in spec.variants and spec.variants:
         problems.append(
             f"default_variant: expected one of {sorted(spec.variants)}; "
@@ -760,15 +1010,41 @@ def _check_references(scenario: Scenario) -> list[str]:
             )
         for j, target in enumerate(event.targets):
             check_selector(target, f"{key}.targets[{j}]")
+    if spec.negotiation is not None:
+        for key, patron in spec.negotiation.patrons.items():
+            where = f"negotiation.patrons.{key}"
+            if key not in spec.principals:
+                problems.append(f"{where}: expected one of {sorted(spec.principals)}; got {key!r}")
+            for j, selector in enumerate(patron.reach):
+                check_selector(selector, f"{where}.reach[{j}]")
+            for j, support in enumerate(patron.support):
+                third = support.third_party
+                if third is not None and third not in spec.principals and third not in members:
+                    problems.append(
+                        f"{where}.support[{j}].third_party: expected a principal or the ISO3 code "
+                        f"of a UN member on {date}; got {third!r}"
+                    )
     if not problems:
-        for vname in spec.variants:
-            try:
-                _apply_variant(scenario, vname)
-            except ValidationError as exc:
-                problems += [
-                    f"variants.{vname}.patch{line.removeprefix(': ')}"
-                    for line in _format_errors("", exc, {})
-                ]
+        by_id = {e.id: e for e in spec.events}
+        for vname, variant in spec.variants.items():
+            for event_id, patch in variant.patch.items():
+                raw = _patched_raw(by_id[event_id], patch)
+                try:
+                    Event.model_validate(raw)
+                except ValidationError as exc:
+                    where = f"variants.{vname}.patch.{event_id}"
+                    problems += [
+                        line.removeprefix(": ")
+                        for line in _format_errors("", exc, raw, prefix=where)
+                    ]
+        for vname in spec.variants if not problems else ():
+            timeline = [e.id for e in _apply_variant(scenario, vname)]
+            twice = sorted({i for i in timeline if timeline.count(i) > 1})
+            if twice:
+                problems.append(
+                    f"variants.{vname}: the variant's timeline holds event id(s) {twice} twice; "
+                    f"give each event its own id"
+                )
     return problems
 
 

@@ -18,6 +18,17 @@ no ask reaches keep their calm odds exactly. Every member's odds are finally mix
 calibrated tremble (:mod:`sim.core.tremble`): the small share of acts the choice model does not
 explain.
 
+Two modes, one model. ``as_stated`` (the default) replays the scenario's cited timeline: one round
+per event date. ``negotiate`` runs ``rounds`` rounds evenly spread from the first cited ask to the
+vote, the cited asks arriving at the first round on or after their dates (a floor), and in each
+round the patrons of the scenario's ``[negotiation]`` section (:class:`sim.model.patrons.Patron`)
+move in turn, choosing whom to ask and what to offer by their best response to the members'
+current odds, before the members answer (:mod:`sim.model.patrons` has the protocol). The
+negotiating model runs under ``mesa.batch_run`` over budgets too::
+
+    mesa.batch_run(AssemblyModel, {"setup": setup, "mode": "negotiate", "budget": [0, 0.5, 1]},
+                   rng=[1], display_progress=False)
+
 Mesa reserves the keyword ``scenario`` for its own ``Scenario`` class, so the prepared episode is
 passed as ``setup`` (a :class:`sim.model.setup.Setup`, built by :func:`sim.run.replay.prepare`). The
 model
@@ -28,7 +39,7 @@ also runs under ``mesa.batch_run``::
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
@@ -42,6 +53,7 @@ from sim.core.acts import ABSENT, ACTS, FloatArray, IntArray, last_max, last_sum
 from sim.core.choice import act_probabilities, persistence_cost, utilities
 from sim.core.tremble import apply_tremble
 from sim.model.members import Member
+from sim.model.patrons import Patron, negotiation_dates, patron_specs
 
 if TYPE_CHECKING:
     from sim.model.setup import AskSpec, Setup
@@ -72,6 +84,14 @@ class AssemblyModel(mesa.Model):
         The prepared episode: members, baseline utilities per draw, asks and rounds.
     rng : numpy Generator or seed, optional
         Drives Mesa's activation order only (everything else is exact or drawn in ``prepare``).
+    mode : {"as_stated", "negotiate"}
+        Replay the cited timeline, or let the ``[negotiation]`` patrons negotiate (module
+        docstring).
+    rounds : int, optional
+        Rounds of a negotiation (default: the ``[negotiation]`` section's).
+    budget, cost : float, optional
+        In a negotiation, replace every patron's budget of every kind (firm commitments of a
+        member's whole need), or every cost ratio (:func:`sim.model.patrons.patron_specs`).
     calm_from : AssemblyModel, optional
         A model of the same episode that differs at most in its asks and deal (``asks``,
         ``support_value``, ``evasion``: what :func:`dataclasses.replace` and
@@ -85,22 +105,49 @@ class AssemblyModel(mesa.Model):
         Act probabilities after the latest round.
     counter_asks : list of dict
         Counter-asks members made, with the round's date.
+    trades : list of dict
+        In a negotiation, one row per exchange (:meth:`sim.model.patrons.Patron.negotiate`).
+    patrons : list of Patron
+        In a negotiation, the patrons in the order they move (empty otherwise).
     datacollector : mesa.DataCollector
         Model reporters per round: ``date``, ``expected_<act>``, ``<ISO3>_<act>`` for focal members.
     """
 
     def __init__(
-        self, setup: Setup, *, rng: Any = None, calm_from: AssemblyModel | None = None
+        self,
+        setup: Setup,
+        *,
+        rng: Any = None,
+        calm_from: AssemblyModel | None = None,
+        mode: str = "as_stated",
+        rounds: int | None = None,
+        budget: float | None = None,
+        cost: float | None = None,
     ) -> None:
         super().__init__(rng=rng)
+        if mode not in ("as_stated", "negotiate"):
+            raise ValueError(f"mode: expected 'as_stated' or 'negotiate'; got {mode!r}")
         self.setup = setup
+        self.mode = mode
         self.round_dates = setup.rounds
         self.counter_asks: list[dict[str, str]] = []
+        self.trades: list[dict[str, Any]] = []
+        self.patrons: list[Patron] = []
         self._active: list[AskSpec] = []
         self._new: dict[str, list[ReceivedAsk]] = {}
         self._arrivals: list[_Arrival] = []
+        self._latest: dict[tuple[str, int], tuple[AskSpec, int]] = {}
+        self._orders = 0
         for index, spec in enumerate(setup.members):
             Member(self, spec, index)
+        if mode == "negotiate":
+            negotiation = setup.scenario.spec.negotiation
+            n_rounds = rounds if rounds is not None else (negotiation.rounds if negotiation else 1)
+            if n_rounds < 1:
+                raise ValueError(f"rounds: expected at least 1; got {n_rounds}")
+            self.round_dates = negotiation_dates(setup.rounds[0], setup.rounds[-1], n_rounds)
+            self.patrons = [Patron(self, p) for p in patron_specs(setup, budget=budget, cost=cost)]
+            self._orders = 1 + max((a.order for a in setup.asks), default=0)
         if calm_from is not None:
             _check_same_calm(calm_from.setup, setup)
             self._calm_presence, self._calm = calm_from._calm_presence, calm_from._calm
@@ -116,7 +163,12 @@ class AssemblyModel(mesa.Model):
         self.odds = self._calm
         self._expected = self._expected_counts()
         for ask in setup.asks:
-            round_index = self.round_dates.index(ask.date) + 1
+            if mode == "negotiate":  # the first round on or after the ask's date
+                round_index = 1 + next(
+                    k for k, day in enumerate(self.round_dates) if day >= ask.date
+                )
+            else:
+                round_index = self.round_dates.index(ask.date) + 1
             self.schedule_event(self._make_arrival(ask), at=round_index - 0.5)
         reporters: dict[str, Any] = {"date": "current_date"}
         for act in ACTS:
@@ -125,6 +177,8 @@ class AssemblyModel(mesa.Model):
             i = setup.iso3.index(iso3)
             for k, act in enumerate(ACTS):
                 reporters[f"{iso3}_{act}"] = partial(_member_odds, i=i, k=k)
+        for patron in self.patrons:
+            reporters[f"{patron.principal}_spent"] = partial(_spent, p=patron)
         self.datacollector = mesa.DataCollector(model_reporters=reporters)
         self.current_date = ""
 
@@ -140,6 +194,41 @@ class AssemblyModel(mesa.Model):
         received = ReceivedAsk(ask.event_id, ask.principal, ask.offer_kind, ask.firm)
         for iso3 in ask.target_iso3:
             self._new.setdefault(iso3, []).append(received)
+        if self.mode == "negotiate":
+            for q, j in enumerate(ask.targets.tolist()):
+                held = self._latest.get((ask.principal, j))
+                if held is None or (ask.date, ask.order) >= (held[0].date, held[0].order):
+                    self._latest[(ask.principal, j)] = (ask, q)
+
+    def ask_arrives_all(self, asks: Iterable[AskSpec]) -> None:
+        """Asks a patron makes during a round reach their targets (:mod:`sim.model.patrons`)."""
+        for ask in asks:
+            self.ask_arrives(ask)
+
+    def latest_ask_to(self, principal: str, member: int) -> tuple[AskSpec | None, int]:
+        """In a negotiation, `principal`'s ask in force for member `member` (row index) and the
+        member's column in it; ``(None, -1)`` if none has reached it.
+        """
+        return self._latest.get((principal, member), (None, -1))
+
+    def next_order(self) -> int:
+        """A timeline position after every ask so far (a patron's ask supersedes them)."""
+        self._orders += 1
+        return self._orders
+
+    def odds_with(self, asks: Sequence[AskSpec], cols: IntArray) -> FloatArray:
+        """Members `cols`' odds per draw, shape (n_draws, len(cols), 4), if `asks` were added
+        to the asks in force (a patron's what-if; nothing changes).
+        """
+        return self._odds_of(np.asarray(cols), [*self._active, *asks])
+
+    def refresh_odds(self) -> None:
+        """Recompute the odds of the members new asks reached (between moves of a round)."""
+        self.odds = self._odds()
+
+    def record_trade(self, row: dict[str, Any]) -> None:
+        """Note an exchange of a negotiation (called by the patrons)."""
+        self.trades.append(row)
 
     def asks_received(self, iso3: str) -> list[ReceivedAsk]:
         """Asks that reached `iso3` since the previous round."""
@@ -147,7 +236,8 @@ class AssemblyModel(mesa.Model):
 
     def record_counter_ask(self, iso3: str, principal: str, kind: str, event_id: str) -> None:
         """Note a member's counter-ask to the ask `event_id` (called by
-        :meth:`Member.respond_to_asks`); :func:`sim.run.bargain.price_offer` prices it."""
+        :meth:`Member.respond_to_asks`); :func:`sim.run.bargain.price_offer` prices it.
+        """
         self.counter_asks.append(
             {
                 "date": self.current_date,
@@ -157,12 +247,37 @@ class AssemblyModel(mesa.Model):
                 "event": event_id,
             }
         )
+        if self.mode == "negotiate":  # an exchange of the negotiation too
+            j = self.setup.iso3.index(iso3)
+            ask, q = self.latest_ask_to(principal, j)
+            now = self.odds[:, j].mean(axis=0)
+            credibility = 0.0
+            if ask is not None and ask.offer_kind == kind and ask.need[q] > 0:
+                credibility = float(ask.offer[:, q].mean() / ask.need[q])
+            self.record_trade(
+                {
+                    "round": self.steps, "date": self.current_date, "patron": principal,
+                    "member": iso3, "move": "counter_ask",
+                    "ask": "|".join(a for a, v in zip(ACTS, ask.m, strict=True) if v == 1.0)
+                    if ask is not None else "",
+                    "offer": kind, "credibility": credibility, "spend": 0.0, "cost": 0.0,
+                    **{f"p_{a}_before": float(now[k]) for k, a in enumerate(ACTS)},
+                    **{f"p_{a}_after": float(now[k]) for k, a in enumerate(ACTS)},
+                }
+            )  # fmt: skip
 
     # -- a round --------------------------------------------------------------------------
     def step(self) -> None:
         """One negotiation round: members answer new asks, then everyone's odds update."""
         self.current_date = self.round_dates[self.steps - 1]
-        self.agents.shuffle_do("respond_to_asks")
+        if self.mode == "negotiate":
+            self.refresh_odds()  # the cited asks of the round have arrived
+            for patron in self.patrons:  # in turn: each sees the others' offers
+                patron.negotiate()
+                self.refresh_odds()
+            self.agents_by_type[Member].shuffle_do("respond_to_asks")
+        else:
+            self.agents.shuffle_do("respond_to_asks")
         self._new = {}
         self.odds = self._odds()
         self._expected = self._expected_counts()
@@ -202,7 +317,8 @@ class AssemblyModel(mesa.Model):
         """Expected count of each act (mean over draws), for the reporters: one pass.
 
         Averaged over draws first (contiguous rows: about ten times faster than summing over
-        members first, a strided reduction, on 10,000 draws)."""
+        members first, a strided reduction, on 10,000 draws).
+        """
         return self.odds.mean(axis=0).sum(axis=0)
 
     def _odds_of(
@@ -295,7 +411,8 @@ class Replays:
 
     def odds(self, asks: Iterable[AskSpec]) -> FloatArray:
         """Every member's odds per draw, shape (n_draws, n_members, 4), under `asks` instead of
-        the setup's (the array is the model's own: read it, copy it to keep it changing)."""
+        the setup's (the array is the model's own: read it, copy it to keep it changing).
+        """
         model = AssemblyModel(
             replace(self.setup, asks=tuple(asks)), rng=np.random.default_rng(self.seed),
             calm_from=self._first,
@@ -351,6 +468,11 @@ class _Arrival:
 def _expected(model: AssemblyModel, *, k: int) -> float:
     """Expected count of act `k` after the round (mean over draws)."""
     return float(model._expected[k])
+
+
+def _spent(model: AssemblyModel, *, p: Patron) -> float:
+    """What patron `p` has committed so far (firm commitments of members' whole needs)."""
+    return p.spent()
 
 
 def _member_odds(model: AssemblyModel, *, i: int, k: int) -> float:

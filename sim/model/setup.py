@@ -1,7 +1,13 @@
-"""A prepared episode as arrays: the asks (:class:`AskSpec`) and everything else the Mesa model
-(:class:`sim.model.assembly.AssemblyModel`) needs (:class:`Setup`), and the deal parameters that
-turn them into pressure: the value of support, the evasion elasticity, the readings of absence by
-kind of ask and the scale of the standing camps' ties (MODEL.md §3, §6)."""
+"""A prepared episode as arrays: what :class:`sim.model.assembly.AssemblyModel` runs on.
+
+:class:`AskSpec` is one ask or threat (who is targeted, how the principal reads each act, what
+it is worth in each draw); :class:`Setup` holds every member's calibrated log-odds, presence,
+persistence, the asks of the timeline and the standing camps, per parameter draw, with the deal
+parameters that turn them into pressure: the value of support, the evasion elasticity, the
+readings of absence by kind of ask and the scale of the camps' ties (MODEL.md §3, §6).
+:func:`sim.run.prepare.build_setup` makes a Setup from a scenario and its calibration bundle; the
+games (:mod:`sim.run.bargain`, :mod:`sim.run.target`, :mod:`sim.run.buy`) vary its asks.
+"""
 
 from __future__ import annotations
 
@@ -103,7 +109,8 @@ class AskSpec:
     def at_credibility(self, credibility: float, support_value: FloatArray) -> AskSpec:
         """The same ask with its offer made at `credibility` in every draw (a patron's choice,
         :mod:`sim.game.bargaining`, :mod:`sim.game.buying`), weighed at `support_value` (shape
-        (n_draws,)); firm from :data:`FIRM` on."""
+        (n_draws,)); firm from :data:`FIRM` on.
+        """
         offer = np.full_like(self.offer, credibility) * self.need[None, :]
         weight = principal_weight(offer, np.asarray(support_value, float)[:, None], self.tie)
         return replace(self, offer=offer, weight=weight, firm=credibility >= FIRM)
@@ -113,7 +120,8 @@ class AskSpec:
     ) -> AskSpec:
         """The ask to the targets at `columns` only (positions in `targets`), the offer made to
         each at its own `credibility` in every draw (a patron's allocation, :mod:`sim.game.buying`);
-        firm if every offer is."""
+        firm if every offer is.
+        """
         columns = np.asarray(columns, dtype=np.int64)
         credibility = np.asarray(credibility, dtype=float)
         need, tie = self.need[columns], self.tie[:, columns]
@@ -183,9 +191,11 @@ class Setup:
         readings: FloatArray | None = None,
         camp_scale: FloatArray | None = None,
     ) -> Setup:
-        """The same episode with deal parameters replaced (arrays of shape (n_draws,), the
-        readings (n_draws, 2)): what an episode's calibration varies. A new reading or camp
-        scale gives new camps, hence new calm odds."""
+        """The same episode with deal parameters replaced: what an episode's calibration varies.
+
+        Arrays of shape (n_draws,), the readings (n_draws, 2). A new reading or camp scale gives
+        new camps, hence new calm odds.
+        """
         asks, camps, value = self.asks, self.camps, self.support_value
         if support_value is not None:
             asks = tuple(ask.valued_at(support_value) for ask in asks)
@@ -207,7 +217,8 @@ class Setup:
 
     def latest_ask(self, principal: str, iso3: str) -> AskSpec | None:
         """The ask of `principal` that holds for member `iso3` at the vote: its latest (by date,
-        then timeline order) to that member, which supersedes the earlier ones; None if none."""
+        then timeline order) to that member, which supersedes the earlier ones; None if none.
+        """
         return max(
             (a for a in self.asks if a.principal == principal and iso3 in a.target_iso3),
             key=lambda a: (a.date, a.order),
@@ -255,7 +266,8 @@ class Setup:
     ) -> FloatArray:
         """``sum_k w_ik m_k(c)`` for the draws `draws`, shape (draw, n_members, act), from
         :meth:`pressure_terms` (whose `cols` has length `n_members`), by
-        :func:`sim.core.choice.pressure`."""
+        :func:`sim.core.choice.pressure`.
+        """
         n_draws = len(range(*draws.indices(self.n_draws)))
         return pressure(
             [(ask.weight[draws] if keep is None else ask.weight[draws][:, keep],

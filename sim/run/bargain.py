@@ -1,4 +1,10 @@
-"""TODO docstring."""
+"""``sim bargain``: price one target's counter-ask (MODEL.md §4), the game of
+:mod:`sim.game.bargaining` on a replayed episode.
+
+:func:`price_offer` replays the target's exact quantal response at every credibility of the
+offer (common random numbers) and returns a :class:`Bargain`: the offers the patron ever makes
+by range of cost ratio, its best response at one ratio, and both sides' surpluses.
+"""
 
 from __future__ import annotations
 
@@ -13,14 +19,14 @@ import numpy as np
 import pandas as pd
 
 from sim.core.acts import ABSENT, ACTS, FloatArray
+from sim.core.seeds import DEFAULT_SEED
 from sim.core.tremble import apply_tremble
 from sim.game.bargaining import DEFAULT_GRID, logit_surplus, upper_hull
 from sim.io.errors import ScenarioError
 from sim.io.plots import plot_bargain
-from sim.io.results import csv_text, describe, game_manifest, json_text, write_run
+from sim.io.results import csv_text, describe, describe_html, game_manifest, json_text, write_run
 from sim.io.scenario import Scenario, load_scenario
 from sim.model.assembly import Replays
-from sim.run.prepare import DEFAULT_SEED
 from sim.run.replay import prepare
 
 
@@ -83,6 +89,10 @@ class Bargain:
                 f"{self.target} ({self.event}), {len(self.credibility)} offers, "
                 f"{self.draws} draws>")  # fmt: skip
 
+    def _repr_html_(self) -> str:
+        """The text summary and the head of the table, for notebooks."""
+        return describe_html(self, self.summary_text())
+
     def summary_text(self) -> str:
         """The offers the patron ever makes, with the target's most likely act at each."""
         rows = self.switch_points
@@ -94,7 +104,8 @@ class Bargain:
 
     def table(self) -> pd.DataFrame:
         """One row per offer: credibility, the target's odds, ``compliance`` (G), the patron's
-        ``gain`` over no commitment, the target's surplus, and ``on_hull`` (ever chosen)."""
+        ``gain`` over no commitment, the target's surplus, and ``on_hull`` (ever chosen).
+        """
         frame = pd.DataFrame({"credibility": self.credibility})
         for k, act in enumerate(ACTS):
             frame[f"p_{act}"] = self.odds[:, k]
@@ -113,7 +124,8 @@ class Bargain:
         """The offers the patron ever chooses, each with the range of the cost ratio ``r``
         (cost of committing, or carrying out a threat on, the whole need / value of a unit of
         compliance) on which it is the best response: ``cost_ratio_low <= r <=
-        cost_ratio_high``."""
+        cost_ratio_high``.
+        """
         hull = upper_hull(self.cost, self.compliance)
         slopes = [
             (self.compliance[b] - self.compliance[a]) / (self.cost[b] - self.cost[a])
@@ -133,7 +145,8 @@ class Bargain:
 
     def best_response(self, cost_ratio: float) -> pd.Series:
         """The equilibrium at one cost ratio: the offer maximising ``G(c) - r * c * need`` (ties:
-        the smaller offer), the target's odds, and both sides' surpluses."""
+        the smaller offer), the target's odds, and both sides' surpluses.
+        """
         if not cost_ratio >= 0:
             raise ValueError(f"the cost ratio must be a number >= 0; got {cost_ratio!r}")
         payoff = self.compliance - cost_ratio * self.cost
@@ -175,7 +188,8 @@ class Bargain:
         self, out_dir: str | Path, *, cost_ratio: float | None = None, plots: bool = True
     ) -> Path:
         """Write ``offers.csv``, ``switch_points.csv``, ``summary.json`` (and ``bargain.png``)
-        atomically, everything rendered first; ``manifest.json`` last."""
+        atomically, everything rendered first; ``manifest.json`` last.
+        """
         texts = {
             "offers.csv": csv_text(self.table()),
             "switch_points.csv": csv_text(self.switch_points),
@@ -219,7 +233,6 @@ def price_offer(
         If the event does not exist in the variant, has no offer, does not reach the target,
         is superseded, or a credibility is out of range.
     """
-
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     where = f"{scenario.path or scenario.name}"

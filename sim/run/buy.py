@@ -1,4 +1,10 @@
-"""TODO docstring."""
+"""``sim buy``: spend a budget of support across members (MODEL.md §4; Groseclose & Snyder 1996),
+the games of :mod:`sim.game.buying` on a replayed episode.
+
+:func:`buy_votes` prices every member's offer on a grid of credibilities, allocates the budget by
+the cheapest expected vote gain and returns a :class:`Purchase`; a rival's event can answer the
+allocation with its own budget, the patron can anticipate it, or spend for the outcome instead.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from sim.core.acts import ACTS, BoolArray, FloatArray, IntArray
+from sim.core.seeds import DEFAULT_SEED
 from sim.core.tally import Tally
 from sim.game.bargaining import DEFAULT_GRID
 from sim.game.buying import (
@@ -27,10 +34,11 @@ from sim.game.buying import (
 )
 from sim.io.errors import ScenarioError
 from sim.io.plots import plot_frontier
-from sim.io.results import csv_text, describe, game_manifest, json_text, write_run
+from sim.io.results import csv_text, describe, describe_html, game_manifest, json_text, write_run
 from sim.io.scenario import Scenario, load_scenario
 from sim.model.assembly import Replays
-from sim.run.prepare import DEFAULT_SEED, ask_answers, complete_addressees
+from sim.run.plans import Plan, Plans
+from sim.run.prepare import ask_answers, complete_addressees
 
 
 @dataclass(frozen=True)
@@ -105,7 +113,7 @@ class Purchase:
     choice: FloatArray
     in_scenario: BoolArray
     frontier: pd.DataFrame
-    plans: dict[str, dict[str, Any]]
+    plans: Plans
     draws: int
     seed: int
     rival: str | None = None
@@ -122,6 +130,10 @@ class Purchase:
                 f"of {self.kind} ({self.event}, reach {self.reach}), {len(self.names)} members, "
                 f"{self.draws} draws>")  # fmt: skip
 
+    def _repr_html_(self) -> str:
+        """The text summary and the head of the table, for notebooks."""
+        return describe_html(self, self.summary_text())
+
     def summary_text(self) -> str:
         """What the budget bought, and the assembly under each plan."""
         offered = int(np.count_nonzero(self.choice > 0))
@@ -133,7 +145,8 @@ class Purchase:
     def table(self) -> pd.DataFrame:
         """One row per candidate, those the patron buys first (by gain), then the rest by ISO3:
         iso3, name, need, whether the scenario's event reaches it, the credibility offered
-        (empty if not asked), its cost and gain, the odds without the ask and as bought."""
+        (empty if not asked), its cost and gain, the odds without the ask and as bought.
+        """
         asked = ~np.isnan(self.choice)
         k = np.searchsorted(self.credibility, np.nan_to_num(self.choice))
         rows = np.arange(len(self.iso3))
@@ -188,7 +201,7 @@ class Purchase:
             "seed": self.seed,
             "candidates": len(self.iso3),
             "rival": self.rival,
-            "plans": self.plans,
+            "plans": dict(self.plans),
         }
 
     def manifest(self) -> dict[str, Any]:
@@ -203,7 +216,8 @@ class Purchase:
 
     def write(self, out_dir: str | Path, *, plots: bool = True) -> Path:
         """Write ``purchase.csv``, ``frontier.csv``, ``summary.json`` (and ``frontier.png``)
-        atomically, everything rendered first; ``manifest.json`` last."""
+        atomically, everything rendered first; ``manifest.json`` last.
+        """
         texts = {
             "purchase.csv": csv_text(self.table()),
             "frontier.csv": csv_text(self.frontier),
@@ -213,6 +227,64 @@ class Purchase:
         if plots:
             figures["frontier.png"] = partial(plot_frontier, self)
         return write_run(Path(out_dir), texts, self.manifest(), figures=figures)
+
+
+def _checked_options(
+    scenario: Scenario,
+    where: str,
+    *,
+    variant: str,
+    event: str,
+    credibilities: Sequence[float],
+    call_cost: float,
+    reach: str,
+    budget: float | None,
+    rival: str | None,
+    rival_budget: float | None,
+    anticipate: bool,
+    outcome: bool,
+) -> FloatArray:
+    """:func:`buy_votes`' options checked before anything is computed; the credibility grid.
+
+    Raises
+    ------
+    ScenarioError
+        As listed in :func:`buy_votes`.
+    """
+    grid = np.array(sorted({0.0, *(float(c) for c in credibilities)}))
+    if not np.all((grid >= 0.0) & (grid <= 1.0)):
+        raise ScenarioError(f"{where}: credibilities must lie in [0, 1]; got {list(credibilities)}")
+    if not call_cost >= 0:
+        raise ScenarioError(f"{where}: call cost: expected a number >= 0; got {call_cost}")
+    if reach not in ("event", "all"):
+        raise ScenarioError(f"{where}: reach: expected event or all; got {reach!r}")
+    if reach == "event" and call_cost != 0:
+        raise ScenarioError(
+            f"{where}: call cost: the event's calls are made as it happened (reach event); "
+            "give a call cost with reach all"
+        )
+    if budget is not None and not budget >= 0:
+        raise ScenarioError(f"{where}: budget: expected a number >= 0; got {budget}")
+    if rival_budget is not None and not rival_budget >= 0:
+        raise ScenarioError(f"{where}: rival budget: expected a number >= 0; got {rival_budget}")
+    if rival_budget is not None and rival is None:
+        raise ScenarioError(f"{where}: rival budget: name the rival's event too")
+    if anticipate and rival is None:
+        raise ScenarioError(f"{where}: anticipate: name the rival's event too")
+    if outcome and rival is not None:
+        raise ScenarioError(
+            f"{where}: outcome: not with a rival (the contest's buyers count votes); drop one"
+        )
+    if rival is not None and rival == event:
+        raise ScenarioError(f"{where}: rival: expected another principal's event; got {event!r}")
+    if rival is not None:
+        asks = [e.id for e in scenario.events(variant) if e.kind in ("ask", "threat")]
+        if rival not in asks:
+            raise ScenarioError(
+                f"{where}: rival: expected another principal's ask or threat of variant "
+                f"{variant!r} ({', '.join(asks) or 'the variant has none'}); got {rival!r}"
+            )
+    return grid
 
 
 def buy_votes(
@@ -281,44 +353,15 @@ def buy_votes(
         rival budget or ``anticipate`` comes without a rival; if ``outcome`` comes with a
         rival, or the event's acts favour neither outcome.
     """
-
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     where = f"{scenario.path or scenario.name}"
-    grid = np.array(sorted({0.0, *(float(c) for c in credibilities)}))
-    if not np.all((grid >= 0.0) & (grid <= 1.0)):
-        raise ScenarioError(f"{where}: credibilities must lie in [0, 1]; got {list(credibilities)}")
-    if not call_cost >= 0:
-        raise ScenarioError(f"{where}: call cost: expected a number >= 0; got {call_cost}")
-    if reach not in ("event", "all"):
-        raise ScenarioError(f"{where}: reach: expected event or all; got {reach!r}")
-    if reach == "event" and call_cost != 0:
-        raise ScenarioError(
-            f"{where}: call cost: the event's calls are made as it happened (reach event); "
-            "give a call cost with reach all"
-        )
-    if budget is not None and not budget >= 0:
-        raise ScenarioError(f"{where}: budget: expected a number >= 0; got {budget}")
-    if rival_budget is not None and not rival_budget >= 0:
-        raise ScenarioError(f"{where}: rival budget: expected a number >= 0; got {rival_budget}")
-    if rival_budget is not None and rival is None:
-        raise ScenarioError(f"{where}: rival budget: name the rival's event too")
-    if anticipate and rival is None:
-        raise ScenarioError(f"{where}: anticipate: name the rival's event too")
-    if outcome and rival is not None:
-        raise ScenarioError(
-            f"{where}: outcome: not with a rival (the contest's buyers count votes); drop one"
-        )
-    if rival is not None and rival == event:
-        raise ScenarioError(f"{where}: rival: expected another principal's event; got {event!r}")
     variant = variant or scenario.spec.default_variant
-    if rival is not None:
-        asks = [e.id for e in scenario.events(variant) if e.kind in ("ask", "threat")]
-        if rival not in asks:
-            raise ScenarioError(
-                f"{where}: rival: expected another principal's ask or threat of variant "
-                f"{variant!r} ({', '.join(asks) or 'the variant has none'}); got {rival!r}"
-            )
+    grid = _checked_options(
+        scenario, where, variant=variant, event=event, credibilities=credibilities,
+        call_cost=call_cost, reach=reach, budget=budget, rival=rival, rival_budget=rival_budget,
+        anticipate=anticipate, outcome=outcome,
+    )  # fmt: skip
     scenario, _ = complete_addressees(scenario, variant, seed=seed, calibration=calibration)
     a = ask_answers(scenario, event, variant=variant, n_draws=n_draws, seed=seed,
                  calibration=calibration)  # fmt: skip
@@ -376,52 +419,23 @@ def buy_votes(
             votes=model_plan,
         )
         plans["outcome"]["p_want_votes"] = p_wanted(model_plan["p_adopted"], want)
-    after_rival = None
-    rival_choice = np.full(len(candidates), np.nan)
+    after_rival, rival_choice, leader = None, np.full(len(candidates), np.nan), None
     if rival is not None:
-        b, rival_side = _rival_response(
+        b, rival_side, rival_choice, plans["rival"] = _rival_plan(
             scenario, a, side, rival=rival, budget=rival_budget, grid=grid, reach=reach,
             call_cost=call_cost, variant=variant, n_draws=n_draws, seed=seed,
-            calibration=calibration, where=where,
+            calibration=calibration, where=where, iso3=iso3, plan=plan,
         )  # fmt: skip
         after_rival = rival_side.bought
-        rival_iso3 = [setup.iso3[j] for j in rival_side.candidates]
-        position = {c: k for k, c in enumerate(rival_iso3)}
-        rival_choice = np.array(
-            [rival_side.choice[position[c]] if c in position else np.nan for c in iso3]
-        )
-        moved_b = (after_rival - rival_side.base).mean(axis=0)[rival_side.candidates] @ b.ask.m
-        offers = {
-            rival_iso3[j]: float(rival_side.choice[j])
-            for j in np.flatnonzero(~np.isnan(rival_side.choice))
-        }
-        plans["rival"] = {
-            **plan(after_rival, ~np.isnan(choice), side.allocation.cost),
-            "rival_event": rival,
-            "rival": b.written.principal or "",
-            "rival_acts": list(b.written.acts),
-            "rival_budget": rival_side.budget,
-            "rival_spend": rival_side.allocation.cost,
-            "rival_compliance_gain": float(moved_b.sum()),
-            "rival_offers": offers,
-        }
-    leader = None
-    if anticipate and rival is not None:
-        contest_solved, contest_plans = _contest_plans(
-            scenario, a, b, budget_a=side.budget, budget_b=rival_side.budget, reach=reach,
-            call_cost=call_cost, seed=seed, rule=rule,
-        )  # fmt: skip
-        plans.update(contest_plans)
-        offered = np.concatenate([[np.nan], contest_solved.grid])
-        oa, ob = contest_solved.leader
-        leader = np.stack([offered[oa[candidates]], offered[ob[candidates]]], axis=1)
-    frontier = side.allocation.path.copy()
-    frontier.insert(1, "credibility", grid[frontier["option"].to_numpy(dtype=np.int64)])
-    frontier = frontier.drop(columns="option").rename(columns={"member": "iso3"})
-    first_row = {"iso3": "", "credibility": np.nan, "cost_step": 0.0, "gain_step": 0.0,
-                 "rate": np.nan, "cost": 0.0, "gain": side.start, "taken": True}  # fmt: skip
-    frontier = pd.concat([pd.DataFrame([first_row]), frontier], ignore_index=True)
-    frontier.insert(0, "step", np.arange(len(frontier)))
+        if anticipate:
+            contest_solved, contest_plans = _contest_plans(
+                scenario, a, b, budget_a=side.budget, budget_b=rival_side.budget, reach=reach,
+                call_cost=call_cost, seed=seed, rule=rule,
+            )  # fmt: skip
+            plans.update(contest_plans)
+            offered = np.concatenate([[np.nan], contest_solved.grid])
+            oa, ob = contest_solved.leader
+            leader = np.stack([offered[oa[candidates]], offered[ob[candidates]]], axis=1)
     return Purchase(
         scenario=scenario.name,
         variant=variant,
@@ -449,13 +463,64 @@ def buy_votes(
         outcome=outcome_choice,
         after_rival=None if after_rival is None else after_rival[:, candidates].mean(axis=0),
         in_scenario=named,
-        frontier=frontier,
-        plans=plans,
+        frontier=_frontier(side, grid),
+        plans=Plans(**plans),
         draws=n_draws,
         seed=seed,
         scenario_sha256=scenario.sha256,
         calibration_sha256=setup.bundle.sha256,
     )
+
+
+def _rival_plan(
+    scenario: Scenario,
+    a: Any,
+    side: _Side,
+    *,
+    iso3: tuple[str, ...],
+    plan: Any,
+    **response: Any,
+) -> tuple[Any, _Side, FloatArray, Plan]:
+    """The rival's answer to the patron's allocation `side` (:func:`_rival_response`): its
+    answers, its side, its offer to each of the patron's candidates `iso3` (NaN: none) and the
+    ``rival`` plan, the assembly after both buyers.
+    """
+    b, rival_side = _rival_response(scenario, a, side, **response)
+    rival_iso3 = [a.setup.iso3[j] for j in rival_side.candidates]
+    position = {c: k for k, c in enumerate(rival_iso3)}
+    rival_choice = np.array(
+        [rival_side.choice[position[c]] if c in position else np.nan for c in iso3]
+    )
+    moved_b = (rival_side.bought - rival_side.base).mean(axis=0)[rival_side.candidates] @ b.ask.m
+    offers = {
+        rival_iso3[j]: float(rival_side.choice[j])
+        for j in np.flatnonzero(~np.isnan(rival_side.choice))
+    }
+    rival_plan = {
+        **plan(rival_side.bought, ~np.isnan(side.choice), side.allocation.cost),
+        "rival_event": response["rival"],
+        "rival": b.written.principal or "",
+        "rival_acts": list(b.written.acts),
+        "rival_budget": rival_side.budget,
+        "rival_spend": rival_side.allocation.cost,
+        "rival_compliance_gain": float(moved_b.sum()),
+        "rival_offers": offers,
+    }
+    return b, rival_side, rival_choice, rival_plan
+
+
+def _frontier(side: _Side, grid: FloatArray) -> pd.DataFrame:
+    """The path of the patron's allocation, one row per step from nothing asked: the member,
+    the credibility offered, the step's cost and gain, and their running sums.
+    """
+    frontier = side.allocation.path.copy()
+    frontier.insert(1, "credibility", grid[frontier["option"].to_numpy(dtype=np.int64)])
+    frontier = frontier.drop(columns="option").rename(columns={"member": "iso3"})
+    first_row = {"iso3": "", "credibility": np.nan, "cost_step": 0.0, "gain_step": 0.0,
+                 "rate": np.nan, "cost": 0.0, "gain": side.start, "taken": True}  # fmt: skip
+    frontier = pd.concat([pd.DataFrame([first_row]), frontier], ignore_index=True)
+    frontier.insert(0, "step", np.arange(len(frontier)))
+    return frontier
 
 
 @dataclass(frozen=True)
@@ -493,8 +558,8 @@ def _solve_side(
 ) -> _Side:
     """Steps 1-3 of the module docstring for the buyer of `a` (a :func:`ask_answers`), replayed by
     `replays` (default: of ``a.setup``, the event reaching every member) against `base`
-    (default ``a.base``)."""
-
+    (default ``a.base``).
+    """
     replays = Replays(a.setup, seed) if replays is None else replays
     setup = replays.setup
     base = a.base if base is None else base
@@ -587,7 +652,8 @@ def _outcome_plan(
     """The outcome buyer's allocation (:func:`buy_outcome`), or the vote-counting one (whose
     plan is `votes`) if that gives the wanted outcome more, as credibilities per candidate (NaN:
     not asked) and its plan (the assembly, the offers, the probability of the wanted outcome,
-    which buyer it is)."""
+    which buyer it is).
+    """
     tables = side.tables
     if tables is None:
         raise ValueError("the side was solved without keep_tables")
@@ -635,8 +701,8 @@ def _rival_response(
 ) -> tuple[Any, _Side]:
     """The rival's best response to the patron's allocation (Groseclose & Snyder's second
     buyer): with the patron's offers fixed as allocated, the rival's event reaching every
-    member at each credibility, and its budget spent by the cheapest expected vote gain."""
-
+    member at each credibility, and its budget spent by the cheapest expected vote gain.
+    """
     b = ask_answers(scenario, rival, variant=variant, n_draws=n_draws, seed=seed,
                  calibration=calibration)  # fmt: skip
     if b.written.principal == a.written.principal:
@@ -673,8 +739,8 @@ def _contest_plans(
 ) -> tuple[Contest, dict[str, dict[str, Any]]]:
     """Replay every pair of the two buyers' options on :data:`CONTEST_GRID` (each event to
     every member, or not sent), solve the contest (:func:`solve_contest`) and describe the
-    naive and the anticipating allocations with their exact tallies."""
-
+    naive and the anticipating allocations with their exact tallies.
+    """
     grid = np.asarray(CONTEST_GRID)
     setup = b.setup  # the rival's event to every member; the patron's replaced below
     events = (a.written.id, b.written.id)
@@ -751,7 +817,8 @@ def _scenario_spend(
     a: Any, candidates: IntArray, named: BoolArray, call_cost: float, threat: bool
 ) -> float:
     """Expected cost of the event as the scenario writes it: a call to each member it names,
-    plus its credibility (drawn from its prior) times need, on expected defiance for a threat."""
+    plus its credibility (drawn from its prior) times need, on expected defiance for a threat.
+    """
     cols = {int(j): k for k, j in enumerate(a.ask.targets)}
     picked = candidates[named]
     if len(picked) == 0:

@@ -27,6 +27,7 @@ import pandas as pd
 
 from sim.core.absence import carry_presence
 from sim.core.acts import DIMENSIONS, ISSUE_CODES
+from sim.core.seeds import DEFAULT_SEED
 from sim.estimate.titles import loose_titles, text_keys
 from sim.estimate.validate import held_out_tremble
 from sim.estimate.window import (
@@ -41,7 +42,6 @@ from sim.io.bundles import bundle_from_frames
 from sim.io.errors import DataError, ScenarioError
 from sim.io.registry import load_members
 from sim.io.scenario import parse_scenario
-from sim.run.prepare import DEFAULT_SEED
 from sim.run.replay import ReplayResult, replay
 
 __all__ = ["Forecaster", "check_members", "forecast_batch", "read_batch"]
@@ -110,7 +110,8 @@ class Forecaster:
 
     def tremble(self, dimension: str, date: dt.date) -> dict[str, Any]:
         """The (cached) tremble for forecasts on `dimension` from the window of `date`: measured
-        on the last complete year before the window's end, predicted from the years before it."""
+        on the last complete year before the window's end, predicted from the years before it.
+        """
         _, end = self.window(date)
         year = (end - pd.Timedelta(days=1)).year - 1
         key = (dimension, year)
@@ -138,7 +139,8 @@ class Forecaster:
         around `like`'s by the spread of the window's new texts, and each member's act on
         `like` counts as its earlier position on another text (``[item] new_text``, ``[previous]
         same_text = false`` of a scenario file). Members in `no_vote` have lost their vote
-        (Charter Art. 19, as the forecaster knows it): absent with probability 1."""
+        (Charter Art. 19, as the forecaster knows it): absent with probability 1.
+        """
         date = pd.Timestamp(date).date()
         # The scenario's focal line and members' sections: a bad code fails before the fit.
         focal_line, no_vote_sections = _focal_line(focal, date), _no_vote_sections(no_vote, date)
@@ -173,8 +175,8 @@ class Forecaster:
     def same_text(self, title: str, date: dt.date | str) -> int | None:
         """The last whole-text roll call before `date` whose title is `title` (case,
         punctuation, spacing and the UN library's ": resolution / adopted by the General
-        Assembly" aside: :func:`sim.estimate.titles.loose_titles`), or None."""
-
+        Assembly" aside: :func:`sim.estimate.titles.loose_titles`), or None.
+        """
         rc = self.data.roll_calls
         text = loose_titles(text_keys(rc))
         key = loose_titles(pd.Series([title])).iloc[0]
@@ -203,7 +205,8 @@ class Forecaster:
         is a new text: every parameter draw takes its item from one of the window's first votes
         of texts, drawn with weights that grow with how alike the titles are (``[item] by_title``,
         :mod:`sim.estimate.titles`), `issue`'s first votes only if given: the predictive ``sim
-        validate`` scores for new texts."""
+        validate`` scores for new texts.
+        """
         date = pd.Timestamp(date).date()
         # The scenario's focal line and members' sections: a bad code fails before the fit.
         focal_line, no_vote_sections = _focal_line(focal, date), _no_vote_sections(no_vote, date)
@@ -234,7 +237,8 @@ class Forecaster:
 
 def _focal_line(focal: Sequence[str], date: dt.date) -> str:
     """The ``focal = [...]`` line of a forecast's scenario (empty without `focal`); the codes
-    are checked against the members on `date`, the error naming ``--focal``."""
+    are checked against the members on `date`, the error naming ``--focal``.
+    """
     if not focal:
         return ""
 
@@ -252,7 +256,8 @@ def check_members(
     date: dt.date | str, *, focal: Sequence[str] = (), no_vote: Sequence[str] = ()
 ) -> None:
     """Raise :class:`ScenarioError` (naming ``--focal`` or ``--no-vote``) if a code is not a
-    UN member on `date`: what a forecast checks first, here without the data."""
+    UN member on `date`: what a forecast checks first, here without the data.
+    """
     try:
         day = pd.Timestamp(date).date()
     except ValueError as exc:
@@ -264,7 +269,8 @@ def check_members(
 def _no_vote_sections(no_vote: Sequence[str], date: dt.date) -> str:
     """The ``[members.X] no_vote = true`` sections of a forecast's scenario for the members
     the forecaster says have lost their vote; the codes are checked against the members on
-    `date`, the error naming ``--no-vote``."""
+    `date`, the error naming ``--no-vote``.
+    """
     if not no_vote:
         return ""
 
@@ -296,7 +302,8 @@ def _forecast_toml(
     """A forecast's scenario: no events, the resolution on `date`, and `relations` (its
     ``[item]`` and ``[previous]`` sections); `focal` is its focal line (:func:`_focal_line`),
     `members` its members' sections (:func:`_no_vote_sections`).
-    Strings arrive quoted (JSON strings are valid TOML basic strings)."""
+    Strings arrive quoted (JSON strings are valid TOML basic strings).
+    """
     return f"""schema = 1
 name = "forecast"
 title = {heading}
@@ -353,7 +360,8 @@ def _scenario_toml(
     members: str = "",
 ) -> str:
     """A scenario with no events: the next vote on `row`'s agenda item (another text on the same
-    question with `new_text`)."""
+    question with `new_text`).
+    """
     q = json.dumps
     symbol = str(row.get("symbol") or f"rcid:{rcid}")
     title = str(row.get("title") or row.get("descr") or symbol)
@@ -388,7 +396,8 @@ class BatchRow:
 def read_batch(path: Path) -> list[BatchRow]:
     """Read a batch CSV with columns ``name,date`` and ``like`` or ``title`` (one of them per
     row), optionally ``new_text`` (true or false, default false; with ``like``) and ``issue``
-    (an issue code, default all; with ``title``); errors name the file, row and column."""
+    (an issue code, default all; with ``title``); errors name the file, row and column.
+    """
     rows = []
     try:
         with Path(path).open(newline="", encoding="utf-8") as handle:
@@ -405,6 +414,8 @@ def read_batch(path: Path) -> list[BatchRow]:
                 rows.append(_batch_row(path, i, raw))
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read the batch file ({exc.strerror})") from exc
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: not a CSV file ({exc})") from exc
     names = [r.name for r in rows]
     if len(set(names)) != len(names):
         raise ScenarioError(f"{path}: name: every row needs its own name")
@@ -418,8 +429,12 @@ def _batch_row(path: Path, i: int, raw: dict[str, str | None]) -> BatchRow:
         return (raw.get(key) or "").strip()
 
     name = cell("name")
-    if not name or "/" in name or name.startswith("."):
-        raise ScenarioError(f"{path}: row {i}: name: expected a folder name; got {name!r}")
+    # A folder name, as short as a file system takes with room to spare, never a path.
+    if not name or "/" in name or name.startswith(".") or len(name) > 100 or not name.isprintable():
+        raise ScenarioError(
+            f"{path}: row {i}: name: expected a folder name (at most 100 printable characters, "
+            f"no /, not starting with .); got {name[:80]!r}"
+        )
     try:
         date = dt.date.fromisoformat(cell("date"))
     except ValueError as exc:
@@ -462,7 +477,8 @@ def forecast_batch(
 ) -> list[Path]:
     """Forecast every row into ``out/<name>/``, skipping rows already written (resumable);
     `focal` members get their own entries in each ``summary.json``; `no_vote` members are
-    absent in every forecast."""
+    absent in every forecast.
+    """
     written = []
     for row in rows:
         target = Path(out) / row.name

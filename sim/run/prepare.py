@@ -1,16 +1,19 @@
-"""Build a replay's arrays from a scenario and its bundle (:func:`build_setup`).
+"""Prepare a replay: a scenario and its calibration bundle in, a :class:`sim.model.setup.Setup` out.
 
-Members, their calibrated parameters drawn per draw, the item, the earlier public acts and their
-persistence costs, the deal's draws (value of support, evasion, readings of absence by kind of
-ask, the camps' scale: :func:`_deal_draws`), the cited asks as :class:`sim.model.setup.AskSpec`
-arrays, and the standing camps (:mod:`sim.estimate.camps`), all in one
-:class:`sim.model.setup.Setup`; plus the patron's choice of the addressees a source did not name
-(:func:`complete_addressees`).
+:func:`build_setup` reads the scenario's variant and the bundle, places the resolution on its
+dimension (the ``[item] like`` roll call, the committee tally, or the texts its title resembles),
+draws every uncertain parameter from its own named stream (:func:`sim.core.seeds.named_stream`):
+the deal's draws (value of support, evasion, readings of absence by kind of ask, the camps'
+scale), turns each event of the timeline into an :class:`sim.model.setup.AskSpec`, and adds the
+standing camps (:mod:`sim.estimate.camps`); an event whose sources name only some of its
+addressees has the rest picked by the patron's best response (:func:`complete_addressees`). No
+calibration is made here: :func:`sim.run.replay.prepare` resolves the bundle first
+(:func:`sim.run.calibrate.resolve_calibration`).
+"""
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,13 +24,14 @@ import pandas as pd
 from scipy.special import expit, logit
 
 from sim.core.absence import ambivalence
-from sim.core.acts import ABSENT, ACTS, FloatArray, IntArray
+from sim.core.acts import ABSENT, ACTS, BoolArray, FloatArray, IntArray
 from sim.core.choice import principal_weight, reading
 from sim.core.persistence import (
     conditional_vote_log_probs_on_draws,
     shock_correlation,
     vote_log_probs,
 )
+from sim.core.seeds import DEFAULT_SEED, named_stream
 from sim.estimate.camps import Camp, standing_camps
 from sim.estimate.deal import CAMP_SCALE, READING, SUPPORT_VALUE
 from sim.estimate.ideal_points import fit_item_to_tally
@@ -38,16 +42,6 @@ from sim.io.scenario import Event, Prior, Scenario, Variant, load_scenario, sele
 from sim.model.assembly import Replays
 from sim.model.members import MemberSpec
 from sim.model.setup import FIRM, AskSpec, Setup
-
-#: The root seed when none is given: the date of the ICJ vote (30 Dec 2022). Every quantity
-#: draws from its own stream keyed by its name (:func:`_stream`).
-DEFAULT_SEED = 20221230
-
-
-def _stream(seed: int, key: str) -> np.random.Generator:
-    """A generator for one named quantity: draws of one parameter never shift another's."""
-    word = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little")
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(word,)))
 
 
 def _members(scenario: Scenario) -> tuple[MemberSpec, ...]:
@@ -81,7 +75,8 @@ def _members(scenario: Scenario) -> tuple[MemberSpec, ...]:
 
 def _member_parameters(bundle: Bundle, iso3: list[str]) -> tuple[pd.DataFrame, list[str]]:
     """Calibrated parameters in member order; members the calibration never saw get the
-    population's mean and spread (and a note)."""
+    population's mean and spread (and a note).
+    """
     table = bundle.members.reindex(iso3)
     missing = table.index[table["ideal_point"].isna()].tolist()
     notes = []
@@ -100,7 +95,8 @@ def _member_parameters(bundle: Bundle, iso3: list[str]) -> tuple[pd.DataFrame, l
 
 def committee_acts(scenario: Scenario) -> dict[str, str]:
     """The acts the scenario names on record in its committee vote (ISO3 -> act); empty
-    without a committee."""
+    without a committee.
+    """
     committee = scenario.spec.committee
     if committee is None:
         return {}
@@ -115,7 +111,8 @@ def event_targets(
     known: dict[str, str],
 ) -> list[str]:
     """The members an ask or threat reaches: its selectors resolved on the scenario's members,
-    sorted, without the principal itself (nobody lobbies itself)."""
+    sorted, without the principal itself (nobody lobbies itself).
+    """
     blocs = {m.iso3: m.blocs for m in members}
     groups = {m.iso3: m.un_group for m in members}
     picked = {
@@ -148,7 +145,6 @@ def _committee_item(
     c: Any, bundle: Bundle, params: pd.DataFrame, known: dict[str, str]
 ) -> dict[str, float]:
     """The item fitted to the committee `c`'s tally and named acts (:func:`_item`)."""
-
     tally = {
         "yes": c.tally.yes,
         "no": c.tally.no,
@@ -158,7 +154,7 @@ def _committee_item(
     fitted = fit_item_to_tally(
         params[["ideal_point", "participation"]], tally, prior_item=bundle.item, known_acts=known
     )
-    item = {k: float(fitted[k]) for k in ("discrimination", "cut_abstain", "cut_yes", "presence")}
+    item = {k: float(fitted[k]) for k in ITEM_KEYS}
     item["presence"] = _presence_for_absences(
         params, item, gamma=bundle.absence["gamma"], known=known, absent=c.tally.not_voting
     )
@@ -174,7 +170,8 @@ def _presence_for_absences(
     absent: int,
 ) -> float:
     """The roll call's presence effect at which the expected number of absent members, under
-    strategic absence, equals the committee's count (named voters are known to be present)."""
+    strategic absence, equals the committee's count (named voters are known to be present).
+    """
     from scipy.optimize import brentq
     from scipy.special import expit
 
@@ -235,74 +232,25 @@ def build_setup(
     members = _members(scenario)
     iso3 = [m.iso3 for m in members]
     params, notes = _member_parameters(bundle, iso3)
-    for event_id, chosen in picked.items():
-        if not chosen:  # the sources name every addressee
-            continue
-        e = next(e for e in events if e.id == event_id)
-        notes.append(
-            f"{event_id}: the {len(chosen)} addressees its sources do not name, picked by "
-            f"{spec.principals[e.principal or ''].name}'s best response: {', '.join(chosen)}"
-        )
+    notes += _picked_notes(picked, events, spec.principals)
     item, known = _item(scenario, bundle, params)
     by_title = None  # per draw, the earlier text the resolution is like (``[item] by_title``)
     if spec.item.by_title and spec.committee is None:
         item, by_title, note = _title_item_draws(scenario, bundle, n_draws, seed)
         notes.append(note)
-    n = len(iso3)
 
     def normal(key: str, mean: Any, sd: Any) -> FloatArray:
-        z = _stream(seed, key).standard_normal((n_draws, np.size(mean)))
-        return np.asarray(mean, float)[None, :] + np.asarray(sd, float)[None, :] * z
+        return _normal_draws(seed, n_draws, key, mean, sd)
 
     x = normal("ideal_point", params["ideal_point"], params["ideal_point_se"])
     rho = normal("participation", params["participation"], params["participation_se"])
-    groups = sorted({m.un_group for m in members})
-    if spec.model.bloc_shock_sd is not None:
-        shock_sd = spec.model.bloc_shock_sd.sample(n_draws, rng=_stream(seed, "bloc_shock_sd"))
-    else:
-        tau = bundle.group_shock
-        shock_sd = np.abs(normal("bloc_shock_sd", [tau["tau"]], [tau["tau_se"]])[:, 0])
-    shocks = _stream(seed, "bloc_shock").standard_normal((n_draws, len(groups))) * shock_sd[:, None]
-    member_group = np.array([groups.index(m.un_group) for m in members])
-    beta = np.asarray(item["discrimination"], dtype=float)  # scalar, or (draw, 1) by title
-    steep = np.abs(beta) > 1e-9
-    eta_shift = np.where(steep, shocks[:, member_group] / np.where(steep, beta, 1.0), 0.0)
-    if spec.item.new_text:
-        # A different text sits somewhere around its like: one shift of the item per draw, with
-        # the spread of the window's new texts (a shift of the item is minus one of everyone).
-        spread = float(bundle.meta["item"].get("new_text_location_sd", float("nan")))
-        if not np.isfinite(spread):
-            raise DataError(
-                f"{scenario.path or spec.name}: item.new_text: the calibration has no spread "
-                f"of new texts; run `sim calibrate` on this scenario"
-            )
-        eta_shift = eta_shift + normal("item.new_text", [0.0], [spread])  # (draw, 1)
-    available = np.ones((n, len(ACTS)), dtype=bool)
-    for member, acts in principal_acts(spec.principals, events).items():
-        if member in iso3:
-            i = iso3.index(member)
-            available[i] = [act in acts for act in ACTS]
-            notes.append(
-                f"{member} asks others for {' or '.join(a for a in ACTS if a in acts)} and votes "
-                f"so itself (its calibrated odds over those acts)"
-            )
-    for i, m in enumerate(members):
-        if m.no_vote:
-            available[i] = False
-            available[i, ABSENT] = True
+    eta_shift = _policy_shift(scenario, bundle, members, item, n_draws=n_draws, seed=seed)
+    available, own_notes = _available_acts(spec.principals, events, members)
+    notes += own_notes
 
-    previous = previous_codes(bundle.members, iso3)
     pers = bundle.persistence
-    gap = np.zeros(n)  # years from each member's previous public act to the vote
     vote_day = pd.Timestamp(spec.resolution.date)
-    if bundle.meta.get("previous_date"):
-        gap[:] = (vote_day - pd.Timestamp(bundle.meta["previous_date"])).days / 365.25
-        if spec.previous is not None and not spec.previous.same_text:
-            gap[:] = np.maximum(gap, 1.0)  # another text: as much as next session's version
-    for member, act in known.items():
-        i = iso3.index(member)
-        previous[i] = ACTS.index(act)
-        gap[i] = (vote_day - pd.Timestamp(spec.committee.date)).days / 365.25  # type: ignore[union-attr]
+    previous, gap = _previous_acts(spec, bundle, iso3, known)
     correlation = shock_correlation(
         gap, tau=pers.get("tau", float("inf")), power=pers.get("power", 1.0)
     )
@@ -429,6 +377,118 @@ def _camp_specs(camps: list[Camp], iso3: list[str], n_draws: int, date: str) -> 
     return out
 
 
+def _policy_shift(
+    scenario: Scenario,
+    bundle: Bundle,
+    members: Sequence[MemberSpec],
+    item: dict[str, Any],
+    *,
+    n_draws: int,
+    seed: int,
+) -> FloatArray:
+    """Per draw and member, the shift of the latent policy position the vote's common shocks
+    make (MODEL.md §5): the member's UN regional group's shock, in units of the item's
+    discrimination, and for a new text one shift of the item per draw.
+    """
+    spec = scenario.spec
+    groups = sorted({m.un_group for m in members})
+    if spec.model.bloc_shock_sd is not None:
+        shock_sd = spec.model.bloc_shock_sd.sample(n_draws, rng=named_stream(seed, "bloc_shock_sd"))
+    else:
+        tau = bundle.group_shock
+        shock_sd = np.abs(
+            _normal_draws(seed, n_draws, "bloc_shock_sd", [tau["tau"]], [tau["tau_se"]])[:, 0]
+        )
+    shocks = named_stream(seed, "bloc_shock").standard_normal((n_draws, len(groups)))
+    shocks = shocks * shock_sd[:, None]
+    member_group = np.array([groups.index(m.un_group) for m in members])
+    beta = np.asarray(item["discrimination"], dtype=float)  # scalar, or (draw, 1) by title
+    steep = np.abs(beta) > 1e-9
+    eta_shift = np.where(steep, shocks[:, member_group] / np.where(steep, beta, 1.0), 0.0)
+    if spec.item.new_text:
+        # A different text sits somewhere around its like: one shift of the item per draw, with
+        # the spread of the window's new texts (a shift of the item is minus one of everyone).
+        spread = float(bundle.meta["item"].get("new_text_location_sd", float("nan")))
+        if not np.isfinite(spread):
+            raise DataError(
+                f"{scenario.path or spec.name}: item.new_text: the calibration has no spread "
+                f"of new texts; run `sim calibrate` on this scenario"
+            )
+        eta_shift = eta_shift + _normal_draws(
+            seed, n_draws, "item.new_text", [0.0], [spread]
+        )  # (draw, 1)
+    return eta_shift
+
+
+def _normal_draws(seed: int, n_draws: int, key: str, mean: Any, sd: Any) -> FloatArray:
+    """Draws ``(n_draws, len(mean))`` of independent normals around `mean` with sds `sd`, from
+    the stream named `key`.
+    """
+    z = named_stream(seed, key).standard_normal((n_draws, np.size(mean)))
+    return np.asarray(mean, float)[None, :] + np.asarray(sd, float)[None, :] * z
+
+
+def _picked_notes(
+    picked: dict[str, tuple[str, ...]], events: Sequence[Event], principals: Any
+) -> list[str]:
+    """A note per event whose unnamed addressees the patron's best response picked."""
+    notes = []
+    for event_id, chosen in picked.items():
+        if not chosen:  # the sources name every addressee
+            continue
+        e = next(e for e in events if e.id == event_id)
+        notes.append(
+            f"{event_id}: the {len(chosen)} addressees its sources do not name, picked by "
+            f"{principals[e.principal or ''].name}'s best response: {', '.join(chosen)}"
+        )
+    return notes
+
+
+def _available_acts(
+    principals: Any, events: Sequence[Event], members: Sequence[MemberSpec]
+) -> tuple[BoolArray, list[str]]:
+    """Which acts each member can take, shape (member, act): a member that is itself a
+    principal votes among the acts it asks of others; a member without its vote (Art. 19) is
+    absent. With a note per principal member.
+    """
+    iso3 = [m.iso3 for m in members]
+    available = np.ones((len(members), len(ACTS)), dtype=bool)
+    notes = []
+    for member, acts in principal_acts(principals, events).items():
+        if member in iso3:
+            i = iso3.index(member)
+            available[i] = [act in acts for act in ACTS]
+            notes.append(
+                f"{member} asks others for {' or '.join(a for a in ACTS if a in acts)} and votes "
+                f"so itself (its calibrated odds over those acts)"
+            )
+    for i, m in enumerate(members):
+        if m.no_vote:
+            available[i] = False
+            available[i, ABSENT] = True
+    return available, notes
+
+
+def _previous_acts(
+    spec: Any, bundle: Bundle, iso3: list[str], known: dict[str, str]
+) -> tuple[IntArray, FloatArray]:
+    """Each member's previous public act on the text (the ``[previous]`` roll call, or its
+    committee act where reported) and the years from it to the vote.
+    """
+    previous = previous_codes(bundle.members, iso3)
+    gap = np.zeros(len(iso3))  # years from each member's previous public act to the vote
+    vote_day = pd.Timestamp(spec.resolution.date)
+    if bundle.meta.get("previous_date"):
+        gap[:] = (vote_day - pd.Timestamp(bundle.meta["previous_date"])).days / 365.25
+        if spec.previous is not None and not spec.previous.same_text:
+            gap[:] = np.maximum(gap, 1.0)  # another text: as much as next session's version
+    for member, act in known.items():
+        i = iso3.index(member)
+        previous[i] = ACTS.index(act)
+        gap[i] = (vote_day - pd.Timestamp(spec.committee.date)).days / 365.25
+    return previous, gap
+
+
 def _title_log_votes(
     mixture: dict[str, Any],
     index: IntArray,
@@ -475,7 +535,8 @@ def _title_item_draws(
 
     The draws are stratified (one uniform offset, ``n_draws`` evenly spaced points of the
     weights' cumulative sum), then shuffled, from the stream ``item.by_title``: each text gets
-    its share of the draws to within one, whatever the seed."""
+    its share of the draws to within one, whatever the seed.
+    """
     mixture = bundle.meta["item"].get("by_title")
     if mixture is None:
         where = scenario.path or scenario.spec.name
@@ -486,7 +547,7 @@ def _title_item_draws(
     weights = np.asarray(mixture["weight"], dtype=float)
     cdf = np.cumsum(weights)
     cdf[-1] = 1.0
-    rng = _stream(seed, "item.by_title")
+    rng = named_stream(seed, "item.by_title")
     u = (np.arange(n_draws) + rng.random()) / n_draws
     index = rng.permutation(np.searchsorted(cdf, u, side="right"))
     item = {k: np.asarray(mixture[k], dtype=float)[index][:, None] for k in ITEM_KEYS}
@@ -575,13 +636,13 @@ def _deal_draws(
         camp_scale = joint["camp_scale"]
     else:
         centre, sd = READING.get("mean"), READING.get("sd")
-        z = _stream(seed, "readings").standard_normal((n_draws, 2))
+        z = named_stream(seed, "readings").standard_normal((n_draws, 2))
         readings = expit(centre + sd * z)
-        camp_scale = CAMP_SCALE.sample(n_draws, rng=_stream(seed, "camp_scale"))
+        camp_scale = CAMP_SCALE.sample(n_draws, rng=named_stream(seed, "camp_scale"))
     if joint is not None and model.support_value is None and model.evasion is None:
         return joint["support_value"], joint["evasion"], readings, camp_scale, learnt
     if deal is not None and joint is None and model.support_value is None and model.evasion is None:
-        z = _stream(seed, "deal").standard_normal((n_draws, 2))
+        z = named_stream(seed, "deal").standard_normal((n_draws, 2))
         rho = float(np.clip(deal.get("correlation", 0.0), -0.999, 0.999))
         second = rho * z[:, 0] + np.sqrt(1.0 - rho**2) * z[:, 1]
         v, k = deal["support_value"], deal["evasion"]
@@ -595,12 +656,12 @@ def _deal_draws(
     support_prior = model.support_value or (
         _lognormal(deal["support_value"]) if deal is not None else SUPPORT_VALUE
     )
-    support_value = support_prior.sample(n_draws, rng=_stream(seed, "support_value"))
+    support_value = support_prior.sample(n_draws, rng=named_stream(seed, "support_value"))
     evasion_prior = model.evasion or (_lognormal(deal["evasion"]) if deal is not None else None)
     evasion = (
         None
         if evasion_prior is None
-        else evasion_prior.sample(n_draws, rng=_stream(seed, "evasion"))
+        else evasion_prior.sample(n_draws, rng=named_stream(seed, "evasion"))
     )
     source = "scenario [model]" if model.support_value or model.evasion else "literature prior"
     if deal is not None and not (model.support_value and model.evasion):
@@ -618,7 +679,7 @@ def _joint_deal_draws(
     names = deal["names"]
     cov = np.asarray(deal["covariance"], dtype=float)
     root = np.linalg.cholesky(cov + 1e-12 * np.eye(len(names)))
-    z = _stream(seed, "deal").standard_normal((n_draws, len(names))) @ root.T
+    z = named_stream(seed, "deal").standard_normal((n_draws, len(names))) @ root.T
     out = {}
     for k, name in enumerate(names):
         entry = deal[name]
@@ -649,11 +710,11 @@ def _ask_specs(
         if not targets:
             continue
         idx = np.array([index[t] for t in targets], dtype=np.int64)
-        tie = event.tie.sample(n_draws, rng=_stream(seed, f"event.{event.id}.tie"))
+        tie = event.tie.sample(n_draws, rng=named_stream(seed, f"event.{event.id}.tie"))
         tie = np.broadcast_to(tie[:, None], (n_draws, len(idx))).copy()
         if event.offer is not None:
             cred = event.offer.credibility.sample(
-                n_draws, rng=_stream(seed, f"event.{event.id}.credibility")
+                n_draws, rng=named_stream(seed, f"event.{event.id}.credibility")
             )
             need = np.array([members[i].needs.get(event.offer.kind, 0.0) for i in idx])
             offer = cred[:, None] * need[None, :]
@@ -707,8 +768,8 @@ def ask_answers(
     scenario: Scenario, event: str, *, variant: str, n_draws: int, seed: int, calibration: Any
 ) -> AskAnswers:
     """Replay `variant` with `event` reaching every member and with it reaching none (MODEL.md
-    §4, step 1 of the module docstring) and rank the candidates by their gain."""
-
+    §4, step 1 of the module docstring) and rank the candidates by their gain.
+    """
     where = f"{scenario.path or scenario.name}"
     events = scenario.events(variant)
     written = next((e for e in events if e.id == event), None)
@@ -810,7 +871,8 @@ def _reduced(
     scenario: Scenario, variant: str, events: list[Any], *, description: str | None = None
 ) -> Scenario:
     """`scenario` with only `variant`, whose events (already resolved) are `events`; the
-    variant keeps its description unless one is given."""
+    variant keeps its description unless one is given.
+    """
     if description is None:
         declared = scenario.spec.variants.get(variant)
         description = declared.description if declared else ""

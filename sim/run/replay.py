@@ -20,6 +20,7 @@ summary for comparison after everything is computed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -30,15 +31,25 @@ import pandas as pd
 import xarray as xr
 
 from sim.core.acts import ACTS, FloatArray
+from sim.core.seeds import DEFAULT_SEED
 from sim.core.tally import Tally, decision_rule
 from sim.io.bundles import Bundle
 from sim.io.plots import plot_member_odds, plot_tally
-from sim.io.results import csv_text, describe, git_commit, json_text, package_versions, write_run
+from sim.io.results import (
+    csv_text,
+    describe,
+    describe_html,
+    git_commit,
+    json_text,
+    package_versions,
+    tally_text,
+    write_run,
+)
 from sim.io.scenario import Scenario, load_scenario
 from sim.model.assembly import AssemblyModel
 from sim.model.setup import Setup
 from sim.run.calibrate import resolve_calibration
-from sim.run.prepare import DEFAULT_SEED, build_setup
+from sim.run.prepare import build_setup
 
 __all__ = ["ReplayResult", "prepare", "replay"]
 
@@ -51,7 +62,8 @@ TALLY_WORKERS = 2
 
 def _item_summary(s: Setup) -> dict[str, Any]:
     """The item for summary.json: its parameters, or, drawn by title, the mixture's largest
-    weights (the whole mixture is in the calibration)."""
+    weights (the whole mixture is in the calibration).
+    """
     mixture = s.bundle.meta["item"].get("by_title")
     if not (s.scenario.spec.item.by_title and s.scenario.spec.committee is None and mixture):
         return {k: float(v) for k, v in s.item.items()}
@@ -103,11 +115,12 @@ class ReplayResult:
     def __repr__(self) -> str:
         """A short description: scenario, variant, draws, expected tally, P(adopted)."""
         s = self.setup
-        mean = self.tally.mean()
-        counts = "-".join(f"{mean[a]:.1f}" for a in ACTS)
         return (f"<ReplayResult {s.scenario.name}/{s.variant}: {s.n_draws} draws, "
-                f"{len(s.iso3)} members, expected {counts} (yes-no-abstain-absent), "
-                f"P(adopted)={self.tally.prob_pass():.3f}>")  # fmt: skip
+                f"{len(s.iso3)} members, {tally_text(self.tally)}>")  # fmt: skip
+
+    def _repr_html_(self) -> str:
+        """The text summary and the head of the table, for notebooks."""
+        return describe_html(self, self.summary_text())
 
     def summary_text(self) -> str:
         """The replay as text: the focal members' odds and the tally (as ``sim replay`` prints)."""
@@ -122,7 +135,8 @@ class ReplayResult:
     @property
     def members(self) -> pd.DataFrame:
         """One row per member: ``iso3, name, p_yes, p_no, p_abstain, p_absent``, then 90%
-        intervals across draws (``p_yes_q05``, ``p_yes_q95``...) and ``previous_act``."""
+        intervals across draws (``p_yes_q05``, ``p_yes_q95``...) and ``previous_act``.
+        """
         mean = self.odds.mean(axis=0)
         mean = mean / mean.sum(axis=1, keepdims=True)  # exact to rounding: rows sum to 1
         lo, hi = np.quantile(self.odds, INTERVAL, axis=0)
@@ -144,25 +158,37 @@ class ReplayResult:
         """The odds of one member (a row of :attr:`members`)."""
         return self.members.set_index("iso3").loc[iso3]
 
-    def to_xarray(self) -> xr.DataArray:
-        """The odds per draw as a labelled ``DataArray`` (dims draw, member, act)."""
+    def to_xarray(self) -> xr.Dataset:
+        """The run as a labelled ``Dataset``: ``act_probability`` (draw, member, act), the odds
+        per draw (what this returned as a ``DataArray`` before: ``ds["act_probability"]``);
+        ``p_adopted_draw`` (draw); ``tally`` (act, count), the exact pmf of each act's count;
+        ``expected`` (act); the probability of adoption in the attributes.
+        """
         s = self.setup
-        return xr.DataArray(
-            self.odds,
-            dims=("draw", "member", "act"),
-            coords={"member": list(s.iso3), "act": list(ACTS)},
-            name="act_probability",
-            attrs={
-                "units": "probability",
-                "scenario": s.scenario.name,
-                "variant": s.variant,
-                "seed": s.seed,
+        attrs = {"scenario": s.scenario.name, "variant": s.variant, "seed": s.seed}
+        t = self.tally
+        return xr.Dataset(
+            {
+                "act_probability": (
+                    ("draw", "member", "act"), self.odds, {"units": "probability"}
+                ),
+                "p_adopted_draw": ("draw", np.asarray(t.prob_pass_draws), {"units": "probability"}),
+                "tally": (("act", "count"), np.asarray(t.marginals), {"units": "probability"}),
+                "expected": ("act", np.array([t.mean()[a] for a in ACTS])),
             },
-        )
+            coords={
+                "draw": np.arange(s.n_draws),
+                "member": list(s.iso3),
+                "act": list(ACTS),
+                "count": np.arange(t.n_members + 1),
+            },
+            attrs={**attrs, "rule": t.rule.name, "p_adopted": t.prob_pass()},
+        )  # fmt: skip
 
     def deal(self) -> dict[str, Any]:
         """The deal parameters of the run: median and 90% interval across draws of the value of
-        support and the evasion elasticity, and where their priors came from."""
+        support and the evasion elasticity, and where their priors came from.
+        """
         s = self.setup
 
         def spread(x: FloatArray | None) -> dict[str, float]:
@@ -303,19 +329,25 @@ class ReplayResult:
         while rendering leaves no file behind; ``manifest.json``, listing the files, is written
         last (:func:`sim.io.results.write_run`).
         """
-        texts = {
+        figures = self.figures() if plots else {}
+        return write_run(Path(out_dir), self.texts(), self.manifest(), figures=figures)
+
+    def texts(self) -> dict[str, str]:
+        """The replay's tables and summary, rendered: ``members.csv``, ``tally.csv``,
+        ``rounds.csv``, ``summary.json`` (what :meth:`write` writes, in its order).
+        """
+        return {
             "members.csv": csv_text(self.members),
             "tally.csv": csv_text(pd.DataFrame(self.tally.columns())),
             "rounds.csv": csv_text(self.rounds),
             "summary.json": json_text(self.summary()),
         }
-        figures = {}
-        if plots:
-            figures = {
-                "odds.png": partial(plot_member_odds, self),
-                "tally.png": partial(plot_tally, self),
-            }
-        return write_run(Path(out_dir), texts, self.manifest(), figures=figures)
+
+    def figures(self) -> dict[str, Callable[[Path], None]]:
+        """The replay's figures, each a function drawing it to a path: ``odds.png`` and
+        ``tally.png``.
+        """
+        return {"odds.png": partial(plot_member_odds, self), "tally.png": partial(plot_tally, self)}
 
 
 def prepare(
@@ -359,7 +391,6 @@ def replay(
     >>> bool(abs(odds.sum(axis=1) - 1).max() < 1e-9)
     True
     """
-
     setup = prepare(scenario, variant=variant, n_draws=n_draws, seed=seed, calibration=calibration)
     model = AssemblyModel(setup, rng=np.random.default_rng(np.random.SeedSequence(seed)))
     model.run()

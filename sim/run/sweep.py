@@ -18,6 +18,15 @@ the values swept, the expected tally, the probability of adoption) and ``members
 per point and focal member: its odds) are rebuilt from the points' files, so they are the same
 bytes whatever the number of worker processes and however often the sweep was interrupted.
 
+Instead of a grid, a sweep can take a designed experiment (:mod:`sim.run.designs`: SALib's
+Latin hypercube, Sobol' or Morris points over ranges of keys, or a table of points), whose
+results :mod:`sim.run.sensitivity` analyses. Besides the CSV tables, the results are written as a
+labelled xarray Dataset to ``sweep.nc`` (netCDF3, scipy's engine: no extra library; points,
+members and acts as coordinates, the swept keys as variables, the odds with their 90%
+intervals). Points run in this process, in a process pool (``workers``), or on any
+``concurrent.futures``-style executor, e.g. a dask.distributed cluster
+(:mod:`sim.run.executors`): the files are the same bytes whichever.
+
 Examples
 --------
 >>> grid = parse_assignment("model.support_value=1,2.5")
@@ -34,9 +43,8 @@ import hashlib
 import itertools
 import json
 import shutil
-import tomllib
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -45,18 +53,29 @@ from typing import Any
 import pandas as pd
 
 from sim.core.acts import ACTS
+from sim.core.seeds import DEFAULT_SEED
 from sim.io.bundles import load_bundle
 from sim.io.errors import ScenarioError
-from sim.io.results import atomic_write_text, git_commit, package_versions, write_json
-from sim.io.scenario import Scenario, load_scenario, validate_scenario
+from sim.io.netcdf import netcdf_bytes
+from sim.io.results import (
+    atomic_write_bytes,
+    atomic_write_text,
+    git_commit,
+    package_versions,
+    write_json,
+)
+from sim.io.scenario import Scenario, load_scenario, read_scenario_toml, validate_scenario
 from sim.run.calibrate import resolve_calibration
-from sim.run.prepare import DEFAULT_SEED
+from sim.run.designs import Design, design_from_problem, design_from_table, toml_value
+from sim.run.executors import open_executor
+from sim.run.labelled import sweep_dataset
 from sim.run.replay import replay
 
 __all__ = ["Sweep", "grid_from_assignments", "override", "parse_assignment", "run_sweep"]
 
-#: Bumped when the files a sweep writes change meaning (kept in the manifest).
-FORMAT = 1
+#: Bumped when the files a sweep writes change meaning (kept in the manifest). 2: designs, the
+#: focal members' 90% intervals, sweep.nc.
+FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -68,26 +87,37 @@ class Sweep:
     scenario : Path
         The scenario file.
     grid : tuple of (key, values)
-        Dotted keys and their values, in order; the last key varies fastest.
+        Dotted keys and their values, in order; the last key varies fastest. Empty with a
+        `design`.
     variant : str or None
         The variant replayed at every point (default: the scenario's default).
     draws, seed : int
         As for :func:`sim.run.replay.replay`; the same at every point.
     calibration : Path or None
         Folder of calibration bundles (default: the committed ones).
+    design : Design or None
+        The points of a designed experiment (:mod:`sim.run.designs`) instead of a grid.
     """
 
     scenario: Path
-    grid: tuple[tuple[str, tuple[Any, ...]], ...]
+    grid: tuple[tuple[str, tuple[Any, ...]], ...] = ()
     variant: str | None = None
     draws: int = 1000
     seed: int = DEFAULT_SEED
     calibration: Path | None = None
+    design: Design | None = None
     _raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not self.grid:
-            raise ScenarioError("sweep: give at least one key to vary (KEY=VALUE,VALUE,...)")
+        """Check the grid or design and the draws, and read the base scenario file (its size and
+        nesting checked), before anything runs.
+        """
+        if self.design is not None and self.grid:
+            raise ScenarioError("sweep: give either a grid (--set) or a design (--param), not both")
+        if not self.grid and self.design is None:
+            raise ScenarioError(
+                "sweep: give at least one key to vary (--set KEY=V1,V2,... or --param KEY=LOW:HIGH)"
+            )
         for key, values in self.grid:
             if not values:
                 raise ScenarioError(f"sweep: {key}: expected at least one value")
@@ -96,18 +126,69 @@ class Sweep:
             raise ScenarioError(f"sweep: each key may be swept once; got {keys}")
         if self.draws < 1:
             raise ScenarioError(f"sweep: draws must be at least 1; got {self.draws}")
-        try:
-            raw = tomllib.loads(Path(self.scenario).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ScenarioError(f"{self.scenario}: cannot read the scenario file ({exc})") from exc
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ScenarioError(f"{self.scenario}: not valid TOML: {exc}") from exc
+        raw, _ = read_scenario_toml(self.scenario)  # size cap, byte-order mark, nesting depth
         self._raw.update(raw)
+
+    @classmethod
+    def from_problem(
+        cls,
+        scenario: str | Path,
+        problem: Mapping[str, Any] | pd.DataFrame | str | Path,
+        *,
+        design: str | None = None,
+        n: int | None = None,
+        **options: Any,
+    ) -> Sweep:
+        """A sweep of `scenario` over a SALib problem or a table of points.
+
+        Parameters
+        ----------
+        scenario : path
+            The scenario file.
+        problem : SALib ``ProblemSpec`` or dict, DataFrame, or path of a CSV file
+            A problem (``names``: dotted keys, ``bounds``: their ranges), sampled with `design`
+            and `n` unless it already holds samples (then `design` says how they were drawn);
+            or a table with one column per dotted key and one row per point.
+        design : {"grid", "lhs", "sobol", "morris"}, optional
+        n : int, optional
+            The design's N (see :func:`sim.run.designs.make_design`).
+        **options
+            ``variant``, ``draws``, ``seed``, ``calibration`` as for :class:`Sweep`; the seed is
+            also SALib's.
+
+        Examples
+        --------
+        >>> plan = Sweep.from_problem(
+        ...     "scenarios/icj_referral_2022.toml",
+        ...     {"names": ["model.support_value"], "bounds": [[1, 20]]},
+        ...     design="lhs", n=4, seed=3,
+        ... )
+        >>> len(plan.points), plan.keys
+        (4, ['model.support_value'])
+        """
+        seed = int(options.get("seed", cls.seed))
+        if isinstance(problem, Mapping):
+            made = design_from_problem(problem, design, n, seed=seed)
+        else:
+            made = design_from_table(problem)
+        return cls(scenario=Path(scenario), design=made, **options)
+
+    @property
+    def keys(self) -> list[str]:
+        """The swept keys, in order."""
+        if self.design is not None:
+            return list(self.design.names)
+        return [key for key, _ in self.grid]
 
     @cached_property
     def points(self) -> list[dict[str, Any]]:
-        """Every combination of values, as ``{key: value}`` in grid order."""
-        keys = [key for key, _ in self.grid]
+        """Every point, as ``{key: value}``.
+
+        The design's rows, or every combination of the grid's values in grid order.
+        """
+        keys = self.keys
+        if self.design is not None:
+            return [dict(zip(keys, row, strict=True)) for row in self.design.values]
         return [
             dict(zip(keys, combo, strict=True))
             for combo in itertools.product(*(values for _, values in self.grid))
@@ -115,13 +196,15 @@ class Sweep:
 
     @property
     def sha256(self) -> str:
-        """Hash of what determines the results: the file's content, grid, variant, draws,
-        seed, and the calibration bundle's content (a resumed sweep refuses a recalibration
-        between its points)."""
+        """Hash of what determines the results.
 
+        The file's content, grid or design, variant, draws, seed, and the calibration bundle's
+        content (a resumed sweep refuses a recalibration between its points).
+        """
         spec = {
             "scenario": self._raw,
             "grid": [[k, list(v)] for k, v in self.grid],
+            "design": self.design.spec() if self.design is not None else None,
             "variant": self.variant,
             "draws": self.draws,
             "seed": self.seed,
@@ -158,7 +241,8 @@ class Sweep:
 def parse_assignment(text: str) -> tuple[str, list[Any]]:
     """``"KEY=V1,V2,..."`` -> ``(KEY, [V1, V2, ...])``; each value is read as a TOML value
     (``0.5``, ``"firm"``, ``{dist = "beta", a = 2, b = 6}``), or kept as text if it is not one
-    (so ``firm`` needs no quotes). Commas inside brackets or braces do not split values."""
+    (so ``firm`` needs no quotes). Commas inside brackets or braces do not split values.
+    """
     key, sep, rest = text.partition("=")
     key = key.strip()
     if not sep or not key or not rest.strip():
@@ -179,10 +263,7 @@ def parse_assignment(text: str) -> tuple[str, list[Any]]:
     for value in (v.strip() for v in values):
         if not value:
             raise ScenarioError(f"sweep: {key}: empty value in {rest!r}")
-        try:
-            parsed.append(tomllib.loads(f"v = {value}")["v"])
-        except tomllib.TOMLDecodeError:
-            parsed.append(value)
+        parsed.append(toml_value(value))
     return key, parsed
 
 
@@ -213,31 +294,51 @@ def override(raw: dict[str, Any], key: str, value: Any, *, where: str = "sweep")
 # --------------------------------------------------------------------------- running
 
 
+def _finished(path: Path) -> bool:
+    """The point's file holds a record: an empty or cut one (left by a crash) is unfinished."""
+    try:
+        json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def _point_file(out: Path, index: int) -> Path:
     return out / "points" / f"{index:04d}.json"
 
 
-def _run_point(sweep: Sweep, index: int, out: Path) -> int:
-    """Replay point `index` and write its file (run in a worker process)."""
+def _replay_point(
+    index: int,
+    scenario: Scenario,
+    variant: str | None,
+    draws: int,
+    seed: int,
+    calibration: Path | None,
+) -> tuple[int, dict[str, Any]]:
+    """Replay one point and return ``(index, record)``.
 
-    result = replay(
-        sweep.scenario_at(index),
-        variant=sweep.variant,
-        n_draws=sweep.draws,
-        seed=sweep.seed,
-        calibration=sweep.calibration,
-    )
+    Run by a worker: a process of the pool, a dask worker, or this process. The record's file
+    is written by the caller, so workers need no access to the sweep's folder.
+    """
+    result = replay(scenario, variant=variant, n_draws=draws, seed=seed, calibration=calibration)
     summary = result.summary()
+    members = result.members.set_index("iso3")
+    intervals = {
+        iso3: {
+            act: [float(members.at[iso3, f"p_{act}_q05"]), float(members.at[iso3, f"p_{act}_q95"])]
+            for act in ACTS
+        }
+        for iso3 in summary["focal"]
+    }
     record = {
         "index": index,
-        "values": sweep.points[index],
         "focal": summary["focal"],
+        "focal_interval90": intervals,
         "tally": summary["tally"],
         "prob_adopted": summary["prob_adopted"],
         "deal": summary["deal"],
     }
-    write_json(_point_file(out, index), json.loads(json.dumps(record, default=float)))
-    return index
+    return index, json.loads(json.dumps(record, default=float))
 
 
 def run_sweep(
@@ -247,26 +348,35 @@ def run_sweep(
     workers: int = 1,
     restart: bool = False,
     on_point: Callable[[int], None] | None = None,
+    scheduler: str | None = None,
+    executor: Executor | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run (or resume) `sweep` into folder `out`; return the tables ``(points, members)``.
 
     Parameters
     ----------
     sweep : Sweep
+        The sweep.
     out : path
         The sweep's folder. Points already finished there by the same sweep are kept.
     workers : int, default 1
-        Processes replaying points at once; the files do not depend on it.
+        Points replayed at once: processes of a pool, or the workers of a local dask cluster
+        (``scheduler="local"``); the files do not depend on it.
     restart : bool, default False
         Discard another sweep's points found in `out` instead of refusing to run.
     on_point : callable, optional
         Called with each point's index as it finishes (a progress bar).
+    scheduler : str, optional
+        A dask.distributed scheduler's address (``tcp://host:port``) to run the points on, or
+        ``"local"`` to start a local cluster of `workers` processes (needs ``sim[cluster]``).
+    executor : concurrent.futures.Executor, optional
+        Run the points on this executor instead (left open; `workers` and `scheduler` unused).
 
     Raises
     ------
     ScenarioError
-        If a point's scenario is invalid (before anything is written), or `out` holds another
-        sweep and `restart` is false.
+        If a point's scenario is invalid, or the scheduler cannot be reached (before anything
+        is written), or `out` holds another sweep and `restart` is false.
     """
     if workers < 1:
         raise ScenarioError(f"sweep: workers must be at least 1; got {workers}")
@@ -279,43 +389,49 @@ def run_sweep(
         root = resolve_calibration(load_scenario(sweep.scenario), None)
         if isinstance(root, Path):
             sweep = replace(sweep, calibration=root)
-    manifest_path = out / "manifest.json"
-    if manifest_path.exists():
-        previous = json.loads(manifest_path.read_text())
-        if previous.get("sweep_sha256") != sweep.sha256:
-            if not restart:
-                raise ScenarioError(
-                    f"{out}: holds another sweep (manifest.json differs in the scenario file, "
-                    f"grid, variant, draws, seed or calibration bundle); use --restart to "
-                    f"discard it, or another --out"
-                )
-            shutil.rmtree(out / "points", ignore_errors=True)
-    write_json(manifest_path, _manifest(sweep, scenario))
-    done = [_point_file(out, i).exists() for i in range(n)]
-    todo = [i for i in range(n) if not done[i]]
-    for index in range(n):
-        if done[index] and on_point is not None:
-            on_point(index)
-    if workers == 1 or len(todo) <= 1:
-        for index in todo:
-            _run_point(sweep, index, out)
+    with open_executor(workers, scheduler, given=executor) as pool:  # reachable, or nothing
+        manifest_path = out / "manifest.json"
+        if manifest_path.exists():
+            previous = json.loads(manifest_path.read_text())
+            if previous.get("sweep_sha256") != sweep.sha256:
+                if not restart:
+                    raise ScenarioError(
+                        f"{out}: holds another sweep (manifest.json differs in the scenario "
+                        f"file, grid or design, variant, draws, seed or calibration bundle); use "
+                        f"--restart to discard it, or another --out"
+                    )
+                shutil.rmtree(out / "points", ignore_errors=True)
+        write_json(manifest_path, _manifest(sweep, scenario))
+        done = [_finished(_point_file(out, i)) for i in range(n)]
+        todo = [i for i in range(n) if not done[i]]
+        for index in range(n):
+            if done[index] and on_point is not None:
+                on_point(index)
+
+        def finish(index: int, record: dict[str, Any]) -> None:
+            write_json(_point_file(out, index), {**record, "values": sweep.points[index]})
             if on_point is not None:
                 on_point(index)
-    else:
-        with ProcessPoolExecutor(max_workers=min(workers, len(todo))) as pool:
-            futures = [pool.submit(_run_point, sweep, index, out) for index in todo]
-            for future in futures:
-                index = future.result()
-                if on_point is not None:
-                    on_point(index)
-    points, members = _tables(sweep, out)
+
+        args = (sweep.variant, sweep.draws, sweep.seed, sweep.calibration)
+        if pool is None or len(todo) <= 1:
+            for index in todo:
+                finish(*_replay_point(index, sweep.scenario_at(index), *args))
+        else:
+            futures = [
+                pool.submit(_replay_point, index, sweep.scenario_at(index), *args) for index in todo
+            ]
+            for future in as_completed(futures):  # written as they finish: a kill loses none
+                finish(*future.result())
+    records = [json.loads(_point_file(out, i).read_text()) for i in range(n)]
+    points, members = _tables(sweep, records)
     atomic_write_text(out / "points.csv", points.to_csv(index=False, lineterminator="\n"))
     atomic_write_text(out / "members.csv", members.to_csv(index=False, lineterminator="\n"))
+    atomic_write_bytes(out / "sweep.nc", netcdf_bytes(sweep_dataset(sweep, records)))
     return points, members
 
 
 def _manifest(sweep: Sweep, scenario: Scenario) -> dict[str, Any]:
-
     return {
         "sweep_sha256": sweep.sha256,
         "format": FORMAT,
@@ -325,7 +441,13 @@ def _manifest(sweep: Sweep, scenario: Scenario) -> dict[str, Any]:
             "sha256": hashlib.sha256(Path(sweep.scenario).read_bytes()).hexdigest(),
         },
         "variant": sweep.variant or scenario.spec.default_variant,
+        "focal": list(scenario.spec.focal),
         "grid": {key: list(values) for key, values in sweep.grid},
+        "design": (
+            {k: v for k, v in sweep.design.spec().items() if k != "values"}
+            if sweep.design is not None
+            else None
+        ),
         "points": len(sweep.points),
         "draws": sweep.draws,
         "seed": sweep.seed,
@@ -335,16 +457,15 @@ def _manifest(sweep: Sweep, scenario: Scenario) -> dict[str, Any]:
         },
         "versions": package_versions(),
         "git_commit": git_commit(),
-        "files": ["points/NNNN.json", "points.csv", "members.csv"],
+        "files": ["points/NNNN.json", "points.csv", "members.csv", "sweep.nc"],
     }
 
 
-def _tables(sweep: Sweep, out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The sweep's tables, from the points' files, in point order."""
+def _tables(sweep: Sweep, records: list[dict[str, Any]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The sweep's tables, from the points' records, in point order."""
     rows, member_rows = [], []
-    keys = [key for key, _ in sweep.grid]
-    for index in range(len(sweep.points)):
-        record = json.loads(_point_file(out, index).read_text())
+    keys = sweep.keys
+    for index, record in enumerate(records):
         values = {key: _cell(record["values"][key]) for key in keys}
         row: dict[str, Any] = {"point": index, **values}
         for act in ACTS:
@@ -352,10 +473,13 @@ def _tables(sweep: Sweep, out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         row["p_adopted"] = record["prob_adopted"]
         rows.append(row)
         for iso3, odds in record["focal"].items():
+            interval = record["focal_interval90"][iso3]
             member_rows.append(
                 {"point": index, **values, "iso3": iso3}
                 | {f"p_{act}": odds[act] for act in ACTS}
                 | {"most_likely": odds["most_likely"]}
+                | {f"p_{act}_q05": interval[act][0] for act in ACTS}
+                | {f"p_{act}_q95": interval[act][1] for act in ACTS}
             )
     return pd.DataFrame(rows), pd.DataFrame(member_rows)
 

@@ -1,4 +1,10 @@
-"""TODO docstring."""
+"""``sim target``: whom a patron should ask, by the cheapest expected vote gain (MODEL.md §4),
+the game of :mod:`sim.game.targeting` on a replayed episode.
+
+:func:`plan_targets` sends the event's ask to every member with a vote, ranks them by the votes
+(or the adoption) it moves, and returns a :class:`Targeting` with the assembly under the
+patron's best list, the scenario's own list and nobody.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +17,15 @@ import numpy as np
 import pandas as pd
 
 from sim.core.acts import ACTS, BoolArray, FloatArray, IntArray
+from sim.core.seeds import DEFAULT_SEED
 from sim.core.tally import Tally
 from sim.game.targeting import adoption_curve, adoption_gains, assembly_odds, outcome_order
 from sim.io.errors import ScenarioError
 from sim.io.plots import plot_targets
-from sim.io.results import csv_text, describe, game_manifest, json_text, write_run
+from sim.io.results import csv_text, describe, describe_html, game_manifest, json_text, write_run
 from sim.io.scenario import Scenario, load_scenario
-from sim.run.prepare import DEFAULT_SEED, ask_answers, complete_addressees
+from sim.run.plans import Plans
+from sim.run.prepare import ask_answers, complete_addressees
 
 
 @dataclass(frozen=True)
@@ -75,7 +83,7 @@ class Targeting:
     p_decisive: FloatArray
     in_scenario: BoolArray
     curve: pd.DataFrame
-    plans: dict[str, dict[str, Any]]
+    plans: Plans
     calls: int
     draws: int
     seed: int
@@ -89,6 +97,10 @@ class Targeting:
                 f"{self.calls} of {len(self.iso3)} members ({self.objective}), "
                 f"{self.draws} draws>")  # fmt: skip
 
+    def _repr_html_(self) -> str:
+        """The text summary and the head of the table, for notebooks."""
+        return describe_html(self, self.summary_text())
+
     def summary_text(self) -> str:
         """The members the ask moves most, and the assembly under each plan."""
         top = self.table().head(10)
@@ -101,7 +113,8 @@ class Targeting:
         """One row per candidate, best first: rank, iso3, name, gain, whether the scenario's
         event reaches it, whether the patron's best list does, the change in the probability of
         adoption if only it were asked and its probability of being decisive, and the odds
-        without and with the ask."""
+        without and with the ask.
+        """
         frame = pd.DataFrame(
             {
                 "rank": np.arange(1, len(self.iso3) + 1),
@@ -137,7 +150,7 @@ class Targeting:
             "objective": self.objective,
             "candidates": len(self.iso3),
             "overlap_with_scenario": len(chosen & named),
-            "plans": self.plans,
+            "plans": dict(self.plans),
         }
 
     def manifest(self) -> dict[str, Any]:
@@ -150,7 +163,8 @@ class Targeting:
 
     def write(self, out_dir: str | Path, *, plots: bool = True) -> Path:
         """Write ``targets.csv``, ``curve.csv``, ``summary.json`` (and ``targets.png``)
-        atomically, everything rendered first; ``manifest.json`` last."""
+        atomically, everything rendered first; ``manifest.json`` last.
+        """
         texts = {
             "targets.csv": csv_text(self.table()),
             "curve.csv": csv_text(self.curve),
@@ -267,7 +281,7 @@ def plan_targets(
         p_decisive=p_decisive[ranked],
         in_scenario=in_scenario,
         curve=curve,
-        plans=plans,
+        plans=Plans(**plans),
         calls=calls,
         draws=n_draws,
         seed=seed,
