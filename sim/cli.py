@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -1450,7 +1451,7 @@ def episodes(
 ) -> None:
     """Leave-one-episode-out: learn the deal on all episodes but one, replay that one, score it.
 
-    The deal (value of support, evasion, readings of absence, the camps' scale) is calibrated
+    The deal (value of support, evasion, readings of absence by kind of ask) is calibrated
     on every other episode whose roll call is in the data; the held-out one is replayed on
     pre-vote information and every member's recorded act is scored against the best of
     persistence, the committee's shares and base rates. Writes scores.csv, deals.json and per
@@ -1476,12 +1477,31 @@ def episodes(
         atomic_write_text(folder / "members.csv", s.members.to_csv(
             index=False, float_format="%.6f", lineterminator="\n"))  # fmt: skip
         plot_episode_acts(s.members, folder / "acts.png", title=f"{s.name}: leave-one-out replay")
-    table = Table(title="Leave-one-episode-out (mean log-loss per member; lower is better)")
+    table = Table(
+        title="Leave-one-episode-out (mean log-loss per member; lower is better)",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    headers = {  # short enough for 80 columns; scores.csv keeps the full names
+        "episode": "episode", "members": "n", "log_loss": "log-\nloss", "baseline": "baseline",
+        "baseline_log_loss": "its\nloss", "absent_members": "absent",
+        "absent_log_loss": "absent\nloss", "tally_error": "tally\nerror",
+    }  # fmt: skip
     for column in score_columns:
-        table.add_column(column, justify="left" if column in ("episode", "baseline") else "right")
+        left = column in ("episode", "baseline")
+        header = headers[column]
+        table.add_column(
+            header,
+            justify="left" if left else "right",
+            no_wrap=left,
+            min_width=max(len(line) for line in header.split("\n")),
+        )
     for _, row in table_df.iterrows():
         table.add_row(*[
-            f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in score_columns
+            f"{row[c]:.1f}" if c == "tally_error"
+            else f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c])
+            for c in score_columns
         ])  # fmt: skip
     out_console.print(table)
     out_console.print(f"written to {out}/ (scores.csv, deals.json, EPISODE/members.csv, acts.png)")

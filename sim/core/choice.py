@@ -74,7 +74,7 @@ def ask_kind(asked: Iterable[str]) -> str:
     return "positive" if "yes" in tuple(asked) else "not_support"
 
 
-def reading(asked: Iterable[str], *, absent: float = 0.0, record: bool = False) -> FloatArray:
+def reading(asked: Iterable[str], *, absent: float = 0.0) -> FloatArray:
     """How a principal reads each act, given the acts it asked for: ``m_k(c)``.
 
     Parameters
@@ -85,15 +85,12 @@ def reading(asked: Iterable[str], *, absent: float = 0.0, record: bool = False) 
         The reading of absence, in [0, 1]: the share of compliance the principal sees in a
         member that stays away (MODEL.md §3: ``theta`` of the kind of ask; 0, neither
         compliance nor defection, by default).
-    record : bool, optional
-        The principal is a standing camp reading a member against its own earlier public act
-        (the one act in `asked`): every other vote is a visible reversal, -1.
 
     Returns
     -------
     ndarray, shape (4,)
         +1 for an asked act, -1 for the vote farthest from the ask on the latent order
-        yes > abstain > no (every other vote with `record`), linear in between, and `absent`
+        yes > abstain > no, linear in between, and `absent`
         for ``absent``.
 
     Examples
@@ -104,8 +101,6 @@ def reading(asked: Iterable[str], *, absent: float = 0.0, record: bool = False) 
     array([ 1., -1.,  0.,  0.])
     >>> reading(["no", "abstain"], absent=0.8)
     array([-1. ,  1. ,  1. ,  0.8])
-    >>> reading(["yes"], record=True)       # the text's camp, to a member that voted yes before
-    array([ 1., -1., -1.,  0.])
     """
     asked = tuple(asked)
     unknown = [a for a in asked if a not in VOTES]
@@ -113,10 +108,6 @@ def reading(asked: Iterable[str], *, absent: float = 0.0, record: bool = False) 
         raise ValueError(f"an ask names acts among {VOTES}; got {asked!r}")
     if not 0.0 <= absent <= 1.0:
         raise ValueError(f"a reading of absence is in [0, 1]; got {absent!r}")
-    if record:
-        m = np.where([act in asked for act in ACTS], 1.0, -1.0)
-        m[ABSENT] = absent
-        return m
     position: dict[str, int] = {act: LATENT_ORDER[act] for act in VOTES}
     distance = {act: min(abs(position[act] - position[a]) for a in asked) for act in VOTES}
     farthest = max(distance.values())

@@ -4,7 +4,7 @@ answers pressure.
 MODEL.md §6 gives the deal parameters priors from the literature. Where a scenario names earlier
 episodes (``[calibration] episodes``: other scenario files, each replaying a roll call that is in
 the data), those priors are updated by the members' recorded acts on those roll calls, replayed
-by the same model with their own cited events. Five parameters are calibrated:
+by the same model with their own cited events. Four parameters are calibrated:
 
 * ``support_value``: the logit value of a firm commitment of a member's top security need
   (:data:`sim.estimate.deal.SUPPORT_VALUE`; the weight of an ask is
@@ -18,9 +18,7 @@ by the same model with their own cited events. Five parameters are calibrated:
 * ``reading_not_support`` and ``reading_positive``: how a principal reads an absence, by the kind
   of its ask (MODEL.md §3, :func:`sim.core.choice.ask_kind`): an ask not to support a text gets
   part of what it wants from an absence (partial compliance in (0, 1)); an ask for a positive
-  act reads it as the episodes say, in the same family;
-* ``camp_scale``: the scale of the standing camps' ties, which come from data
-  (:mod:`sim.estimate.camps`).
+  act reads it as the episodes say, in the same family.
 
 The posterior is found by maximising ``log prior + sum over episodes of log-likelihood`` over
 the parameters made unbounded (logs and logits); its curvature gives a normal in those (a
@@ -131,7 +129,6 @@ def episode_loglik(
     support_value: float,
     evasion: float,
     readings: Sequence[float] | None = None,
-    camp_scale: float | None = None,
 ) -> float:
     """Log-likelihood of the episode's recorded acts at one value of the deal parameters.
 
@@ -141,15 +138,12 @@ def episode_loglik(
     shocks, the item), so one episode says how much its principal's pressure weighed, not how
     credible such pressure is in general. Members not in the data are not scored.
 
-    `readings` are the readings of absence of each kind of ask (:data:`sim.core.choice.ASK_KINDS`)
-    and `camp_scale` the scale of the standing camps' ties; None keeps the setup's.
+    `readings` are the readings of absence of each kind of ask (:data:`sim.core.choice.ASK_KINDS`);
+    None keeps the setup's.
     """
     from scipy.special import logsumexp
 
-    model = episode_model(
-        episode, support_value=support_value, evasion=evasion, readings=readings,
-        camp_scale=camp_scale,
-    )  # fmt: skip
+    model = episode_model(episode, support_value=support_value, evasion=evasion, readings=readings)
     scored = np.flatnonzero(episode.acts >= 0)
     p = model.odds[:, scored, episode.acts[scored]]  # (draw, scored member)
     per_draw = np.log(np.clip(p, 1e-300, None)).sum(axis=1)
@@ -162,7 +156,6 @@ def episode_model(
     support_value: float,
     evasion: float,
     readings: Sequence[float] | None = None,
-    camp_scale: float | None = None,
 ) -> AssemblyModel:
     """The episode's model run at one value of the deal parameters (every draw the same)."""
     n = episode.setup.n_draws
@@ -170,11 +163,8 @@ def episode_model(
         support_value=np.full(n, support_value),
         evasion=np.full(n, evasion),
         readings=None if readings is None else np.tile(np.asarray(readings, float), (n, 1)),
-        camp_scale=None if camp_scale is None else np.full(n, camp_scale),
     )
-    # The calm odds depend on the camps only: shared when the camps did not change.
-    calm = episode.calm if not setup.camps or setup.camps is episode.setup.camps else None
-    model = AssemblyModel(setup, rng=np.random.default_rng(EPISODE_SEED), calm_from=calm)
+    model = AssemblyModel(setup, rng=np.random.default_rng(EPISODE_SEED), calm_from=episode.calm)
     model.run()
     return model
 
@@ -186,7 +176,6 @@ DEAL_PARAMETERS = (
     ("evasion", "log"),
     ("reading_not_support", "logit"),
     ("reading_positive", "logit"),
-    ("camp_scale", "log"),
 )
 
 #: Prior of each reading of absence: logit-normal, centre 0.5, logit-sd 1.5 (wide on (0, 1): its
@@ -194,13 +183,7 @@ DEAL_PARAMETERS = (
 #: absence as partial compliance, between the opposed act and the asked ones.
 READING = Prior("normal", (("mean", 0.0), ("sd", 1.5)))
 
-#: Prior of the scale of the standing camps' ties (logit units per unit of tie from data): a
-#: member fully in a camp (every bloc it belongs to with the camp, every earlier public act on
-#: the item with it) values the camp's approval about as much as a firm commitment of support
-#: (median 1, within a factor e either way).
-CAMP_SCALE = Prior("lognormal", (("median", 1.0), ("sigma", 1.0)))
-
-_DEAL_BOUNDS = [*_BOUNDS, (-6.0, 6.0), (-6.0, 6.0), (np.log(0.01), np.log(50.0))]
+_DEAL_BOUNDS = [*_BOUNDS, (-6.0, 6.0), (-6.0, 6.0)]
 
 
 def _forward(z: FloatArray) -> dict[str, float]:
@@ -226,10 +209,9 @@ def fit_deal(
     support_prior: Prior,
     evasion_prior: Prior = EVASION,
     reading_prior: Prior = READING,
-    camp_prior: Prior = CAMP_SCALE,
 ) -> dict[str, Any]:
     """Posterior of the deal given the episodes' recorded acts: the value of support, the
-    evasion elasticity, the readings of absence of each kind of ask and the camps' scale.
+    evasion elasticity and the readings of absence of each kind of ask.
 
     Parameters
     ----------
@@ -238,8 +220,6 @@ def fit_deal(
         Lognormal priors (MODEL.md §6: from the literature).
     reading_prior : Prior
         Normal prior of each reading's logit (:data:`READING`).
-    camp_prior : Prior
-        Lognormal prior of the camps' scale (:data:`CAMP_SCALE`).
 
     Returns
     -------
@@ -251,10 +231,7 @@ def fit_deal(
         ``loglik`` at the posterior mode and ``loglik_prior`` at the prior centres (summed over
         episodes); ``episodes`` (names) and ``n_members`` scored.
     """
-    priors = [
-        _centre_sd(p)
-        for p in (support_prior, evasion_prior, reading_prior, reading_prior, camp_prior)
-    ]
+    priors = [_centre_sd(p) for p in (support_prior, evasion_prior, reading_prior, reading_prior)]
     centre = np.array([c for c, _ in priors])
     spread = np.array([sd for _, sd in priors])
 
@@ -264,7 +241,6 @@ def fit_deal(
             episode_loglik(
                 e, support_value=d["support_value"], evasion=d["evasion"],
                 readings=(d["reading_not_support"], d["reading_positive"]),
-                camp_scale=d["camp_scale"],
             )
             for e in episodes
         ))  # fmt: skip

@@ -8,9 +8,7 @@ vote) lets members answer the asks they received, then computes every member's o
 the choice core (:mod:`sim.core.choice`) for all parameter draws. A ``DataCollector`` records each
 round's odds of the focal members and the expected tally.
 
-The standing camps (the text's camp and the camp against it, MODEL.md §3; ``Setup.camps``) weigh
-on every member from the first round: they are part of its calm odds. Attendance and pressure:
-with ``L`` the log-odds of voting at all (``log sum_votes exp U -
+Attendance and pressure: with ``L`` the log-odds of voting at all (``log sum_votes exp U -
 U(absent)``), the asks move it from its calm value ``L0`` to ``L0 + evasion * (L - L0)``. An
 ``evasion`` of 1 (the default) is the multinomial logit of MODEL.md §3; the replay draws it from
 the calibration on earlier episodes (:mod:`sim.estimate.deal`) when the scenario names some. Members
@@ -333,9 +331,7 @@ class AssemblyModel(mesa.Model):
         presence log-odds that later rounds' evasion step starts from.
         """
         s = self.setup
-        # The standing camps weigh on every round, the calm one included (MODEL.md §3).
-        standing = list(s.camps)
-        terms = s.pressure_terms(standing + list(active), cols=cols)
+        terms = s.pressure_terms(active, cols=cols)
         every = len(cols) == s.presence_base.shape[1]
         if out is None:
             out = np.empty((s.n_draws, len(cols), len(ACTS)))
@@ -352,7 +348,7 @@ class AssemblyModel(mesa.Model):
         def chunk(start: int) -> None:
             d = slice(start, start + CHUNK)
             log_votes, presence = s.log_votes[d][:, cols], s.presence_base[d][:, cols]
-            if terms:
+            if active:
                 p = s.pressure(terms, n_members=len(cols), draws=d)
                 log_baseline = log_act_baseline(
                     log_votes, presence, s.gamma[d, None], pressure_votes=p[..., :3]
@@ -423,11 +419,10 @@ class Replays:
         return model.odds
 
 
-#: The fields of a Setup that the calm odds depend on (everything but the asks and the deal
-#: parameters that reach only them).
+#: The fields of a Setup that the calm odds depend on (everything but the asks and the deal).
 _CALM_FIELDS = (
     "iso3", "log_votes", "presence_base", "gamma", "available", "previous", "persistence",
-    "tremble", "camps",
+    "tremble",
 )  # fmt: skip
 
 

@@ -2,9 +2,9 @@
 
 :class:`AskSpec` is one ask or threat (who is targeted, how the principal reads each act, what
 it is worth in each draw); :class:`Setup` holds every member's calibrated log-odds, presence,
-persistence, the asks of the timeline and the standing camps, per parameter draw, with the deal
-parameters that turn them into pressure: the value of support, the evasion elasticity, the
-readings of absence by kind of ask and the scale of the camps' ties (MODEL.md §3, §6).
+persistence and the asks of the timeline, per parameter draw, with the deal parameters that turn
+them into pressure: the value of support, the evasion elasticity and the readings of absence by
+kind of ask (MODEL.md §3, §6).
 :func:`sim.run.prepare.build_setup` makes a Setup from a scenario and its calibration bundle; the
 games (:mod:`sim.run.bargain`, :mod:`sim.run.target`, :mod:`sim.run.buy`) vary its asks.
 """
@@ -51,12 +51,6 @@ class AskSpec:
         event); None: the deal's reading of its kind (:func:`sim.core.choice.ask_kind`).
     m_draws : ndarray, shape (n_draws, 4), or None
         The reading per draw, when the deal's reading of absence is drawn (`m` is its mean).
-    record : bool
-        A standing camp reading its targets against their own earlier public act (the one act
-        in `acts`): every other vote is a visible reversal (:func:`sim.core.choice.reading`).
-    standing : ndarray, shape (n_targets,), or None
-        A standing camp's tie to each target before its scale (from data,
-        :mod:`sim.estimate.camps`); the weight adds ``camp_scale * standing``.
     """
 
     event_id: str
@@ -76,8 +70,6 @@ class AskSpec:
     acts: tuple[str, ...] = ()
     absence_reading: float | None = None
     m_draws: FloatArray | None = None
-    record: bool = False
-    standing: FloatArray | None = None
 
     @property
     def kind(self) -> str:
@@ -86,20 +78,14 @@ class AskSpec:
 
     def read_with(self, readings: FloatArray) -> AskSpec:
         """The same ask reading absence as the deal's draws `readings` (shape (n_draws, 2), one
-        column per kind in :data:`ASK_KINDS`) say, unless the scenario fixed its reading."""
+        column per kind in :data:`ASK_KINDS`) say, unless the scenario fixed its reading.
+        """
         if self.absence_reading is not None or not self.acts:
             return self
         theta = np.asarray(readings, dtype=float)[:, ASK_KINDS.index(self.kind)]
-        m_draws = np.tile(reading(self.acts, record=self.record), (len(theta), 1))
+        m_draws = np.tile(reading(self.acts), (len(theta), 1))
         m_draws[:, ABSENT] = theta
         return replace(self, m=m_draws.mean(axis=0), m_draws=m_draws)
-
-    def scaled(self, camp_scale: FloatArray) -> AskSpec:
-        """A standing camp's ask with its ties at the scale `camp_scale` (shape (n_draws,))."""
-        if self.standing is None:
-            return self
-        tie = np.asarray(camp_scale, float)[:, None] * self.standing[None, :]
-        return replace(self, tie=tie, weight=principal_weight(self.offer, 0.0, tie))
 
     def valued_at(self, support_value: FloatArray) -> AskSpec:
         """The same ask with the value of support set to `support_value` (shape (n_draws,))."""
@@ -177,11 +163,6 @@ class Setup:
     tremble: tuple[float, FloatArray] | None = None
     #: (draw, 2): the readings of absence of each kind of ask (:data:`ASK_KINDS`); None: 0.
     readings: FloatArray | None = None
-    #: The standing camps (MODEL.md §3): the text's camp and the camp against it, asks in force
-    #: from before the first round, part of every member's calm odds (:mod:`sim.estimate.camps`).
-    camps: tuple[AskSpec, ...] = ()
-    #: (draw,): the scale of the camps' ties.
-    camp_scale: FloatArray | None = None
 
     def with_deal(
         self,
@@ -189,30 +170,23 @@ class Setup:
         support_value: FloatArray | None = None,
         evasion: FloatArray | None = None,
         readings: FloatArray | None = None,
-        camp_scale: FloatArray | None = None,
     ) -> Setup:
         """The same episode with deal parameters replaced: what an episode's calibration varies.
 
-        Arrays of shape (n_draws,), the readings (n_draws, 2). A new reading or camp scale gives
-        new camps, hence new calm odds.
+        Arrays of shape (n_draws,), the readings (n_draws, 2).
         """
-        asks, camps, value = self.asks, self.camps, self.support_value
+        asks, value = self.asks, self.support_value
         if support_value is not None:
             asks = tuple(ask.valued_at(support_value) for ask in asks)
             value = np.asarray(support_value, float)
         if readings is not None:
             asks = tuple(ask.read_with(readings) for ask in asks)
-            camps = tuple(c.read_with(readings) for c in camps)
-        if camp_scale is not None:
-            camps = tuple(c.scaled(camp_scale) for c in camps)
         return replace(
             self,
             asks=asks,
-            camps=camps,
             support_value=value,
             evasion=self.evasion if evasion is None else evasion,
             readings=self.readings if readings is None else np.asarray(readings, float),
-            camp_scale=self.camp_scale if camp_scale is None else camp_scale,
         )
 
     def latest_ask(self, principal: str, iso3: str) -> AskSpec | None:

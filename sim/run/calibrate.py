@@ -23,7 +23,6 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from sim.core.acts import ACTS, IntArray
-from sim.estimate.camps import own_causes
 from sim.estimate.deal import EPISODE_DRAWS, EPISODE_SEED, EVASION, SUPPORT_VALUE, Episode, fit_deal
 from sim.estimate.validate import held_out_tremble
 from sim.estimate.window import bundle_from_fit, find_roll_call, fit_window, title_item
@@ -31,7 +30,6 @@ from sim.io.bundles import BUNDLE_FILES, Bundle, bundle_dir, has_bundle, load_bu
 from sim.io.calibration_inputs import CalibrationInputs, calibration_inputs, changes, episode_files
 from sim.io.data import NEWER_VOTES_HINT, cache_root, data_sha256, load_roll_calls, resolve_data_dir
 from sim.io.errors import DataError, ScenarioError
-from sim.io.registry import load_members
 from sim.io.scenario import Scenario, load_scenario
 from sim.run.prepare import build_setup, principal_acts
 
@@ -92,11 +90,6 @@ def _calibrate(
         where=str(scenario.path or spec.name),
         data_sha256=getattr(data, "sha256", None),
     )
-    # Who has its own cause before the Assembly (a title naming it, voted yes): a tie to the
-    # camps it is on record with (sim.estimate.camps), from the window's roll calls.
-    names = load_members(spec.resolution.date)["name"].to_dict()
-    causes = own_causes(data.roll_calls, data.votes, names, start=start, end=end)
-    members["own_cause"] = causes.reindex(members.index).fillna(0.0).to_numpy()
     if deal is not None:
         meta["deal"] = deal
     # What the model misses out of sample: measured on the last complete year before the vote,
@@ -296,12 +289,15 @@ def load_episode(
     episode: Scenario, data: Any, *, calibration: Path | None = None, where: str = ""
 ) -> Episode:
     """One episode replayed on its own bundle (in `calibration` first, then the package's, else
-    made on first use), with its members' recorded acts."""
+    made on first use), with its members' recorded acts.
+    """
     name = episode.spec.name
     path = episode.path
     # Where `sim calibrate` is writing, then the package's: a bundle fitted on the episode's
     # inputs and these data; else the one made on first use.
-    roots = [root for root in (calibration, None) if _fits(_meta(bundle_dir(root) / name), episode, data)]
+    roots = [
+        root for root in (calibration, None) if _fits(_meta(bundle_dir(root) / name), episode, data)
+    ]
     if roots:
         bundle = load_bundle(name, root=roots[0])
     else:

@@ -4,8 +4,8 @@ MODEL.md §6: an episode's replay is honest only when its deal was learnt from t
 :func:`leave_one_out` takes the episodes of a folder of scenarios (each file with an ``[outcome]``),
 and for each one
 
-1. calibrates the deal (value of support, evasion, the readings of absence by kind of ask, the
-   camps' scale; :func:`sim.estimate.deal.fit_deal`) on every *other* episode whose roll call is
+1. calibrates the deal (value of support, evasion, the readings of absence by kind of ask;
+   :func:`sim.estimate.deal.fit_deal`) on every *other* episode whose roll call is
    in the data (a vote in the holdout, such as A/RES/77/247, is never learnt from: it is scored
    only, on the acts and tally its ``[outcome]`` records);
 2. replays it on its own bundle with that deal (:func:`sim.run.prepare.build_setup`), on pre-vote
@@ -170,7 +170,8 @@ def leave_one_out(
 
 def deal_key(episodes: Sequence[Episode]) -> str:
     """What a deal learnt from `episodes` depends on: their names and bundles (the deal a bundle
-    carries aside: it does not enter another deal's likelihood), and the package version."""
+    carries aside: it does not enter another deal's likelihood), and the package version.
+    """
     h = hashlib.sha256(package_versions()["sim"].encode())
     for e in sorted(episodes, key=lambda e: e.name):
         bundle = e.setup.bundle
@@ -192,7 +193,8 @@ def _embedded_deal(
     s: Scenario, others: Sequence[Episode], calibration: Path | None
 ) -> dict[str, Any] | None:
     """The scenario's bundled deal when it was learnt (with every deal parameter) from exactly
-    the episodes `others`, as ``sim calibrate`` fits it: the same fit, not redone."""
+    the episodes `others`, as ``sim calibrate`` fits it: the same fit, not redone.
+    """
     try:
         deal = load_bundle(s.name, root=calibration, scenario_path=s.path).meta.get("deal")
     except DataError:
@@ -282,7 +284,8 @@ def score_episode(
 
 def _recorded(scenario: Scenario, data: Any, iso3: Sequence[str]) -> IntArray:
     """Every member's recorded act from the data, or, for a vote the data do not hold, the acts
-    the scenario's ``[outcome]`` names (the others are not scored)."""
+    the scenario's ``[outcome]`` names (the others are not scored).
+    """
     if in_data(scenario, data):
         return recorded_acts(data, scenario, iso3)
     named = scenario.spec.outcome.acts if scenario.spec.outcome else {}
@@ -292,7 +295,8 @@ def _recorded(scenario: Scenario, data: Any, iso3: Sequence[str]) -> IntArray:
 def _baselines(scenario: Scenario, setup: Any, meta: dict[str, Any]) -> dict[str, FloatArray]:
     """Each baseline's odds per member, shape (n_members, 4): ``persistence`` (the window's
     transition shares from each member's last public act on the item; base rates where it has
-    none), ``committee`` (the committee tally's shares) and ``base_rates``."""
+    none), ``committee`` (the committee tally's shares) and ``base_rates``.
+    """
     transitions = meta.get("transitions", {})
     counts = {prev: row.get("n", 0.0) for prev, row in transitions.items()}
     total = sum(counts.values()) or 1.0

@@ -2,14 +2,13 @@
 
 :func:`build_setup` reads the scenario's variant and the bundle, places the resolution on its
 dimension (the ``[item] like`` roll call, the committee tally, or the texts its title resembles),
-draws every uncertain parameter from its own named stream (:func:`sim.core.seeds.named_stream`):
-the deal's draws (value of support, evasion, readings of absence by kind of ask, the camps'
-scale), turns each event of the timeline into an :class:`sim.model.setup.AskSpec`, and adds the
-standing camps (:mod:`sim.estimate.camps`); an event whose sources name only some of its
-addressees has the rest picked by the patron's best response (:func:`complete_addressees`). No
-calibration is made here: :func:`sim.run.replay.prepare` resolves the bundle first
+draws every uncertain parameter from its own named stream (:func:`sim.core.seeds.named_stream`),
+the deal's among them (value of support, evasion, readings of absence by kind of ask), and turns
+each event of the timeline into an :class:`sim.model.setup.AskSpec` read by its kind of ask; an
+event whose sources name only some of its addressees has the rest picked by the patron's best
+response (:func:`complete_addressees`). No calibration is made here:
+:func:`sim.run.replay.prepare` resolves the bundle first
 (:func:`sim.run.calibrate.resolve_calibration`).
-"""
 """
 
 from __future__ import annotations
@@ -32,8 +31,7 @@ from sim.core.persistence import (
     vote_log_probs,
 )
 from sim.core.seeds import DEFAULT_SEED, named_stream
-from sim.estimate.camps import Camp, standing_camps
-from sim.estimate.deal import CAMP_SCALE, READING, SUPPORT_VALUE
+from sim.estimate.deal import READING, SUPPORT_VALUE
 from sim.estimate.ideal_points import fit_item_to_tally
 from sim.io.bundles import ITEM_KEYS, Bundle, load_bundle, previous_codes
 from sim.io.errors import DataError, ScenarioError
@@ -254,14 +252,10 @@ def build_setup(
     correlation = shock_correlation(
         gap, tau=pers.get("tau", float("inf")), power=pers.get("power", 1.0)
     )
-    reference = previous.copy()  # each member's earlier act on the item: who the camps are
     if by_title is not None:
         previous, log_votes = _title_log_votes(
             bundle.meta["item"]["by_title"], by_title, iso3, x + eta_shift, vote_day, pers
         )
-        # A new text known by its title: each member's commonest act on the texts it is like.
-        counts = np.stack([(previous == k).sum(axis=0) for k in range(-1, len(ACTS))])
-        reference = np.where(reference >= 0, reference, np.argmax(counts, axis=0) - 1)
     else:
         log_votes = conditional_vote_log_probs_on_draws(
             x + eta_shift, previous, item=item, sigma=pers.get("sigma", 0.0),
@@ -276,7 +270,7 @@ def build_setup(
         ]
     )
 
-    support_value, evasion, readings, camp_scale, deal_source = _deal_draws(
+    support_value, evasion, readings, deal_source = _deal_draws(
         spec.model, bundle.meta.get("deal"), n_draws, seed
     )
     asks = tuple(
@@ -285,23 +279,6 @@ def build_setup(
     )
     vote_date = spec.resolution.date.isoformat()
     rounds = tuple(sorted({a.date for a in asks} | {vote_date}))
-    voting_principals = [
-        iso3.index(m) for m in principal_acts(spec.principals, events) if m in iso3
-    ]
-    camps = tuple(
-        c.read_with(readings).scaled(camp_scale)
-        for c in _camp_specs(
-            standing_camps(
-                reference,
-                [m.blocs for m in members],
-                exclude=voting_principals,
-                cause=_own_cause(bundle, iso3),
-            ),
-            iso3,
-            n_draws,
-            rounds[0],
-        )
-    )
     focal = tuple(f for f in spec.focal if f in iso3)
     return Setup(
         scenario=scenario,
@@ -328,53 +305,7 @@ def build_setup(
         deal_source=deal_source,
         tremble=_tremble(bundle.meta.get("tremble")),
         readings=readings,
-        camps=camps,
-        camp_scale=camp_scale,
     )
-
-
-def _own_cause(bundle: Bundle, iso3: list[str]) -> FloatArray:
-    """Each member's own cause before the Assembly (the bundle's ``own_cause``; 0 in bundles made
-    before it)."""
-    if "own_cause" not in bundle.members.columns:
-        return np.zeros(len(iso3))
-    return bundle.members["own_cause"].reindex(iso3).fillna(0.0).to_numpy(dtype=float)
-
-
-def _camp_specs(camps: list[Camp], iso3: list[str], n_draws: int, date: str) -> list[AskSpec]:
-    """The standing camps as asks (:class:`sim.model.setup.AskSpec`), before their readings of
-    absence and scale are set: per camp, one for the members on its record (read against that
-    record) and one for the others."""
-    out = []
-    for camp in camps:
-        for on_record in (True, False):
-            keep = camp.record == on_record
-            if not keep.any():
-                continue
-            idx = camp.members[keep]
-            zeros = np.zeros((n_draws, len(idx)))
-            out.append(
-                AskSpec(
-                    event_id=f"camp.{camp.name}" + (".record" if on_record else ""),
-                    date=date,
-                    principal=f"camp:{camp.name}",
-                    targets=idx,
-                    target_iso3=tuple(iso3[i] for i in idx),
-                    m=reading([camp.act], record=on_record),
-                    weight=zeros,
-                    offer_kind=None,
-                    firm=False,
-                    order=-1,
-                    offer=zeros,
-                    tie=zeros,
-                    need=np.zeros(len(idx)),
-                    credibility=None,
-                    acts=(camp.act,),
-                    record=on_record,
-                    standing=camp.standing[keep],
-                )
-            )
-    return out
 
 
 def _policy_shift(
@@ -619,28 +550,25 @@ def _lognormal(entry: dict[str, float]) -> Prior:
 
 def _deal_draws(
     model: Any, deal: dict[str, Any] | None, n_draws: int, seed: int
-) -> tuple[FloatArray, FloatArray | None, FloatArray, FloatArray, str]:
-    """Draws of the deal: the value of support, the evasion elasticity (None: 1, the logit), the
-    readings of absence of each kind of ask (shape (n_draws, 2)) and the camps' scale, and where
-    they come from.
+) -> tuple[FloatArray, FloatArray | None, FloatArray, str]:
+    """Draws of the deal: the value of support, the evasion elasticity (None: 1, the logit) and
+    the readings of absence of each kind of ask (shape (n_draws, 2)), and where they come from.
 
     A scenario's ``[model]`` priors win; otherwise the bundle's posterior from earlier episodes
     (:mod:`sim.estimate.deal`), all drawn jointly with their covariance; otherwise the literature
-    prior of the value of support, the plain logit, and the priors of the readings and the
-    camps' scale (:data:`sim.estimate.deal.READING`, :data:`sim.estimate.deal.CAMP_SCALE`).
+    prior of the value of support, the plain logit, and the prior of the readings
+    (:data:`sim.estimate.deal.READING`).
     """
     learnt = f"episodes {', '.join(deal['episodes'])}" if deal is not None else ""
     joint = _joint_deal_draws(deal, n_draws, seed) if deal is not None else None
     if joint is not None:
         readings = np.column_stack([joint["reading_not_support"], joint["reading_positive"]])
-        camp_scale = joint["camp_scale"]
     else:
         centre, sd = READING.get("mean"), READING.get("sd")
         z = named_stream(seed, "readings").standard_normal((n_draws, 2))
         readings = expit(centre + sd * z)
-        camp_scale = CAMP_SCALE.sample(n_draws, rng=named_stream(seed, "camp_scale"))
     if joint is not None and model.support_value is None and model.evasion is None:
-        return joint["support_value"], joint["evasion"], readings, camp_scale, learnt
+        return joint["support_value"], joint["evasion"], readings, learnt
     if deal is not None and joint is None and model.support_value is None and model.evasion is None:
         z = named_stream(seed, "deal").standard_normal((n_draws, 2))
         rho = float(np.clip(deal.get("correlation", 0.0), -0.999, 0.999))
@@ -650,7 +578,6 @@ def _deal_draws(
             v["median"] * np.exp(v["sigma"] * z[:, 0]),
             k["median"] * np.exp(k["sigma"] * second),
             readings,
-            camp_scale,
             learnt,
         )
     support_prior = model.support_value or (
@@ -666,14 +593,15 @@ def _deal_draws(
     source = "scenario [model]" if model.support_value or model.evasion else "literature prior"
     if deal is not None and not (model.support_value and model.evasion):
         source = f"{source} and {learnt}"
-    return support_value, evasion, readings, camp_scale, source
+    return support_value, evasion, readings, source
 
 
 def _joint_deal_draws(
     deal: dict[str, Any], n_draws: int, seed: int
 ) -> dict[str, FloatArray] | None:
     """Joint draws of every deal parameter from a posterior with a covariance (bundles made
-    since the readings and camps were calibrated); None for an older posterior."""
+    since the readings of absence were calibrated); None for an older posterior.
+    """
     if "covariance" not in deal:
         return None
     names = deal["names"]
