@@ -122,10 +122,10 @@ def test_under_a_firm_commitment_abstain_or_no_overtakes_absence():
 
 @pytest.mark.xfail(
     strict=True,
-    reason="calibrated on the Jerusalem and HRC-suspension episodes, support is worth about "
-    "10 logits and attendance answers pressure less than the logit does (evasion 0.13, the "
-    "logit is 1), so the call without commitment buys an abstention (0.79) and Ukraine's "
-    "absence stays near its calm 3%; the model picks abstain (see the issue note)",
+    reason="learnt from the six other episodes (leave one out), support is worth about 10 "
+    "logits, attendance answers pressure a tenth as much as the logit (evasion 0.07) and an "
+    "ask not to support reads absence as a quarter compliance, so the call without commitment "
+    "buys an abstention (0.80) and Ukraine's absence stays near its calm 3% (docs/episodes.md)",
 )
 def test_absence_is_ukraines_likeliest_act_under_an_ask_without_commitment():
     assert most_likely("as_happened") == "absent"
@@ -165,3 +165,61 @@ def test_russias_warning_turns_its_abstaining_treaty_allies_to_no(data_dir):
     for iso3 in allies:
         assert calm.most_likely(iso3) == "abstain"
         assert warned.most_likely(iso3) == "no"
+
+
+# §7.5 / FACTS.md §1-2: cross-pressured absence is general. The members recorded absent who voted
+# in that session (Armenia on ES-11/3; Ukraine, Georgia and Moldova on ES-10/19; Ukraine on 67/19)
+# must get far more absence in the replay than without its pressure (the variant without the cited
+# asks: the member's calm rate), and each episode's per-member
+# log-loss must beat persistence from each member's last public act on the item. Each replay runs
+# on its embedded deal, learnt from the episodes before it only: for ES-11/3 that is exactly its
+# leave-one-out deal (ES-11/3 is the last episode in the data); for 67/19, the first, the priors.
+PALESTINE = ROOT / "scenarios" / "palestine_2012.toml"
+CROSS_PRESSURED = {
+    HRC: ("no_warning", ["ARM"]),
+    JERUSALEM: ("no_threat", ["UKR", "GEO", "MDA"]),
+    PALESTINE: ("no_threat", ["UKR"]),
+}
+#: "Far more": at least twice the calm rate.
+FAR_MORE = 2.0
+
+
+_NOT_YET = pytest.mark.xfail(
+    strict=True,
+    reason="the episodes read absence as little compliance (reading_not_support about 0.25) "
+    "and attendance answers pressure a tenth as much as the logit (evasion about 0.08): the "
+    "cited asks move these members to abstain, not out of the hall (Ukraine on 67/19 comes "
+    "closest, 1.99 times its calm rate). See docs/episodes.md",
+)
+
+
+#: A ratio of two small probabilities needs more draws than the other checks: at 400 draws
+#: Ukraine's ratio on 67/19 reads 2.07, at 4,000 draws 1.99 (seed 20221230) and 1.92 (seed 7).
+RATIO_DRAWS = 4000
+
+
+@pytest.mark.parametrize(
+    "path",
+    [pytest.param(p, marks=_NOT_YET) for p in CROSS_PRESSURED],
+    ids=lambda p: p.stem,
+)
+def test_cross_pressured_members_stay_away_far_more_than_their_calm_rate(path):
+    calm_variant, members = CROSS_PRESSURED[path]
+    pressed = replay(path, variant="as_happened", n_draws=RATIO_DRAWS, seed=20221230)
+    calm = replay(path, variant=calm_variant, n_draws=RATIO_DRAWS, seed=20221230)
+    for iso3 in members:
+        assert pressed.member(iso3)["p_absent"] >= FAR_MORE * calm.member(iso3)["p_absent"], iso3
+
+
+@pytest.mark.parametrize("path", list(CROSS_PRESSURED), ids=lambda p: p.stem)
+def test_each_episode_beats_persistence_from_each_members_last_public_act(path, data_dir):
+    from sim.io.data import load_roll_calls
+    from sim.io.scenario import load_scenario
+    from sim.run.episodes import score_episode
+
+    scenario = load_scenario(path)
+    deal = load_bundle(scenario.name).meta.get("deal")
+    if deal is None:
+        pytest.skip(f"{scenario.name} learns from no earlier episode")
+    row = score_episode(scenario, load_roll_calls(data_dir), deal, n_draws=DRAWS).row
+    assert row["log_loss"] < row["baselines"]["persistence"]

@@ -75,7 +75,7 @@ BAD = {
         "does not exist",
     ),
     "episode not a file name": (
-        ('episodes = ["jerusalem_2017"', 'episodes = ["Jerusalem 2017"'),
+        ('episodes = ["palestine_2012"', 'episodes = ["Palestine 2012"'),
         "calibration.episodes[0]",
         "pattern",
     ),
@@ -108,6 +108,16 @@ BAD = {
         "not both",
     ),
     "neither like nor by_title": (('like = "A/RES/75/98"', ""), "item", "by_title = true"),
+    "absence reading above 1": (
+        ('acts = ["no", "abstain"]\ntie', 'acts = ["no", "abstain"]\nabsence_reading = 1.2\ntie'),
+        "events[3] (ambassador_summoned).absence_reading",
+        "less than or equal to 1",
+    ),
+    "absence reading below 0": (
+        ('acts = ["no", "abstain"]\ntie', 'acts = ["no", "abstain"]\nabsence_reading = -0.1\ntie'),
+        "events[3] (ambassador_summoned).absence_reading",
+        "greater than or equal to 0",
+    ),
     "by_title with new_text": (
         ('like = "A/RES/75/98"', "by_title = true\nnew_text = true"),
         "item",
@@ -158,7 +168,7 @@ def test_the_cli_rejects_an_unknown_variant_with_exit_code_2_and_writes_nothing(
 def test_the_cli_prints_an_error_with_brackets_as_written(tmp_path, sim_cli):
     """Rich reads [a-z] as markup; the error must reach the user whole."""
     bad = tmp_path / "bad.toml"
-    bad.write_text(mutate(ICJ.read_text(), '["jerusalem_2017"', '["Jerusalem 2017"'))
+    bad.write_text(mutate(ICJ.read_text(), '["palestine_2012"', '["Palestine 2012"'))
     run = sim_cli("check", bad)
     assert run.returncode == 2
     assert "'^[a-z][a-z0-9_]*$'" in run.stderr

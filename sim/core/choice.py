@@ -12,8 +12,11 @@ For member *i* and act *c* in ``ACTS``::
 * ``w_ik`` is what principal *k*'s approval is worth to *i*: ``credibility * value + tie``
   (:func:`principal_weight`), in units of the Gumbel noise scale (logit units).
 * ``m_k(c)`` is how *k* reads each act (:func:`reading`): +1 for an act it asked for, -1 for
-  the act farthest from its ask, linear in between on the latent order yes > abstain > no, and
-  **0 for absence**, which every principal reads as neither compliance nor defection.
+  the act farthest from its ask, linear in between on the latent order yes > abstain > no; absence
+  is read by the kind of ask (MODEL.md §3, revised Dec 2026): an ask *not to support* a text (its
+  acts exclude yes) reads it as partial compliance ``theta`` in [0, 1], an ask for a positive act
+  by its own ``theta``; both are deal parameters estimated from the episodes
+  (:mod:`sim.estimate.deal`).
 * ``a_i(c)`` is the cost of leaving one's earlier public act on the same text
   (:func:`persistence_cost`): a visible reversal between votes, leaving a vote for absence, or
   returning from absence; the three costs are estimated from real roll calls.
@@ -41,7 +44,9 @@ from sim.core.acts import (
 )
 
 __all__ = [
+    "ASK_KINDS",
     "act_probabilities",
+    "ask_kind",
     "log_expit",
     "ordered_log_probs",
     "persistence_cost",
@@ -52,20 +57,41 @@ __all__ = [
 ]
 
 
-def reading(asked: Iterable[str]) -> FloatArray:
+#: The kinds of ask whose readings of absence are estimated apart (MODEL.md §3): an ask not to
+#: support a text (its acts exclude yes: "no or abstain", "no") and an ask for a positive act.
+ASK_KINDS = ("not_support", "positive")
+
+
+def ask_kind(asked: Iterable[str]) -> str:
+    """The kind of an ask by the acts it asks for: ``"not_support"`` when they exclude yes, else
+    ``"positive"`` (:data:`ASK_KINDS`).
+
+    Examples
+    --------
+    >>> ask_kind(["no", "abstain"]), ask_kind(["yes"])
+    ('not_support', 'positive')
+    """
+    return "positive" if "yes" in tuple(asked) else "not_support"
+
+
+def reading(asked: Iterable[str], *, absent: float = 0.0) -> FloatArray:
     """How a principal reads each act, given the acts it asked for: ``m_k(c)``.
 
     Parameters
     ----------
     asked : iterable of str
         The acts that satisfy the ask, a non-empty subset of ``("yes", "no", "abstain")``.
+    absent : float, optional
+        The reading of absence, in [0, 1]: the share of compliance the principal sees in a
+        member that stays away (MODEL.md §3: ``theta`` of the kind of ask; 0, neither
+        compliance nor defection, by default).
 
     Returns
     -------
     ndarray, shape (4,)
         +1 for an asked act, -1 for the vote farthest from the ask on the latent order
-        yes > abstain > no, linear in between, and 0 for ``absent`` (MODEL.md §3: absence is
-        read as neither compliance nor defection).
+        yes > abstain > no, linear in between, and `absent`
+        for ``absent``.
 
     Examples
     --------
@@ -73,17 +99,22 @@ def reading(asked: Iterable[str]) -> FloatArray:
     array([-1.,  1.,  1.,  0.])
     >>> reading(["yes"])                    # a sponsor's ask
     array([ 1., -1.,  0.,  0.])
+    >>> reading(["no", "abstain"], absent=0.8)
+    array([-1. ,  1. ,  1. ,  0.8])
     """
     asked = tuple(asked)
     unknown = [a for a in asked if a not in VOTES]
     if not asked or unknown:
         raise ValueError(f"an ask names acts among {VOTES}; got {asked!r}")
+    if not 0.0 <= absent <= 1.0:
+        raise ValueError(f"a reading of absence is in [0, 1]; got {absent!r}")
     position: dict[str, int] = {act: LATENT_ORDER[act] for act in VOTES}
     distance = {act: min(abs(position[act] - position[a]) for a in asked) for act in VOTES}
     farthest = max(distance.values())
     m = np.zeros(len(ACTS))
     for act in VOTES:
         m[ACTS.index(act)] = 1.0 if farthest == 0 else 1.0 - 2.0 * distance[act] / farthest
+    m[ABSENT] = absent
     return m
 
 
@@ -131,7 +162,8 @@ def pressure(
     ----------
     terms : sequence of (weight, m, positions)
         One per ask in force: ``weight`` of shape (n_draws, n_reached), ``w_ik`` of each member the
-        ask reaches (logit units); ``m``, shape (4,), its reading of each act (:func:`reading`);
+        ask reaches (logit units); ``m``, shape (4,) or, when its reading of absence is drawn per
+        draw, (n_draws, 1, 4), its reading of each act (:func:`reading`);
         ``positions``, the rows of those members among the `n_members` (None: all of them, in
         order, so ``n_reached == n_members``). Members an ask does not reach feel none of it.
     n_draws, n_members : int

@@ -4,7 +4,7 @@ answers pressure.
 MODEL.md §6 gives the deal parameters priors from the literature. Where a scenario names earlier
 episodes (``[calibration] episodes``: other scenario files, each replaying a roll call that is in
 the data), those priors are updated by the members' recorded acts on those roll calls, replayed
-by the same model with their own cited events. Two parameters are calibrated:
+by the same model with their own cited events. Four parameters are calibrated:
 
 * ``support_value``: the logit value of a firm commitment of a member's top security need
   (:data:`sim.estimate.deal.SUPPORT_VALUE`; the weight of an ask is
@@ -14,11 +14,15 @@ by the same model with their own cited events. Two parameters are calibrated:
   it from its calm value ``L0`` to ``L0 + evasion * (L - L0)`` (:mod:`sim.model.assembly`). 1 is the
   plain logit of MODEL.md §3; below 1, as in a nested logit whose votes share a nest, pressure
   moves members between the votes more than out of the hall; above 1, pressure that leaves
-  every vote costly drives members away (Morse & Coggins 2024 on absence as an escape).
+  every vote costly drives members away (Morse & Coggins 2024 on absence as an escape);
+* ``reading_not_support`` and ``reading_positive``: how a principal reads an absence, by the kind
+  of its ask (MODEL.md §3, :func:`sim.core.choice.ask_kind`): an ask not to support a text gets
+  part of what it wants from an absence (partial compliance in (0, 1)); an ask for a positive
+  act reads it as the episodes say, in the same family.
 
 The posterior is found by maximising ``log prior + sum over episodes of log-likelihood`` over
-``(log support_value, log evasion)``; its curvature gives a bivariate normal in the logs (a
-Laplace approximation) from which a replay draws both jointly. An episode's likelihood scores
+the parameters made unbounded (logs and logits); its curvature gives a normal in those (a
+Laplace approximation) from which a replay draws them jointly. An episode's likelihood scores
 its members' recorded acts jointly, averaged over ``EPISODE_DRAWS`` draws of what they share
 (:func:`episode_loglik`), with its offers at their mean credibility
 (:func:`sim.run.calibrate.load_episodes`). An episode must be dated before the scenario's vote:
@@ -119,68 +123,134 @@ def _credibility_shift(episodes: Sequence[Episode]) -> tuple[float, float]:
     return float(np.mean(shifts)), float(np.mean(variances)) / len(episodes)
 
 
-def episode_loglik(episode: Episode, *, support_value: float, evasion: float) -> float:
-    """Log-likelihood of the episode's recorded acts at one value of the two parameters.
+def episode_loglik(
+    episode: Episode,
+    *,
+    support_value: float,
+    evasion: float,
+    readings: Sequence[float] | None = None,
+) -> float:
+    """Log-likelihood of the episode's recorded acts at one value of the deal parameters.
 
     The members' acts are scored jointly: ``log mean_d prod_i P_d(act_i)`` over the episode's
     draws ``d`` of its other uncertain parameters. Within a draw the members are independent;
     across draws they share what is common to them (an event's credibility and tie, the group
     shocks, the item), so one episode says how much its principal's pressure weighed, not how
     credible such pressure is in general. Members not in the data are not scored.
+
+    `readings` are the readings of absence of each kind of ask (:data:`sim.core.choice.ASK_KINDS`);
+    None keeps the setup's.
     """
     from scipy.special import logsumexp
 
-    n = episode.setup.n_draws
-    setup = episode.setup.with_deal(
-        support_value=np.full(n, support_value), evasion=np.full(n, evasion)
-    )
-    model = AssemblyModel(setup, rng=np.random.default_rng(EPISODE_SEED), calm_from=episode.calm)
-    model.run()
+    model = episode_model(episode, support_value=support_value, evasion=evasion, readings=readings)
     scored = np.flatnonzero(episode.acts >= 0)
     p = model.odds[:, scored, episode.acts[scored]]  # (draw, scored member)
     per_draw = np.log(np.clip(p, 1e-300, None)).sum(axis=1)
-    return float(logsumexp(per_draw) - np.log(n))
+    return float(logsumexp(per_draw) - np.log(episode.setup.n_draws))
 
 
-def _log_prior(theta: FloatArray, priors: tuple[Prior, Prior]) -> float:
-    total = 0.0
-    for t, prior in zip(theta, priors, strict=True):
-        if prior.dist != "lognormal":
-            raise ValueError("deal priors are lognormal (a median and a sigma)")
-        total += -0.5 * ((t - np.log(prior.get("median"))) / prior.get("sigma")) ** 2
-    return total
+def episode_model(
+    episode: Episode,
+    *,
+    support_value: float,
+    evasion: float,
+    readings: Sequence[float] | None = None,
+) -> AssemblyModel:
+    """The episode's model run at one value of the deal parameters (every draw the same)."""
+    n = episode.setup.n_draws
+    setup = episode.setup.with_deal(
+        support_value=np.full(n, support_value),
+        evasion=np.full(n, evasion),
+        readings=None if readings is None else np.tile(np.asarray(readings, float), (n, 1)),
+    )
+    model = AssemblyModel(setup, rng=np.random.default_rng(EPISODE_SEED), calm_from=episode.calm)
+    model.run()
+    return model
+
+
+#: The deal's parameters in the order of :func:`fit_deal`'s search, with the transform that makes
+#: each unbounded (``log`` on (0, inf), ``logit`` on (0, 1)).
+DEAL_PARAMETERS = (
+    ("support_value", "log"),
+    ("evasion", "log"),
+    ("reading_not_support", "logit"),
+    ("reading_positive", "logit"),
+)
+
+#: Prior of each reading of absence: logit-normal, centre 0.5, logit-sd 1.5 (wide on (0, 1): its
+#: central 90% spans 0.08 to 0.92). MODEL.md §3 says only that an ask not to support a text reads
+#: absence as partial compliance, between the opposed act and the asked ones.
+READING = Prior("normal", (("mean", 0.0), ("sd", 1.5)))
+
+_DEAL_BOUNDS = [*_BOUNDS, (-6.0, 6.0), (-6.0, 6.0)]
+
+
+def _forward(z: FloatArray) -> dict[str, float]:
+    from scipy.special import expit
+
+    return {
+        name: float(np.exp(v) if how == "log" else expit(v))
+        for (name, how), v in zip(DEAL_PARAMETERS, z, strict=True)
+    }
+
+
+def _centre_sd(prior: Prior) -> tuple[float, float]:
+    if prior.dist == "lognormal":
+        return float(np.log(prior.get("median"))), float(prior.get("sigma"))
+    if prior.dist == "normal":
+        return float(prior.get("mean")), float(prior.get("sd"))
+    raise ValueError("deal priors are lognormal (a median and a sigma) or normal on the logit")
 
 
 def fit_deal(
-    episodes: Sequence[Episode], *, support_prior: Prior, evasion_prior: Prior = EVASION
+    episodes: Sequence[Episode],
+    *,
+    support_prior: Prior,
+    evasion_prior: Prior = EVASION,
+    reading_prior: Prior = READING,
 ) -> dict[str, Any]:
-    """Posterior of (support_value, evasion) given the episodes' recorded acts.
+    """Posterior of the deal given the episodes' recorded acts: the value of support, the
+    evasion elasticity and the readings of absence of each kind of ask.
 
     Parameters
     ----------
     episodes : sequence of Episode
     support_prior, evasion_prior : Prior
         Lognormal priors (MODEL.md §6: from the literature).
+    reading_prior : Prior
+        Normal prior of each reading's logit (:data:`READING`).
 
     Returns
     -------
     dict
-        ``support_value`` and ``evasion``, each ``{"median", "sigma"}`` of its lognormal
-        marginal; ``correlation`` of the two logs; ``loglik`` at the posterior mode and
-        ``loglik_prior`` at the prior medians (summed over episodes); ``episodes`` (names) and
-        ``n_members`` scored.
+        Per parameter of :data:`DEAL_PARAMETERS`, ``{"median", "sigma", "transform"}`` of its
+        marginal (``sigma`` of its log or logit); ``names`` and ``covariance`` of the transformed
+        parameters (a Laplace approximation, from which a replay draws them jointly);
+        ``correlation`` of the first two (as bundles made before the readings held);
+        ``loglik`` at the posterior mode and ``loglik_prior`` at the prior centres (summed over
+        episodes); ``episodes`` (names) and ``n_members`` scored.
     """
-    priors = (support_prior, evasion_prior)
+    priors = [_centre_sd(p) for p in (support_prior, evasion_prior, reading_prior, reading_prior)]
+    centre = np.array([c for c, _ in priors])
+    spread = np.array([sd for _, sd in priors])
 
-    def log_posterior(theta: FloatArray) -> float:
-        v, k = np.exp(theta)
-        ll = sum(episode_loglik(e, support_value=float(v), evasion=float(k)) for e in episodes)
-        return ll + _log_prior(theta, priors)
+    def total(z: FloatArray) -> float:
+        d = _forward(z)
+        return float(sum(
+            episode_loglik(
+                e, support_value=d["support_value"], evasion=d["evasion"],
+                readings=(d["reading_not_support"], d["reading_positive"]),
+            )
+            for e in episodes
+        ))  # fmt: skip
 
-    start = np.log([support_prior.get("median"), evasion_prior.get("median")])
+    def log_posterior(z: FloatArray) -> float:
+        return total(z) - 0.5 * float((((z - centre) / spread) ** 2).sum())
+
     res = optimize.minimize(
-        lambda t: -log_posterior(t), start, method="L-BFGS-B", bounds=_BOUNDS,
-        options={"eps": 1e-4, "ftol": 1e-12, "maxiter": 200},
+        lambda t: -log_posterior(t), centre, method="L-BFGS-B", bounds=_DEAL_BOUNDS,
+        options={"eps": 1e-4, "ftol": 1e-10, "maxiter": 200},
     )  # fmt: skip
     mode = res.x
     precision = -hessian(log_posterior, mode, step=0.02)
@@ -189,28 +259,32 @@ def fit_deal(
         if np.any(np.linalg.eigvalsh(cov) <= 0):
             raise np.linalg.LinAlgError
     except np.linalg.LinAlgError:  # flat or saddle: keep the prior's spread
-        cov = np.diag([support_prior.get("sigma") ** 2, evasion_prior.get("sigma") ** 2])
+        cov = np.diag(spread**2)
     sd = np.sqrt(np.diag(cov))
-
-    def total(v: float, k: float) -> float:
-        return float(sum(episode_loglik(e, support_value=v, evasion=k) for e in episodes))
-
-    v, k = (float(x) for x in np.exp(mode))
-    shift, spread = _credibility_shift(episodes)
-    return {
-        "support_value": {
-            "median": float(v * np.exp(shift)),
-            "sigma": float(np.sqrt(sd[0] ** 2 + spread)),
-            "at_mean_credibility": v,
-        },
-        "evasion": {"median": k, "sigma": float(sd[1])},
-        "correlation": float(cov[0, 1] / (sd[0] * sd[1])),
-        "loglik": total(v, k),
-        "loglik_prior": total(support_prior.get("median"), evasion_prior.get("median")),
-        "episodes": [e.name for e in episodes],
-        "n_members": int(sum((e.acts >= 0).sum() for e in episodes)),
-        "converged": bool(res.success),
-    }
+    at_mode = _forward(mode)
+    shift, cred_spread = _credibility_shift(episodes)
+    out: dict[str, Any] = {}
+    for k, (name, how) in enumerate(DEAL_PARAMETERS):
+        out[name] = {"median": at_mode[name], "sigma": float(sd[k]), "transform": how}
+    value = at_mode["support_value"]
+    out["support_value"].update(
+        median=float(value * np.exp(shift)),
+        sigma=float(np.sqrt(sd[0] ** 2 + cred_spread)),
+        at_mean_credibility=value,
+    )
+    cov = cov.copy()
+    cov[0, 0] = sd[0] ** 2 + cred_spread
+    out.update(
+        names=[name for name, _ in DEAL_PARAMETERS],
+        covariance=cov.tolist(),
+        correlation=float(cov[0, 1] / np.sqrt(cov[0, 0] * cov[1, 1])),
+        loglik=total(mode),
+        loglik_prior=total(centre),
+        episodes=[e.name for e in episodes],
+        n_members=int(sum((e.acts >= 0).sum() for e in episodes)),
+        converged=bool(res.success),
+    )
+    return out
 
 
 #: Parameter draws of an episode's own uncertain parameters (ideal points, credibility, ties,

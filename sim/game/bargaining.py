@@ -11,7 +11,8 @@ credibility
    yes / no / abstain / absent, with every other uncertain parameter at the same draws (common
    random numbers, so the curve has no sampling noise between grid points).
 2. **The patron's best response.** *P* values *S*'s act by its own reading of it (``m_P``: +1
-   for an asked act, -1 for the act farthest from the ask, 0 for absence; MODEL.md §3), so its
+   for an asked act, -1 for the act farthest from the ask, its kind of ask's reading of absence
+   (the mean over draws); MODEL.md §3), so its
    expected payoff is::
 
        V * G(c) - K * c * need,     G(c) = E[m_P(act) | c]

@@ -47,6 +47,7 @@ __all__ = [
     "odds_figure",
     "plot_bargain",
     "plot_calibration",
+    "plot_episode_acts",
     "plot_frontier",
     "plot_member_odds",
     "plot_sweep",
@@ -774,4 +775,21 @@ def plot_frontier(purchase: Any, path: Path) -> None:
         fontsize="medium",
     )
     ax.legend(fontsize="small", loc="lower right")
+    save_figure(fig, path)
+
+
+def plot_episode_acts(members: Any, path: Path, *, title: str = "") -> None:
+    """Predicted against recorded acts: per recorded act (with its count), the members' mean
+    predicted probability of each act (``members``: columns ``recorded`` and ``p_<act>``).
+    """
+    rows = [act for act in ACTS if (members["recorded"] == act).any()]
+    odds = np.array(
+        [members.loc[members["recorded"] == act, [f"p_{a}" for a in ACTS]].mean() for act in rows]
+    )
+    labels = [f"recorded {act} ({int((members['recorded'] == act).sum())})" for act in rows]
+    fig, ax = plt.subplots(figsize=(6.5, 0.5 + 0.45 * len(rows)))
+    _stacked(ax, labels, odds)
+    ax.set_xlabel("")  # the legend sits below the axis; the title says what the bars are
+    heading = "mean predicted probability of each act (leave-one-out deal)"
+    ax.set_title(f"{title}\n{heading}" if title else heading, fontsize=10)
     save_figure(fig, path)

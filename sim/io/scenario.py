@@ -456,6 +456,9 @@ class Event(_Strict):
     acts: list[Vote] = []
     offer: Offer | None = None
     tie: LogitPrior = Prior("fixed", (("value", 0.0),))
+    #: How the principal reads an absence, in [0, 1] (MODEL.md §3), when a cited event says so;
+    #: None: the deal's reading of the kind of ask, estimated from the episodes.
+    absence_reading: float | None = Field(None, ge=0.0, le=1.0)
     description: str = ""
     source: Source
 

@@ -398,18 +398,28 @@ class Patron(mesa.Agent):
         model = self.model
         s = model.setup
         groups: dict[bytes, list[tuple[int, float, FloatArray, FloatArray, FloatArray]]] = {}
+        # How each group reads the acts, absence per draw included (MODEL.md §3): the latest
+        # ask's reading, or the patron's own read by its kind of ask with the deal's readings.
+        readings: dict[bytes, tuple[FloatArray | None, tuple[str, ...], float | None]] = {}
         for j, c in zip(np.asarray(cols).tolist(), np.asarray(credibility).tolist(), strict=True):
             ask, q = model.latest_ask_to(self.principal, j)
             need = support.need[j]
             if ask is None:
                 m, tie, floor = self.spec.m, self.spec.tie, np.zeros(s.n_draws)
+                read: tuple[FloatArray | None, tuple[str, ...], float | None] = (
+                    None, _asked_acts(m), None
+                )  # fmt: skip
             else:
                 m, tie = ask.m, ask.tie[:, q]
                 floor = ask.offer[:, q] if ask.offer_kind == support.kind else np.zeros(s.n_draws)
+                read = (ask.m_draws, ask.acts, ask.absence_reading)
             offer = np.maximum(floor, c * need)
-            groups.setdefault(m.tobytes(), []).append((j, c, m, tie, offer))
+            key = m.tobytes() + (b"" if read[0] is None else read[0].tobytes())
+            groups.setdefault(key, []).append((j, c, m, tie, offer))
+            readings[key] = read
         out = []
-        for members in groups.values():
+        for key, members in groups.items():
+            m_draws, acts, absence_reading = readings[key]
             idx = np.array([x[0] for x in members], dtype=np.int64)
             creds = np.array([x[1] for x in members])
             tie = np.column_stack([x[3] for x in members])
@@ -431,8 +441,13 @@ class Patron(mesa.Agent):
                     tie=tie,
                     need=support.need[idx],
                     credibility=None,
+                    acts=acts,
+                    absence_reading=absence_reading,
+                    m_draws=m_draws,
                 )
             )
+            if m_draws is None and s.readings is not None and absence_reading is None:
+                out[-1] = out[-1].read_with(s.readings)
         return out
 
     def _trade(
@@ -482,3 +497,8 @@ def negotiation_dates(first: str, vote: str, rounds: int) -> tuple[str, ...]:
         (start + dt.timedelta(days=round(k * span / (rounds - 1)))).isoformat()
         for k in range(rounds)
     )
+
+
+def _asked_acts(m: FloatArray) -> tuple[str, ...]:
+    """The votes a reading asks for (those it reads +1)."""
+    return tuple(a for a, v in zip(ACTS, m, strict=True) if a != "absent" and v == 1.0)

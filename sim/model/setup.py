@@ -2,9 +2,11 @@
 
 :class:`AskSpec` is one ask or threat (who is targeted, how the principal reads each act, what
 it is worth in each draw); :class:`Setup` holds every member's calibrated log-odds, presence,
-persistence and the asks of the timeline, per parameter draw. :func:`sim.run.prepare.build_setup`
-makes a Setup from a scenario and its calibration bundle; the games (:mod:`sim.run.bargain`,
-:mod:`sim.run.target`, :mod:`sim.run.buy`) vary its asks.
+persistence and the asks of the timeline, per parameter draw, with the deal parameters that turn
+them into pressure: the value of support, the evasion elasticity and the readings of absence by
+kind of ask (MODEL.md §3, §6).
+:func:`sim.run.prepare.build_setup` makes a Setup from a scenario and its calibration bundle; the
+games (:mod:`sim.run.bargain`, :mod:`sim.run.target`, :mod:`sim.run.buy`) vary its asks.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from sim.core.acts import BoolArray, FloatArray, IntArray
-from sim.core.choice import pressure, principal_weight
+from sim.core.acts import ABSENT, BoolArray, FloatArray, IntArray
+from sim.core.choice import ASK_KINDS, ask_kind, pressure, principal_weight, reading
 from sim.io.bundles import Bundle
 from sim.io.scenario import Prior, Scenario
 from sim.model.members import MemberSpec
@@ -42,6 +44,13 @@ class AskSpec:
         Each target's need for the offered kind of support (0 without an offer).
     credibility : Prior or None
         The offer's credibility prior (None without an offer).
+    acts : tuple of str
+        The acts asked for (what `m` is built from).
+    absence_reading : float or None
+        A reading of absence the scenario gives the ask (``absence_reading``, from a cited
+        event); None: the deal's reading of its kind (:func:`sim.core.choice.ask_kind`).
+    m_draws : ndarray, shape (n_draws, 4), or None
+        The reading per draw, when the deal's reading of absence is drawn (`m` is its mean).
     """
 
     event_id: str
@@ -58,6 +67,25 @@ class AskSpec:
     tie: FloatArray
     need: FloatArray
     credibility: Prior | None
+    acts: tuple[str, ...] = ()
+    absence_reading: float | None = None
+    m_draws: FloatArray | None = None
+
+    @property
+    def kind(self) -> str:
+        """The kind of ask, whose reading of absence it takes (:data:`ASK_KINDS`)."""
+        return ask_kind(self.acts)
+
+    def read_with(self, readings: FloatArray) -> AskSpec:
+        """The same ask reading absence as the deal's draws `readings` (shape (n_draws, 2), one
+        column per kind in :data:`ASK_KINDS`) say, unless the scenario fixed its reading.
+        """
+        if self.absence_reading is not None or not self.acts:
+            return self
+        theta = np.asarray(readings, dtype=float)[:, ASK_KINDS.index(self.kind)]
+        m_draws = np.tile(reading(self.acts), (len(theta), 1))
+        m_draws[:, ABSENT] = theta
+        return replace(self, m=m_draws.mean(axis=0), m_draws=m_draws)
 
     def valued_at(self, support_value: FloatArray) -> AskSpec:
         """The same ask with the value of support set to `support_value` (shape (n_draws,))."""
@@ -133,22 +161,32 @@ class Setup:
     #: (eps, base act shares): the calibrated tremble mixed into every member's odds
     #: (:mod:`sim.core.tremble`); None for none (bundles made before it).
     tremble: tuple[float, FloatArray] | None = None
+    #: (draw, 2): the readings of absence of each kind of ask (:data:`ASK_KINDS`); None: 0.
+    readings: FloatArray | None = None
 
     def with_deal(
-        self, *, support_value: FloatArray | None = None, evasion: FloatArray | None = None
+        self,
+        *,
+        support_value: FloatArray | None = None,
+        evasion: FloatArray | None = None,
+        readings: FloatArray | None = None,
     ) -> Setup:
-        """The same episode with the value of support and/or the evasion elasticity replaced
-        (arrays of shape (n_draws,)): what an episode's calibration varies.
+        """The same episode with deal parameters replaced: what an episode's calibration varies.
+
+        Arrays of shape (n_draws,), the readings (n_draws, 2).
         """
         asks, value = self.asks, self.support_value
         if support_value is not None:
             asks = tuple(ask.valued_at(support_value) for ask in asks)
             value = np.asarray(support_value, float)
+        if readings is not None:
+            asks = tuple(ask.read_with(readings) for ask in asks)
         return replace(
             self,
             asks=asks,
             support_value=value,
             evasion=self.evasion if evasion is None else evasion,
+            readings=self.readings if readings is None else np.asarray(readings, float),
         )
 
     def latest_ask(self, principal: str, iso3: str) -> AskSpec | None:
@@ -206,7 +244,8 @@ class Setup:
         """
         n_draws = len(range(*draws.indices(self.n_draws)))
         return pressure(
-            [(ask.weight[draws] if keep is None else ask.weight[draws][:, keep], ask.m, positions)
+            [(ask.weight[draws] if keep is None else ask.weight[draws][:, keep],
+              ask.m if ask.m_draws is None else ask.m_draws[draws][:, None, :], positions)
              for ask, positions, keep in terms],
             n_draws=n_draws, n_members=n_members,
         )  # fmt: skip

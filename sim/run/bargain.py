@@ -264,6 +264,14 @@ def price_offer(
     if event_kind == "threat":  # carried out, with probability c, on (partial) defiance
         cost = cost * (mean_odds @ np.maximum(-ask.m, 0.0))
     surplus = logit_surplus(absent[zero][None, :], absent)  # (offer, draw)
+    # The patron reads absence as part compliance (its kind of ask's reading, MODEL.md §3): the
+    # offer also raises U(absent), by the reading times the change in the ask's weight, which
+    # the change in P(absent) alone does not show.
+    m_absent = ask.m[ABSENT] if ask.m_draws is None else ask.m_draws[:, ABSENT]
+    weights = np.stack(
+        [ask.at_credibility(c, setup.support_value).weight[:, column] for c in grid]
+    )  # (offer, draw)
+    surplus = surplus + m_absent * (weights - weights[zero])
     # A member without a vote has no choice to gain from; a principal bound to its own ask
     # (sim.run.prepare.principal_acts) has no absence to measure its gain by: both report 0.
     if not setup.available[i].all():

@@ -281,36 +281,45 @@ def load_episodes(
                 f"{where}: {name!r} votes on {episode.spec.resolution.date}, not before this "
                 f"scenario's vote ({spec.resolution.date}): a replay learns only from the past"
             )
-        # Where `sim calibrate` is writing, then the package's: a bundle fitted on the
-        # episode's inputs and these data; else the one made on first use.
-        roots = [
-            root
-            for root in (calibration, None)
-            if _fits(_meta(bundle_dir(root) / name), episode, data)
-        ]
-        if roots:
-            bundle = load_bundle(name, root=roots[0])
-        else:
-            root = resolve_calibration(episode, None)
-            try:
-                bundle = load_bundle(name, root=root)
-            except DataError as exc:
-                raise DataError(
-                    f"{where}: {name!r} has no calibration bundle yet; run `sim calibrate "
-                    f"{path}` first"
-                ) from exc
-        setup = build_setup(episode, n_draws=EPISODE_DRAWS, seed=EPISODE_SEED, calibration=bundle)
-        # One episode measures credibility x value: its offers are scored at their prior mean
-        # credibility, and the spread of that prior widens the value's posterior (fit_deal).
-        setup = replace(setup, asks=tuple(ask.at_mean_credibility() for ask in setup.asks))
-        acts = recorded_acts(data, episode, setup.iso3)
-        # A principal's own vote is not an answer to pressure (it votes as it asks others,
-        # sim.run.prepare.principal_acts): it is left out of the score, which also keeps a principal
-        # that broke its own line from making the likelihood zero.
-        own = principal_acts(episode.spec.principals, episode.events(setup.variant))
-        acts[[i for i, m in enumerate(setup.iso3) if m in own]] = -1
-        out.append(Episode(name, setup, acts))
+        out.append(load_episode(episode, data, calibration=calibration, where=where))
     return out
+
+
+def load_episode(
+    episode: Scenario, data: Any, *, calibration: Path | None = None, where: str = ""
+) -> Episode:
+    """One episode replayed on its own bundle (in `calibration` first, then the package's, else
+    made on first use), with its members' recorded acts.
+    """
+    name = episode.spec.name
+    path = episode.path
+    # Where `sim calibrate` is writing, then the package's: a bundle fitted on the episode's
+    # inputs and these data; else the one made on first use.
+    roots = [
+        root for root in (calibration, None) if _fits(_meta(bundle_dir(root) / name), episode, data)
+    ]
+    if roots:
+        bundle = load_bundle(name, root=roots[0])
+    else:
+        root = resolve_calibration(episode, None)
+        try:
+            bundle = load_bundle(name, root=root)
+        except DataError as exc:
+            raise DataError(
+                f"{where or path}: {name!r} has no calibration bundle yet; run `sim calibrate "
+                f"{path}` first"
+            ) from exc
+    setup = build_setup(episode, n_draws=EPISODE_DRAWS, seed=EPISODE_SEED, calibration=bundle)
+    # One episode measures credibility x value: its offers are scored at their prior mean
+    # credibility, and the spread of that prior widens the value's posterior (fit_deal).
+    setup = replace(setup, asks=tuple(ask.at_mean_credibility() for ask in setup.asks))
+    acts = recorded_acts(data, episode, setup.iso3)
+    # A principal's own vote is not an answer to pressure (it votes as it asks others,
+    # sim.run.prepare.principal_acts): it is left out of the score, which also keeps a principal
+    # that broke its own line from making the likelihood zero.
+    own = principal_acts(episode.spec.principals, episode.events(setup.variant))
+    acts[[i for i, m in enumerate(setup.iso3) if m in own]] = -1
+    return Episode(name, setup, acts)
 
 
 def calibrate_deal(

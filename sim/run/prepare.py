@@ -3,10 +3,12 @@
 :func:`build_setup` reads the scenario's variant and the bundle, places the resolution on its
 dimension (the ``[item] like`` roll call, the committee tally, or the texts its title resembles),
 draws every uncertain parameter from its own named stream (:func:`sim.core.seeds.named_stream`),
-and turns each event of the timeline into an :class:`sim.model.setup.AskSpec`; an event whose
-sources name only some of its addressees has the rest picked by the patron's best response
-(:func:`complete_addressees`). No calibration is made here: :func:`sim.run.replay.prepare`
-resolves the bundle first (:func:`sim.run.calibrate.resolve_calibration`).
+the deal's among them (value of support, evasion, readings of absence by kind of ask), and turns
+each event of the timeline into an :class:`sim.model.setup.AskSpec` read by its kind of ask; an
+event whose sources name only some of its addressees has the rest picked by the patron's best
+response (:func:`complete_addressees`). No calibration is made here:
+:func:`sim.run.replay.prepare` resolves the bundle first
+(:func:`sim.run.calibrate.resolve_calibration`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit, logit
 
 from sim.core.absence import ambivalence
 from sim.core.acts import ABSENT, ACTS, BoolArray, FloatArray, IntArray
@@ -28,7 +31,7 @@ from sim.core.persistence import (
     vote_log_probs,
 )
 from sim.core.seeds import DEFAULT_SEED, named_stream
-from sim.estimate.deal import SUPPORT_VALUE
+from sim.estimate.deal import READING, SUPPORT_VALUE
 from sim.estimate.ideal_points import fit_item_to_tally
 from sim.io.bundles import ITEM_KEYS, Bundle, load_bundle, previous_codes
 from sim.io.errors import DataError, ScenarioError
@@ -267,10 +270,13 @@ def build_setup(
         ]
     )
 
-    support_value, evasion, deal_source = _deal_draws(
+    support_value, evasion, readings, deal_source = _deal_draws(
         spec.model, bundle.meta.get("deal"), n_draws, seed
     )
-    asks = tuple(_ask_specs(scenario, events, members, support_value, seed, n_draws, known))
+    asks = tuple(
+        ask.read_with(readings)
+        for ask in _ask_specs(scenario, events, members, support_value, seed, n_draws, known)
+    )
     vote_date = spec.resolution.date.isoformat()
     rounds = tuple(sorted({a.date for a in asks} | {vote_date}))
     focal = tuple(f for f in spec.focal if f in iso3)
@@ -298,6 +304,7 @@ def build_setup(
         support_value=support_value,
         deal_source=deal_source,
         tremble=_tremble(bundle.meta.get("tremble")),
+        readings=readings,
     )
 
 
@@ -543,16 +550,26 @@ def _lognormal(entry: dict[str, float]) -> Prior:
 
 def _deal_draws(
     model: Any, deal: dict[str, Any] | None, n_draws: int, seed: int
-) -> tuple[FloatArray, FloatArray | None, str]:
-    """Draws of the value of support and of the evasion elasticity (None: 1, the logit), and
-    where they come from.
+) -> tuple[FloatArray, FloatArray | None, FloatArray, str]:
+    """Draws of the deal: the value of support, the evasion elasticity (None: 1, the logit) and
+    the readings of absence of each kind of ask (shape (n_draws, 2)), and where they come from.
 
     A scenario's ``[model]`` priors win; otherwise the bundle's posterior from earlier episodes
-    (:mod:`sim.estimate.deal`), both drawn jointly with their correlation; otherwise the literature
-    prior of the value of support and the plain logit.
+    (:mod:`sim.estimate.deal`), all drawn jointly with their covariance; otherwise the literature
+    prior of the value of support, the plain logit, and the prior of the readings
+    (:data:`sim.estimate.deal.READING`).
     """
     learnt = f"episodes {', '.join(deal['episodes'])}" if deal is not None else ""
-    if deal is not None and model.support_value is None and model.evasion is None:
+    joint = _joint_deal_draws(deal, n_draws, seed) if deal is not None else None
+    if joint is not None:
+        readings = np.column_stack([joint["reading_not_support"], joint["reading_positive"]])
+    else:
+        centre, sd = READING.get("mean"), READING.get("sd")
+        z = named_stream(seed, "readings").standard_normal((n_draws, 2))
+        readings = expit(centre + sd * z)
+    if joint is not None and model.support_value is None and model.evasion is None:
+        return joint["support_value"], joint["evasion"], readings, learnt
+    if deal is not None and joint is None and model.support_value is None and model.evasion is None:
         z = named_stream(seed, "deal").standard_normal((n_draws, 2))
         rho = float(np.clip(deal.get("correlation", 0.0), -0.999, 0.999))
         second = rho * z[:, 0] + np.sqrt(1.0 - rho**2) * z[:, 1]
@@ -560,6 +577,7 @@ def _deal_draws(
         return (
             v["median"] * np.exp(v["sigma"] * z[:, 0]),
             k["median"] * np.exp(k["sigma"] * second),
+            readings,
             learnt,
         )
     support_prior = model.support_value or (
@@ -575,7 +593,29 @@ def _deal_draws(
     source = "scenario [model]" if model.support_value or model.evasion else "literature prior"
     if deal is not None and not (model.support_value and model.evasion):
         source = f"{source} and {learnt}"
-    return support_value, evasion, source
+    return support_value, evasion, readings, source
+
+
+def _joint_deal_draws(
+    deal: dict[str, Any], n_draws: int, seed: int
+) -> dict[str, FloatArray] | None:
+    """Joint draws of every deal parameter from a posterior with a covariance (bundles made
+    since the readings of absence were calibrated); None for an older posterior.
+    """
+    if "covariance" not in deal:
+        return None
+    names = deal["names"]
+    cov = np.asarray(deal["covariance"], dtype=float)
+    root = np.linalg.cholesky(cov + 1e-12 * np.eye(len(names)))
+    z = named_stream(seed, "deal").standard_normal((n_draws, len(names))) @ root.T
+    out = {}
+    for k, name in enumerate(names):
+        entry = deal[name]
+        if entry.get("transform") == "logit":
+            out[name] = expit(logit(entry["median"]) + z[:, k])
+        else:
+            out[name] = entry["median"] * np.exp(z[:, k])
+    return out
 
 
 def _ask_specs(
@@ -620,7 +660,7 @@ def _ask_specs(
                 principal=event.principal or "",
                 targets=idx,
                 target_iso3=tuple(targets),
-                m=reading(event.acts),
+                m=reading(event.acts, absent=event.absence_reading or 0.0),
                 weight=weight,
                 offer_kind=kind,
                 firm=firm,
@@ -629,6 +669,8 @@ def _ask_specs(
                 tie=tie,
                 need=need,
                 credibility=credibility,
+                acts=tuple(event.acts),
+                absence_reading=event.absence_reading,
             )
         )
     return out
