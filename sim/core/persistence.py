@@ -75,7 +75,7 @@ SCALE_MIN = 0.3
 
 #: Largest number of pairs a persistence fit uses (long gaps kept, the rest thinned and
 #: weighted: :func:`_sample`): enough for seven parameters (standard errors about 5%), and it
-#: keeps the persistence part of a ten-year 'all' fit near half a minute.
+#: bounds the time of the persistence part of a ten-year 'all' fit.
 MAX_PAIRS = 20_000
 
 #: Grid points per member for :func:`conditional_vote_log_probs_on_draws`, interpolated by
