@@ -253,3 +253,66 @@ def test_a_thinned_fit_keeps_the_long_gaps_and_weights_the_rest():
     # Each kept short pair stands for 9,000 / 2,000 of them, each long one for itself.
     assert weight[short][0] / weight[~short][0] == pytest.approx(4.5)
     assert weight.mean() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("correlation", ["one", "per_pair"])
+def test_the_persistence_fits_shock_term_is_conditional_vote_log_probs(correlation):
+    """The fit's precomputed quadrature (sim.core.persistence._Shock) is the replay's formula."""
+    from sim.core.persistence import _Shock
+
+    rng = np.random.default_rng(4)
+    n = 500
+    x = rng.normal(size=n)
+    item = {
+        "discrimination": rng.normal(0, 3, n),
+        "cut_abstain": rng.normal(-1, 1, n),
+        "presence": np.zeros(n),
+    }
+    item["cut_yes"] = item["cut_abstain"] + rng.exponential(1.0, n)
+    item["discrimination"][:3] = 0.0  # the guard against a zero discrimination, too
+    previous = rng.integers(-1, 4, n)
+    r = 1.0 if correlation == "one" else rng.uniform(0, 1, n)
+    for sigma, scale in ((1.5, 0.3), (0.4, 1.1), (0.0, 1.0)):
+        fast = _Shock(x, previous, item)(sigma, scale, r)
+        exact = conditional_vote_log_probs(
+            x, previous, item=item, sigma=sigma, scale=scale, correlation=r
+        )
+        np.testing.assert_allclose(fast, exact, rtol=0, atol=1e-12)
+
+
+def test_the_newton_cost_fit_finds_the_maximum_of_a_general_optimiser():
+    """fit_persistence's Newton iterations reach the maximum scipy's trust-exact finds on the
+    same penalised likelihood, written here independently (einsum over the (n, 4, 3) features).
+    """
+    from scipy import optimize
+    from scipy.special import logsumexp
+
+    from sim.core.persistence import PERSISTENCE_PRIOR_SD, _persistence_features, fit_persistence
+
+    rng = np.random.default_rng(2)
+    n = 3000
+    base = np.log(rng.dirichlet(np.ones(4), size=n))
+    prev = rng.integers(0, 4, n)
+    stay = rng.random(n) < np.where(prev == 3, 0.4, 0.8)
+    nxt = np.where(stay, prev, rng.integers(0, 4, n))
+    w = rng.uniform(0.5, 2.0, n)
+    feats = _persistence_features(prev)
+    rows = np.arange(n)
+    precision = 1 / PERSISTENCE_PRIOR_SD**2
+
+    def objective(lam):
+        u = base - feats @ lam
+        norm = logsumexp(u, axis=1)
+        p = np.exp(u - norm[:, None])
+        grad = w @ (feats[rows, nxt] - np.einsum("nc,nck->nk", p, feats))
+        value = -(w @ (u[rows, nxt] - norm)) + 0.5 * precision * lam @ lam
+        return value / w.sum(), (grad + precision * lam) / w.sum()
+
+    reference = optimize.minimize(
+        objective, np.zeros(3), jac=True, method="BFGS", options={"gtol": 1e-11}
+    )
+    fit = fit_persistence(base, prev, nxt, weight=w)
+    assert fit["converged"]
+    got = np.array([fit[k] for k in ("reversal", "leave", "return")])
+    np.testing.assert_allclose(got, reference.x, atol=1e-7)
+    assert np.all(got > 0.3)  # the simulated members do pay for departing

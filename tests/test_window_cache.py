@@ -57,3 +57,29 @@ def test_data_of_unknown_origin_are_never_kept(tmp_path, monkeypatch, data_dir):
     monkeypatch.setenv("SIM_CACHE_DIR", str(tmp_path))
     data = dataclasses.replace(load_roll_calls(data_dir), sha256=None)  # built in memory
     assert window_cache.window_key(data, window_cache.IdealPoints()) is None
+
+
+def test_a_windows_text_persistence_is_fitted_once_for_every_vote_it_is_carried_to(
+    tmp_path, monkeypatch, data_dir
+):
+    """Persistence depends on the window alone, not on the vote (a forecast's date, `sim
+    validate --lead`): a fit carried to another vote reads it back; the strategic absence, which
+    does depend on the vote, is carried again."""
+    import sim.estimate.window as window
+
+    monkeypatch.setenv("SIM_CACHE_DIR", str(tmp_path))
+    data = load_roll_calls(data_dir)
+    first = fit_window(data, start=START, end=END, dimension="me")
+    assert len(list(window_cache.window_cache_dir().glob("*/persistence.json"))) == 1
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("persistence fitted again")
+
+    monkeypatch.setattr(window, "_text_persistence", no_fit)
+    later = fit_window(data, start=START, end=END, dimension="me", on=END + pd.DateOffset(years=1))
+    assert later.persistence == first.persistence
+    assert later.absence["participation_walk_sd"] == first.absence["participation_walk_sd"]
+    se = "participation_se"
+    assert (later.est.members_[se] > first.est.members_[se]).all()  # a year further on
+    with pytest.raises(AssertionError, match="persistence fitted again"):  # another window
+        fit_window(data, start=START - pd.DateOffset(years=1), end=END, dimension="me")

@@ -42,11 +42,11 @@ from typing import Any, Final
 
 import numpy as np
 from scipy import optimize
-from scipy.special import logsumexp
+from threadpoolctl import threadpool_limits
 
 from sim.core.absence import log_act_baseline
-from sim.core.acts import ABSENT, ACTS, FloatArray, IntArray
-from sim.core.choice import ordered_log_probs, persistence_cost
+from sim.core.acts import ABSENT, ABSTAIN, ACTS, NO, YES, FloatArray, IntArray
+from sim.core.choice import log_expit, ordered_log_probs
 from sim.core.derivatives import hessian
 from sim.core.quadrature import normal_nodes
 
@@ -75,7 +75,7 @@ SCALE_MIN = 0.3
 
 #: Largest number of pairs a persistence fit uses (long gaps kept, the rest thinned and
 #: weighted: :func:`_sample`): enough for seven parameters (standard errors about 5%), and it
-#: keeps the persistence part of a ten-year 'all' fit near half a minute.
+#: bounds the time of the persistence part of a ten-year 'all' fit.
 MAX_PAIRS = 20_000
 
 #: Grid points per member for :func:`conditional_vote_log_probs_on_draws`, interpolated by
@@ -335,41 +335,90 @@ def conditional_vote_log_probs_on_draws(
     return out
 
 
+class _Shock:
+    """:func:`conditional_vote_log_probs` for the fixed pairs of a persistence fit, fast.
+
+    The fit evaluates the posterior predictive of the same pairs some hundred times, at other
+    ``sigma``, ``scale`` and correlations; what does not depend on them (the latent index
+    ``a0 = beta * x - cut_abstain`` and the gap of each pair, the earlier votes grouped by act)
+    is computed once, and only the earlier vote's own log-likelihood at the nodes is formed
+    (not all three). The same quadrature and formulas as :func:`conditional_vote_log_probs`:
+    equal to it within rounding (about 1e-13; checked in the tests).
+    """
+
+    def __init__(self, x: FloatArray, previous: IntArray, item: Mapping[str, FloatArray]) -> None:
+        beta = np.asarray(item["discrimination"], dtype=float)
+        t1 = np.asarray(item["cut_abstain"], dtype=float)
+        gap = np.asarray(item["cut_yes"], dtype=float) - t1
+        self.base = vote_log_probs(x, item=item)
+        previous = np.asarray(previous)
+        voted = np.flatnonzero((previous >= 0) & (previous != ABSENT))
+        # The voted pairs ordered by their earlier vote, so each act's rows are one slice.
+        self.cols = voted[np.argsort(previous[voted], kind="stable")]
+        prev = previous[self.cols]
+        self.groups = [slice(*np.searchsorted(prev, [c, c + 1])) for c in (YES, NO, ABSTAIN)]
+        b = beta[self.cols]
+        b = np.where(np.abs(b) > 1e-9, b, 1e-9)
+        self.a0 = (b * x[self.cols] - t1[self.cols])[:, None]  # (m, 1)
+        self.gap0 = gap[self.cols][:, None]
+        self.z, self.logw = _nodes()
+
+    def __call__(self, sigma: float, scale: float, correlation: FloatArray | float) -> FloatArray:
+        """``log P(c | present, earlier vote)`` of every pair, shape (n_pairs, 3)."""
+        if sigma <= 0 or len(self.cols) == 0:
+            return self.base
+        shift = sigma * self.z  # (K,)
+        a = (self.a0 + shift) / scale  # (m, K)
+        gap = self.gap0 / scale
+        lik = np.empty_like(a)
+        yes, no, ab = self.groups
+        lik[yes] = log_expit(a[yes] - gap[yes])
+        lik[no] = log_expit(-a[no])
+        b = a[ab] - gap[ab]
+        with np.errstate(divide="ignore"):
+            lik[ab] = log_expit(a[ab]) + (log_expit(b) - b) + np.log(-np.expm1(-gap[ab]))
+        post = lik + self.logw
+        post -= _logsumexp(post, axis=-1, keepdims=True)
+        r = np.broadcast_to(np.asarray(correlation, dtype=float), (len(self.base),))[self.cols]
+        if np.any((r < 0) | (r > 1)):
+            raise ValueError("correlation must lie in [0, 1]")
+        if not np.all(r == 1.0):
+            fresh = np.sqrt(scale**2 + 3.0 * sigma**2 * (1.0 - r**2) / np.pi**2)[:, None]
+            a = (self.a0 + r[:, None] * shift) / fresh
+            gap = self.gap0 / fresh
+        # log sum_k exp(post_k + log P(c | node k)), the nodes on the last (contiguous) axis.
+        joint = np.empty((len(a), 3, a.shape[1]))
+        b = a - gap
+        joint[:, 0] = log_expit(b)
+        log_no = log_expit(a)  # log sigmoid(-a) = log sigmoid(a) - a, as ordered_log_probs
+        with np.errstate(divide="ignore"):
+            joint[:, 2] = log_no + (joint[:, 0] - b) + np.log(-np.expm1(-gap))
+        joint[:, 1] = log_no - a
+        joint += post[:, None, :]
+        out = self.base.copy()
+        out[self.cols] = _logsumexp(joint, axis=-1)
+        return out
+
+
 def _profile(
     sigma: float,
-    scale: float | None,
-    x: FloatArray,
+    scale: float,
+    shock: _Shock,
     presence_base: FloatArray,
     gamma: float,
-    item: Mapping[str, FloatArray],
-    prev: IntArray,
-    nxt: IntArray,
+    costs: _Costs,
     correlation: FloatArray | float = 1.0,
     warm: dict[str, FloatArray] | None = None,
-    weight: FloatArray | None = None,
 ) -> tuple[float, dict[str, Any]]:
     """Log-likelihood of the next acts given the shock parameters, the costs maximised out
     (from the last solution kept in `warm`, if given: neighbouring calls differ little).
     """
-    lv = conditional_vote_log_probs(
-        x, prev, item=item, sigma=sigma, scale=scale, correlation=correlation
-    )
+    lv = shock(sigma, scale, correlation)
     lb = log_act_baseline(lv, presence_base, gamma)
-    fit = fit_persistence(
-        lb, prev, nxt, start=None if warm is None else warm.get("costs"), weight=weight
-    )
+    fit = costs.fit(lb, start=None if warm is None else warm.get("costs"))
     if warm is not None:
         warm["costs"] = np.array([fit[k] for k in PERSISTENCE_COSTS])
-    u = lb - _pairwise_cost(prev, fit)
-    terms = u[np.arange(len(nxt)), nxt] - logsumexp(u, axis=1)
-    ll = float(np.sum(terms) if weight is None else weight @ terms)
-    return ll, fit
-
-
-def _pairwise_cost(prev: IntArray, fit: Mapping[str, Any]) -> FloatArray:
-    return persistence_cost(prev, reversal=fit["reversal"], leave=fit["leave"], ret=fit["return"])[
-        0
-    ]
+    return costs.loglik(lb, np.array([fit[k] for k in PERSISTENCE_COSTS])), fit
 
 
 def _thin(n: int, most: int) -> IntArray:
@@ -449,6 +498,26 @@ def fit_text_persistence(
         `gap` ``loglik_no_decay`` (the best fit with ``tau = inf``); ``n_pairs`` (used) and
         ``n_pairs_available``.
     """
+    # One BLAS thread: the fit's dot products are of vectors of 20,000 pairs, where waking a
+    # pool's threads costs ten times the arithmetic (more on a busy machine).
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _fit_text_persistence(
+            ideal_point, participation, previous, chosen, item=item, gamma=gamma, gap=gap,
+            max_pairs=max_pairs,
+        )  # fmt: skip
+
+
+def _fit_text_persistence(
+    ideal_point: FloatArray,
+    participation: FloatArray,
+    previous: IntArray,
+    chosen: IntArray,
+    *,
+    item: Mapping[str, FloatArray],
+    gamma: float,
+    gap: FloatArray | None,
+    max_pairs: int,
+) -> dict[str, Any]:
     keep, weight = _sample(
         None if gap is None else np.asarray(gap, float), len(np.asarray(chosen)), max_pairs
     )
@@ -458,7 +527,7 @@ def fit_text_persistence(
     nxt = np.asarray(chosen)[keep]
     item = {k: np.asarray(v, float)[keep] for k, v in item.items()}
     base = np.asarray(participation, float)[keep] + item["presence"]
-    args = (x, base, gamma, item, prev, nxt)
+    args = (_Shock(x, prev, item), base, gamma, _Costs(prev, nxt, weights))
     warm: dict[str, FloatArray] = {}
     # Unconstrained-looking parameters (log sigma, log scale, log tau, power) with bounds: the
     # scale stops at SCALE_MIN and the power at 2 (the smoothest valid correlation).
@@ -467,7 +536,7 @@ def fit_text_persistence(
 
     def still(theta: FloatArray) -> float:
         sigma, scale = np.exp(theta[:2])
-        return -_profile(float(sigma), float(scale), *args, warm=warm, weight=weights)[0]
+        return -_profile(float(sigma), float(scale), *args, warm=warm)[0]
 
     def minimise(
         f: Callable[[FloatArray], float], start: FloatArray, n: int
@@ -485,9 +554,7 @@ def fit_text_persistence(
         def moving(theta: FloatArray) -> float:
             sigma, scale, tau = np.exp(theta[:3])
             r = shock_correlation(g, tau=float(tau), power=float(theta[3]))
-            return -_profile(
-                float(sigma), float(scale), *args, correlation=r, warm=warm, weight=weights
-            )[0]
+            return -_profile(float(sigma), float(scale), *args, correlation=r, warm=warm)[0]
 
         res = minimise(moving, np.array([res0.x[0], res0.x[1], np.log(2.0), 1.0]), 4)
         theta, negative, names = res.x, moving, ("sigma", "scale", "tau", "power")
@@ -497,10 +564,8 @@ def fit_text_persistence(
         values["tau"] = float(np.exp(theta[2]))
         values["power"] = float(theta[3])
         correlation = shock_correlation(g, tau=values["tau"], power=values["power"])
-    ll, fit = _profile(
-        values["sigma"], values["scale"], *args, correlation=correlation, warm=warm, weight=weights
-    )
-    ll0, _ = _profile(0.0, 1.0, *args, weight=weights)
+    ll, fit = _profile(values["sigma"], values["scale"], *args, correlation=correlation, warm=warm)
+    ll0, _ = _profile(0.0, 1.0, *args)
     # Curvature of the profile likelihood in the free parameters (a parameter at its bound is
     # held there: se 0), then the delta method from the logs.
     free = np.array([lo + 1e-6 < t < hi - 1e-6 for t, (lo, hi) in zip(theta, bounds, strict=False)])
@@ -566,9 +631,10 @@ def fit_persistence(
     ``P(c) ∝ p_spatial(c) * exp(-lambda_reversal [c a vote != previous vote]
     - lambda_leave [c absent, previous a vote] - lambda_return [c a vote, previous absent])``,
     the conditional logit of MODEL.md §3 with ``a_i(c)`` = :func:`sim.core.choice.persistence_cost`.
-    The log-likelihood is concave in the costs; it is maximised by scipy's ``trust-exact`` with
-    the analytic gradient and Hessian (``sum of Cov_P(f)``), under a flat-ish N(0, 10^2) prior
-    that only matters if a departure never occurs. Standard errors from the inverse Hessian.
+    The log-likelihood is concave in the costs; it is maximised by Newton's method with the
+    analytic gradient and Hessian (``sum of Cov_P(f)``) and a backtracking line search, to a
+    gradient norm of 1e-10 per pair, under a flat-ish N(0, 10^2) prior that only matters if a
+    departure never occurs. Standard errors from the inverse Hessian.
 
     Parameters
     ----------
@@ -597,50 +663,102 @@ def fit_persistence(
     >>> fit["reversal"] > 5 and fit["leave"] > 5 and fit["return"] > 5
     True
     """
-    log_baseline = np.asarray(log_baseline, dtype=float)
-    previous = np.asarray(previous)
-    chosen = np.asarray(chosen)
-    feats = _persistence_features(previous)  # (n, 4, 3)
-    rows = np.arange(len(chosen))
-    w = np.ones(len(chosen)) if weight is None else np.asarray(weight, dtype=float)
-    f_obs = feats[rows, chosen]  # (n, 3)
-    n = max(float(w.sum()), 1.0)
-    precision = 1.0 / PERSISTENCE_PRIOR_SD**2
+    costs = _Costs(np.asarray(previous), np.asarray(chosen), weight)
+    with threadpool_limits(limits=1, user_api="blas"):  # see fit_text_persistence
+        return costs.fit(np.asarray(log_baseline, dtype=float), start=start)
 
-    def probabilities(lam: FloatArray) -> FloatArray:
-        u = log_baseline - feats @ lam
-        return np.exp(u - logsumexp(u, axis=1, keepdims=True))
 
-    # Per pair, so that the tolerance does not depend on the number of pairs.
-    def objective(lam: FloatArray) -> tuple[float, FloatArray]:
-        u = log_baseline - feats @ lam
-        norm = logsumexp(u, axis=1)
-        ll = w @ (u[rows, chosen] - norm)
-        p = np.exp(u - norm[:, None])
-        expected = np.einsum("nc,nck->nk", p, feats)
-        grad = w @ (f_obs - expected)  # d ll / d lambda = -(f_obs - E f)
-        return (-ll + 0.5 * precision * lam @ lam) / n, (grad + precision * lam) / n
+class _Costs:
+    """The conditional logit of the three persistence costs on fixed pairs
+    (:func:`fit_persistence`).
 
-    def information(lam: FloatArray) -> FloatArray:
-        p = probabilities(lam)
-        mean = np.einsum("nc,nck->nk", p, feats)
-        second = np.einsum("n,nc,nck,ncl->kl", w, p, feats, feats)
-        return second - (w[:, None] * mean).T @ mean + precision * np.eye(3)
+    Acts run along the first axis (arrays of shape (4, n_pairs)), so a sum over the four acts
+    is three vector additions, and each feature ``f_k(c | previous)`` is a 0/1 array of that
+    shape: the expected features and their covariance under ``P`` are sums of products, and a
+    fit's many calls with the same pairs reuse them.
+    """
 
-    res = optimize.minimize(
-        objective,
-        np.zeros(3) if start is None else np.asarray(start, dtype=float),
-        jac=True,
-        hess=lambda lam: information(lam) / n,
-        method="trust-exact",
-        options={"gtol": 1e-10, "maxiter": 200},
-    )
-    cov = np.linalg.inv(information(res.x))
-    se = np.sqrt(np.diag(cov))
-    out: dict[str, float | int | bool] = {}
-    for k, name in enumerate(PERSISTENCE_COSTS):
-        out[name] = float(res.x[k])
-        out[f"{name}_se"] = float(se[k])
-    out["n_pairs"] = len(chosen)
-    out["converged"] = bool(res.success)
-    return out
+    def __init__(self, previous: IntArray, chosen: IntArray, weight: FloatArray | None) -> None:
+        feats = _persistence_features(previous)  # (n, 4, 3)
+        self.f = [np.ascontiguousarray(feats[..., k].T) for k in range(3)]  # (4, n) each
+        self.pairs = [(k, m) for k in range(3) for m in range(k, 3)]
+        self.ff = [self.f[k] * self.f[m] for k, m in self.pairs]
+        self.chosen = np.asarray(chosen)
+        self.rows = np.arange(len(self.chosen))
+        self.w = np.ones(len(self.chosen)) if weight is None else np.asarray(weight, dtype=float)
+        self.n = max(float(self.w.sum()), 1.0)
+        self.w_obs = self.w @ feats[self.rows, self.chosen]  # (3,)
+
+    def _utility(self, log_baseline: FloatArray, lam: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """``u = log_baseline - cost`` (acts first) and ``log sum_c exp(u_c)`` per pair."""
+        u = log_baseline.T - (self.f[0] * lam[0] + self.f[1] * lam[1] + self.f[2] * lam[2])
+        top = np.maximum(np.maximum(u[0], u[1]), np.maximum(u[2], u[3]))
+        e = np.exp(u - top)
+        return u, np.log(e[0] + e[1] + e[2] + e[3]) + top
+
+    def loglik(self, log_baseline: FloatArray, lam: FloatArray) -> float:
+        """``sum_i w_i log P_i(chosen_i)`` at costs `lam`."""
+        u, norm = self._utility(log_baseline, lam)
+        return float(self.w @ (u[self.chosen, self.rows] - norm))
+
+    def _terms(
+        self, log_baseline: FloatArray, lam: FloatArray
+    ) -> tuple[float, FloatArray, FloatArray]:
+        """Penalised negative log-likelihood, its gradient and Hessian (not per pair)."""
+        u, norm = self._utility(log_baseline, lam)
+        p = np.exp(u - norm)
+        value = -float(self.w @ (u[self.chosen, self.rows] - norm))
+
+        def expect(f: FloatArray) -> FloatArray:
+            pf = p * f
+            return pf[0] + pf[1] + pf[2] + pf[3]
+
+        mean = np.stack([expect(f) for f in self.f])  # (3, n): E_P f per pair
+        wm = mean * self.w
+        grad = self.w_obs - wm.sum(axis=1)
+        hess = np.empty((3, 3))
+        for (k, m), ff in zip(self.pairs, self.ff, strict=True):
+            # Dot products of vectors, not a (3, n) x (n, 3) product: a multithreaded BLAS
+            # spends longer waking its threads than on that product.
+            hess[k, m] = hess[m, k] = self.w @ expect(ff) - wm[k] @ mean[m]
+        precision = 1.0 / PERSISTENCE_PRIOR_SD**2
+        return (
+            value + 0.5 * precision * float(lam @ lam),
+            grad + precision * lam,
+            hess + precision * np.eye(3),
+        )
+
+    def fit(
+        self, log_baseline: FloatArray, *, start: FloatArray | None = None
+    ) -> dict[str, float | int | bool]:
+        """The costs maximising the penalised likelihood, their se, ``n_pairs``, ``converged``.
+
+        Newton's method from `start` (default 0) until the gradient per pair is below 1e-10
+        (as ``trust-exact``'s ``gtol``), halving a step that does not lower the objective
+        (beyond rounding: it is concave, so near the optimum every full step is taken).
+        """
+        lam = np.zeros(3) if start is None else np.asarray(start, dtype=float).copy()
+        value, grad, hess = self._terms(log_baseline, lam)
+        converged = False
+        for _ in range(200):
+            if np.linalg.norm(grad) / self.n < 1e-10:
+                converged = True
+                break
+            step = np.linalg.solve(hess, -grad)
+            slope = float(grad @ step)
+            t = 1.0
+            while True:
+                trial = lam + t * step
+                new = self._terms(log_baseline, trial)
+                if new[0] <= value + 1e-4 * t * slope + 1e-12 * abs(value) or t < 1e-6:
+                    break
+                t *= 0.5
+            lam, (value, grad, hess) = trial, new
+        se = np.sqrt(np.diag(np.linalg.inv(hess)))
+        out: dict[str, float | int | bool] = {}
+        for k, name in enumerate(PERSISTENCE_COSTS):
+            out[name] = float(lam[k])
+            out[f"{name}_se"] = float(se[k])
+        out["n_pairs"] = len(self.chosen)
+        out["converged"] = converged
+        return out

@@ -23,7 +23,7 @@ from sim.estimate.dynamic import DynamicIdealPoints
 from sim.estimate.ideal_points import persistence_pairs, transition_matrix
 from sim.estimate.participation import fit_participation_walk, fit_presence_carryover
 from sim.estimate.titles import first_votes, new_texts, text_keys, window_acts
-from sim.estimate.window_cache import load_window, save_window, static_fit
+from sim.estimate.window_cache import kept_persistence, load_window, save_window, static_fit
 from sim.io.bundles import ITEM_KEYS, MEMBER_COLUMNS
 from sim.io.errors import DataError
 from sim.io.registry import load_members
@@ -112,7 +112,14 @@ def fit_window(
     target = session_of(on if on is not None else end)
     absence = _strategic_presence(est, window, target_session=target)
     group_shock = _group_shock(est, window, end)
-    persistence = _text_persistence(est, window, gamma=absence["gamma"])
+    if dynamic:
+        persistence = _text_persistence(est, window, gamma=absence["gamma"])
+    else:  # the same for every vote the window is carried to: kept once per window
+        persistence = kept_persistence(
+            window,
+            dimension=dimension,
+            fit=lambda: _text_persistence(est, window, gamma=absence["gamma"]),
+        )
     if dynamic:
         target = max(
             session_of(on if on is not None else end), int(est.members_["last_session"].max())

@@ -19,6 +19,7 @@ import contextlib
 import functools
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,14 @@ from sim.io.data import cache_root
 from sim.io.errors import DataError
 from sim.io.results import atomic_write_text, json_text, package_versions
 
-__all__ = ["load_window", "save_window", "static_fit", "window_cache_dir", "window_key"]
+__all__ = [
+    "kept_persistence",
+    "load_window",
+    "save_window",
+    "static_fit",
+    "window_cache_dir",
+    "window_key",
+]
 
 #: File stem of a cached fit in its folder.
 STEM = "window"
@@ -90,6 +98,31 @@ def static_fit(window: Any, *, dimension: str, progress: bool = False) -> IdealP
     with contextlib.suppress(OSError):  # a read-only cache slows the next run, nothing else
         save_calibration(est, folder, name=STEM)
     return est
+
+
+def kept_persistence(
+    window: Any, *, dimension: str, fit: Callable[[], dict[str, float]]
+) -> dict[str, float]:
+    """The text persistence of `window` (:func:`sim.estimate.window.fit_window`'s, a function of
+    the window's static fit alone, not of the vote it is carried to): read from
+    :func:`window_cache_dir` if kept there, else ``fit()``, kept. Fits of one window for several
+    votes (a forecast's dates, ``sim validate --lead``) share it; JSON keeps its floats bit for
+    bit.
+    """
+    key = window_key(window, IdealPoints(dimension=dimension))
+    if key is None:
+        return fit()
+    path = window_cache_dir() / key[:32] / "persistence.json"
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(kept, dict):
+            return {str(k): float(v) for k, v in kept.items()}
+    except (OSError, ValueError, TypeError):
+        pass  # not there, or half written: fit it
+    value = fit()
+    with contextlib.suppress(OSError):
+        atomic_write_text(path, json_text(value))
+    return value
 
 
 #: File stem of a window's fit after :func:`sim.estimate.window.fit_window`'s steps.
