@@ -274,8 +274,14 @@ def _print_result(result: ReplayResult, target: Path) -> None:
     v, k = deal["support_value"], deal["evasion"]
     out_console.print(
         f"value of support {v['median']:.1f} logits (90% {v['q05']:.1f}–{v['q95']:.1f}), "
-        f"evasion {k['median']:.2f} ({k['q05']:.2f}–{k['q95']:.2f}); from the "
-        f"{escape(deal['source'])}"
+        f"evasion {k['median']:.2f} ({k['q05']:.2f}–{k['q95']:.2f}); "
+        + (
+            f"absence read as {deal['reading_not_support']['median']:.2f} compliance by an ask "
+            f"not to support, {deal['reading_positive']['median']:.2f} by an ask for yes; "
+            if "reading_not_support" in deal
+            else ""
+        )
+        + f"from the {escape(deal['source'])}"
     )
     # One line per (date, patron, support): a threat to every member draws dozens of them.
     grouped: dict[tuple[str, str, str, str], list[str]] = {}

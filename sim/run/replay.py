@@ -31,6 +31,7 @@ import pandas as pd
 import xarray as xr
 
 from sim.core.acts import ACTS, FloatArray
+from sim.core.choice import ASK_KINDS
 from sim.core.seeds import DEFAULT_SEED
 from sim.core.tally import Tally, decision_rule
 from sim.io.bundles import Bundle
@@ -187,7 +188,9 @@ class ReplayResult:
 
     def deal(self) -> dict[str, Any]:
         """The deal parameters of the run: median and 90% interval across draws of the value of
-        support and the evasion elasticity, and where their priors came from.
+        support, the evasion elasticity and the readings of absence by kind of ask
+        (``reading_not_support``, ``reading_positive``; absent from setups without readings),
+        and where their priors came from.
         """
         s = self.setup
 
@@ -196,11 +199,11 @@ class ReplayResult:
             lo, mid, hi = np.quantile(values, [INTERVAL[0], 0.5, INTERVAL[1]])
             return {"median": float(mid), "q05": float(lo), "q95": float(hi)}
 
-        return {
-            "support_value": spread(s.support_value),
-            "evasion": spread(s.evasion),
-            "source": s.deal_source,
-        }
+        out = {"support_value": spread(s.support_value), "evasion": spread(s.evasion)}
+        if s.readings is not None:
+            for k, kind in enumerate(ASK_KINDS):
+                out[f"reading_{kind}"] = spread(s.readings[:, k])
+        return {**out, "source": s.deal_source}
 
     def score(self) -> dict[str, Any] | None:
         """How the replay fares against the scenario's recorded outcome (None without one).
