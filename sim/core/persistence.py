@@ -78,6 +78,14 @@ SCALE_MIN = 0.3
 #: keeps the persistence part of a ten-year 'all' fit near half a minute.
 MAX_PAIRS = 20_000
 
+#: A fit on many pairs first finds its way on every ``COARSE``-th of them
+#: (:func:`fit_text_persistence`).
+COARSE = 4
+#: Relative tolerances of the profile log-likelihood's optimiser, the coarse stage's and the
+#: last one's (1e-8 of a log-likelihood of thousands: a few 1e-5; its standard errors are ~1).
+FTOL_COARSE = 1e-6
+FTOL = 1e-8
+
 #: Grid points per member for :func:`conditional_vote_log_probs_on_draws`, interpolated by
 #: cubics: on the shipped replays' draws (ideal points spread over up to 7 units) the error is
 #: below 3e-4 in log probability, 5e-5 in probability (linear interpolation on 513 points
@@ -421,6 +429,10 @@ def fit_text_persistence(
     """Estimate the text shock (its sd, the logistic scale left, and with `gap` how fast it
     moves) and the visible-reversal costs on pairs of votes on the same text.
 
+    The shock's parameters are found first on every :data:`COARSE`-th pair (a loose tolerance,
+    :data:`FTOL_COARSE`), then on all pairs from there (:data:`FTOL`); the costs are maximised
+    out at each step (:func:`fit_persistence`, concave).
+
     Parameters
     ----------
     ideal_point, participation : ndarray, shape (n_pairs,)
@@ -458,39 +470,64 @@ def fit_text_persistence(
     nxt = np.asarray(chosen)[keep]
     item = {k: np.asarray(v, float)[keep] for k, v in item.items()}
     base = np.asarray(participation, float)[keep] + item["presence"]
-    args = (x, base, gamma, item, prev, nxt)
-    warm: dict[str, FloatArray] = {}
+    g = None if gap is None else np.asarray(gap, float)[keep]
+    gaps = np.zeros(len(nxt)) if g is None else g
     # Unconstrained-looking parameters (log sigma, log scale, log tau, power) with bounds: the
     # scale stops at SCALE_MIN and the power at 2 (the smoothest valid correlation).
     bounds = [(np.log(0.05), np.log(SIGMA_MAX * 3)), (np.log(SCALE_MIN), np.log(3.0)),
               (np.log(0.05), np.log(100.0)), (0.1, 2.0)]  # fmt: skip
 
-    def still(theta: FloatArray) -> float:
-        sigma, scale = np.exp(theta[:2])
-        return -_profile(float(sigma), float(scale), *args, warm=warm, weight=weights)[0]
+    def objectives(
+        part: IntArray,
+    ) -> tuple[Callable[[FloatArray], float], Callable[[FloatArray], float]]:
+        """Minus the profile log-likelihood of the pairs `part`: the shock the same in both
+        votes (log sigma, log scale), and moving with the gap (and log tau, power).
+        """
+        w = None if weights is None else weights[part]
+        args = (x[part], base[part], gamma, {k: v[part] for k, v in item.items()},
+                prev[part], nxt[part])  # fmt: skip
+        warm: dict[str, FloatArray] = {}
+
+        def still(theta: FloatArray) -> float:
+            sigma, scale = np.exp(theta[:2])
+            return -_profile(float(sigma), float(scale), *args, warm=warm, weight=w)[0]
+
+        def moving(theta: FloatArray) -> float:
+            sigma, scale, tau = np.exp(theta[:3])
+            r = shock_correlation(gaps[part], tau=float(tau), power=float(theta[3]))
+            return -_profile(float(sigma), float(scale), *args, correlation=r, warm=warm, weight=w)[
+                0
+            ]
+
+        return still, moving
 
     def minimise(
-        f: Callable[[FloatArray], float], start: FloatArray, n: int
+        f: Callable[[FloatArray], float], start: FloatArray, n: int, ftol: float
     ) -> optimize.OptimizeResult:
         return optimize.minimize(f, start, method="L-BFGS-B", bounds=bounds[:n],
-                                 options={"eps": 1e-5, "ftol": 1e-9, "maxiter": 200})  # fmt: skip
+                                 options={"eps": 1e-5, "ftol": ftol, "maxiter": 200})  # fmt: skip
 
-    res0 = minimise(still, np.log([1.5, 0.8]), 2)
-    g = None if gap is None else np.asarray(gap, float)[keep]
+    # First on every COARSE-th pair, then on all of them from there: the long walk from the
+    # generic start is made at a fraction of the cost, and the last steps on the full sample.
+    starts = [np.log([1.5, 0.8]), np.array([0.0, 0.0, np.log(2.0), 1.0])]
+    everything = np.arange(len(nxt))
+    stages = [everything[::COARSE], everything] if len(nxt) >= COARSE * 1000 else [everything]
+    for part in stages:
+        still, moving = objectives(part)
+        ftol = FTOL if part is stages[-1] else FTOL_COARSE
+        res0 = minimise(still, starts[0], 2, ftol)
+        starts[0] = res0.x
+        if g is not None:
+            res = minimise(moving, np.array([*res0.x, *starts[1][2:]]) if part is stages[0]
+                           else starts[1], 4, ftol)  # fmt: skip
+            starts[1] = res.x
     names: tuple[str, ...]
     if g is None:
         theta, negative, names = res0.x, still, ("sigma", "scale")
     else:
-
-        def moving(theta: FloatArray) -> float:
-            sigma, scale, tau = np.exp(theta[:3])
-            r = shock_correlation(g, tau=float(tau), power=float(theta[3]))
-            return -_profile(
-                float(sigma), float(scale), *args, correlation=r, warm=warm, weight=weights
-            )[0]
-
-        res = minimise(moving, np.array([res0.x[0], res0.x[1], np.log(2.0), 1.0]), 4)
         theta, negative, names = res.x, moving, ("sigma", "scale", "tau", "power")
+    args = (x, base, gamma, item, prev, nxt)
+    warm: dict[str, FloatArray] = {}
     values = {"sigma": float(np.exp(theta[0])), "scale": float(np.exp(theta[1]))}
     correlation: FloatArray | float = 1.0
     if g is not None:
@@ -600,32 +637,48 @@ def fit_persistence(
     log_baseline = np.asarray(log_baseline, dtype=float)
     previous = np.asarray(previous)
     chosen = np.asarray(chosen)
-    feats = _persistence_features(previous)  # (n, 4, 3)
+    # The features depend on the pair only through its previous act: one (4, 3) table per
+    # previous act (and one of zeros for an unknown one), so each pass over the pairs is a few
+    # (n, 4) arrays and the moments are sums per previous act (far fewer flops than (n, 4, 3)).
+    kinds = np.arange(-1, len(ACTS))
+    tables = _persistence_features(kinds)  # (5, 4, 3); row 0: unknown (-1)
+    group = np.clip(previous, -1, len(ACTS) - 1) + 1
     rows = np.arange(len(chosen))
     w = np.ones(len(chosen)) if weight is None else np.asarray(weight, dtype=float)
-    f_obs = feats[rows, chosen]  # (n, 3)
+    f_obs = tables[group, chosen]  # (n, 3)
+    w_f_obs = w @ f_obs
+    members = [np.flatnonzero(group == g) for g in range(len(kinds))]
     n = max(float(w.sum()), 1.0)
     precision = 1.0 / PERSISTENCE_PRIOR_SD**2
 
-    def probabilities(lam: FloatArray) -> FloatArray:
-        u = log_baseline - feats @ lam
-        return np.exp(u - logsumexp(u, axis=1, keepdims=True))
+    def probabilities(lam: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """The pairs' act probabilities and log normalisers at costs `lam`."""
+        u = log_baseline - (tables @ lam)[group]
+        top = u.max(axis=1, keepdims=True)
+        e = np.exp(u - top)
+        total = e.sum(axis=1, keepdims=True)
+        return e / total, (np.log(total) + top)[:, 0] - u[rows, chosen]
+
+    def weighted_p(p: FloatArray) -> FloatArray:
+        """Per previous act, the weighted sum of the pairs' act probabilities: (5, 4)."""
+        return np.stack([w[m] @ p[m] for m in members])
 
     # Per pair, so that the tolerance does not depend on the number of pairs.
     def objective(lam: FloatArray) -> tuple[float, FloatArray]:
-        u = log_baseline - feats @ lam
-        norm = logsumexp(u, axis=1)
-        ll = w @ (u[rows, chosen] - norm)
-        p = np.exp(u - norm[:, None])
-        expected = np.einsum("nc,nck->nk", p, feats)
-        grad = w @ (f_obs - expected)  # d ll / d lambda = -(f_obs - E f)
-        return (-ll + 0.5 * precision * lam @ lam) / n, (grad + precision * lam) / n
+        p, nll = probabilities(lam)
+        expected = np.einsum("gc,gck->k", weighted_p(p), tables)
+        grad = w_f_obs - expected  # d ll / d lambda = -(f_obs - E f)
+        value = float(w @ nll + 0.5 * precision * lam @ lam) / n
+        return value, (grad + precision * lam) / n
 
     def information(lam: FloatArray) -> FloatArray:
-        p = probabilities(lam)
-        mean = np.einsum("nc,nck->nk", p, feats)
-        second = np.einsum("n,nc,nck,ncl->kl", w, p, feats, feats)
-        return second - (w[:, None] * mean).T @ mean + precision * np.eye(3)
+        p, _ = probabilities(lam)
+        second = np.einsum("gc,gck,gcl->kl", weighted_p(p), tables, tables)
+        out = second + precision * np.eye(3)
+        for g, m in enumerate(members):
+            mean = p[m] @ tables[g]  # (n_g, 3)
+            out -= (w[m, None] * mean).T @ mean
+        return out
 
     res = optimize.minimize(
         objective,
