@@ -1379,6 +1379,14 @@ def validate(
             help="Years fitted at once, each in its own process (same results for any).",
         ),
     ] = 2,
+    attendance: Annotated[
+        bool,
+        typer.Option(
+            help="Refit absence on the meeting (roll calls that day, part of the session, "
+            "weekday, emergency session) and each member's record, fitted on the year before "
+            "the cutoff (--no-attendance: the model's own absence).",
+        ),
+    ] = True,
 ) -> None:
     """Rolling-origin validation: fit on the years before each test year, predict its votes.
 
@@ -1405,6 +1413,7 @@ def validate(
             result = run_validation(
                 data, years=years, window=window, dimension=dimension, dynamic=dynamic,
                 lead=lead, progress=lambda _y: bar.advance(task), workers=workers,
+                attendance=attendance,
             )  # fmt: skip
     except (ScenarioError, DataError) as exc:
         _fail(exc)

@@ -195,3 +195,39 @@ def test_absence_deciles_compare_predicted_with_recorded_absence_in_ten_equal_gr
     s = absence_scores(pred)
     assert s["n_absent"] == 10
     assert s["absent_log_loss"] == pytest.approx(-np.log(p[90:]).mean())
+
+
+def test_the_attendance_layer_learns_what_the_meeting_says_and_keeps_the_votes_shares():
+    """Absence that rises with a feature the model did not see (roll calls held alone on their
+    day): the layer fitted on one sample finds it and predicts another better; a feature
+    that says nothing gets no weight, and the layer then leaves calibrated odds as they were.
+    """
+    from sim.core.attendance import apply_attendance, fit_attendance
+
+    rng = np.random.default_rng(3)
+
+    def sample(n):
+        model = np.column_stack([np.full((n, 3), 0.3), np.full(n, 0.1)])  # 10% absent
+        alone = rng.random(n) < 0.3
+        noise = rng.normal(size=n)
+        truth = np.where(alone, 0.35, 0.05)
+        absent = rng.random(n) < truth
+        return model, np.column_stack([alone, noise]).astype(float), absent
+
+    def loss(p, absent):
+        return -np.mean(np.where(absent, np.log(p[:, 3]), np.log1p(-p[:, 3])))
+
+    model, features, absent = sample(20_000)
+    fit = fit_attendance(model, features, absent)
+    assert fit["weights"][2] > 1.5  # log-odds: 0.35 against 0.05 is about 2.3
+    assert abs(fit["weights"][3]) < 0.1
+    test_model, test_features, test_absent = sample(20_000)
+    refit = apply_attendance(test_model, test_features, fit)
+    np.testing.assert_allclose(refit.sum(axis=1), 1.0)
+    np.testing.assert_allclose(refit[:, 0] / refit[:, 1], 1.0)  # the votes keep their shares
+    assert loss(refit, test_absent) < loss(test_model, test_absent) - 0.02
+    # Calibrated odds and an empty feature: the layer changes next to nothing.
+    calibrated = np.column_stack([np.full((20_000, 3), 0.3), np.full(20_000, 0.1)])
+    flat = fit_attendance(calibrated, rng.normal(size=(20_000, 1)), rng.random(20_000) < 0.1)
+    same = apply_attendance(calibrated, rng.normal(size=(20_000, 1)), flat)
+    assert np.abs(same - calibrated).max() < 0.01

@@ -39,8 +39,10 @@ import pandas as pd
 
 from sim.core.absence import carry_presence
 from sim.core.acts import ACTS, ISSUE_CODES, FloatArray
+from sim.core.attendance import apply_attendance, fit_attendance
 from sim.core.predict import member_odds
 from sim.core.tremble import apply_tremble, fit_tremble
+from sim.estimate.attendance import attendance_features
 from sim.estimate.titles import (
     SHARPNESS_GRID,
     TitleIndex,
@@ -289,6 +291,33 @@ def _tally_errors(pred: pd.DataFrame) -> pd.DataFrame:
     return frame.groupby(["year", "rcid"], sort=False).sum().reset_index()
 
 
+def _attendance(
+    data: Any, pred: pd.DataFrame, held_out: pd.DataFrame, *, year: int, lead: int, window: int
+) -> pd.DataFrame:
+    """Refit the model's absence in a year's predictions (in place) by the attendance layer
+    (:mod:`sim.core.attendance`) fitted on its predictions of the year ``lead`` before, whose
+    votes were all cast before this year's cutoff; returns those held-out predictions with the
+    layer applied (the tremble is measured on them).
+    """
+    columns = [f"model_{a}" for a in ACTS]
+    if held_out.empty or pred.empty:
+        return held_out
+
+    def features(frame: pd.DataFrame, y: int) -> FloatArray:
+        return attendance_features(
+            data, frame["rcid"].to_numpy(), frame["iso3"].to_numpy(),
+            cutoff=pd.Timestamp(f"{y - lead + 1}-01-01"), window=window,
+        )  # fmt: skip
+
+    f_held = features(held_out, year - lead)
+    fit = fit_attendance(held_out[columns].to_numpy(), f_held,
+                         (held_out["act"] == "absent").to_numpy())  # fmt: skip
+    pred[columns] = apply_attendance(pred[columns].to_numpy(), features(pred, year), fit)
+    held_out = held_out.copy()
+    held_out[columns] = apply_attendance(held_out[columns].to_numpy(), f_held, fit)
+    return held_out
+
+
 def _tremble(pred: pd.DataFrame, held_out: pd.DataFrame) -> None:
     """Mix the model's predictions of a year (in place) with the tremble measured on its
     predictions of the year before (:mod:`sim.core.tremble`).
@@ -310,6 +339,7 @@ def validate(
     lead: int = 1,
     progress: Callable[[int], None] | None = None,
     workers: int = 1,
+    attendance: bool = True,
 ) -> Validation:
     """Fit on the `window` years before each test year and score its votes (module docstring).
 
@@ -334,6 +364,10 @@ def validate(
     workers : int
         Years fitted and predicted at once, each in its own process (1: one after another in
         this process). The results do not depend on it.
+    attendance : bool
+        Refit absence by the attendance layer (:mod:`sim.core.attendance`, features of
+        :mod:`sim.estimate.attendance`), fitted, as the tremble is, on the predictions of the
+        year ``lead`` before; False: the model's own absence.
     """
     if lead < 1:
         raise ValueError(f"lead must be at least 1; got {lead}")
@@ -372,6 +406,8 @@ def validate(
             # cutoff
             held_out = predicted(year - lead)
             pred = predicted(year).copy()
+            if attendance:
+                held_out = _attendance(data, pred, held_out, year=year, lead=lead, window=window)
             _tremble(pred, held_out)
             predictions.append(pred)
             if progress is not None:
