@@ -76,7 +76,9 @@ pd.DataFrame(
 # %%
 validation = validate(data, years=[2021], window=YEARS, dimension=DIMENSION)
 scores = validation.scores[validation.scores["year"] == "all"].set_index("method")
-scores[["n_votes", "log_loss", "brier", "accuracy"]]
+# Two decimals: the third moves with the fits' last digits (an L-BFGS stop) from run to run of the
+# test suite, and these scores are for reading, not for the test to pin.
+scores[["n_votes", "log_loss", "brier", "accuracy"]].round(2)
 
 # %%
 with tempfile.TemporaryDirectory() as folder:
@@ -90,7 +92,7 @@ model, best = scores.loc["model", "log_loss"], scores.drop(index="model")["log_l
 print(
     f"Forecast: {mean['yes']:.0f} yes, {mean['no']:.0f} no, {mean['abstain']:.0f} abstain "
     f"(P(adopted) = {result.tally.prob_pass():.3f}); Ukraine yes with P = {ukr['p_yes']:.2f}; "
-    f"this small setting scores a log-loss of {model:.3f} on 2021 against {best:.3f} for the "
+    f"this small setting scores a log-loss of {model:.2f} on 2021 against {best:.2f} for the "
     f"best rule."
 )
 
