@@ -192,8 +192,7 @@ def plot_tally(result: Any, path: Path) -> None:
     axes = fig.subplots(1, 4)
     recorded = None
     if spec.outcome is not None:
-        t = spec.outcome.tally
-        recorded = {"yes": t.yes, "no": t.no, "abstain": t.abstain, "absent": t.not_voting}
+        recorded = spec.outcome.tally.counts()
     means = result.tally.mean()
     for ax, act in zip(axes, ACTS, strict=True):
         pmf = result.tally.marginal(act)

@@ -366,6 +366,16 @@ class Tally(_Strict):
     abstain: Annotated[int, Field(ge=0)]
     not_voting: Annotated[int, Field(ge=0)] = 0
 
+    def counts(self) -> dict[str, int]:
+        """The count of each act, in ``ACTS`` order (``not_voting`` counts as ``absent``).
+
+        Examples
+        --------
+        >>> Tally(yes=87, no=26, abstain=53, not_voting=27).counts()
+        {'yes': 87, 'no': 26, 'abstain': 53, 'absent': 27}
+        """
+        return dict(zip(ACTS, (self.yes, self.no, self.abstain, self.not_voting), strict=True))
+
 
 class KnownActs(_Strict):
     """Members whose act in an earlier vote is on record (by name in a cited source)."""

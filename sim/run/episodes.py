@@ -252,11 +252,7 @@ def score_episode(
     absent = recorded[scored] == ACTS.index("absent")
     tally = Tally.from_probabilities(odds, rule=scenario.spec.resolution.rule)
     expected = tally.mean()
-    outcome = scenario.spec.outcome
-    record = {
-        "yes": outcome.tally.yes, "no": outcome.tally.no, "abstain": outcome.tally.abstain,
-        "absent": outcome.tally.not_voting,
-    }  # fmt: skip
+    record = scenario.spec.outcome.tally.counts()
     intervals = {act: [int(x) for x in tally.interval(act)] for act in ACTS}
     row = {
         "episode": name,
@@ -317,8 +313,7 @@ def _baselines(scenario: Scenario, setup: Any, meta: dict[str, Any]) -> dict[str
         out["persistence"] = rows
     committee = scenario.spec.committee
     if committee is not None:
-        t = committee.tally
-        shares = np.array([t.yes, t.no, t.abstain, t.not_voting], dtype=float)
+        shares = np.array(list(committee.tally.counts().values()), dtype=float)
         out["committee"] = np.tile(shares / shares.sum(), (n, 1))
     return out
 

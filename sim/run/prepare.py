@@ -143,14 +143,11 @@ def _committee_item(
     c: Any, bundle: Bundle, params: pd.DataFrame, known: dict[str, str]
 ) -> dict[str, float]:
     """The item fitted to the committee `c`'s tally and named acts (:func:`_item`)."""
-    tally = {
-        "yes": c.tally.yes,
-        "no": c.tally.no,
-        "abstain": c.tally.abstain,
-        "absent": c.tally.not_voting,
-    }
     fitted = fit_item_to_tally(
-        params[["ideal_point", "participation"]], tally, prior_item=bundle.item, known_acts=known
+        params[["ideal_point", "participation"]],
+        c.tally.counts(),
+        prior_item=bundle.item,
+        known_acts=known,
     )
     item = {k: float(fitted[k]) for k in ITEM_KEYS}
     item["presence"] = _presence_for_absences(

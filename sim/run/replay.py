@@ -81,12 +81,6 @@ def _item_summary(s: Setup) -> dict[str, Any]:
     }
 
 
-def _recorded_counts(outcome: Any) -> dict[str, int]:
-    """A scenario's recorded tally as a count per act (``not_voting`` is ``absent``)."""
-    t = outcome.tally
-    return {"yes": t.yes, "no": t.no, "abstain": t.abstain, "absent": t.not_voting}
-
-
 # ------------------------------------------------------------------------------ results
 @dataclass(frozen=True)
 class ReplayResult:
@@ -220,7 +214,7 @@ class ReplayResult:
         if spec.outcome is None:
             return None
         o = spec.outcome
-        counts = _recorded_counts(o)
+        counts = o.tally.counts()
         means = self.tally.mean()
         acts_score: dict[str, Any] = {}
         for act, count in counts.items():
@@ -296,7 +290,7 @@ class ReplayResult:
         if spec.outcome is not None:
             o = spec.outcome
             out["recorded_outcome_for_comparison"] = {
-                "tally": _recorded_counts(o),
+                "tally": o.tally.counts(),
                 "acts": dict(o.acts),
                 "source": o.source,
                 "score": self.score(),
