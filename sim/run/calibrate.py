@@ -313,13 +313,21 @@ def load_episode(
     # One episode measures credibility x value: its offers are scored at their prior mean
     # credibility, and the spread of that prior widens the value's posterior (fit_deal).
     setup = replace(setup, asks=tuple(ask.at_mean_credibility() for ask in setup.asks))
-    acts = recorded_acts(data, episode, setup.iso3)
-    # A principal's own vote is not an answer to pressure (it votes as it asks others,
-    # sim.run.prepare.principal_acts): it is left out of the score, which also keeps a principal
-    # that broke its own line from making the likelihood zero.
-    own = principal_acts(episode.spec.principals, episode.events(setup.variant))
-    acts[[i for i, m in enumerate(setup.iso3) if m in own]] = -1
+    acts = without_principals(recorded_acts(data, episode, setup.iso3), episode, setup)
     return Episode(name, setup, acts)
+
+
+def without_principals(acts: IntArray, scenario: Scenario, setup: Any) -> IntArray:
+    """`acts` (one per member of `setup`) with the principals' own left out (-1, not scored).
+
+    A principal's own vote is not an answer to pressure (it votes as it asks others,
+    :func:`sim.run.prepare.principal_acts`): scoring it would also let a principal that broke
+    its own line make the likelihood zero.
+    """
+    own = principal_acts(scenario.spec.principals, scenario.events(setup.variant))
+    out = np.array(acts, copy=True)
+    out[[i for i, m in enumerate(setup.iso3) if m in own]] = -1
+    return out
 
 
 def calibrate_deal(

@@ -40,8 +40,8 @@ from sim.io.errors import DataError, ScenarioError
 from sim.io.results import package_versions, write_json
 from sim.io.scenario import Scenario, load_scenario
 from sim.model.assembly import AssemblyModel
-from sim.run.calibrate import load_episode, recorded_acts
-from sim.run.prepare import DEFAULT_SEED, build_setup, principal_acts
+from sim.run.calibrate import load_episode, recorded_acts, without_principals
+from sim.run.prepare import DEFAULT_SEED, build_setup
 
 __all__ = [
     "EpisodeScore", "deal_key", "leave_one_out", "scenario_episodes", "score_columns",
@@ -238,9 +238,7 @@ def score_episode(
     model = AssemblyModel(setup, rng=np.random.default_rng(seed))
     model.run()
     odds = model.odds
-    recorded = _recorded(scenario, data, setup.iso3)
-    own = principal_acts(scenario.spec.principals, scenario.events(setup.variant))
-    recorded[[i for i, m in enumerate(setup.iso3) if m in own]] = -1
+    recorded = without_principals(_recorded(scenario, data, setup.iso3), scenario, setup)
     scored = np.flatnonzero(recorded >= 0)
     mean = odds.mean(axis=0)
     p_model = np.clip(mean[scored, recorded[scored]], 1e-300, None)
