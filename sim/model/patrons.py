@@ -134,6 +134,8 @@ class PatronSpec:
     objective : {"votes", "outcome"}
     m : ndarray, shape (4,)
         Its reading of each act (:func:`sim.core.choice.reading` of its acts).
+    acts : tuple of str
+        The acts it asks for (its own, else those of its latest cited ask).
     reach : ndarray of int
         The members it may ask (indices, sorted), never itself.
     tie : ndarray, shape (n_draws,)
@@ -145,6 +147,7 @@ class PatronSpec:
     principal: str
     objective: str
     m: FloatArray
+    acts: tuple[str, ...]
     reach: IntArray
     tie: FloatArray
     support: tuple[SupportSpec, ...]
@@ -190,9 +193,10 @@ def patron_specs(
     for key, patron in spec.negotiation.patrons.items():
         cited = [a for a in setup.asks if a.principal == key]
         if patron.acts:
-            m = reading(patron.acts)
+            m, acts = reading(patron.acts), tuple(patron.acts)
         elif cited:
-            m = max(cited, key=lambda a: (a.date, a.order)).m
+            latest = max(cited, key=lambda a: (a.date, a.order))
+            m, acts = latest.m, latest.acts
         else:
             raise ScenarioError(
                 f"{where}: negotiation.patrons.{key}.acts: the patron has no cited ask in "
@@ -218,8 +222,16 @@ def patron_specs(
             )
             for s in patron.support
         )
-        out.append(PatronSpec(key, patron.objective, m, reach, tie, support))
+        out.append(PatronSpec(key, patron.objective, m, acts, reach, tie, support))
     return tuple(out)
+
+
+#: How an ask reads the acts beyond its mean ``m``: per draw (or None), the acts asked for, and
+#: a reading of absence fixed by the scenario (or None).
+_Reading = tuple[FloatArray | None, tuple[str, ...], float | None]
+#: A member an offer reaches: its index, the credibility offered, the ask's reading, its tie and
+#: the offer per draw.
+_Offered = tuple[int, float, FloatArray, FloatArray, FloatArray]
 
 
 @dataclass
@@ -397,29 +409,25 @@ class Patron(mesa.Agent):
         """
         model = self.model
         s = model.setup
-        groups: dict[bytes, list[tuple[int, float, FloatArray, FloatArray, FloatArray]]] = {}
-        # How each group reads the acts, absence per draw included (MODEL.md §3): the latest
-        # ask's reading, or the patron's own read by its kind of ask with the deal's readings.
-        readings: dict[bytes, tuple[FloatArray | None, tuple[str, ...], float | None]] = {}
+        # Members grouped by how their ask reads the acts, absence per draw included (MODEL.md
+        # §3): the latest ask's reading, or the patron's own read by its kind of ask with the
+        # deal's readings. Each group: (m_draws, acts, absence_reading) and its members.
+        groups: dict[bytes, tuple[_Reading, list[_Offered]]] = {}
         for j, c in zip(np.asarray(cols).tolist(), np.asarray(credibility).tolist(), strict=True):
             ask, q = model.latest_ask_to(self.principal, j)
             need = support.need[j]
             if ask is None:
                 m, tie, floor = self.spec.m, self.spec.tie, np.zeros(s.n_draws)
-                read: tuple[FloatArray | None, tuple[str, ...], float | None] = (
-                    None, _asked_acts(m), None
-                )  # fmt: skip
+                read: _Reading = (None, self.spec.acts, None)
             else:
                 m, tie = ask.m, ask.tie[:, q]
                 floor = ask.offer[:, q] if ask.offer_kind == support.kind else np.zeros(s.n_draws)
                 read = (ask.m_draws, ask.acts, ask.absence_reading)
             offer = np.maximum(floor, c * need)
             key = m.tobytes() + (b"" if read[0] is None else read[0].tobytes())
-            groups.setdefault(key, []).append((j, c, m, tie, offer))
-            readings[key] = read
+            groups.setdefault(key, (read, []))[1].append((j, c, m, tie, offer))
         out = []
-        for key, members in groups.items():
-            m_draws, acts, absence_reading = readings[key]
+        for (m_draws, acts, absence_reading), members in groups.values():
             idx = np.array([x[0] for x in members], dtype=np.int64)
             creds = np.array([x[1] for x in members])
             tie = np.column_stack([x[3] for x in members])
@@ -446,7 +454,7 @@ class Patron(mesa.Agent):
                     m_draws=m_draws,
                 )
             )
-            if m_draws is None and s.readings is not None and absence_reading is None:
+            if m_draws is None and s.readings is not None:  # read_with keeps a fixed reading
                 out[-1] = out[-1].read_with(s.readings)
         return out
 
@@ -461,8 +469,8 @@ class Patron(mesa.Agent):
         after: FloatArray,
     ) -> None:
         ask, _ = self.model.latest_ask_to(self.principal, j)
-        acts = [a for a, v in zip(ACTS, ask.m if ask is not None else self.spec.m, strict=True)
-                if v == 1.0]  # fmt: skip
+        asked = ask.acts if ask is not None else self.spec.acts
+        acts = [a for a in ACTS if a in asked]
         self.model.record_trade(
             {
                 "round": self.model.steps,
@@ -497,8 +505,3 @@ def negotiation_dates(first: str, vote: str, rounds: int) -> tuple[str, ...]:
         (start + dt.timedelta(days=round(k * span / (rounds - 1)))).isoformat()
         for k in range(rounds)
     )
-
-
-def _asked_acts(m: FloatArray) -> tuple[str, ...]:
-    """The votes a reading asks for (those it reads +1)."""
-    return tuple(a for a, v in zip(ACTS, m, strict=True) if a != "absent" and v == 1.0)
