@@ -21,6 +21,7 @@ from rich.table import Table
 
 from sim.core.acts import ACTS, DIMENSIONS
 from sim.core.seeds import DEFAULT_SEED
+from sim.core.threads import one_blas_thread
 from sim.estimate.validate import absence_deciles, absence_scores
 from sim.estimate.validate import validate as run_validation
 from sim.game.bargaining import DEFAULT_GRID
@@ -1652,8 +1653,11 @@ def data_check(
 
 
 def main() -> None:
-    """Entry point of the ``sim`` console script."""
-    app()
+    """Entry point of the ``sim`` console script: every command on one BLAS thread, so that its
+    files do not depend on the machine's cores (:mod:`sim.core.threads`).
+    """
+    with one_blas_thread():
+        app()
 
 
 if __name__ == "__main__":  # pragma: no cover

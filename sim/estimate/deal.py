@@ -41,6 +41,7 @@ from scipy import optimize
 
 from sim.core.acts import FloatArray, IntArray
 from sim.core.derivatives import hessian
+from sim.core.threads import single_blas_thread
 from sim.io.scenario import Prior
 from sim.model.assembly import AssemblyModel
 
@@ -203,6 +204,7 @@ def _centre_sd(prior: Prior) -> tuple[float, float]:
     raise ValueError("deal priors are lognormal (a median and a sigma) or normal on the logit")
 
 
+@single_blas_thread
 def fit_deal(
     episodes: Sequence[Episode],
     *,

@@ -41,6 +41,7 @@ from sim.core.absence import carry_presence
 from sim.core.acts import ACTS, ISSUE_CODES, FloatArray
 from sim.core.attendance import apply_attendance, fit_attendance
 from sim.core.predict import member_odds
+from sim.core.threads import single_blas_thread
 from sim.core.tremble import apply_tremble, fit_tremble
 from sim.estimate.attendance import attendance_features
 from sim.estimate.titles import (
@@ -329,6 +330,7 @@ def _tremble(pred: pd.DataFrame, held_out: pd.DataFrame) -> None:
     pred[columns] = apply_tremble(pred[columns].to_numpy(), eps=fit["eps"], base=fit["base"])
 
 
+@single_blas_thread
 def validate(
     data: Any,
     *,
@@ -444,6 +446,7 @@ def _share_data(data: Any) -> None:
     _DATA = data
 
 
+@single_blas_thread
 def _year_job(year: int, options: dict[str, Any]) -> pd.DataFrame:
     return year_predictions(_DATA, year, **options)
 

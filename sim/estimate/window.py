@@ -19,6 +19,7 @@ from sim.core.absence import ambivalence, fit_strategic_presence, presence_proba
 from sim.core.acts import ACTS
 from sim.core.persistence import fit_text_persistence, vote_log_probs
 from sim.core.shocks import fit_group_shock_sd
+from sim.core.threads import single_blas_thread
 from sim.estimate.dynamic import DynamicIdealPoints
 from sim.estimate.ideal_points import persistence_pairs, transition_matrix
 from sim.estimate.participation import fit_participation_walk, fit_presence_carryover
@@ -76,6 +77,7 @@ class WindowFit:
     presence_carryover: dict[str, float] = field(default_factory=dict)
 
 
+@single_blas_thread
 def fit_window(
     data: Any,
     *,

@@ -28,6 +28,7 @@ import pandas as pd
 from sim.core.absence import carry_presence
 from sim.core.acts import DIMENSIONS, ISSUE_CODES
 from sim.core.seeds import DEFAULT_SEED
+from sim.core.threads import single_blas_thread
 from sim.estimate.titles import loose_titles, text_keys
 from sim.estimate.validate import held_out_tremble
 from sim.estimate.window import (
@@ -122,6 +123,7 @@ class Forecaster:
             )  # fmt: skip
         return self._trembles[key]
 
+    @single_blas_thread
     def forecast(
         self,
         like: str,
@@ -187,6 +189,7 @@ class Forecaster:
             return None
         return int(rc.loc[hit].sort_values("date", kind="stable").index[-1])
 
+    @single_blas_thread
     def forecast_title(
         self,
         title: str,

@@ -34,6 +34,7 @@ from sim.core.acts import ACTS, FloatArray
 from sim.core.choice import ASK_KINDS
 from sim.core.seeds import DEFAULT_SEED
 from sim.core.tally import Tally, decision_rule
+from sim.core.threads import single_blas_thread
 from sim.io.bundles import Bundle
 from sim.io.plots import plot_member_odds, plot_tally
 from sim.io.results import (
@@ -369,6 +370,7 @@ def prepare(
     )
 
 
+@single_blas_thread
 def replay(
     scenario: Scenario | str | Path,
     *,

@@ -54,6 +54,7 @@ import pandas as pd
 
 from sim.core.acts import ACTS
 from sim.core.seeds import DEFAULT_SEED
+from sim.core.threads import single_blas_thread
 from sim.io.bundles import load_bundle
 from sim.io.errors import ScenarioError
 from sim.io.netcdf import netcdf_bytes
@@ -307,6 +308,7 @@ def _point_file(out: Path, index: int) -> Path:
     return out / "points" / f"{index:04d}.json"
 
 
+@single_blas_thread
 def _replay_point(
     index: int,
     scenario: Scenario,
