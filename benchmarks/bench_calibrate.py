@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import time
 
-import numpy as np
 import pandas as pd
+from machine import machine_line
 
 from sim.core.acts import ACTS
 from sim.core.persistence import PERSISTENCE_COSTS
@@ -45,8 +44,7 @@ def main() -> None:
     t0 = time.perf_counter()
     data = load_roll_calls(os.environ.get("SIM_DATA_DIR")).between(START, END)
     print(f"load + select: {time.perf_counter() - t0:.1f} s; {data!r}")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
-          f"numpy {np.__version__}")  # fmt: skip
+    print(machine_line())
     for dimension in args.dimensions:
         t0 = time.perf_counter()
         est = IdealPoints(dimension=dimension, persistence_key=args.key).fit(data)

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import time
 from pathlib import Path
 
-import numpy as np
+from machine import machine_line
 
 from sim.io.data import load_roll_calls
 from sim.run.episodes import leave_one_out, scenario_episodes, scores_table
@@ -28,8 +27,7 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=2000)
     parser.add_argument("--scenarios", type=Path, default=Path("scenarios"))
     args = parser.parse_args()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
-          f"numpy {np.__version__}")  # fmt: skip
+    print(machine_line())
     t0 = time.perf_counter()
     data = load_roll_calls(os.environ.get("SIM_DATA_DIR"))
     scenarios = scenario_episodes(args.scenarios)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import platform
 import shutil
 import socket
 import statistics
@@ -32,6 +31,8 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from machine import machine_line
 
 from sim.run.explore import PageModel, Session
 from sim.run.workbench import Settings, Workbench
@@ -128,9 +129,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--browser", action="store_true", help="also time moves in Chromium")
     args = parser.parse_args()
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average "
-          f"{load}; {args.draws} draws, median of {args.repeats} moves")  # fmt: skip
+    print(machine_line())
+    print(f"{args.draws} draws, median of {args.repeats} moves")
     t = time.perf_counter()
     bench = Workbench(SCENARIO, n_draws=args.draws)
     base = bench.defaults()

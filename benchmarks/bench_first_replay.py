@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import resource
 import shutil
 import subprocess
@@ -26,6 +25,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from machine import machine_line
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,8 +75,8 @@ def main() -> None:
             ("new_b, same window, other like", b),
             ("new_a, second replay (cached)", a),
         ]
-        print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
-              f"--draws {args.draws}{' (dynamic)' if args.dynamic else ''}")  # fmt: skip
+        print(machine_line())
+        print(f"--draws {args.draws}{' (dynamic)' if args.dynamic else ''}")
         print(f"{'replay':<36} {'wall s':>8} {'cpu s':>8}")
         for i, (label, path) in enumerate(rows):
             wall, cpu = _run(path, folder / f"out{i}", args.draws, env)

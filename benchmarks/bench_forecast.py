@@ -15,10 +15,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import platform
 import time
 
-import numpy as np
+from machine import machine_line
 
 from sim.estimate.window import title_item
 from sim.io.data import load_roll_calls
@@ -38,8 +37,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=1000)
     args = parser.parse_args()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
-          f"numpy {np.__version__}")  # fmt: skip
+    print(machine_line())
     t0 = time.perf_counter()
     data = load_roll_calls(os.environ.get("SIM_DATA_DIR"))
     print(f"load: {time.perf_counter() - t0:.1f} s")

@@ -16,13 +16,12 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+from machine import machine_line
 
 from sim.io.data import load_roll_calls
 from sim.run.forecast import Forecaster, forecast_batch, read_batch
@@ -35,8 +34,7 @@ def main() -> None:
     parser.add_argument("--titles", type=int, default=100)
     parser.add_argument("--draws", type=int, default=1000)
     args = parser.parse_args()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
-          f"load {os.getloadavg()[0]:.1f}, numpy {np.__version__}")  # fmt: skip
+    print(machine_line())
     data = load_roll_calls(os.environ.get("SIM_DATA_DIR"))
     rc = data.roll_calls
     year = rc[(rc["date"] >= pd.Timestamp("2021-01-01")) & ~rc["partial"].astype(bool)]

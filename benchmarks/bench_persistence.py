@@ -14,12 +14,12 @@ Timings are of one run on this machine; compare ratios, not absolute numbers.
 from __future__ import annotations
 
 import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from machine import machine_line
 
 from sim.core.persistence import shock_correlation
 from sim.estimate.window import fit_window
@@ -33,8 +33,7 @@ END = pd.Timestamp("2022-12-30")
 
 def main() -> None:
     data = load_roll_calls(os.environ.get("SIM_DATA_DIR"))
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
-          f"numpy {np.__version__}")  # fmt: skip
+    print(machine_line())
     for dimension in ("me", "all"):
         t0 = time.perf_counter()
         fit = fit_window(data, start=END - pd.DateOffset(years=10), end=END, dimension=dimension)

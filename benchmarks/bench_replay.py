@@ -12,13 +12,12 @@ Usage: .venv/bin/python benchmarks/bench_replay.py [--draws 10000] [--repeats 5]
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import time
 from pathlib import Path
 
 import numpy as np
+from machine import machine_line
 
 from sim.core.tally import Tally
 from sim.model.assembly import AssemblyModel
@@ -47,8 +46,8 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"{args.draws} draws, median of {args.repeats}")  # fmt: skip
+    print(machine_line())
+    print(f"{args.draws} draws, median of {args.repeats}")
     for name in SCENARIOS:
         path = ROOT / "scenarios" / f"{name}.toml"
         replay(path, n_draws=10, seed=0)  # warm imports and caches

@@ -13,13 +13,12 @@ Run: ``.venv/bin/python benchmarks/bench_tally.py [--repeats 5] [--draws 10000] 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
 
 import numpy as np
+from machine import machine_line
 
 from sim.core.acts import ACTS, NO, YES
 from sim.core.tally import Tally, conditional_adoption, decision_rule
@@ -61,10 +60,7 @@ def main() -> None:
 
     rng = np.random.default_rng(0)
     probs = rng.dirichlet(np.ones(4), size=(args.draws, args.members))
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, numpy {np.__version__}"
-    )
+    print(machine_line())
     print(f"{args.members} members x {args.draws} draws, median of {args.repeats} repeats")
 
     for rule in ("simple_majority", "two_thirds"):

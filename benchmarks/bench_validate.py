@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import time
 
-import numpy as np
+from machine import machine_line
 
 from sim.estimate.validate import validate
 from sim.io.data import load_roll_calls
@@ -32,8 +31,7 @@ def main() -> None:
     parser.add_argument("--first", type=int, default=2015)
     parser.add_argument("--last", type=int, default=2022)
     args = parser.parse_args()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
-          f"load {os.getloadavg()[0]:.1f}, numpy {np.__version__}")  # fmt: skip
+    print(machine_line())
     data = load_roll_calls(os.environ.get("SIM_DATA_DIR"))
     t0 = time.perf_counter()
     result = validate(
