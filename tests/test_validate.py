@@ -221,6 +221,10 @@ def test_the_attendance_layer_learns_what_the_meeting_says_and_keeps_the_votes_s
     fit = fit_attendance(model, features, absent)
     assert fit["weights"][2] > 1.5  # log-odds: 0.35 against 0.05 is about 2.3
     assert abs(fit["weights"][3]) < 0.1
+    # The reported gain is the likelihood's own (not the ridge-penalised objective's).
+    on_fit = apply_attendance(model, features, fit)
+    gain = len(absent) * (loss(model, absent) - loss(on_fit, absent))
+    assert fit["loglik_gain"] == pytest.approx(gain, rel=1e-9)
     test_model, test_features, test_absent = sample(20_000)
     refit = apply_attendance(test_model, test_features, fit)
     np.testing.assert_allclose(refit.sum(axis=1), 1.0)

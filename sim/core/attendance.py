@@ -96,11 +96,13 @@ def fit_attendance(probs: FloatArray, features: FloatArray, absent: Any) -> dict
     penalty = np.full(x.shape[1], RIDGE)
     penalty[:2] = 0.0  # intercept and the model's logit: free
 
-    def negloglik(theta: FloatArray) -> float:
+    def loglik(theta: FloatArray) -> float:
         q = np.clip(attendance_probability(x, theta[:-1], float(np.exp(theta[-1]))), 1e-12,
                     1 - 1e-12)  # fmt: skip
-        ll = float(y @ np.log(q) + (1 - y) @ np.log1p(-q))
-        return -ll + 0.5 * float(penalty @ theta[:-1] ** 2)
+        return float(y @ np.log(q) + (1 - y) @ np.log1p(-q))
+
+    def negloglik(theta: FloatArray) -> float:
+        return -loglik(theta) + 0.5 * float(penalty @ theta[:-1] ** 2)
 
     start = np.zeros(x.shape[1] + 1)
     start[1] = 1.0
@@ -113,7 +115,8 @@ def fit_attendance(probs: FloatArray, features: FloatArray, absent: Any) -> dict
         "weights": [float(v) for v in res.x[:-1]],
         "sd": float(np.exp(res.x[-1])),
         "n": len(y),
-        "loglik_gain": float(-res.fun) - ll0,
+        # the likelihood's own gain, without the ridge's penalty on the slopes
+        "loglik_gain": loglik(res.x) - ll0,
     }
 
 
