@@ -25,8 +25,16 @@ def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The tests' own ``SIM_CACHE_DIR`` (inherited by the CLI's subprocesses): nothing they
     fetch or calibrate on first use lands in the user's cache, and none of it is read from
     there. Shared by the whole session, so a window fitted by one test (or one CLI run) is read
-    back by every later one that fits it (:mod:`sim.estimate.window_cache`)."""
-    path = tmp_path_factory.mktemp("sim-cache")
+    back by every later one that fits it (:mod:`sim.estimate.window_cache`). Under
+    pytest-xdist (``./dev test`` runs one worker per core) the workers share one cache beside
+    their temporary folders: a fit is the same bits whichever worker made it (one BLAS thread,
+    :mod:`sim.core.threads`) and every file is written atomically, so two workers fitting the
+    same window at once only duplicate work."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        path = tmp_path_factory.getbasetemp().parent / "sim-cache"
+        path.mkdir(exist_ok=True)
+    else:
+        path = tmp_path_factory.mktemp("sim-cache")
     old = os.environ.get("SIM_CACHE_DIR")
     os.environ["SIM_CACHE_DIR"] = str(path)
     yield path

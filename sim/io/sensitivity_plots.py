@@ -50,29 +50,19 @@ def plot_sensitivity(table: pd.DataFrame, path: Path, *, outputs: Sequence[str])
             p.rsplit(".", 2)[-2] + "." + p.rsplit(".", 1)[-1] if "." in p else p
             for p in rows["parameter"]
         ]
+        # Two bars per parameter: (column, its 95% half-width column or None, legend label).
+        pair = (
+            [("S1", "S1_conf", "first order S1"), ("ST", "ST_conf", "total ST")]
+            if sobol
+            else [("mu_star", "mu_star_conf", "mu*"), ("sigma", None, "sigma")]
+        )
+        for (column, conf, label), shift, colour in zip(
+            pair, (-0.2, 0.2), ("#1b9e77", "#7570b3"), strict=True
+        ):
+            xerr = rows[conf] if conf else None
+            ax.barh(y + shift, rows[column], 0.4, xerr=xerr, label=label, color=colour)
         if sobol:
-            ax.barh(
-                y - 0.2,
-                rows["S1"],
-                0.4,
-                xerr=rows["S1_conf"],
-                label="first order S1",
-                color="#1b9e77",
-            )
-            ax.barh(
-                y + 0.2, rows["ST"], 0.4, xerr=rows["ST_conf"], label="total ST", color="#7570b3"
-            )
             ax.set_xlim(min(0.0, float(rows["S1"].min()) - 0.05), 1.05)
-        else:
-            ax.barh(
-                y - 0.2,
-                rows["mu_star"],
-                0.4,
-                xerr=rows["mu_star_conf"],
-                label="mu*",
-                color="#1b9e77",
-            )
-            ax.barh(y + 0.2, rows["sigma"], 0.4, label="sigma", color="#7570b3")
         ax.set_yticks(y, labels)
         ax.invert_yaxis()
         ax.set_title(name, fontsize="medium", loc="left")
