@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.estimate.dynamic import DynamicIdealPoints
+from sim.estimate.ideal_points import IdealPoints
 from sim.io.data import load_roll_calls
 
 WINDOWS = {"decade": ("2012-07-01", "2022-07-31"), "whole": (None, "2022-07-31")}
@@ -38,6 +39,9 @@ def main() -> None:
     parser.add_argument("--windows", nargs="+", default=list(WINDOWS), choices=list(WINDOWS))
     parser.add_argument("--walk-sd", type=float, default=0.1)
     parser.add_argument("--plot", type=Path, default=PLOT)
+    parser.add_argument(
+        "--static", action="store_true", help="also time the static joint fit on each window"
+    )
     args = parser.parse_args()
 
     t0 = time.perf_counter()
@@ -48,6 +52,13 @@ def main() -> None:
     est = None
     for name in args.windows:
         window = data.between(*WINDOWS[name])
+        if args.static:
+            t0, c0 = time.perf_counter(), time.process_time()
+            static = IdealPoints().fit(window)
+            seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+            print(f"\n== static {name}: fit {seconds:.1f} s ({cpu:.1f} s CPU, persistence "
+                  f"included); iterations {static.n_iter_}; converged {static.converged_}; "
+                  f"loglik {static.loglik_:.3f}")  # fmt: skip
         t0, c0 = time.perf_counter(), time.process_time()
         est = DynamicIdealPoints(walk_sd=args.walk_sd).fit(window)
         seconds, cpu = time.perf_counter() - t0, time.process_time() - c0

@@ -67,8 +67,10 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 from scipy.special import expit
+from threadpoolctl import threadpool_limits
 
 from sim.core.acts import ABSENT, FloatArray, IntArray
+from sim.core.block_newton import BlockProblem, block_newton
 from sim.core.likelihood import (
     PRIOR_SD,
     Cells,
@@ -76,7 +78,6 @@ from sim.core.likelihood import (
     gamma_se,
     item_standard_errors,
     latent_hessian,
-    negative_log_posterior,
     orient,
     start_values,
     strategic_log_prob_and_partials,
@@ -90,6 +91,7 @@ from sim.estimate.ideal_points import (
     minimise_lbfgs,
     normalise_text,
     select_roll_calls,
+    static_block_newton,
 )
 from sim.io.errors import DataError
 from sim.io.plots import plt, save_figure
@@ -349,12 +351,11 @@ class DynamicIdealPoints:
         n, j = cells.n_members, cells.n_items
         p = int(spatial.max()) + 1 if len(spatial) else 0
         lay = _Layout(k=walk.n_slots, p=p, j=j)
-        static = minimise_lbfgs(
-            negative_log_posterior, np.append(start_values(cells), 0.0), (cells, True),
-            label=f"static start ({self.dimension})", progress=self.progress,
-            max_iter=self.max_iter, tol=max(self.tol, 1e-8),
+        static, static_sweeps = static_block_newton(
+            cells, np.append(start_values(cells), 0.0), strategic=True,
+            tol=max(self.tol, 1e-8), max_sweeps=self.max_iter,
         )  # fmt: skip
-        x, rho, beta, t1, s, delta = unpack(static.x, n, j)
+        x, rho, beta, t1, s, delta = unpack(static, n, j)
         count = np.bincount(spatial, minlength=p)
 
         def by_text(v: FloatArray) -> FloatArray:
@@ -368,16 +369,31 @@ class DynamicIdealPoints:
                 by_text(t1),
                 by_text(s),
                 delta,
-                [static.x[-1]],
+                [static[-1]],
             ]
         )
+        prob = BlockProblem(
+            walk=walk,
+            text=spatial[cells.item],
+            roll_call=cells.item,
+            act=cells.act,
+            mask=cells.strategic,
+            text_of_roll_call=spatial,
+            n_texts=p,
+            walk_sd=walk_sd,
+            participation_sd=self.participation_walk_sd,
+            strategic=True,
+        )
+        with threadpool_limits(limits=1, user_api="blas"):
+            theta0, sweeps, _ = block_newton(prob, theta0, rtol=self.tol, max_sweeps=self.max_iter)
         res = minimise_lbfgs(
             _negative_log_posterior_dynamic, theta0,
             (walk, spatial, lay, walk_sd, self.participation_walk_sd),
             label=f"dynamic ideal points ({self.dimension})", progress=self.progress,
             max_iter=self.max_iter, tol=self.tol,
         )  # fmt: skip
-        return res, lay, int(static.nit)
+        res.sweeps = sweeps
+        return res, lay, static_sweeps
 
     def _choose_walk_sd(
         self, walk: _Walk, spatial: IntArray, session: IntArray, rng: np.random.Generator
@@ -548,7 +564,8 @@ class DynamicIdealPoints:
         )
         self.loglik_ = float(logp.sum())
         self.n_cells_ = len(cells.act)
-        self.n_iter_ = int(res.nit)
+        self.n_sweeps_ = int(res.sweeps)
+        self.n_iter_ = self.n_sweeps_ + int(res.nit)
         self.static_n_iter_ = static_iter
         self.converged_ = bool(res.success)
         return self

@@ -67,6 +67,7 @@ from scipy.special import expit
 from threadpoolctl import threadpool_limits
 
 from sim.core.acts import ABSENT, ACTS, ISSUE_CODES, NO, YES, BoolArray, FloatArray, IntArray
+from sim.core.block_newton import BlockProblem, block_newton, static_walk
 from sim.core.likelihood import (
     ITEM_PARAMS,
     PRIOR_SD,
@@ -590,6 +591,31 @@ def minimise_lbfgs(
         )
 
 
+def static_block_newton(
+    cells: Cells, theta0: FloatArray, *, strategic: bool, tol: float, max_sweeps: int
+) -> tuple[FloatArray, int]:
+    """Block-Newton sweeps of the static fit (:func:`sim.core.block_newton.block_newton`: one
+    slot per member, one text per roll call) from `theta0` until a sweep lowers the objective
+    per cell by less than `tol`. Returns the vector and the number of sweeps.
+    """
+    j = cells.n_items
+    prob = BlockProblem(
+        walk=static_walk(cells.member, cells.n_members),
+        text=cells.item,
+        roll_call=cells.item,
+        act=cells.act,
+        mask=cells.strategic,
+        text_of_roll_call=np.arange(j, dtype=np.int64),
+        n_texts=j,
+        walk_sd=1.0,  # no links: unused
+        participation_sd=1.0,
+        strategic=strategic,
+    )
+    with threadpool_limits(limits=1, user_api="blas"):
+        theta, sweeps, _ = block_newton(prob, theta0, rtol=tol, max_sweeps=max_sweeps)
+    return theta, sweeps
+
+
 def _item_sessions(rc: pd.DataFrame) -> IntArray | None:
     """Each roll call's session, or None if the frame has none (the mask is then per member)."""
     if "session" not in rc.columns or rc["session"].isna().any():
@@ -636,6 +662,7 @@ class IdealPoints:
         Log-likelihood (without the prior) at the estimate.
     n_cells_ : int
     n_iter_ : int
+        Block-Newton sweeps plus the L-BFGS-B iterations that finish the fit (module docstring).
     converged_ : bool
     persistence_ : dict
         :func:`fit_persistence` output plus ``n_texts`` (roll-call pairs).
@@ -704,6 +731,9 @@ class IdealPoints:
         theta0 = start_values(cells)
         if self.strategic:
             theta0 = np.append(theta0, 0.0)
+        theta0, sweeps = static_block_newton(
+            cells, theta0, strategic=self.strategic, tol=self.tol, max_sweeps=self.max_iter
+        )
         res = minimise_lbfgs(
             negative_log_posterior, theta0, (cells, self.strategic),
             label=f"ideal points ({self.dimension})", progress=self.progress,
@@ -747,7 +777,7 @@ class IdealPoints:
         self.items_ = items_table(rc, cells, items, beta, t1, t2, delta, item_se)
         self.loglik_ = self._loglik(cells)
         self.n_cells_ = len(cells.act)
-        self.n_iter_ = int(res.nit)
+        self.n_iter_ = sweeps + int(res.nit)
         self.converged_ = bool(res.success)
         dates = pd.to_datetime(rc["date"]) if "date" in rc.columns else None
         self.period_ = (
