@@ -32,14 +32,21 @@ that scale near the population sd). The default ``walk_sd = 0.1`` lets a member 
 default (0.2 logits per session) is the value a held-out choice picked on both shipped
 scenarios' windows.
 
-Estimation is penalised maximum likelihood (the posterior mode) by scipy's L-BFGS-B with the
-analytic gradient: the vote and presence terms reuse
-:func:`sim.core.likelihood.strategic_log_prob_and_partials`, the random-walk penalties'
-gradients are
-tridiagonal differences computed with index arrays. The start is the static joint fit
-(:func:`sim.core.likelihood.start_values` then
-:func:`sim.core.likelihood.negative_log_posterior`), each
+Estimation is penalised maximum likelihood (the posterior mode) with the analytic gradient: the
+vote and presence terms reuse :func:`sim.core.likelihood.strategic_log_prob_and_partials`, the
+random-walk penalties' gradients are tridiagonal differences computed with index arrays. The
+start is the static joint fit (:func:`sim.core.likelihood.start_values`, then block-Newton sweeps
+on :func:`sim.core.likelihood.negative_log_posterior`'s model to ``max(tol, 1e-8)``), each
 member's values copied to its sessions and each bridged text's item averaged over its roll calls.
+Block-Newton sweeps (:mod:`sim.core.block_newton`) then do most of the work: given the items each
+member's trajectory is one banded (tridiagonal) Newton system, solved for all members at once;
+given the members each text's ``(beta, tau1, s)`` is a 3 x 3 one and each roll call's ``delta``
+a scalar one; ``gamma`` a scalar step; and each sweep ends at the prior's minimum along the two
+directions that change no probability. They stop when a sweep lowers the per-cell objective by
+less than ``tol``, and scipy's L-BFGS-B finishes from there with its own stopping rule (``ftol =
+gtol = tol``). ``n_iter_`` counts the sweeps (``n_sweeps_``) and L-BFGS-B's iterations,
+``static_n_iter_`` the static start's sweeps. L-BFGS-B alone took 468 + 417 iterations on a
+five-year window and stopped 4e-7 per cell above the optimum these sweeps reach.
 
 Normalisation and orientation as in the static fit (:func:`sim.core.likelihood.orient`):
 the
@@ -259,10 +266,11 @@ class DynamicIdealPoints:
         0.3 sd per decade). ``"estimate"``: the value of ``walk_sd_grid`` with the largest
         log-likelihood on a random 10% of cells held out from the fit (``fit`` then needs `rng`).
     max_iter : int, optional
-        L-BFGS-B iteration limit of the dynamic fit (the static start gets the same limit).
+        Limit of the block-Newton sweeps and of L-BFGS-B's iterations, each (the static start
+        gets the same limit).
     tol : float, optional
-        L-BFGS-B ``ftol`` and ``gtol`` on the per-cell objective (the static start uses
-        ``max(tol, 1e-8)``: it is only a start).
+        The sweeps stop when one lowers the per-cell objective by less than `tol`; L-BFGS-B's
+        ``ftol`` and ``gtol`` (the static start uses ``max(tol, 1e-8)``: it is only a start).
     walk_sd_grid : sequence of float, optional
         Candidates of ``walk_sd="estimate"``.
     participation_walk_sd : float, optional
@@ -293,7 +301,9 @@ class DynamicIdealPoints:
         reported (normalised) units.
     walk_sd_scores_ : dict or None
         Held-out mean log-likelihood per cell of each candidate (``"estimate"`` only).
-    loglik_, n_cells_, n_iter_, converged_, static_n_iter_
+    loglik_, n_cells_, n_iter_, n_sweeps_, converged_, static_n_iter_
+        ``n_iter_``: block-Newton sweeps (``n_sweeps_``) plus L-BFGS-B's iterations;
+        ``static_n_iter_``: the static start's sweeps.
 
     Examples
     --------

@@ -28,7 +28,12 @@ regularisation): ``x ~ N(0, 1)``, ``beta ~ N(0, 2.5^2)``, ``tau1, tau2, rho, del
 and the log gap ``s ~ N(0, 2^2)`` (keeps a roll call with no abstention at a finite gap);
 ``gamma ~ N(0, 5^2)``.
 The gradient is analytic and the whole objective is vectorised over the observed cells
-(``np.bincount`` accumulates it); scipy's L-BFGS-B minimises it from SVD start values.
+(``np.bincount`` accumulates it). From SVD start values, block-Newton sweeps
+(:mod:`sim.core.block_newton`: each member's ``(x, rho)``, each roll call's items, ``gamma``, and
+the directions that change only the prior) run until a sweep lowers the per-cell objective by
+less than ``tol``; scipy's L-BFGS-B then finishes with its own stopping rule (``ftol = gtol =
+tol``), usually in one or two iterations. L-BFGS-B alone took hundreds of iterations and
+stopped farther from the optimum (a five-year window: 669 iterations, 3e-8 per cell above it).
 
 Normalisation and orientation. After the fit the ideal points are rescaled to mean 0 and standard
 deviation 1 across the fitted members (population sd, ``ddof=0``); discriminations are multiplied
@@ -636,9 +641,10 @@ class IdealPoints:
         ``"all"``: every non-partial roll call; an issue code in ``ISSUES`` (``"me"``: the
         Palestinian conflict, ``"hr"``, ...): the non-partial roll calls tagged with it.
     max_iter : int, optional
-        L-BFGS-B iteration limit.
+        Limit of the block-Newton sweeps and of L-BFGS-B's iterations, each.
     tol : float, optional
-        L-BFGS-B ``ftol`` and ``gtol`` on the per-cell penalised negative log-likelihood.
+        The sweeps stop when one lowers the per-cell penalised negative log-likelihood by less
+        than `tol`; L-BFGS-B's ``ftol`` and ``gtol``.
     persistence_key : str, optional
         Roll-call column identifying "the same text" for persistence pairs: ``"text"``
         (:func:`sim.io.data.resolution_text`, the default; ``"title"`` where a frame lacks it).
