@@ -98,3 +98,23 @@ def test_the_block_objective_is_the_static_one(strategic: bool) -> None:
     )  # fmt: skip
     f, _ = negative_log_posterior(theta, cells, strategic)
     assert objective(prob, theta) / len(item) == pytest.approx(f, rel=1e-12)
+
+
+def test_the_one_pass_cells_are_the_likelihoods_formulas() -> None:
+    from sim.core.likelihood import latent_hessian, strategic_log_prob_and_partials
+
+    prob, theta = _problem(np.random.default_rng(7))
+    theta = theta + np.random.default_rng(8).normal(0.0, 1.0, len(theta))
+    k, p = prob.walk.n_slots, prob.n_texts
+    theta[2 * k + 2 * p : 2 * k + 3 * p] -= 3.0  # some small gaps too
+    c = _cells(prob, theta)
+    x, rho, beta, t1, s, delta, gamma = prob.split(theta)
+    a = beta[prob.text] * x[prob.walk.slot] - t1[prob.text]
+    gap = np.exp(s)[prob.text]
+    expected = strategic_log_prob_and_partials(
+        a, gap, rho[prob.walk.slot] + delta[prob.roll_call], prob.act, float(gamma[0]), prob.mask
+    )
+    for got, want in zip((c.logp, c.g_a, c.g_b, c.g_u), expected[:4], strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+    for got, want in zip((c.h_aa, c.h_ab, c.h_bb), latent_hessian(a, gap, prob.act), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)

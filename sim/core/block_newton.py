@@ -27,19 +27,15 @@ reported is the one that rule defines, reached in far fewer iterations.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from typing import Final
 
 import numpy as np
 from scipy import optimize
 from scipy.linalg import solveh_banded
-from scipy.special import expit
 
-from sim.core.acts import FloatArray, IntArray
-from sim.core.likelihood import (
-    PRIOR_SD,
-    ambivalence_and_partials,
-    latent_hessian,
-    log_prob_and_partials,
-)
+from sim.core.acts import ABSENT, ABSTAIN, NO, YES, FloatArray, IntArray
+from sim.core.likelihood import PRIOR_SD
 from sim.core.walk import Walk
 
 __all__ = ["BlockProblem", "block_newton", "gauge_step", "static_walk"]
@@ -95,6 +91,17 @@ class BlockProblem:
         """The number of roll calls (attendance effects)."""
         return len(self.text_of_roll_call)
 
+    @cached_property
+    def masks(self) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        """1.0 where the act is yes, no, abstain, and where the member is present."""
+        act = self.act
+        return (
+            (act == YES).astype(float),
+            (act == NO).astype(float),
+            (act == ABSTAIN).astype(float),
+            (act != ABSENT).astype(float),
+        )
+
     def split(self, theta: FloatArray) -> tuple[FloatArray, ...]:
         """Views ``x, rho, beta, tau1, s, delta`` and ``gamma`` (a 0-d view, or zeros)."""
         k, p, j = self.walk.n_slots, self.n_texts, self.n_roll_calls
@@ -135,29 +142,70 @@ class _Cells:
     dh_da: FloatArray
     dh_db: FloatArray
     w: FloatArray  # presence logit's variance sigma(z) sigma(-z)
+    h_aa: FloatArray  # second derivatives of the vote part (sim.core.likelihood.latent_hessian)
+    h_ab: FloatArray
+    h_bb: FloatArray
+
+
+def _sigmoids(y: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """``log sigmoid(y)``, ``sigmoid(y)`` and ``sigmoid(-y)`` from one exponential."""
+    e = np.exp(-np.abs(y))
+    inv = 1.0 / (1.0 + e)
+    pos = y >= 0
+    small = e * inv
+    return np.minimum(y, 0.0) - np.log1p(e), np.where(pos, inv, small), np.where(pos, small, inv)
 
 
 def _cells(prob: BlockProblem, theta: FloatArray) -> _Cells:
+    """The log-probability of every cell and its partials, in one pass.
+
+    The formulas of :func:`sim.core.likelihood.strategic_log_prob_and_partials` and
+    :func:`sim.core.likelihood.latent_hessian` (the same values to rounding, checked in the
+    tests), sharing their exponentials; the gap's functions are computed once per text.
+    """
     x, rho, beta, t1, s, delta, gamma = prob.split(theta)
-    slot, text = prob.walk.slot, prob.text
+    slot, text, act = prob.walk.slot, prob.text, prob.act
     gap_text = np.exp(s)
+    with np.errstate(divide="ignore", over="ignore"):  # gap -> 0: log P(abstain) -> -inf
+        lg = np.log(-np.expm1(-gap_text))[text]
+        inv = (1.0 / np.expm1(gap_text))[text]
+        l2 = (-0.25 / np.sinh(0.5 * gap_text) ** 2)[text]
     a = beta[text] * x[slot] - t1[text]
     gap = gap_text[text]
+    b = a - gap
+    la, sig_a, sig_ma = _sigmoids(a)
+    lb, sig_b, sig_mb = _sigmoids(b)
+    is_yes, is_no, is_abs, present = prob.masks
+    lq_yes, lq_no = lb, la - a
+    lq_abs = la + (lb - b) + lg
+    logp = np.choose(act, [lq_yes, lq_no, lq_abs, np.zeros_like(a)])
+    g_a = is_abs * (sig_ma + inv) - is_no * sig_a
+    g_b = is_yes * sig_mb - is_abs * (sig_b + inv)
+    s_a, s_b = sig_a * sig_ma, sig_b * sig_mb
+    l2 = np.where(is_abs > 0, l2, 0.0)
+    h_aa = -(is_no + is_abs) * s_a + l2
+    h_bb = -(is_yes + is_abs) * s_b + l2
+    h_ab = -l2
     u = rho[slot] + delta[prob.roll_call]
     g = float(gamma[0])
     if prob.strategic:
-        h, dh_da, dh_db = ambivalence_and_partials(a, gap)
+        fl = [np.maximum(v, -745.0) for v in (lq_yes, lq_no, lq_abs)]
+        h = np.clip(-sum(np.exp(v) * v for v in fl) / _LOG3, 0.0, 1.0)
+        dh_da = s_a * (fl[1] - fl[2]) / _LOG3
+        dh_db = s_b * (fl[2] - fl[0]) / _LOG3
         if prob.mask is not None:
             h, dh_da, dh_db = h * prob.mask, dh_da * prob.mask, dh_db * prob.mask
         z = u - g * h
     else:
         h = dh_da = dh_db = np.zeros_like(a)
         z = u
-    logp, g_a, g_b, g_z = log_prob_and_partials(a, gap, z, prob.act)
+    lz, sig_z, sig_mz = _sigmoids(z)
+    logp = logp + np.where(present > 0, lz, lz - z)
+    g_z = present - sig_z
     if prob.strategic:
         g_a = g_a - g * g_z * dh_da
         g_b = g_b - g * g_z * dh_db
-    return _Cells(a, gap, logp, g_a, g_b, g_z, h, dh_da, dh_db, expit(z) * expit(-z))
+    return _Cells(a, gap, logp, g_a, g_b, g_z, h, dh_da, dh_db, sig_z * sig_mz, h_aa, h_ab, h_bb)
 
 
 def _walk_terms(v: FloatArray, walk: Walk, step_sd: float, sd0: float) -> FloatArray:
@@ -296,7 +344,7 @@ def _member_step(prob: BlockProblem, theta: FloatArray, c: _Cells) -> tuple[Floa
     k = walk.n_slots
     bt = beta[prob.text]
     g = float(gamma[0])
-    h_aa, h_ab, h_bb = latent_hessian(c.a, c.gap, prob.act)
+    h_aa, h_ab, h_bb = c.h_aa, c.h_ab, c.h_bb
     dh = c.dh_da + c.dh_db
     info_x = np.bincount(walk.slot, bt**2 * (-(h_aa + 2 * h_ab + h_bb) + c.w * (g * dh) ** 2), k)
     info_rho = np.bincount(walk.slot, c.w, k)
@@ -345,7 +393,7 @@ def _text_step(prob: BlockProblem, theta: FloatArray, c: _Cells) -> tuple[FloatA
         ],
         axis=1,
     )
-    h_aa, h_ab, h_bb = latent_hessian(c.a, c.gap, prob.act)
+    h_aa, h_ab, h_bb = c.h_aa, c.h_ab, c.h_bb
     one = np.ones_like(xi)
     da = (xi, -one, np.zeros_like(xi))
     db = (xi, -one, -c.gap)
@@ -473,3 +521,6 @@ def block_newton(
         if done:
             break
     return theta, sweeps, history
+
+
+_LOG3: Final[float] = float(np.log(3.0))
