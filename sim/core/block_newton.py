@@ -164,7 +164,7 @@ def _cells(prob: BlockProblem, theta: FloatArray) -> _Cells:
     tests), sharing their exponentials; the gap's functions are computed once per text.
     """
     x, rho, beta, t1, s, delta, gamma = prob.split(theta)
-    slot, text, act = prob.walk.slot, prob.text, prob.act
+    slot, text = prob.walk.slot, prob.text
     gap_text = np.exp(s)
     with np.errstate(divide="ignore", over="ignore"):  # gap -> 0: log P(abstain) -> -inf
         lg = np.log(-np.expm1(-gap_text))[text]
@@ -178,7 +178,7 @@ def _cells(prob: BlockProblem, theta: FloatArray) -> _Cells:
     is_yes, is_no, is_abs, present = prob.masks
     lq_yes, lq_no = lb, la - a
     lq_abs = la + (lb - b) + lg
-    logp = np.choose(act, [lq_yes, lq_no, lq_abs, np.zeros_like(a)])
+    logp = np.where(is_abs > 0, lq_abs, is_yes * lq_yes + is_no * lq_no)
     g_a = is_abs * (sig_ma + inv) - is_no * sig_a
     g_b = is_yes * sig_mb - is_abs * (sig_b + inv)
     s_a, s_b = sig_a * sig_ma, sig_b * sig_mb
@@ -394,22 +394,24 @@ def _text_step(prob: BlockProblem, theta: FloatArray, c: _Cells) -> tuple[FloatA
         axis=1,
     )
     h_aa, h_ab, h_bb = c.h_aa, c.h_ab, c.h_bb
-    one = np.ones_like(xi)
-    da = (xi, -one, np.zeros_like(xi))
-    db = (xi, -one, -c.gap)
-    q = tuple(c.dh_da * da[m] + c.dh_db * db[m] for m in range(3))
+    # Per cell, the information in (beta, tau1, s) with da = (x, -1, 0), db = (x, -1, -gap):
+    # the vote part -H in (a, b) plus the Gauss-Newton part w (gamma q)(gamma q)' of the
+    # strategic presence, q = dh_da da + dh_db db = (d x, -d, -e) with d = dh_da + dh_db and
+    # e = dh_db gap. Entries: S (x^2, -x, 1) for (beta, tau1); U (-x, 1) against s; V for s.
+    d = c.dh_da + c.dh_db
+    e_cell = c.dh_db * c.gap
+    wg = c.w * g**2
+    big_s = -(h_aa + 2 * h_ab + h_bb) + wg * d * d
+    big_u = -(h_ab + h_bb) * c.gap + wg * d * e_cell
+    big_v = -h_bb * c.gap**2 + wg * e_cell * e_cell
     info = np.empty((p, 3, 3))
-    for m in range(3):
-        for n in range(m, 3):
-            v = (
-                -(
-                    h_aa * da[m] * da[n]
-                    + h_ab * (da[m] * db[n] + db[m] * da[n])
-                    + h_bb * db[m] * db[n]
-                )
-                + c.w * g**2 * q[m] * q[n]
-            )
-            info[:, m, n] = info[:, n, m] = np.bincount(text, v, p)
+    sx = big_s * xi
+    info[:, 0, 0] = np.bincount(text, sx * xi, p)
+    info[:, 0, 1] = info[:, 1, 0] = -np.bincount(text, sx, p)
+    info[:, 1, 1] = np.bincount(text, big_s, p)
+    info[:, 0, 2] = info[:, 2, 0] = -np.bincount(text, big_u * xi, p)
+    info[:, 1, 2] = info[:, 2, 1] = np.bincount(text, big_u, p)
+    info[:, 2, 2] = np.bincount(text, big_v, p)
     # The observed term of the log gap, -(g_b d2b/ds2) with d2b/ds2 = -gap, where it adds
     # curvature (it has expectation 0; where negative it would make the block indefinite).
     info[:, 2, 2] += np.maximum(np.bincount(text, c.g_b * c.gap, p), 0.0)
