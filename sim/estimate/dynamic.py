@@ -36,7 +36,7 @@ Estimation is penalised maximum likelihood (the posterior mode) with the analyti
 vote and presence terms reuse :func:`sim.core.likelihood.strategic_log_prob_and_partials`, the
 random-walk penalties' gradients are tridiagonal differences computed with index arrays. The
 start is the static joint fit (:func:`sim.core.likelihood.start_values`, then block-Newton sweeps
-on :func:`sim.core.likelihood.negative_log_posterior`'s model to ``max(tol, 1e-8)``), each
+on :func:`sim.core.likelihood.negative_log_posterior`'s model to ``max(tol, 1e-6)``), each
 member's values copied to its sessions and each bridged text's item averaged over its roll calls.
 Block-Newton sweeps (:mod:`sim.core.block_newton`) then do most of the work: given the items each
 member's trajectory is one banded (tridiagonal) Newton system, solved for all members at once;
@@ -270,7 +270,7 @@ class DynamicIdealPoints:
         gets the same limit).
     tol : float, optional
         The sweeps stop when one lowers the per-cell objective by less than `tol`; L-BFGS-B's
-        ``ftol`` and ``gtol`` (the static start uses ``max(tol, 1e-8)``: it is only a start).
+        ``ftol`` and ``gtol`` (the static start uses ``max(tol, 1e-6)``: it is only a start).
     walk_sd_grid : sequence of float, optional
         Candidates of ``walk_sd="estimate"``.
     participation_walk_sd : float, optional
@@ -363,7 +363,7 @@ class DynamicIdealPoints:
         lay = _Layout(k=walk.n_slots, p=p, j=j)
         static, static_sweeps = static_block_newton(
             cells, np.append(start_values(cells), 0.0), strategic=True,
-            tol=max(self.tol, 1e-8), max_sweeps=self.max_iter,
+            tol=max(self.tol, 1e-6), max_sweeps=self.max_iter,
         )  # fmt: skip
         x, rho, beta, t1, s, delta = unpack(static, n, j)
         count = np.bincount(spatial, minlength=p)
