@@ -7,7 +7,8 @@ trajectory of ideal points and participations is an independent problem whose cu
 sessions' information plus the tridiagonal random-walk precision (:mod:`sim.core.walk`): one
 banded solve for every member at once. Given the members, each text's ``(beta, tau1, s)`` is an
 independent 3 x 3 problem and each roll call's ``delta`` a scalar one. A sweep takes one damped
-Newton step in ``gamma``, then in every member, then in every text and roll call; each member's
+Newton step in ``gamma`` (with the roll calls' ``delta`` following it: alone, the two zig-zag),
+then in every member, then in every text and roll call; each member's
 (each text's) step is halved until its own part of the objective falls, so the objective never
 rises. The curvatures are the vote part's observed information plus the Gauss-Newton part of the
 strategic presence term, positive definite by construction (a text's block is lifted to positive
