@@ -36,7 +36,7 @@ def _problem(rng: np.random.Generator) -> tuple[BlockProblem, np.ndarray]:
     prob = BlockProblem(
         walk=walk, text=text_of_rc[item], roll_call=item, act=act, mask=cells.strategic,
         text_of_roll_call=text_of_rc, n_texts=p, walk_sd=0.2, participation_sd=0.3,
-        strategic=True,
+        strategic=True, roll_call_session=np.arange(j) // per,
     )  # fmt: skip
     return prob, theta
 
@@ -94,7 +94,7 @@ def test_the_block_objective_is_the_static_one(strategic: bool) -> None:
     prob = BlockProblem(
         walk=static_walk(member, n), text=item, roll_call=item, act=cells.act,
         mask=cells.strategic, text_of_roll_call=np.arange(j), n_texts=j, walk_sd=1.0,
-        participation_sd=1.0, strategic=strategic,
+        participation_sd=1.0, strategic=strategic, roll_call_session=np.zeros(j, dtype=int),
     )  # fmt: skip
     f, _ = negative_log_posterior(theta, cells, strategic)
     assert objective(prob, theta) / len(item) == pytest.approx(f, rel=1e-12)

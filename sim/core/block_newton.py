@@ -86,6 +86,7 @@ class BlockProblem:
     walk_sd: float
     participation_sd: float
     strategic: bool
+    roll_call_session: IntArray  # (j,) the session of each roll call (zeros in a static fit)
 
     @property
     def n_roll_calls(self) -> int:
@@ -451,27 +452,55 @@ def _text_step(prob: BlockProblem, theta: FloatArray, c: _Cells) -> tuple[FloatA
     return _accept(prob, theta, step, unit, lambda t, cc: _text_objective(prob, t, cc), f_old)
 
 
+def _presence_shift(prob: BlockProblem, rho: FloatArray, delta: FloatArray) -> None:
+    """Shift every participation of session ``t`` by ``m_t`` and its roll calls' attendance
+    effects by ``-m_t`` (in place), to the priors' minimum over ``m``: no cell's presence logit
+    ``rho + delta`` changes. The priors are quadratic in ``m``: one small linear system (a
+    session per row) from the first values', the walk's links' and the effects' terms.
+    """
+    walk = prob.walk
+    sessions, code = np.unique(
+        np.concatenate([walk.slot_session, prob.roll_call_session]), return_inverse=True
+    )
+    n_s, k = len(sessions), walk.n_slots
+    slot_s, rc_s = code[:k], code[k:]
+    w_rho, w_delta = 1 / PRIOR_SD["participation"] ** 2, 1 / PRIOR_SD["presence"] ** 2
+    lhs = np.zeros((n_s, n_s))
+    rhs = np.zeros(n_s)
+    f = slot_s[walk.first]
+    np.add.at(lhs, (f, f), w_rho)
+    np.add.at(rhs, f, -w_rho * rho[walk.first])
+    np.add.at(lhs, (rc_s, rc_s), w_delta)
+    np.add.at(rhs, rc_s, w_delta * delta)
+    w = 1.0 / (prob.participation_sd**2 * walk.gap)
+    a, b = slot_s[walk.next], slot_s[walk.prev]
+    step = rho[walk.next] - rho[walk.prev]
+    np.add.at(lhs, (a, a), w)
+    np.add.at(lhs, (b, b), w)
+    np.add.at(lhs, (a, b), -w)
+    np.add.at(lhs, (b, a), -w)
+    np.add.at(rhs, a, -w * step)
+    np.add.at(rhs, b, w * step)
+    m = np.linalg.solve(lhs, rhs)
+    rho += m[slot_s]
+    delta -= m[rc_s]
+
+
 def gauge_step(prob: BlockProblem, theta: FloatArray) -> FloatArray:
-    """Move to the prior's minimum along the two directions that leave every probability alone.
+    """Move to the prior's minimum along the directions that leave every probability alone.
 
     ``x -> c (x + r)``, ``beta -> beta / c``, ``tau1 -> tau1 + beta r`` (and so ``tau2``) keep
-    ``a = beta x - tau1`` and the gap; ``rho -> rho + m``, ``delta -> delta - m`` keep
-    ``u = rho + delta``. Only the priors change. For a given ``r`` the best ``c`` is in closed form
-    (``c^4 = B / A(r)``), leaving the convex ``2 sqrt(A(r) B) + T(r)`` to minimise over ``r``;
-    ``m`` is the precision-weighted mean of the shift the two priors ask for.
+    ``a = beta x - tau1`` and the gap; ``rho -> rho + m_t``, ``delta -> delta - m_t`` in each
+    session ``t`` keep ``u = rho + delta`` (:func:`_presence_shift`). Only the priors change.
+    For a given ``r`` the best ``c`` is in closed form (``c^4 = B / A(r)``), leaving the convex
+    ``2 sqrt(A(r) B) + T(r)`` to minimise over ``r``.
     """
     theta = theta.copy()
     x, rho, beta, t1, s, delta, _ = prob.split(theta)
     walk = prob.walk
     sd = PRIOR_SD
     e = np.exp(s)
-    # Participation shift: the minimum of sum (rho_first + m)^2 w_rho + sum (delta - m)^2 w_delta.
-    w_rho, w_delta = 1 / sd["participation"] ** 2, 1 / sd["presence"] ** 2
-    m = (w_delta * delta.sum() - w_rho * rho[walk.first].sum()) / (
-        w_rho * len(walk.first) + w_delta * len(delta)
-    )
-    rho += m
-    delta -= m
+    _presence_shift(prob, rho, delta)
     # Ideal-point scale and shift.
     xf = x[walk.first]
     steps = x[walk.next] - x[walk.prev]

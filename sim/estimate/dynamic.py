@@ -382,6 +382,8 @@ class DynamicIdealPoints:
                 [static[-1]],
             ]
         )
+        rc_session = np.zeros(j, dtype=np.int64)
+        rc_session[cells.item] = walk.slot_session[walk.slot]
         prob = BlockProblem(
             walk=walk,
             text=spatial[cells.item],
@@ -393,6 +395,7 @@ class DynamicIdealPoints:
             walk_sd=walk_sd,
             participation_sd=self.participation_walk_sd,
             strategic=True,
+            roll_call_session=rc_session,
         )
         with threadpool_limits(limits=1, user_api="blas"):
             theta0, sweeps, _ = block_newton(prob, theta0, rtol=self.tol, max_sweeps=self.max_iter)

@@ -615,6 +615,7 @@ def static_block_newton(
         walk_sd=1.0,  # no links: unused
         participation_sd=1.0,
         strategic=strategic,
+        roll_call_session=np.zeros(j, dtype=np.int64),
     )
     with threadpool_limits(limits=1, user_api="blas"):
         theta, sweeps, _ = block_newton(prob, theta0, rtol=tol, max_sweeps=max_sweeps)
