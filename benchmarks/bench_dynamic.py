@@ -10,7 +10,7 @@ and draws the trajectories of the longest fit to ``results/ideal_points.png``. R
 Targets on the 2-core benchmark machine: decade < 60 s; whole record < 2 min (issue 18). With
 L-BFGS-B alone the whole record took 510 s of CPU (461 static and 2,202 dynamic iterations), the
 decade 28 s (435 + 671); the block-Newton sweeps (``sim.core.block_newton``) then the same
-L-BFGS-B finish: 103 s and 3 s. ``iterations`` are the sweeps plus L-BFGS-B's iterations (the
+L-BFGS-B finish: 83 s and 3 s. ``iterations`` are the sweeps plus L-BFGS-B's iterations (the
 static start: sweeps). ``--static`` also times the static joint fit on each window (with its
 persistence fit). A dynamic scenario's first and second replay side by side:
 ``bench_first_replay.py --dynamic``. Timings are of one run; compare CPU seconds and ratios,

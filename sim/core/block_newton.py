@@ -15,10 +15,10 @@ strategic presence term, positive definite by construction (a text's block is li
 definite where the observed term of its log gap is not).
 
 Alternating blocks is slow along directions that move both blocks at once and change only the
-prior. Two such directions leave every probability unchanged (the model's gauge): the affine map
-``x -> c x + c r``, ``beta -> beta / c``, ``tau -> tau + beta r``, and the shift
-``rho -> rho + m``, ``delta -> delta - m``. Each sweep ends by moving to the prior's minimum along
-both (:func:`gauge_step`), in closed form and one scalar minimisation.
+prior. Some leave every probability unchanged (the model's gauge): the affine map
+``x -> c x + c r``, ``beta -> beta / c``, ``tau -> tau + beta r``, and in each session the shift
+``rho -> rho + m_t``, ``delta -> delta - m_t``. Each sweep ends by moving to the prior's minimum
+along them (:func:`gauge_step`): one scalar minimisation and one small linear system.
 
 The sweeps bring the fit close to its optimum; the caller finishes with the same L-BFGS-B and
 stopping rule as before (:func:`sim.estimate.ideal_points.minimise_lbfgs`), so the optimum

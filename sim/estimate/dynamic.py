@@ -41,8 +41,9 @@ member's values copied to its sessions and each bridged text's item averaged ove
 Block-Newton sweeps (:mod:`sim.core.block_newton`) then do most of the work: given the items each
 member's trajectory is one banded (tridiagonal) Newton system, solved for all members at once;
 given the members each text's ``(beta, tau1, s)`` is a 3 x 3 one and each roll call's ``delta``
-a scalar one; ``gamma`` a scalar step; and each sweep ends at the prior's minimum along the two
-directions that change no probability. They stop when a sweep lowers the per-cell objective by
+a scalar one; ``gamma`` a scalar step with the ``delta`` following it; and each sweep ends at
+the prior's minimum along the directions that change no probability (the ideal points' scale
+and shift, each session's participations against its attendance effects). They stop when a sweep lowers the per-cell objective by
 less than ``tol``, and scipy's L-BFGS-B finishes from there with its own stopping rule (``ftol =
 gtol = tol``). ``n_iter_`` counts the sweeps (``n_sweeps_``) and L-BFGS-B's iterations,
 ``static_n_iter_`` the static start's sweeps. L-BFGS-B alone took 468 + 417 iterations on a
