@@ -43,11 +43,12 @@ member's trajectory is one banded (tridiagonal) Newton system, solved for all me
 given the members each text's ``(beta, tau1, s)`` is a 3 x 3 one and each roll call's ``delta``
 a scalar one; ``gamma`` a scalar step with the ``delta`` following it; and each sweep ends at
 the prior's minimum along the directions that change no probability (the ideal points' scale
-and shift, each session's participations against its attendance effects). They stop when a sweep lowers the per-cell objective by
-less than ``tol``, and scipy's L-BFGS-B finishes from there with its own stopping rule (``ftol =
-gtol = tol``). ``n_iter_`` counts the sweeps (``n_sweeps_``) and L-BFGS-B's iterations,
-``static_n_iter_`` the static start's sweeps. L-BFGS-B alone took 468 + 417 iterations on a
-five-year window and stopped 4e-7 per cell above the optimum these sweeps reach.
+and shift, each session's participations against its attendance effects). They stop when a
+sweep lowers the per-cell objective by less than ``tol``, and scipy's L-BFGS-B finishes from
+there with its own stopping rule (``ftol = gtol = tol``). ``n_iter_`` counts the sweeps
+(``n_sweeps_``) and L-BFGS-B's iterations, ``static_n_iter_`` the static start's sweeps.
+L-BFGS-B alone took 468 + 417 iterations on a five-year window and stopped 4e-7 per cell above
+the optimum these sweeps reach.
 
 Normalisation and orientation as in the static fit (:func:`sim.core.likelihood.orient`):
 the
