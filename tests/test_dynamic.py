@@ -18,14 +18,22 @@ import pytest
 from scipy import optimize
 
 from sim.core.acts import ACTS
-from sim.core.likelihood import act_probabilities_from_item
+from sim.core.likelihood import (
+    act_probabilities_from_item,
+    latent_hessian,
+    negative_log_posterior,
+    start_values,
+    unpack,
+)
+from sim.core.walk import walk_se
 from sim.estimate.dynamic import (
     DynamicIdealPoints,
     _Layout,
     _negative_log_posterior_dynamic,
     _walk,
+    bridged_items,
 )
-from sim.estimate.ideal_points import ITEM_PARAMS, make_cells, select_roll_calls
+from sim.estimate.ideal_points import ITEM_PARAMS, make_cells, minimise_lbfgs, select_roll_calls
 from sim.io.errors import DataError
 
 TRUE_WALK_SD = 0.3
@@ -290,3 +298,63 @@ def test_an_unknown_act_is_a_data_error(simulated: SimulatedSessions) -> None:
 def test_estimate_needs_an_rng(simulated: SimulatedSessions) -> None:
     with pytest.raises(ValueError, match="rng"):
         DynamicIdealPoints(walk_sd="estimate").fit(simulated)
+
+
+def test_the_block_newton_fit_lands_on_the_optimum_lbfgs_alone_finds(
+    simulated: SimulatedSessions,
+) -> None:
+    """The block-Newton sweeps (:mod:`sim.core.block_newton`) are a faster road to the same
+    optimum: L-BFGS-B alone from the L-BFGS-B static start, the fit before them, must land on the
+    same point to the tolerance of its stopping rule.
+
+    L-BFGS-B stops when an iteration lowers the per-cell objective by less than ``tol``; at a
+    linear rate no slower than 0.99 per iteration the objective is then within ``C * tol`` of its
+    minimum (C = 100), and the sweeps stop on the same test. Near the minimum the total objective
+    is quadratic, so each fit sits within ``sqrt(2 n_cells C tol)`` posterior sds of the optimum
+    in any direction, and the two within twice that of each other.
+    """
+    est = DynamicIdealPoints(walk_sd=TRUE_WALK_SD)
+    votes, rc = select_roll_calls(simulated, "all")
+    members = pd.Index(np.unique(votes["iso3"]), name="iso3")
+    item_session = rc["session"].to_numpy(dtype=np.int64)
+    cells = make_cells(votes, members, pd.Index(rc.index, name="rcid"), item_session)
+    walk = _walk(cells, item_session[cells.item])
+    spatial = bridged_items(rc, item_session)
+    new, lay, _ = est._minimise(walk, spatial, TRUE_WALK_SD)
+    assert new.success
+
+    # The fit before the sweeps: L-BFGS-B for the static start and for the dynamic fit.
+    n, j, p = cells.n_members, cells.n_items, lay.p
+    static = minimise_lbfgs(
+        negative_log_posterior, np.append(start_values(cells), 0.0), (cells, True),
+        label="", progress=False, max_iter=est.max_iter, tol=1e-8,
+    )  # fmt: skip
+    x, rho, beta, t1, s, delta = unpack(static.x, n, j)
+    count = np.bincount(spatial, minlength=p)
+    by_text = [np.bincount(spatial, v, p) / count for v in (beta, t1, s)]
+    start = np.concatenate(
+        [x[walk.slot_member], rho[walk.slot_member], *by_text, delta, static.x[-1:]]
+    )
+    args = (walk, spatial, lay, TRUE_WALK_SD, est.participation_walk_sd)
+    old = minimise_lbfgs(
+        _negative_log_posterior_dynamic, start, args,
+        label="", progress=False, max_iter=est.max_iter, tol=est.tol,
+    )  # fmt: skip
+    assert old.success
+
+    c = 100.0
+    assert new.fun <= old.fun + c * est.tol
+    band = 2 * np.sqrt(2 * len(cells.act) * c * est.tol)
+    # Posterior sds of the ideal points, in the units of the fit (items held fixed).
+    k = walk.n_slots
+    x_new = new.x[:k]
+    beta_new = new.x[2 * k : 2 * k + p][spatial[cells.item]]
+    a = beta_new * x_new[walk.slot] - new.x[2 * k + p : 2 * k + 2 * p][spatial[cells.item]]
+    gap = np.exp(new.x[2 * k + 2 * p : 2 * k + 3 * p])[spatial[cells.item]]
+    h_aa, h_ab, h_bb = latent_hessian(a, gap, cells.act)
+    info = np.bincount(walk.slot, -(h_aa + 2 * h_ab + h_bb) * beta_new**2, k)
+    sd = walk_se(walk, info, TRUE_WALK_SD, 1.0)
+    assert np.max(np.abs(x_new - old.x[:k]) / sd) < band
+    # Every other parameter within the same band of its prior-scale sd or better: a loose bound
+    # that still catches a different optimum (items move by O(1) there).
+    assert np.max(np.abs(new.x - old.x)) < band * 5.0

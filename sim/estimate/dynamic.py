@@ -32,14 +32,23 @@ that scale near the population sd). The default ``walk_sd = 0.1`` lets a member 
 default (0.2 logits per session) is the value a held-out choice picked on both shipped
 scenarios' windows.
 
-Estimation is penalised maximum likelihood (the posterior mode) by scipy's L-BFGS-B with the
-analytic gradient: the vote and presence terms reuse
-:func:`sim.core.likelihood.strategic_log_prob_and_partials`, the random-walk penalties'
-gradients are
-tridiagonal differences computed with index arrays. The start is the static joint fit
-(:func:`sim.core.likelihood.start_values` then
-:func:`sim.core.likelihood.negative_log_posterior`), each
+Estimation is penalised maximum likelihood (the posterior mode) with the analytic gradient: the
+vote and presence terms reuse :func:`sim.core.likelihood.strategic_log_prob_and_partials`, the
+random-walk penalties' gradients are tridiagonal differences computed with index arrays. The
+start is the static joint fit (:func:`sim.core.likelihood.start_values`, then block-Newton sweeps
+on :func:`sim.core.likelihood.negative_log_posterior`'s model to ``max(tol, 1e-6)``), each
 member's values copied to its sessions and each bridged text's item averaged over its roll calls.
+Block-Newton sweeps (:mod:`sim.core.block_newton`) then do most of the work: given the items each
+member's trajectory is one banded (tridiagonal) Newton system, solved for all members at once;
+given the members each text's ``(beta, tau1, s)`` is a 3 x 3 one and each roll call's ``delta``
+a scalar one; ``gamma`` a scalar step with the ``delta`` following it; and each sweep ends at
+the prior's minimum along the directions that change no probability (the ideal points' scale
+and shift, each session's participations against its attendance effects). They stop when a
+sweep lowers the per-cell objective by less than ``tol``, and scipy's L-BFGS-B finishes from
+there with its own stopping rule (``ftol = gtol = tol``). ``n_iter_`` counts the sweeps
+(``n_sweeps_``) and L-BFGS-B's iterations, ``static_n_iter_`` the static start's sweeps.
+L-BFGS-B alone took 468 + 417 iterations on a five-year window and stopped 4e-7 per cell above
+the optimum these sweeps reach.
 
 Normalisation and orientation as in the static fit (:func:`sim.core.likelihood.orient`):
 the
@@ -67,8 +76,10 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 from scipy.special import expit
+from threadpoolctl import threadpool_limits
 
 from sim.core.acts import ABSENT, FloatArray, IntArray
+from sim.core.block_newton import BlockProblem, block_newton
 from sim.core.likelihood import (
     PRIOR_SD,
     Cells,
@@ -76,7 +87,6 @@ from sim.core.likelihood import (
     gamma_se,
     item_standard_errors,
     latent_hessian,
-    negative_log_posterior,
     orient,
     start_values,
     strategic_log_prob_and_partials,
@@ -90,6 +100,7 @@ from sim.estimate.ideal_points import (
     minimise_lbfgs,
     normalise_text,
     select_roll_calls,
+    static_block_newton,
 )
 from sim.io.errors import DataError
 from sim.io.plots import plt, save_figure
@@ -257,10 +268,11 @@ class DynamicIdealPoints:
         0.3 sd per decade). ``"estimate"``: the value of ``walk_sd_grid`` with the largest
         log-likelihood on a random 10% of cells held out from the fit (``fit`` then needs `rng`).
     max_iter : int, optional
-        L-BFGS-B iteration limit of the dynamic fit (the static start gets the same limit).
+        Limit of the block-Newton sweeps and of L-BFGS-B's iterations, each (the static start
+        gets the same limit).
     tol : float, optional
-        L-BFGS-B ``ftol`` and ``gtol`` on the per-cell objective (the static start uses
-        ``max(tol, 1e-8)``: it is only a start).
+        The sweeps stop when one lowers the per-cell objective by less than `tol`; L-BFGS-B's
+        ``ftol`` and ``gtol`` (the static start uses ``max(tol, 1e-6)``: it is only a start).
     walk_sd_grid : sequence of float, optional
         Candidates of ``walk_sd="estimate"``.
     participation_walk_sd : float, optional
@@ -291,7 +303,9 @@ class DynamicIdealPoints:
         reported (normalised) units.
     walk_sd_scores_ : dict or None
         Held-out mean log-likelihood per cell of each candidate (``"estimate"`` only).
-    loglik_, n_cells_, n_iter_, converged_, static_n_iter_
+    loglik_, n_cells_, n_iter_, n_sweeps_, converged_, static_n_iter_
+        ``n_iter_``: block-Newton sweeps (``n_sweeps_``) plus L-BFGS-B's iterations;
+        ``static_n_iter_``: the static start's sweeps.
 
     Examples
     --------
@@ -349,12 +363,11 @@ class DynamicIdealPoints:
         n, j = cells.n_members, cells.n_items
         p = int(spatial.max()) + 1 if len(spatial) else 0
         lay = _Layout(k=walk.n_slots, p=p, j=j)
-        static = minimise_lbfgs(
-            negative_log_posterior, np.append(start_values(cells), 0.0), (cells, True),
-            label=f"static start ({self.dimension})", progress=self.progress,
-            max_iter=self.max_iter, tol=max(self.tol, 1e-8),
+        static, static_sweeps = static_block_newton(
+            cells, np.append(start_values(cells), 0.0), strategic=True,
+            tol=max(self.tol, 1e-6), max_sweeps=self.max_iter,
         )  # fmt: skip
-        x, rho, beta, t1, s, delta = unpack(static.x, n, j)
+        x, rho, beta, t1, s, delta = unpack(static, n, j)
         count = np.bincount(spatial, minlength=p)
 
         def by_text(v: FloatArray) -> FloatArray:
@@ -368,16 +381,34 @@ class DynamicIdealPoints:
                 by_text(t1),
                 by_text(s),
                 delta,
-                [static.x[-1]],
+                [static[-1]],
             ]
         )
+        rc_session = np.zeros(j, dtype=np.int64)
+        rc_session[cells.item] = walk.slot_session[walk.slot]
+        prob = BlockProblem(
+            walk=walk,
+            text=spatial[cells.item],
+            roll_call=cells.item,
+            act=cells.act,
+            mask=cells.strategic,
+            text_of_roll_call=spatial,
+            n_texts=p,
+            walk_sd=walk_sd,
+            participation_sd=self.participation_walk_sd,
+            strategic=True,
+            roll_call_session=rc_session,
+        )
+        with threadpool_limits(limits=1, user_api="blas"):
+            theta0, sweeps, _ = block_newton(prob, theta0, rtol=self.tol, max_sweeps=self.max_iter)
         res = minimise_lbfgs(
             _negative_log_posterior_dynamic, theta0,
             (walk, spatial, lay, walk_sd, self.participation_walk_sd),
             label=f"dynamic ideal points ({self.dimension})", progress=self.progress,
             max_iter=self.max_iter, tol=self.tol,
         )  # fmt: skip
-        return res, lay, int(static.nit)
+        res.sweeps = sweeps
+        return res, lay, static_sweeps
 
     def _choose_walk_sd(
         self, walk: _Walk, spatial: IntArray, session: IntArray, rng: np.random.Generator
@@ -548,7 +579,8 @@ class DynamicIdealPoints:
         )
         self.loglik_ = float(logp.sum())
         self.n_cells_ = len(cells.act)
-        self.n_iter_ = int(res.nit)
+        self.n_sweeps_ = int(res.sweeps)
+        self.n_iter_ = self.n_sweeps_ + int(res.nit)
         self.static_n_iter_ = static_iter
         self.converged_ = bool(res.success)
         return self

@@ -28,7 +28,12 @@ regularisation): ``x ~ N(0, 1)``, ``beta ~ N(0, 2.5^2)``, ``tau1, tau2, rho, del
 and the log gap ``s ~ N(0, 2^2)`` (keeps a roll call with no abstention at a finite gap);
 ``gamma ~ N(0, 5^2)``.
 The gradient is analytic and the whole objective is vectorised over the observed cells
-(``np.bincount`` accumulates it); scipy's L-BFGS-B minimises it from SVD start values.
+(``np.bincount`` accumulates it). From SVD start values, block-Newton sweeps
+(:mod:`sim.core.block_newton`: each member's ``(x, rho)``, each roll call's items, ``gamma``, and
+the directions that change only the prior) run until a sweep lowers the per-cell objective by
+less than ``tol``; scipy's L-BFGS-B then finishes with its own stopping rule (``ftol = gtol =
+tol``), usually in one or two iterations. L-BFGS-B alone took hundreds of iterations and
+stopped farther from the optimum (a five-year window: 669 iterations, 3e-8 per cell above it).
 
 Normalisation and orientation. After the fit the ideal points are rescaled to mean 0 and standard
 deviation 1 across the fitted members (population sd, ``ddof=0``); discriminations are multiplied
@@ -67,6 +72,7 @@ from scipy.special import expit
 from threadpoolctl import threadpool_limits
 
 from sim.core.acts import ABSENT, ACTS, ISSUE_CODES, NO, YES, BoolArray, FloatArray, IntArray
+from sim.core.block_newton import BlockProblem, block_newton, static_walk
 from sim.core.likelihood import (
     ITEM_PARAMS,
     PRIOR_SD,
@@ -590,6 +596,32 @@ def minimise_lbfgs(
         )
 
 
+def static_block_newton(
+    cells: Cells, theta0: FloatArray, *, strategic: bool, tol: float, max_sweeps: int
+) -> tuple[FloatArray, int]:
+    """Block-Newton sweeps of the static fit (:func:`sim.core.block_newton.block_newton`: one
+    slot per member, one text per roll call) from `theta0` until a sweep lowers the objective
+    per cell by less than `tol`. Returns the vector and the number of sweeps.
+    """
+    j = cells.n_items
+    prob = BlockProblem(
+        walk=static_walk(cells.member, cells.n_members),
+        text=cells.item,
+        roll_call=cells.item,
+        act=cells.act,
+        mask=cells.strategic,
+        text_of_roll_call=np.arange(j, dtype=np.int64),
+        n_texts=j,
+        walk_sd=1.0,  # no links: unused
+        participation_sd=1.0,
+        strategic=strategic,
+        roll_call_session=np.zeros(j, dtype=np.int64),
+    )
+    with threadpool_limits(limits=1, user_api="blas"):
+        theta, sweeps, _ = block_newton(prob, theta0, rtol=tol, max_sweeps=max_sweeps)
+    return theta, sweeps
+
+
 def _item_sessions(rc: pd.DataFrame) -> IntArray | None:
     """Each roll call's session, or None if the frame has none (the mask is then per member)."""
     if "session" not in rc.columns or rc["session"].isna().any():
@@ -610,9 +642,10 @@ class IdealPoints:
         ``"all"``: every non-partial roll call; an issue code in ``ISSUES`` (``"me"``: the
         Palestinian conflict, ``"hr"``, ...): the non-partial roll calls tagged with it.
     max_iter : int, optional
-        L-BFGS-B iteration limit.
+        Limit of the block-Newton sweeps and of L-BFGS-B's iterations, each.
     tol : float, optional
-        L-BFGS-B ``ftol`` and ``gtol`` on the per-cell penalised negative log-likelihood.
+        The sweeps stop when one lowers the per-cell penalised negative log-likelihood by less
+        than `tol`; L-BFGS-B's ``ftol`` and ``gtol``.
     persistence_key : str, optional
         Roll-call column identifying "the same text" for persistence pairs: ``"text"``
         (:func:`sim.io.data.resolution_text`, the default; ``"title"`` where a frame lacks it).
@@ -636,6 +669,7 @@ class IdealPoints:
         Log-likelihood (without the prior) at the estimate.
     n_cells_ : int
     n_iter_ : int
+        Block-Newton sweeps plus the L-BFGS-B iterations that finish the fit (module docstring).
     converged_ : bool
     persistence_ : dict
         :func:`fit_persistence` output plus ``n_texts`` (roll-call pairs).
@@ -704,6 +738,9 @@ class IdealPoints:
         theta0 = start_values(cells)
         if self.strategic:
             theta0 = np.append(theta0, 0.0)
+        theta0, sweeps = static_block_newton(
+            cells, theta0, strategic=self.strategic, tol=self.tol, max_sweeps=self.max_iter
+        )
         res = minimise_lbfgs(
             negative_log_posterior, theta0, (cells, self.strategic),
             label=f"ideal points ({self.dimension})", progress=self.progress,
@@ -747,7 +784,7 @@ class IdealPoints:
         self.items_ = items_table(rc, cells, items, beta, t1, t2, delta, item_se)
         self.loglik_ = self._loglik(cells)
         self.n_cells_ = len(cells.act)
-        self.n_iter_ = int(res.nit)
+        self.n_iter_ = sweeps + int(res.nit)
         self.converged_ = bool(res.success)
         dates = pd.to_datetime(rc["date"]) if "date" in rc.columns else None
         self.period_ = (
