@@ -21,11 +21,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import time
 from pathlib import Path
 
-import numpy as np
+from machine import machine_line
 
 from sim.estimate.dynamic import DynamicIdealPoints
 from sim.estimate.ideal_points import IdealPoints
@@ -49,8 +48,7 @@ def main() -> None:
     t0 = time.perf_counter()
     data = load_roll_calls(os.environ.get("SIM_DATA_DIR"))
     print(f"load: {time.perf_counter() - t0:.1f} s; {data!r}")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
-          f"numpy {np.__version__}")  # fmt: skip
+    print(machine_line())
     est = None
     for name in args.windows:
         window = data.between(*WINDOWS[name])

@@ -92,6 +92,7 @@ from sim.core.likelihood import (
     strategic_log_prob_and_partials,
     unpack,
 )
+from sim.core.threads import single_blas_thread
 from sim.core.walk import Walk, random_walk, walk_penalty, walk_precision, walk_se
 from sim.estimate.ideal_points import (
     ISSUES,
@@ -444,6 +445,7 @@ class DynamicIdealPoints:
         self.walk_sd_scores_ = scores
         self.walk_sd_ = max(scores, key=lambda v: (scores[v], -v))
 
+    @single_blas_thread
     def fit(self, data: Any, *, rng: np.random.Generator | None = None) -> DynamicIdealPoints:
         """Fit to roll calls.
 

@@ -90,6 +90,7 @@ from sim.core.likelihood import (
     unpack,
 )
 from sim.core.persistence import PERSISTENCE_COSTS, PERSISTENCE_PRIOR_SD, fit_persistence
+from sim.core.threads import single_blas_thread
 from sim.io.errors import DataError
 from sim.io.progress import fit_progress
 from sim.io.results import atomic_write_text, package_versions
@@ -710,6 +711,7 @@ class IdealPoints:
         self.strategic = strategic
         self.progress = progress
 
+    @single_blas_thread
     def fit(self, data: Any) -> IdealPoints:
         """Fit to roll calls.
 
