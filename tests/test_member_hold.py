@@ -128,7 +128,7 @@ def test_members_the_window_did_not_see_take_the_pool_and_no_fit_means_no_hold()
 
 @pytest.fixture(scope="module")
 def jerusalem():
-    from sim.run.prepare import prepare
+    from sim.run.replay import prepare
 
     return prepare("scenarios/jerusalem_2017.toml", n_draws=300, seed=2)
 
