@@ -128,9 +128,21 @@ def test_members_the_window_did_not_see_take_the_pool_and_no_fit_means_no_hold()
 
 @pytest.fixture(scope="module")
 def jerusalem():
+    """The Jerusalem replay on its bundle with members' holds added (the shipped bundles leave
+    them out for now): a spread like the windows' (sd about 0.6), each with a posterior sd."""
+    from sim.io.bundles import load_bundle
     from sim.run.replay import prepare
 
-    return prepare("scenarios/jerusalem_2017.toml", n_draws=300, seed=2)
+    bundle = load_bundle("jerusalem_2017")
+    assert "hold_sd" not in bundle.persistence
+    rng = np.random.default_rng(11)
+    holds = {"hold_mean": 0.1, "hold_mean_se": 0.05, "hold_sd": 0.6, "hold_sd_se": 0.04}
+    for iso3 in bundle.members.index:
+        holds[f"hold.{iso3}"] = float(rng.normal(0.1, 0.6))
+        holds[f"hold_se.{iso3}"] = 0.25
+    meta = {**bundle.meta, "persistence": {**bundle.meta["persistence"], **holds}}
+    return prepare("scenarios/jerusalem_2017.toml", n_draws=300, seed=2,
+                   calibration=replace(bundle, meta=meta))  # fmt: skip
 
 
 def _calm_odds(setup):
@@ -145,6 +157,7 @@ def test_the_replay_draws_each_members_hold_and_its_odds_move_without_them(jerus
     mean, sd = member_holds(jerusalem.bundle.persistence, jerusalem.iso3)
     # drawn from each member's posterior
     np.testing.assert_allclose(jerusalem.hold.mean(axis=0), mean, atol=4 * sd.max() / 17 + 1e-9)
+    assert np.all(np.abs(jerusalem.hold.std(axis=0) - sd) < 0.25 * sd)
     with_hold = _calm_odds(jerusalem)
     without = _calm_odds(replace(jerusalem, hold=None))
     voted = np.flatnonzero((np.asarray(jerusalem.previous) >= 0)

@@ -262,7 +262,9 @@ def bundle_from_fit(
         },
         "previous": previous,
         "previous_date": previous_date,
-        "persistence": fit.persistence,
+        # Each member's hold (hold.*) stays out of the bundles for now: in the replay it turned
+        # Russia's abstaining treaty allies back from no under its warning (docs/validation.md).
+        "persistence": {k: v for k, v in fit.persistence.items() if not k.startswith("hold")},
         "absence": fit.absence,
         "presence_carryover": fit.presence_carryover,
         "group_shock": fit.group_shock,
