@@ -264,7 +264,9 @@ def bundle_from_fit(
         "previous_date": previous_date,
         # Each member's hold (hold.*) stays out of the bundles for now: in the replay it turned
         # Russia's abstaining treaty allies back from no under its warning (docs/validation.md).
-        "persistence": {k: v for k, v in fit.persistence.items() if not k.startswith("hold")},
+        "persistence": {
+            k: v for k, v in fit.persistence.items() if "hold" not in k and k != "loglik_pooled"
+        },
         "absence": fit.absence,
         "presence_carryover": fit.presence_carryover,
         "group_shock": fit.group_shock,
@@ -514,7 +516,9 @@ def _member_hold(
         pairs["act_next"].to_numpy(dtype=np.int64), member, costs=pooled,
         n_members=len(codes),
     )  # fmt: skip
-    out = {k: float(v) for k, v in fit.items() if np.ndim(v) == 0}
+    # its own pair count beside the pooled fit's n_pairs (pairs with an earlier vote, all used)
+    out = {("hold_n_pairs" if k == "n_pairs" else k): float(v) for k, v in fit.items()
+           if np.ndim(v) == 0}  # fmt: skip
     for k, code in enumerate(codes):
         out[f"hold.{code}"] = float(fit["mean"][k])
         out[f"hold_se.{code}"] = float(fit["sd"][k])
