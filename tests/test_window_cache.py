@@ -83,3 +83,28 @@ def test_a_windows_text_persistence_is_fitted_once_for_every_vote_it_is_carried_
     assert (later.est.members_[se] > first.est.members_[se]).all()  # a year further on
     with pytest.raises(AssertionError, match="persistence fitted again"):  # another window
         fit_window(data, start=START - pd.DateOffset(years=1), end=END, dimension="me")
+
+
+def test_a_persistence_kept_before_the_members_hold_is_fitted_again(
+    tmp_path, monkeypatch, data_dir
+):
+    """A cache written before each member's hold on its record was fitted (issue 20, item 2)
+    has no ``hold_sd``: reading it back would silently give the pooled costs, so it is refitted.
+    """
+    import json
+
+    monkeypatch.setenv("SIM_CACHE_DIR", str(tmp_path))
+    data = load_roll_calls(data_dir)
+    start = START - pd.DateOffset(years=1)  # two sessions: pairs of votes on the same texts
+    first = fit_window(data, start=start, end=END, dimension="me")
+    assert "hold_sd" in first.persistence
+    assert any(k.startswith("hold.") for k in first.persistence)
+    for path in window_cache.window_cache_dir().glob("*/persistence.json"):
+        old = {k: v for k, v in json.loads(path.read_text()).items() if "hold" not in k}
+        path.write_text(json.dumps(old))
+    for done in window_cache.window_cache_dir().glob("*/done-*/parts.json"):
+        parts = json.loads(done.read_text())
+        parts["persistence"] = {k: v for k, v in parts["persistence"].items() if "hold" not in k}
+        done.write_text(json.dumps(parts))
+    again = fit_window(data, start=start, end=END, dimension="me")
+    assert again.persistence == first.persistence

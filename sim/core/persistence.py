@@ -23,6 +23,13 @@ text is the strongest single predictor of its next one. Two mechanisms carry it 
    earlier absence reveals nothing about ``e``.
 2. **Visible reversal.** On top, the costs ``a_i(c)`` of :func:`sim.core.choice.persistence_cost`
    (a reversal between votes, leaving a vote for absence, returning from absence).
+3. **Each member's hold on its record.** Members differ in how readily they leave their last
+   vote: member ``i`` pays ``reversal + v_i`` for a reversal, ``v_i ~ N(mu, s^2)`` across
+   members (:func:`fit_member_hold`: ``mu`` and ``s`` by the marginal likelihood of the pairs,
+   each member's ``v_i`` its posterior given its own pairs, shrunk to the pool the more the
+   fewer pairs it has). Predictions integrate each member's posterior (mean and sd,
+   :func:`member_holds`; :func:`sim.core.predict.member_odds`), and a replay draws it per
+   parameter draw (:func:`sim.run.prepare.prepare`).
 
 ``sigma``, ``s``, ``tau``, ``power`` and the three costs are estimated jointly by maximum
 likelihood on pairs of votes on the same text, each vote paired with the text's previous vote at
@@ -55,7 +62,9 @@ __all__ = [
     "SCALE_MIN",
     "conditional_vote_log_probs",
     "conditional_vote_log_probs_on_draws",
+    "fit_member_hold",
     "fit_text_persistence",
+    "member_holds",
     "shock_correlation",
     "vote_log_probs",
 ]
@@ -762,3 +771,200 @@ class _Costs:
         out["n_pairs"] = len(self.chosen)
         out["converged"] = converged
         return out
+
+
+#: Grid of member effects ``v`` on which each member's likelihood is tabulated
+#: (:func:`fit_member_hold`): logit units, wide enough for a member that never reverses (its
+#: likelihood is flat upward and the prior closes it) and fine enough for a posterior sd of 0.1.
+HOLD_GRID: Final[FloatArray] = np.linspace(-10.0, 10.0, 401)
+
+#: Pairs per block of :func:`fit_member_hold`'s tabulation (bounds its temporaries).
+_HOLD_BLOCK = 8192
+
+
+def _reversal_terms(
+    log_baseline: FloatArray, previous: IntArray, chosen: IntArray, costs: Mapping[str, float]
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Per pair with an earlier vote: ``log P`` of its next act at member effect 0 split into
+    what does not move with a member's extra reversal cost ``v`` and what does.
+
+    ``log P(c | v) = u_c - v r_c - logaddexp(A, B - v)`` with ``u`` the pooled utilities,
+    ``r_c`` 1 for a reversal, ``A`` (``B``) the log-sum of ``exp(u)`` over the acts that keep
+    (reverse) the earlier vote. Returns ``u_chosen``, ``r_chosen``, ``A``, ``B``.
+    """
+    feats = _persistence_features(previous)  # (n, 4, 3)
+    lam = np.array([costs[k] for k in PERSISTENCE_COSTS], dtype=float)
+    u = np.asarray(log_baseline, float) - feats @ lam  # (n, 4)
+    rev = feats[..., 0].astype(bool)  # (n, 4)
+    rows = np.arange(len(u))
+    with np.errstate(divide="ignore"):
+        keep = _logsumexp(np.where(rev, -np.inf, u), axis=-1)
+        away = _logsumexp(np.where(rev, u, -np.inf), axis=-1)
+    return u[rows, chosen], rev[rows, chosen].astype(float), keep, away
+
+
+def _member_table(
+    terms: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
+    member: IntArray,
+    n_members: int,
+    grid: FloatArray,
+) -> FloatArray:
+    """Each member's log-likelihood of its pairs at every grid value of its effect:
+    shape (n_members, len(grid)).
+    """
+    u_ch, r_ch, keep, away = terms
+    table = np.zeros((n_members, len(grid)))
+    for start in range(0, len(u_ch), _HOLD_BLOCK):
+        b = slice(start, start + _HOLD_BLOCK)
+        ll = (
+            u_ch[b, None]
+            - r_ch[b, None] * grid[None, :]
+            - np.logaddexp(keep[b, None], away[b, None] - grid[None, :])
+        )
+        np.add.at(table, member[b], ll)
+    return table
+
+
+def fit_member_hold(
+    log_baseline: FloatArray,
+    previous: IntArray,
+    chosen: IntArray,
+    member: IntArray,
+    *,
+    costs: Mapping[str, float],
+    n_members: int | None = None,
+    grid: FloatArray = HOLD_GRID,
+) -> dict[str, Any]:
+    """How strongly each member holds its record: a member effect on the reversal cost, shrunk
+    to the pool (empirical Bayes).
+
+    Member ``i`` pays ``reversal + v_i`` to leave its earlier vote for another vote, with
+    ``v_i ~ N(mu, s^2)`` across members: a member that almost never reverses gets a positive
+    ``v_i`` (a keep-probability above the pool's), one with a mixed record a negative one, and a
+    member with few pairs stays near ``mu``. The rest of the model (the spatial odds, the text
+    shock, the other costs) is held at the pooled fit. ``mu`` and ``s`` maximise the marginal
+    likelihood of all pairs, each member's likelihood integrated over its effect on a fixed fine
+    grid (:data:`HOLD_GRID`); each member's posterior mean and sd come from the same grid.
+
+    Parameters
+    ----------
+    log_baseline : ndarray, shape (n_pairs, 4)
+        ``log P(c)`` of the next act before the persistence costs (the pooled text shock and
+        strategic absence: :func:`sim.core.absence.log_act_baseline`).
+    previous, chosen : ndarray of int, shape (n_pairs,)
+        Earlier and next act (codes into ``ACTS``). Pairs whose earlier act is absence or
+        unknown say nothing about reversals and are left out.
+    member : ndarray of int, shape (n_pairs,)
+        Index of the pair's member, in ``range(n_members)``.
+    costs : mapping
+        The pooled ``reversal``, ``leave``, ``return`` (:func:`fit_persistence`).
+    n_members : int, optional
+        Number of members (default ``member.max() + 1``); a member without pairs gets the
+        prior.
+    grid : ndarray
+        Values of ``v`` the likelihood is tabulated on (evenly spaced).
+
+    Returns
+    -------
+    dict
+        ``hold_mean`` (``mu``), ``hold_sd`` (``s``) with ``_se`` (curvature of the marginal
+        likelihood in ``mu`` and ``log s``, then the delta method); ``loglik_hold`` (the
+        marginal log-likelihood), ``loglik_pooled`` (every ``v_i = 0``); ``n_pairs``; arrays
+        ``mean``, ``sd`` (each member's posterior) and ``pairs`` (its pairs with an earlier
+        vote), shape (n_members,).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> prev = np.zeros(4000, dtype=np.int64)           # every earlier act a yes
+    >>> member = np.repeat(np.arange(40), 100)
+    >>> p_keep = np.where(np.arange(40) < 20, 0.98, 0.7)[member]   # two kinds of member
+    >>> nxt = np.where(rng.random(4000) < p_keep, 0, 2)
+    >>> base = np.log(np.full((4000, 4), 0.25))
+    >>> fit = fit_member_hold(base, prev, nxt, member, costs=dict(reversal=1.0, leave=0.0,
+    ...                       **{"return": 0.0}))
+    >>> bool(fit["mean"][:20].mean() > 0 > fit["mean"][20:].mean())
+    True
+    """
+    previous = np.asarray(previous)
+    member = np.asarray(member, dtype=np.int64)
+    chosen = np.asarray(chosen)
+    if n_members is None:
+        n_members = int(member.max()) + 1 if len(member) else 0
+    voted = (previous >= 0) & (previous != ABSENT)
+    if not voted.any():  # nothing to learn a member's hold from: the pooled cost for all
+        return {"hold_mean": 0.0, "hold_mean_se": 0.0, "hold_sd": 0.0, "hold_sd_se": 0.0,
+                "loglik_hold": 0.0, "loglik_pooled": 0.0, "n_pairs": 0,
+                "mean": np.zeros(n_members), "sd": np.zeros(n_members),
+                "pairs": np.zeros(n_members, dtype=np.int64)}  # fmt: skip
+    terms = _reversal_terms(
+        np.asarray(log_baseline, float)[voted], previous[voted], chosen[voted], costs
+    )
+    grid = np.asarray(grid, dtype=float)
+    with threadpool_limits(limits=1, user_api="blas"):
+        table = _member_table(terms, member[voted], n_members, grid)
+    step = float(grid[1] - grid[0])
+    pooled = float(table[:, int(np.argmin(np.abs(grid)))].sum())
+
+    def log_prior(theta: FloatArray) -> FloatArray:
+        mu, s = float(theta[0]), float(np.exp(theta[1]))
+        return -0.5 * ((grid - mu) / s) ** 2 - np.log(s * np.sqrt(2 * np.pi)) + np.log(step)
+
+    def negative(theta: FloatArray) -> float:
+        return -float(_logsumexp(table + log_prior(theta)[None, :], axis=-1).sum())
+
+    bounds = [(grid[0] / 2, grid[-1] / 2), (np.log(max(2 * step, 0.05)), np.log(5.0))]
+    res = optimize.minimize(negative, np.array([0.0, np.log(1.0)]), method="L-BFGS-B",
+                            bounds=bounds, options={"ftol": 1e-12, "maxiter": 200})  # fmt: skip
+    theta = res.x
+    free = np.array([lo + 1e-6 < t < hi - 1e-6 for t, (lo, hi) in zip(theta, bounds, strict=True)])
+    se = np.zeros(2)
+    if free.any():
+
+        def restricted(t: FloatArray) -> float:
+            full = theta.copy()
+            full[free] = t
+            return negative(full)
+
+        se[free] = np.sqrt(
+            np.clip(np.diag(np.linalg.pinv(hessian(restricted, theta[free], step=1e-3))), 0, None)
+        )
+    mu, s = float(theta[0]), float(np.exp(theta[1]))
+    post = table + log_prior(theta)[None, :]
+    post = np.exp(post - _logsumexp(post, axis=-1, keepdims=True))
+    mean = post @ grid
+    sd = np.sqrt(np.clip(post @ grid**2 - mean**2, 0.0, None))
+    return {
+        "hold_mean": mu,
+        "hold_mean_se": float(se[0]),
+        "hold_sd": s,
+        "hold_sd_se": float(se[1] * s),
+        "loglik_hold": float(-res.fun),
+        "loglik_pooled": pooled,
+        "n_pairs": int(voted.sum()),
+        "mean": mean,
+        "sd": sd,
+        "pairs": np.bincount(member[voted], minlength=n_members),
+    }
+
+
+def member_holds(persistence: Mapping[str, float], iso3: Any) -> tuple[FloatArray, FloatArray]:
+    """Each member's extra reversal cost (:func:`fit_member_hold`'s posterior mean and sd) as a
+    fitted persistence keeps it (``hold.<iso3>``, ``hold_se.<iso3>``).
+
+    A member the window did not see takes the pool's ``hold_mean`` and ``hold_sd`` (its prior);
+    without a member fit (no ``hold_sd``) every member's is 0 with sd 0 (the pooled costs).
+
+    Examples
+    --------
+    >>> pers = {"hold_mean": 0.2, "hold_sd": 1.0, "hold.UKR": 2.5, "hold_se.UKR": 0.4}
+    >>> member_holds(pers, ["UKR", "ZZZ"])
+    (array([2.5, 0.2]), array([0.4, 1. ]))
+    """
+    codes = [str(c) for c in np.asarray(iso3, dtype=object).ravel()]
+    if "hold_sd" not in persistence:
+        return np.zeros(len(codes)), np.zeros(len(codes))
+    mu, s = float(persistence["hold_mean"]), float(persistence["hold_sd"])
+    mean = np.array([float(persistence.get(f"hold.{c}", mu)) for c in codes])
+    sd = np.array([float(persistence.get(f"hold_se.{c}", s)) for c in codes])
+    return mean, sd

@@ -34,6 +34,8 @@ def member_odds(
     tau: float,
     participation_sd: FloatArray | float = 0.0,
     gap: FloatArray | float = 0.0,
+    hold: FloatArray | float = 0.0,
+    hold_sd: FloatArray | float = 0.0,
     n_nodes: int = 15,
 ) -> FloatArray:
     """Each member's probabilities of yes, no, abstain, absent on one roll call.
@@ -57,6 +59,10 @@ def member_odds(
     gap : float or ndarray, shape (n_members,)
         Years since each member's previous act on the text (the shock's correlation decays
         with it, :func:`sim.core.persistence.shock_correlation`).
+    hold, hold_sd : float or ndarray, shape (n_members,)
+        Each member's extra cost of a reversal on top of the pooled ``reversal`` (how strongly
+        it holds its record: :func:`sim.core.persistence.fit_member_hold`) and its sd,
+        integrated out by quadrature.
 
     Returns
     -------
@@ -97,8 +103,19 @@ def member_odds(
         np.asarray(previous), reversal=persistence["reversal"], leave=persistence["leave"],
         ret=persistence["return"],
     )  # fmt: skip
-    odds = act_probabilities(utilities(log_baseline, cost=cost))
-    return np.einsum("l,k,lkmc->mc", wp, w, odds)
+    hold = np.broadcast_to(np.asarray(hold, float), np.shape(previous))
+    hold_sd = np.broadcast_to(np.asarray(hold_sd, float), np.shape(previous))
+    if not np.any(hold) and not np.any(hold_sd):
+        odds = act_probabilities(utilities(log_baseline, cost=cost))
+        return np.einsum("l,k,lkmc->mc", wp, w, odds)
+    reversal = persistence_cost(np.asarray(previous), reversal=1.0, leave=0.0, ret=0.0)
+    zh, wh = normal_nodes(7) if np.any(hold_sd) else (np.zeros(1), np.ones(1))
+    out = np.zeros((len(hold), 4))
+    for zk, wk in zip(zh, wh, strict=True):  # the member's hold, 7 nodes
+        extra = (hold + zk * hold_sd)[None, :, None] * reversal
+        odds = act_probabilities(utilities(log_baseline, cost=cost + extra))
+        out += wk * np.einsum("l,k,lkmc->mc", wp, w, odds)
+    return out
 
 
 def new_item_odds(

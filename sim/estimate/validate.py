@@ -40,6 +40,7 @@ import pandas as pd
 from sim.core.absence import carry_presence
 from sim.core.acts import ACTS, ISSUE_CODES, FloatArray
 from sim.core.attendance import apply_attendance, fit_attendance
+from sim.core.persistence import member_holds
 from sim.core.predict import member_odds
 from sim.core.threads import single_blas_thread
 from sim.core.tremble import apply_tremble, fit_tremble
@@ -181,7 +182,14 @@ def _issue(row: pd.Series) -> str:
 
 
 def year_predictions(
-    data: Any, year: int, *, window: int, dimension: str, dynamic: bool = False, lead: int = 1
+    data: Any,
+    year: int,
+    *,
+    window: int,
+    dimension: str,
+    dynamic: bool = False,
+    lead: int = 1,
+    member_hold: bool = True,
 ) -> pd.DataFrame:
     cutoff = pd.Timestamp(f"{year - lead + 1}-01-01")
     fit = fit_window(data, start=cutoff - pd.DateOffset(years=window), end=cutoff,
@@ -238,12 +246,14 @@ def year_predictions(
             previous = np.array([ACTS.index(a) if a in ACTS else -1
                                  for a in prev_acts.reindex(iso3).fillna("")])  # fmt: skip
             kind = "repeated"
+            hold, hold_sd = member_holds(p, iso3) if member_hold else (0.0, 0.0)
             model = member_odds(
                 params["ideal_point"].to_numpy(), params["participation"].to_numpy(), previous,
                 item=item, persistence=p, gamma=fit.absence["gamma"],
                 tau=fit.group_shock["tau"],
                 participation_sd=np.hypot(params["participation_se"].to_numpy(), presence_sd),
                 gap=(rc.loc[rcid, "date"] - rc.loc[like, "date"]).days / 365.25,
+                hold=hold, hold_sd=hold_sd,
             )  # fmt: skip
         else:
             weights = texts.weights(_issue(rc.loc[rcid]), str(title))
@@ -342,6 +352,7 @@ def validate(
     progress: Callable[[int], None] | None = None,
     workers: int = 1,
     attendance: bool = True,
+    member_hold: bool = True,
 ) -> Validation:
     """Fit on the `window` years before each test year and score its votes (module docstring).
 
@@ -370,6 +381,10 @@ def validate(
         Refit absence by the attendance layer (:mod:`sim.core.attendance`, features of
         :mod:`sim.estimate.attendance`), fitted, as the tremble is, on the predictions of the
         year ``lead`` before; False: the model's own absence.
+    member_hold : bool
+        Each member's own hold on its record on repeated texts (its extra reversal cost,
+        :func:`sim.core.persistence.fit_member_hold`, integrated over its posterior); False:
+        the pooled reversal cost for every member.
     """
     if lead < 1:
         raise ValueError(f"lead must be at least 1; got {lead}")
@@ -379,7 +394,8 @@ def validate(
     # Each test year's fit and predictions, and those of the year its tremble is measured on:
     # independent of one another, so they may run side by side.
     needed = sorted(set(years) | {y - lead for y in years})
-    options = {"window": window, "dimension": dimension, "dynamic": dynamic, "lead": lead}
+    options = {"window": window, "dimension": dimension, "dynamic": dynamic, "lead": lead,
+               "member_hold": member_hold}  # fmt: skip
     predictions = []
     if workers == 1:
         raw: dict[int, pd.DataFrame] = {}

@@ -15,9 +15,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.core.absence import ambivalence, fit_strategic_presence, presence_probability
+from sim.core.absence import (
+    ambivalence,
+    fit_strategic_presence,
+    log_act_baseline,
+    presence_probability,
+)
 from sim.core.acts import ACTS
-from sim.core.persistence import fit_text_persistence, vote_log_probs
+from sim.core.persistence import (
+    conditional_vote_log_probs,
+    fit_member_hold,
+    fit_text_persistence,
+    shock_correlation,
+    vote_log_probs,
+)
 from sim.core.shocks import fit_group_shock_sd
 from sim.core.threads import single_blas_thread
 from sim.estimate.dynamic import DynamicIdealPoints
@@ -253,7 +264,11 @@ def bundle_from_fit(
         },
         "previous": previous,
         "previous_date": previous_date,
-        "persistence": fit.persistence,
+        # Each member's hold (hold.*) stays out of the bundles for now: in the replay it turned
+        # Russia's abstaining treaty allies back from no under its warning (docs/validation.md).
+        "persistence": {
+            k: v for k, v in fit.persistence.items() if "hold" not in k and k != "loglik_pooled"
+        },
         "absence": fit.absence,
         "presence_carryover": fit.presence_carryover,
         "group_shock": fit.group_shock,
@@ -465,4 +480,49 @@ def _text_persistence(est: Any, window: Any, *, gamma: float) -> dict[str, float
         gap=pairs["gap"].to_numpy(dtype=float),
     )
     fit["n_texts"] = int(pairs[["rcid_prev", "rcid_next"]].drop_duplicates().shape[0])
-    return {k: float(v) for k, v in fit.items()}
+    out = {k: float(v) for k, v in fit.items()}
+    out.update(_member_hold(est, rc, pairs, it, out, gamma=gamma))
+    return out
+
+
+def _member_hold(
+    est: Any,
+    rc: pd.DataFrame,
+    pairs: pd.DataFrame,
+    it: pd.DataFrame,
+    pooled: dict[str, float],
+    *,
+    gamma: float,
+) -> dict[str, float]:
+    """Each member's hold on its record (:func:`sim.core.persistence.fit_member_hold`) on all the
+    window's same-text pairs, given the pooled fit: ``hold_mean``, ``hold_sd`` (with ``_se``),
+    ``loglik_hold``, ``loglik_pooled`` and per member ``hold.<iso3>``, ``hold_se.<iso3>`` (its
+    posterior mean and sd) and ``hold_pairs.<iso3>``.
+    """
+    iso3 = pairs["iso3"].to_numpy()
+    rcid = pairs["rcid_prev"].to_numpy()
+    previous = pairs["act_prev"].to_numpy(dtype=np.int64)
+    correlation = shock_correlation(
+        pairs["gap"].to_numpy(dtype=float), tau=pooled.get("tau", np.inf),
+        power=pooled.get("power", 1.0),
+    )  # fmt: skip
+    log_votes = conditional_vote_log_probs(
+        cell_ideal_points(est, iso3, rcid, rc), previous,
+        item={k: it[k].to_numpy() for k in ITEM_KEYS}, sigma=pooled["sigma"],
+        scale=pooled["scale"], correlation=correlation,
+    )  # fmt: skip
+    presence = cell_ideal_points(est, iso3, rcid, rc, "participation") + it["presence"].to_numpy()
+    codes, member = np.unique(iso3.astype(str), return_inverse=True)
+    fit = fit_member_hold(
+        log_act_baseline(log_votes, presence, gamma).reshape(-1, 4), previous,
+        pairs["act_next"].to_numpy(dtype=np.int64), member, costs=pooled,
+        n_members=len(codes),
+    )  # fmt: skip
+    # its own pair count beside the pooled fit's n_pairs (pairs with an earlier vote, all used)
+    out = {("hold_n_pairs" if k == "n_pairs" else k): float(v) for k, v in fit.items()
+           if np.ndim(v) == 0}  # fmt: skip
+    for k, code in enumerate(codes):
+        out[f"hold.{code}"] = float(fit["mean"][k])
+        out[f"hold_se.{code}"] = float(fit["sd"][k])
+        out[f"hold_pairs.{code}"] = float(fit["pairs"][k])
+    return out

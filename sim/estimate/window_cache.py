@@ -115,7 +115,8 @@ def kept_persistence(
     path = window_cache_dir() / key[:32] / "persistence.json"
     try:
         kept = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(kept, dict):
+        # kept before the members' hold on their record was fitted (``hold_sd``): fit it again
+        if isinstance(kept, dict) and "hold_sd" in kept:
             return {str(k): float(v) for k, v in kept.items()}
     except (OSError, ValueError, TypeError):
         pass  # not there, or half written: fit it
@@ -148,6 +149,8 @@ def load_window(
         est = load_calibration(folder, STEM)
         parts = json.loads((folder / "parts.json").read_text(encoding="utf-8"))
     except (DataError, OSError, ValueError, KeyError):
+        return None
+    if "hold_sd" not in parts.get("persistence", {}):  # kept before the members' hold was fitted
         return None
     return est, parts
 

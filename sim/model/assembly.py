@@ -363,6 +363,10 @@ class AssemblyModel(mesa.Model):
                 leave=s.persistence[d, 1],
                 ret=s.persistence[d, 2],
             )
+            if s.hold is not None:  # each member's own hold on its record
+                cost = cost + s.hold[d][:, cols, None] * persistence_cost(
+                    previous, reversal=1.0, leave=0.0, ret=0.0
+                )
             u = utilities(log_baseline, pressure_term=p, cost=cost)
             if not active:
                 self._calm_presence[d][:, cols] = _presence_log_odds(u)
@@ -422,7 +426,7 @@ class Replays:
 #: The fields of a Setup that the calm odds depend on (everything but the asks and the deal).
 _CALM_FIELDS = (
     "iso3", "log_votes", "presence_base", "gamma", "available", "previous", "persistence",
-    "tremble",
+    "tremble", "hold",
 )  # fmt: skip
 
 

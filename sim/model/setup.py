@@ -163,6 +163,10 @@ class Setup:
     tremble: tuple[float, FloatArray] | None = None
     #: (draw, 2): the readings of absence of each kind of ask (:data:`ASK_KINDS`); None: 0.
     readings: FloatArray | None = None
+    #: (draw, member): each member's own extra cost of a reversal on top of the pooled one
+    #: (how strongly it holds its record, :func:`sim.core.persistence.fit_member_hold`), drawn
+    #: from its posterior; None: the pooled cost for every member.
+    hold: FloatArray | None = None
 
     def with_deal(
         self,

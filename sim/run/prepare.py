@@ -27,6 +27,7 @@ from sim.core.acts import ABSENT, ACTS, BoolArray, FloatArray, IntArray
 from sim.core.choice import principal_weight, reading
 from sim.core.persistence import (
     conditional_vote_log_probs_on_draws,
+    member_holds,
     shock_correlation,
     vote_log_probs,
 )
@@ -266,6 +267,11 @@ def build_setup(
             for k in ("reversal", "leave", "return")
         ]
     )
+    # Each member's own hold on its record (its extra reversal cost), drawn from its posterior
+    # (sim.core.persistence.fit_member_hold); a bundle fitted without it has none.
+    hold = None
+    if "hold_sd" in pers:
+        hold = normal("persistence.hold", *member_holds(pers, iso3))
 
     support_value, evasion, readings, deal_source = _deal_draws(
         spec.model, bundle.meta.get("deal"), n_draws, seed
@@ -291,6 +297,7 @@ def build_setup(
         available=available,
         previous=previous,
         persistence=persistence,
+        hold=hold,
         asks=asks,
         rounds=rounds,
         item=item,
