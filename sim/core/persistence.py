@@ -43,7 +43,7 @@ points.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final
 
@@ -465,6 +465,27 @@ def _sample(gap: FloatArray | None, n: int, most: int) -> tuple[IntArray, FloatA
     return np.concatenate(keep)[order], w / w.mean()
 
 
+def _bounded_se(
+    negative: Callable[[FloatArray], float], theta: FloatArray, bounds: Sequence[tuple[Any, Any]]
+) -> FloatArray:
+    """Standard errors of a minimum `theta` of `negative` from the curvature of the free
+    parameters (a parameter at its bound is held there: se 0), by finite differences.
+    """
+    free = np.array([lo + 1e-6 < t < hi - 1e-6 for t, (lo, hi) in zip(theta, bounds, strict=True)])
+    se = np.zeros(len(theta))
+    if free.any():
+
+        def restricted(t: FloatArray) -> float:
+            full = theta.copy()
+            full[free] = t
+            return negative(full)
+
+        se[free] = np.sqrt(
+            np.clip(np.diag(np.linalg.pinv(hessian(restricted, theta[free], step=1e-3))), 0, None)
+        )
+    return se
+
+
 def fit_text_persistence(
     ideal_point: FloatArray,
     participation: FloatArray,
@@ -577,18 +598,7 @@ def _fit_text_persistence(
     ll0, _ = _profile(0.0, 1.0, *args)
     # Curvature of the profile likelihood in the free parameters (a parameter at its bound is
     # held there: se 0), then the delta method from the logs.
-    free = np.array([lo + 1e-6 < t < hi - 1e-6 for t, (lo, hi) in zip(theta, bounds, strict=False)])
-    se = np.zeros(len(theta))
-    if free.any():
-
-        def restricted(t: FloatArray) -> float:
-            full = theta.copy()
-            full[free] = t
-            return negative(full)
-
-        se[free] = np.sqrt(
-            np.clip(np.diag(np.linalg.pinv(hessian(restricted, theta[free], step=1e-3))), 0, None)
-        )
+    se = _bounded_se(negative, theta, bounds[: len(theta)])
     jac = [values["sigma"], values["scale"]] + ([values["tau"], 1.0] if gap is not None else [])
     se = se * np.array(jac)
     out: dict[str, Any] = {}
@@ -917,18 +927,7 @@ def fit_member_hold(
     res = optimize.minimize(negative, np.array([0.0, np.log(1.0)]), method="L-BFGS-B",
                             bounds=bounds, options={"ftol": 1e-12, "maxiter": 200})  # fmt: skip
     theta = res.x
-    free = np.array([lo + 1e-6 < t < hi - 1e-6 for t, (lo, hi) in zip(theta, bounds, strict=True)])
-    se = np.zeros(2)
-    if free.any():
-
-        def restricted(t: FloatArray) -> float:
-            full = theta.copy()
-            full[free] = t
-            return negative(full)
-
-        se[free] = np.sqrt(
-            np.clip(np.diag(np.linalg.pinv(hessian(restricted, theta[free], step=1e-3))), 0, None)
-        )
+    se = _bounded_se(negative, theta, bounds)
     mu, s = float(theta[0]), float(np.exp(theta[1]))
     post = table + log_prior(theta)[None, :]
     post = np.exp(post - _logsumexp(post, axis=-1, keepdims=True))
