@@ -27,10 +27,10 @@ Examples
 from __future__ import annotations
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from sim.core.acts import FloatArray, IntArray
 from sim.core.tally import TINY, DecisionRule
+from sim.core.threads import one_blas_thread
 
 __all__ = ["margin_pmf"]
 
@@ -63,7 +63,7 @@ def margin_pmf(probs: FloatArray, *, rule: DecisionRule) -> tuple[IntArray, Floa
     w = int(rule.no_weight)
     h = n // 2
     total = np.zeros((w + 1) * n + 1)
-    with threadpool_limits(limits=1, user_api="blas"):  # the same sums on every machine
+    with one_blas_thread():  # the same sums on every machine
         for start in range(0, n_draws, CHUNK):
             block = probs[start : start + CHUNK].transpose(1, 2, 0)  # (member, act, draw)
             first, lo_a = _half(block[:h], w)

@@ -49,13 +49,13 @@ from typing import Any, Final
 
 import numpy as np
 from scipy import optimize
-from threadpoolctl import threadpool_limits
 
 from sim.core.absence import log_act_baseline
 from sim.core.acts import ABSENT, ABSTAIN, ACTS, NO, YES, FloatArray, IntArray
 from sim.core.choice import log_expit, ordered_log_probs
 from sim.core.derivatives import hessian
 from sim.core.quadrature import normal_nodes
+from sim.core.threads import one_blas_thread
 
 __all__ = [
     "N_NODES",
@@ -530,7 +530,7 @@ def fit_text_persistence(
     """
     # One BLAS thread: the fit's dot products are of vectors of 20,000 pairs, where waking a
     # pool's threads costs ten times the arithmetic (more on a busy machine).
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         return _fit_text_persistence(
             ideal_point, participation, previous, chosen, item=item, gamma=gamma, gap=gap,
             max_pairs=max_pairs,
@@ -683,7 +683,7 @@ def fit_persistence(
     True
     """
     costs = _Costs(np.asarray(previous), np.asarray(chosen), weight)
-    with threadpool_limits(limits=1, user_api="blas"):  # see fit_text_persistence
+    with one_blas_thread():  # see fit_text_persistence
         return costs.fit(np.asarray(log_baseline, dtype=float), start=start)
 
 
@@ -911,7 +911,7 @@ def fit_member_hold(
         np.asarray(log_baseline, float)[voted], previous[voted], chosen[voted], costs
     )
     grid = np.asarray(grid, dtype=float)
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         table = _member_table(terms, member[voted], n_members, grid)
     step = float(grid[1] - grid[0])
     pooled = float(table[:, int(np.argmin(np.abs(grid)))].sum())

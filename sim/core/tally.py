@@ -52,7 +52,6 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from sim.core.acts import (
     ABSENT,
@@ -66,6 +65,7 @@ from sim.core.acts import (
     IntArray,
     last_sum,
 )
+from sim.core.threads import one_blas_thread
 
 __all__ = [
     "RULES",
@@ -656,7 +656,7 @@ def _marginals(probs: FloatArray, *, workers: int) -> FloatArray:
     # One BLAS thread per product: a threaded product splits its work by the core count, which
     # changes the last bit of the sums (the files must not depend on the machine), and would
     # compete with the worker threads.
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         products = _map_chunks(run, n_draws, _COUNT_COLUMNS, workers)
     total = products[0]
     for chunk in products[1:]:  # in chunk order, whatever the number of workers

@@ -76,7 +76,6 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 from scipy.special import expit
-from threadpoolctl import threadpool_limits
 
 from sim.core.acts import ABSENT, FloatArray, IntArray
 from sim.core.block_newton import BlockProblem, block_newton
@@ -92,7 +91,7 @@ from sim.core.likelihood import (
     strategic_log_prob_and_partials,
     unpack,
 )
-from sim.core.threads import single_blas_thread
+from sim.core.threads import one_blas_thread, single_blas_thread
 from sim.core.walk import Walk, random_walk, walk_penalty, walk_precision, walk_se
 from sim.estimate.ideal_points import (
     ISSUES,
@@ -400,7 +399,7 @@ class DynamicIdealPoints:
             strategic=True,
             roll_call_session=rc_session,
         )
-        with threadpool_limits(limits=1, user_api="blas"):
+        with one_blas_thread():
             theta0, sweeps, _ = block_newton(prob, theta0, rtol=self.tol, max_sweeps=self.max_iter)
         res = minimise_lbfgs(
             _negative_log_posterior_dynamic, theta0,

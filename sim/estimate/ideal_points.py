@@ -69,7 +69,6 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 from scipy.special import expit
-from threadpoolctl import threadpool_limits
 
 from sim.core.acts import ABSENT, ACTS, ISSUE_CODES, NO, YES, BoolArray, FloatArray, IntArray
 from sim.core.block_newton import BlockProblem, block_newton, static_walk
@@ -90,7 +89,7 @@ from sim.core.likelihood import (
     unpack,
 )
 from sim.core.persistence import PERSISTENCE_COSTS, PERSISTENCE_PRIOR_SD, fit_persistence
-from sim.core.threads import single_blas_thread
+from sim.core.threads import one_blas_thread, single_blas_thread
 from sim.io.errors import DataError
 from sim.io.progress import fit_progress
 from sim.io.results import atomic_write_text, package_versions
@@ -583,7 +582,7 @@ def minimise_lbfgs(
     1.0 s of CPU instead of 3.6 s, ``benchmarks/bench_first_replay.py``).
     """
     with (
-        threadpool_limits(limits=1, user_api="blas"),
+        one_blas_thread(),
         fit_progress(label, progress, total=max_iter) as callback,
     ):
         return optimize.minimize(
@@ -618,7 +617,7 @@ def static_block_newton(
         strategic=strategic,
         roll_call_session=np.zeros(j, dtype=np.int64),
     )
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         theta, sweeps, _ = block_newton(prob, theta0, rtol=tol, max_sweeps=max_sweeps)
     return theta, sweeps
 

@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
 from sim.core.acts import ACTS, IntArray
+from sim.core.threads import one_blas_thread
 from sim.estimate.deal import EPISODE_DRAWS, EPISODE_SEED, EVASION, SUPPORT_VALUE, Episode, fit_deal
 from sim.estimate.validate import held_out_tremble
 from sim.estimate.window import bundle_from_fit, find_roll_call, fit_window, title_item
@@ -56,9 +56,8 @@ def calibrate_scenario(
     bundles are read from `calibration` first, then from the package's defaults. Returns the
     members table and the metadata that :func:`write_bundle` stores.
     """
-    # One BLAS thread: the fits make many small calls, where a pool's wake-ups cost more than
-    # the arithmetic (sim.estimate.ideal_points.minimise_lbfgs).
-    with threadpool_limits(limits=1, user_api="blas"):
+    # One BLAS thread: the bundle does not depend on the machine's cores (sim.core.threads).
+    with one_blas_thread():
         return _calibrate(scenario, data, progress=progress, calibration=calibration)
 
 
