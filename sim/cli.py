@@ -1388,6 +1388,14 @@ def validate(
             "the cutoff (--no-attendance: the model's own absence).",
         ),
     ] = True,
+    recent: Annotated[
+        bool,
+        typer.Option(
+            help="With the attendance layer, each member's recent record of absence before the "
+            "cutoff (the span of days chosen on the year before it) as one more feature; off "
+            "by default (it lost out of sample, docs/validation.md).",
+        ),
+    ] = False,
 ) -> None:
     """Rolling-origin validation: fit on the years before each test year, predict its votes.
 
@@ -1415,6 +1423,7 @@ def validate(
                 data, years=years, window=window, dimension=dimension, dynamic=dynamic,
                 lead=lead, progress=lambda _y: bar.advance(task), workers=workers,
                 attendance=attendance,
+                recent=recent,
             )  # fmt: skip
     except (ScenarioError, DataError) as exc:
         _fail(exc)
@@ -1465,6 +1474,14 @@ def episodes(
     data_dir: Annotated[Path | None, typer.Option(help="Roll-call data folder.")] = None,
     draws: Annotated[int, typer.Option(min=1, help="Parameter draws per replay.")] = 2000,
     seed: Annotated[int, typer.Option(help="Root seed of every replay.")] = DEFAULT_SEED,
+    attendance: Annotated[
+        bool,
+        typer.Option(
+            help="Refit absence by each episode's attendance layer, fitted on the year before "
+            "the vote's, features from the roll calls before its day (--no-attendance: the "
+            "replay's own absence).",
+        ),
+    ] = True,
 ) -> None:
     """Leave-one-episode-out: learn the deal on all episodes but one, replay that one, score it.
 
@@ -1479,7 +1496,7 @@ def episodes(
         data = load_roll_calls(data_dir)
         loaded = scenario_episodes(scenarios)
         scores = leave_one_out(
-            loaded, data, n_draws=draws, seed=seed, cache=out / "deals",
+            loaded, data, n_draws=draws, seed=seed, cache=out / "deals", attendance=attendance,
             progress=lambda line: err_console.print(escape(line)),
         )  # fmt: skip
     except (ScenarioError, DataError) as exc:
