@@ -1505,7 +1505,7 @@ def episodes(
     atomic_write_text(out / "scores.csv", table_df.to_csv(index=False, float_format="%.4f",
                                                           lineterminator="\n"))  # fmt: skip
     write_json(out / "deals.json", {s.name: {**s.deal, "replay": {k: s.row[k] for k in (
-        "tally", "interval90", "recorded", "covered")}} for s in scores})  # fmt: skip
+        "tally", "interval90", "recorded", "covered", "attendance")}} for s in scores})  # fmt: skip
     for s in scores:
         folder = out / s.name
         atomic_write_text(folder / "members.csv", s.members.to_csv(

@@ -170,3 +170,38 @@ def test_a_layer_that_does_not_fit_its_inputs_is_refused():
 def test_acts_order_is_the_layers():
     # The layer refits the last column: ACTS must keep absence last for the shares to hold.
     assert ACTS[ABSENT] == "absent"
+
+
+def test_an_episodes_replay_moves_with_its_layer_and_without_data_stays_as_it_was(data_dir):
+    """ES-11/3 with its layer fitted on 2021 held-out rows (base rates standing in for the
+    model's predictions, so no window is fitted here) against the same replay without it; the
+    ICJ referral, past the data's end, gets no layer."""
+    from pathlib import Path
+
+    from sim.estimate.validate import BASE_RATES
+    from sim.io.bundles import load_bundle
+    from sim.io.data import load_roll_calls
+    from sim.io.scenario import load_scenario
+    from sim.run.episodes import score_episode
+
+    root = Path(__file__).resolve().parents[1] / "scenarios"
+    data = load_roll_calls(data_dir)
+    votes = data.votes[data.votes["date"].dt.year == 2021]
+    held = pd.DataFrame({"rcid": votes["rcid"].to_numpy(), "iso3": votes["iso3"].astype(str),
+                         "act": votes["act"].astype(str)})  # fmt: skip
+    for k, act in enumerate(ACTS):
+        held[f"model_{act}"] = BASE_RATES[k] / BASE_RATES.sum()
+    hrc = load_scenario(root / "hrc_suspension_2022.toml")
+    deal = load_bundle(hrc.name).meta["deal"]
+    plain = score_episode(hrc, data, deal, n_draws=60)
+    layered = score_episode(hrc, data, deal, n_draws=60, attendance={2021: held})
+    assert plain.row["attendance"] is None
+    assert layered.row["attendance"]["year"] == 2021
+    assert layered.row["attendance"]["recent_days"] in (30, 60, 120, 240, 365)
+    moved = np.abs(layered.members["p_absent"] - plain.members["p_absent"])
+    assert moved.max() > 0.01
+    assert layered.row["absent_log_loss"] != plain.row["absent_log_loss"]
+    icj = load_scenario(root / "icj_referral_2022.toml")
+    icj_deal = load_bundle(icj.name).meta["deal"]
+    icj_row = score_episode(icj, data, icj_deal, n_draws=20, attendance={}).row
+    assert icj_row["attendance"] is None
