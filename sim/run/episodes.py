@@ -43,6 +43,7 @@ from sim.core.acts import ACTS, FloatArray, IntArray
 from sim.core.attendance import apply_attendance
 from sim.core.seeds import named_stream
 from sim.core.tally import Tally
+from sim.core.threads import single_blas_thread
 from sim.estimate.attendance import attendance_features
 from sim.estimate.deal import EVASION, SUPPORT_VALUE, Episode, fit_deal
 from sim.estimate.validate import fit_attendance_layer, year_predictions
@@ -117,6 +118,7 @@ class EpisodeAttendance:
     features: FloatArray
 
 
+@single_blas_thread
 def episode_attendance(
     scenario: Scenario,
     data: Any,
