@@ -177,6 +177,18 @@ def replay(
     plots: Annotated[
         bool, typer.Option("--plots/--no-plots", help="Write odds.png and tally.png.")
     ] = True,
+    attendance: Annotated[
+        bool,
+        typer.Option(
+            "--attendance",
+            help="Refit absence by the attendance layer (needs the roll-call data; fitted on "
+            "the year before the vote's, features from the roll calls before its day; off for "
+            "a vote past the data's end).",
+        ),
+    ] = False,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Roll-call data folder (with --attendance).")
+    ] = None,
 ) -> None:
     """Replay SCENARIO: print the focal members' odds, the expected tally and the pass odds.
 
@@ -190,11 +202,13 @@ def replay(
         for name in names:
             loaded.events(name)  # validates the variant name before any work
         results = []
+        data = load_roll_calls(data_dir) if attendance else None
         for name in names:
             with err_console.status(f"replaying {loaded.name} / {name} ({draws} draws)..."):
                 result = run_replay(
-                    loaded, variant=name, n_draws=draws, seed=seed, calibration=calibration
-                )
+                    loaded, variant=name, n_draws=draws, seed=seed, calibration=calibration,
+                    attendance=data,
+                )  # fmt: skip
             target = out if (out is not None and not all_variants) else None
             if target is None:
                 base = out if out is not None else Path("results")

@@ -205,3 +205,18 @@ def test_an_episodes_replay_moves_with_its_layer_and_without_data_stays_as_it_wa
     icj_deal = load_bundle(icj.name).meta["deal"]
     icj_row = score_episode(icj, data, icj_deal, n_draws=20, attendance={}).row
     assert icj_row["attendance"] is None
+
+
+def test_a_replay_past_the_datas_end_keeps_its_own_absence_and_says_so(data_dir):
+    """`sim replay --attendance` on the ICJ referral (in the data's holdout): no layer, the same
+    odds as without the data, and a note that says why."""
+    from pathlib import Path
+
+    from sim.io.data import load_roll_calls
+    from sim.run.replay import replay
+
+    icj = Path(__file__).resolve().parents[1] / "scenarios" / "icj_referral_2022.toml"
+    plain = replay(icj, n_draws=30, seed=3)
+    with_data = replay(icj, n_draws=30, seed=3, attendance=load_roll_calls(data_dir))
+    np.testing.assert_array_equal(plain.odds, with_data.odds)
+    assert "attendance layer: off (the vote is not in the data)" in with_data.setup.notes
