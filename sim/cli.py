@@ -177,6 +177,18 @@ def replay(
     plots: Annotated[
         bool, typer.Option("--plots/--no-plots", help="Write odds.png and tally.png.")
     ] = True,
+    attendance: Annotated[
+        bool,
+        typer.Option(
+            "--attendance",
+            help="Refit absence by the attendance layer (needs the roll-call data; fitted on "
+            "the year before the vote's, features from the roll calls before its day; off for "
+            "a vote past the data's end).",
+        ),
+    ] = False,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Roll-call data folder (with --attendance).")
+    ] = None,
 ) -> None:
     """Replay SCENARIO: print the focal members' odds, the expected tally and the pass odds.
 
@@ -190,11 +202,13 @@ def replay(
         for name in names:
             loaded.events(name)  # validates the variant name before any work
         results = []
+        data = load_roll_calls(data_dir) if attendance else None
         for name in names:
             with err_console.status(f"replaying {loaded.name} / {name} ({draws} draws)..."):
                 result = run_replay(
-                    loaded, variant=name, n_draws=draws, seed=seed, calibration=calibration
-                )
+                    loaded, variant=name, n_draws=draws, seed=seed, calibration=calibration,
+                    attendance=data,
+                )  # fmt: skip
             target = out if (out is not None and not all_variants) else None
             if target is None:
                 base = out if out is not None else Path("results")
@@ -1388,6 +1402,14 @@ def validate(
             "the cutoff (--no-attendance: the model's own absence).",
         ),
     ] = True,
+    recent: Annotated[
+        bool,
+        typer.Option(
+            help="With the attendance layer, each member's recent record of absence before the "
+            "cutoff (the span of days chosen on the year before it) as one more feature; off "
+            "by default (it lost out of sample, docs/validation.md).",
+        ),
+    ] = False,
 ) -> None:
     """Rolling-origin validation: fit on the years before each test year, predict its votes.
 
@@ -1415,6 +1437,7 @@ def validate(
                 data, years=years, window=window, dimension=dimension, dynamic=dynamic,
                 lead=lead, progress=lambda _y: bar.advance(task), workers=workers,
                 attendance=attendance,
+                recent=recent,
             )  # fmt: skip
     except (ScenarioError, DataError) as exc:
         _fail(exc)
@@ -1465,6 +1488,14 @@ def episodes(
     data_dir: Annotated[Path | None, typer.Option(help="Roll-call data folder.")] = None,
     draws: Annotated[int, typer.Option(min=1, help="Parameter draws per replay.")] = 2000,
     seed: Annotated[int, typer.Option(help="Root seed of every replay.")] = DEFAULT_SEED,
+    attendance: Annotated[
+        bool,
+        typer.Option(
+            help="Refit absence by each episode's attendance layer, fitted on the year before "
+            "the vote's, features from the roll calls before its day (--no-attendance: the "
+            "replay's own absence).",
+        ),
+    ] = True,
 ) -> None:
     """Leave-one-episode-out: learn the deal on all episodes but one, replay that one, score it.
 
@@ -1479,7 +1510,7 @@ def episodes(
         data = load_roll_calls(data_dir)
         loaded = scenario_episodes(scenarios)
         scores = leave_one_out(
-            loaded, data, n_draws=draws, seed=seed, cache=out / "deals",
+            loaded, data, n_draws=draws, seed=seed, cache=out / "deals", attendance=attendance,
             progress=lambda line: err_console.print(escape(line)),
         )  # fmt: skip
     except (ScenarioError, DataError) as exc:
@@ -1488,7 +1519,7 @@ def episodes(
     atomic_write_text(out / "scores.csv", table_df.to_csv(index=False, float_format="%.4f",
                                                           lineterminator="\n"))  # fmt: skip
     write_json(out / "deals.json", {s.name: {**s.deal, "replay": {k: s.row[k] for k in (
-        "tally", "interval90", "recorded", "covered")}} for s in scores})  # fmt: skip
+        "tally", "interval90", "recorded", "covered", "attendance")}} for s in scores})  # fmt: skip
     for s in scores:
         folder = out / s.name
         atomic_write_text(folder / "members.csv", s.members.to_csv(

@@ -32,7 +32,7 @@ import numpy as np
 from scipy import optimize
 from scipy.special import expit
 
-from sim.core.acts import ABSENT, FloatArray
+from sim.core.acts import ABSENT, ACTS, FloatArray
 from sim.core.quadrature import normal_nodes
 
 __all__ = ["apply_attendance", "attendance_probability", "fit_attendance"]
@@ -120,13 +120,53 @@ def fit_attendance(probs: FloatArray, features: FloatArray, absent: Any) -> dict
     }
 
 
-def apply_attendance(probs: FloatArray, features: FloatArray, fit: Mapping[str, Any]) -> FloatArray:
+def apply_attendance(
+    probs: FloatArray,
+    features: FloatArray,
+    fit: Mapping[str, Any],
+    *,
+    shock: FloatArray | None = None,
+) -> FloatArray:
     """The act probabilities with absence refitted by `fit` (:func:`fit_attendance`), the votes
     keeping their shares of presence. Members whose absence is certain (no vote) stay absent.
+
+    Parameters
+    ----------
+    probs : ndarray, shape (n, 4)
+    features : ndarray, shape (n, k)
+        The features the layer was fitted with, in the same order.
+    fit : mapping
+        ``weights`` (``k + 2``) and ``sd``.
+    shock : ndarray, shape (n,), optional
+        Standard normal draws of the roll call's common attendance shock, one per row (the same
+        for every member of one parameter draw of a replay): the layer at that shock instead of
+        integrated over it, so a replay's tally carries the shock's spread.
+
+    Raises
+    ------
+    ValueError
+        Rows of `probs`, `features` or `shock` that do not match, or weights that do not match
+        the features.
     """
     probs = np.asarray(probs, dtype=float)
+    if probs.ndim != 2 or probs.shape[1] != len(ACTS):
+        raise ValueError(f"attendance layer: probabilities of shape {probs.shape}, not (n, 4)")
+    features = np.asarray(features, dtype=float)
+    if features.size and features.shape[0] != len(probs):
+        raise ValueError(f"attendance layer: {features.shape[0]} rows of features for "
+                         f"{len(probs)} of probabilities")  # fmt: skip
     x = _design(probs, features)
-    q = attendance_probability(x, np.asarray(fit["weights"], float), float(fit["sd"]))
+    weights = np.asarray(fit["weights"], float)
+    if len(weights) != x.shape[1]:
+        raise ValueError(f"attendance layer: {len(weights)} weights for {x.shape[1] - 2} "
+                         f"features (the intercept and the model's logit aside)")  # fmt: skip
+    if shock is None:
+        q = attendance_probability(x, weights, float(fit["sd"]))
+    else:
+        shock = np.asarray(shock, dtype=float)
+        if shock.shape != (len(probs),):
+            raise ValueError(f"attendance layer: {shock.shape} shocks for {len(probs)} rows")
+        q = expit(x @ weights + float(fit["sd"]) * shock)
     pa = probs[:, ABSENT]
     sure = pa >= 1.0 - 1e-12
     scale = np.where(sure, 0.0, (1.0 - q) / np.where(sure, 1.0, 1.0 - pa))

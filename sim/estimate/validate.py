@@ -44,7 +44,7 @@ from sim.core.persistence import member_holds
 from sim.core.predict import member_odds
 from sim.core.threads import single_blas_thread
 from sim.core.tremble import apply_tremble, fit_tremble
-from sim.estimate.attendance import attendance_features
+from sim.estimate.attendance import RECENT_DAYS, attendance_features
 from sim.estimate.titles import (
     SHARPNESS_GRID,
     TitleIndex,
@@ -67,6 +67,7 @@ __all__ = [
     "absence_deciles",
     "absence_scores",
     "first_votes",
+    "fit_attendance_layer",
     "score",
     "title_sharpness",
     "validate",
@@ -303,30 +304,71 @@ def _tally_errors(pred: pd.DataFrame) -> pd.DataFrame:
 
 
 def _attendance(
-    data: Any, pred: pd.DataFrame, held_out: pd.DataFrame, *, year: int, lead: int, window: int
+    data: Any,
+    pred: pd.DataFrame,
+    held_out: pd.DataFrame,
+    *,
+    year: int,
+    lead: int,
+    window: int,
+    recent: bool = False,
 ) -> pd.DataFrame:
     """Refit the model's absence in a year's predictions (in place) by the attendance layer
     (:mod:`sim.core.attendance`) fitted on its predictions of the year ``lead`` before, whose
     votes were all cast before this year's cutoff; returns those held-out predictions with the
-    layer applied (the tremble is measured on them).
+    layer applied (the tremble is measured on them). With `recent`, the members' recent record
+    is a feature too, over the span of :data:`sim.estimate.attendance.RECENT_DAYS` that fits the
+    held-out year best (:func:`fit_attendance_layer`).
     """
     columns = [f"model_{a}" for a in ACTS]
     if held_out.empty or pred.empty:
         return held_out
-
-    def features(frame: pd.DataFrame, y: int) -> FloatArray:
-        return attendance_features(
-            data, frame["rcid"].to_numpy(), frame["iso3"].to_numpy(),
-            cutoff=pd.Timestamp(f"{y - lead + 1}-01-01"), window=window,
-        )  # fmt: skip
-
-    f_held = features(held_out, year - lead)
-    fit = fit_attendance(held_out[columns].to_numpy(), f_held,
-                         (held_out["act"] == "absent").to_numpy())  # fmt: skip
-    pred[columns] = apply_attendance(pred[columns].to_numpy(), features(pred, year), fit)
+    # the held-out year's own cutoff (its predictions' fit ended there)
+    held_cutoff = pd.Timestamp(f"{year - 2 * lead + 1}-01-01")
+    fit = fit_attendance_layer(data, held_out, cutoff=held_cutoff, window=window, recent=recent)
+    days = fit.get("recent_days")
+    f_held = attendance_features(
+        data, held_out["rcid"].to_numpy(), held_out["iso3"].to_numpy(), cutoff=held_cutoff,
+        window=window, recent_days=days,
+    )  # fmt: skip
+    f_pred = attendance_features(
+        data, pred["rcid"].to_numpy(), pred["iso3"].to_numpy(),
+        cutoff=pd.Timestamp(f"{year - lead + 1}-01-01"), window=window, recent_days=days,
+    )  # fmt: skip
+    pred[columns] = apply_attendance(pred[columns].to_numpy(), f_pred, fit)
     held_out = held_out.copy()
     held_out[columns] = apply_attendance(held_out[columns].to_numpy(), f_held, fit)
     return held_out
+
+
+def fit_attendance_layer(
+    data: Any,
+    held_out: pd.DataFrame,
+    *,
+    cutoff: pd.Timestamp,
+    window: int,
+    recent: bool = True,
+    asof: Any = None,
+) -> dict[str, Any]:
+    """The attendance layer (:func:`sim.core.attendance.fit_attendance`) fitted on held-out
+    predictions (rows ``rcid``, ``iso3``, ``act``, ``model_<act>``), with features from the
+    roll calls before `cutoff` (:func:`sim.estimate.attendance.attendance_features`); with
+    `recent`, the members' recent record before `asof` (default `cutoff`; per row, e.g. each
+    roll call's own date) over each span of :data:`RECENT_DAYS`, keeping the span whose fit
+    has the highest likelihood on these rows (``recent_days`` in the result: chosen on the
+    fitting year, never on a scored one).
+    """
+    columns = [f"model_{a}" for a in ACTS]
+    probs = held_out[columns].to_numpy()
+    absent = (held_out["act"] == "absent").to_numpy()
+    fits = []
+    for days in RECENT_DAYS if recent else (None,):
+        f = attendance_features(
+            data, held_out["rcid"].to_numpy(), held_out["iso3"].to_numpy(), cutoff=cutoff,
+            window=window, recent_days=days, asof=asof,
+        )  # fmt: skip
+        fits.append({**fit_attendance(probs, f, absent), "recent_days": days})
+    return max(fits, key=lambda fit: fit["loglik_gain"])  # the first of equals
 
 
 def _tremble(pred: pd.DataFrame, held_out: pd.DataFrame) -> None:
@@ -353,6 +395,7 @@ def validate(
     workers: int = 1,
     attendance: bool = True,
     member_hold: bool = True,
+    recent: bool = False,
 ) -> Validation:
     """Fit on the `window` years before each test year and score its votes (module docstring).
 
@@ -385,6 +428,11 @@ def validate(
         Each member's own hold on its record on repeated texts (its extra reversal cost,
         :func:`sim.core.persistence.fit_member_hold`, integrated over its posterior); False:
         the pooled reversal cost for every member.
+    recent : bool
+        With the attendance layer, the members' recent record of absence before the cutoff as
+        one more feature (:func:`sim.estimate.attendance.recent_record`, its span chosen on the
+        held-out year). Off by default: read on 1 January for a whole year's votes it lost out
+        of sample (docs/validation.md); the episodes' replays read it on the vote's day.
     """
     if lead < 1:
         raise ValueError(f"lead must be at least 1; got {lead}")
@@ -425,7 +473,8 @@ def validate(
             held_out = predicted(year - lead)
             pred = predicted(year).copy()
             if attendance:
-                held_out = _attendance(data, pred, held_out, year=year, lead=lead, window=window)
+                held_out = _attendance(data, pred, held_out, year=year, lead=lead, window=window,
+                                       recent=recent)  # fmt: skip
             _tremble(pred, held_out)
             predictions.append(pred)
             if progress is not None:

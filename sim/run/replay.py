@@ -21,7 +21,7 @@ summary for comparison after everything is computed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,7 @@ from sim.io.scenario import Scenario, load_scenario
 from sim.model.assembly import AssemblyModel
 from sim.model.setup import Setup
 from sim.run.calibrate import resolve_calibration
+from sim.run.episodes import episode_attendance, replay_attendance
 from sim.run.prepare import build_setup
 
 __all__ = ["ReplayResult", "prepare", "replay"]
@@ -378,10 +379,19 @@ def replay(
     n_draws: int = 1000,
     seed: int = DEFAULT_SEED,
     calibration: Path | Bundle | None = None,
+    attendance: Any = None,
 ) -> ReplayResult:
     """Replay a scenario's variant: the odds of every member and the exact tally.
 
-    Parameters are those of :func:`prepare`.
+    Parameters are those of :func:`prepare`, and
+
+    attendance : sim.io.data.RollCallData, optional
+        The roll calls: absence is then refitted by the attendance layer of the vote
+        (:func:`sim.run.episodes.episode_attendance`: fitted on the held-out predictions of the
+        year before the vote's, the members' features read from the roll calls before its day;
+        a window fit and a year's predictions, about half a minute with the fit cached), noted
+        in the setup's notes. A vote the data do not hold (past their end) gets no layer, and
+        neither does a replay without the data (the embedded bundles carry no roll calls).
 
     Examples
     --------
@@ -393,8 +403,17 @@ def replay(
     setup = prepare(scenario, variant=variant, n_draws=n_draws, seed=seed, calibration=calibration)
     model = AssemblyModel(setup, rng=np.random.default_rng(np.random.SeedSequence(seed)))
     model.run()
+    odds = model.odds
+    if attendance is not None:
+        layer = episode_attendance(setup.scenario, attendance, setup.iso3)
+        note = "attendance layer: off (the vote is not in the data)"
+        if layer is not None:
+            odds = replay_attendance(odds, layer, seed=seed)
+            note = (f"attendance layer: fitted on {layer.fit['year']}'s held-out predictions, "
+                    f"recent record over {layer.fit['recent_days']} days")  # fmt: skip
+        setup = replace(setup, notes=(*setup.notes, note))
     tally = Tally.from_probabilities(  # copy=False: the model's odds are handed over
-        model.odds, rule=setup.scenario.spec.resolution.rule, workers=TALLY_WORKERS, copy=False
+        odds, rule=setup.scenario.spec.resolution.rule, workers=TALLY_WORKERS, copy=False
     )
     rounds = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
     return ReplayResult(
