@@ -26,6 +26,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=2000)
     parser.add_argument("--scenarios", type=Path, default=Path("scenarios"))
+    parser.add_argument(
+        "--attendance",
+        action="store_true",
+        help="with the attendance layer (sim episodes --attendance)",
+    )
     args = parser.parse_args()
     print(machine_line())
     t0 = time.perf_counter()
@@ -40,7 +45,9 @@ def main() -> None:
         marks.append(now)
 
     start = time.perf_counter()
-    scores = leave_one_out(scenarios, data, n_draws=args.draws, progress=progress)
+    scores = leave_one_out(
+        scenarios, data, n_draws=args.draws, progress=progress, attendance=args.attendance
+    )
     total = time.perf_counter() - start
     print(f"\nsim episodes ({len(scores)} leave-one-out fits and replays, {args.draws} draws): "
           f"{total:.0f} s")  # fmt: skip

@@ -1492,10 +1492,11 @@ def episodes(
         bool,
         typer.Option(
             help="Refit absence by each episode's attendance layer, fitted on the year before "
-            "the vote's, features from the roll calls before its day (--no-attendance: the "
-            "replay's own absence).",
+            "the vote's, features from the roll calls before its day. Off by default, as in "
+            "sim replay: it lowers the absent members' log-loss but raises the mean per member "
+            "in four of six episodes (docs/episodes.md).",
         ),
-    ] = True,
+    ] = False,
 ) -> None:
     """Leave-one-episode-out: learn the deal on all episodes but one, replay that one, score it.
 
