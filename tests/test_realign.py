@@ -111,7 +111,8 @@ def test_the_window_chooses_a_walk_only_where_the_record_breaks() -> None:
         n_chains=n_chains, n_steps=N_STEPS, n_groups=2,
     )  # fmt: skip
     assert step_sd[0] > 0
-    assert step_sd[1] == 0 and start_sd[1] == 0  # no break, no standing offset: the fit's
+    assert step_sd[1] == 0  # no break and no standing offset: the spatial fit's positions
+    assert start_sd[1] == 0
     assert scores[(0.0, 0.0)].shape == (2,)
 
 
@@ -121,7 +122,8 @@ def test_pinned_walk_is_the_spatial_fit() -> None:
         rec["eta"], rec["beta"], rec["gap"], rec["act"], rec["chain"], rec["step"],
         n_chains=5, n_steps=N_STEPS, start_sd=0.0, step_sd=0.0,
     )  # fmt: skip
-    assert np.all(u == 0) and np.all(sd == 0)
+    assert np.all(u == 0)
+    assert np.all(sd == 0)
     with pytest.raises(ValueError, match="absences"):
         fit_walk(rec["eta"][:1], rec["beta"][:1], rec["gap"][:1], np.array([3]),
                  np.zeros(1, np.int64), np.zeros(1, np.int64), n_chains=1, n_steps=1,
@@ -174,3 +176,38 @@ def test_fit_realignment_on_a_window_moves_the_member_that_broke() -> None:
     assert x["B"] < members.loc["B", "ideal_point"] - 0.3
     p_no = [expit(-(2.0 * v + 1.0)) for v in (members.loc["B", "ideal_point"], x["B"])]
     assert p_no[1] > 2 * p_no[0]  # its forecast of no on the next 'hr' text at least doubles
+
+
+@pytest.mark.slow
+def test_realigned_validation_moves_only_the_groups_whose_walk_was_chosen(data_dir):
+    """2021 from a two-year window (2019-2020): with the realignment, forecasts on texts of a
+    group whose window chose no walk are the spatial fit's to the bit; the others move, their
+    odds still sum to one, and the year's log-loss (before the attendance layer and the
+    tremble) is lower."""
+    from sim.core.acts import ACTS
+    from sim.estimate.validate import _issue, score, year_predictions
+    from sim.estimate.window import fit_window
+    from sim.io.data import load_roll_calls
+
+    data = load_roll_calls(data_dir)
+    plain = year_predictions(data, 2021, window=2, dimension="all")
+    moved = year_predictions(data, 2021, window=2, dimension="all", realign=True)
+    cut = pd.Timestamp("2021-01-01")
+    fit = fit_window(data, start=cut - pd.DateOffset(years=2), end=cut, dimension="all",
+                     on=pd.Timestamp("2021-12-01"))  # fmt: skip
+    walk = fit_realignment(fit)
+    columns = [f"model_{a}" for a in ACTS]
+    group = data.roll_calls.loc[plain["rcid"]].apply(_issue, axis=1).to_numpy()
+    pinned = np.array([walk.start_sd[g] == 0 and walk.step_sd[g] == 0 for g in group])
+    assert 0 < pinned.mean() < 1
+    np.testing.assert_array_equal(moved.loc[pinned, columns], plain.loc[pinned, columns])
+    np.testing.assert_allclose(moved[columns].sum(axis=1), 1.0, atol=1e-9)
+    assert (
+        np.abs(
+            moved.loc[~pinned, columns].to_numpy() - plain.loc[~pinned, columns].to_numpy()
+        ).max()
+        > 0.05
+    )
+    acts = pd.Categorical(plain["act"], categories=list(ACTS)).codes
+    assert (score(moved[columns].to_numpy(), acts)["log_loss"]
+            < score(plain[columns].to_numpy(), acts)["log_loss"])  # fmt: skip
