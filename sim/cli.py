@@ -1410,6 +1410,14 @@ def validate(
             "by default (it lost out of sample, docs/validation.md).",
         ),
     ] = False,
+    realign: Annotated[
+        bool,
+        typer.Option(
+            help="Move each member's position on a text's issue group by a random walk of its "
+            "offset over the window's sessions, the walk's sds chosen on the window's last "
+            "session (--no-realign: one position per member).",
+        ),
+    ] = False,
 ) -> None:
     """Rolling-origin validation: fit on the years before each test year, predict its votes.
 
@@ -1436,8 +1444,7 @@ def validate(
             result = run_validation(
                 data, years=years, window=window, dimension=dimension, dynamic=dynamic,
                 lead=lead, progress=lambda _y: bar.advance(task), workers=workers,
-                attendance=attendance,
-                recent=recent,
+                attendance=attendance, recent=recent, realign=realign,
             )  # fmt: skip
     except (ScenarioError, DataError) as exc:
         _fail(exc)

@@ -28,6 +28,8 @@ past the end of the data.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import multiprocessing
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -45,6 +47,7 @@ from sim.core.predict import member_odds
 from sim.core.threads import single_blas_thread
 from sim.core.tremble import apply_tremble, fit_tremble
 from sim.estimate.attendance import RECENT_DAYS, attendance_features
+from sim.estimate.realign import fit_realignment
 from sim.estimate.titles import (
     SHARPNESS_GRID,
     TitleIndex,
@@ -191,6 +194,7 @@ def year_predictions(
     dynamic: bool = False,
     lead: int = 1,
     member_hold: bool = True,
+    realign: bool = False,
 ) -> pd.DataFrame:
     cutoff = pd.Timestamp(f"{year - lead + 1}-01-01")
     fit = fit_window(data, start=cutoff - pd.DateOffset(years=window), end=cutoff,
@@ -226,6 +230,7 @@ def year_predictions(
     trans_window = fit.est.transitions_[list(ACTS)].to_numpy()
     trans_window = np.where(np.isfinite(trans_window), trans_window, FACTS_TRANSITIONS)
     p = fit.persistence
+    moved = fit_realignment(fit) if realign else None
     frames = []
     for rcid in targets:
         cells = votes[votes["rcid"] == rcid]
@@ -234,6 +239,10 @@ def year_predictions(
         title = titles.get(rcid, "")
         like = int(last_by_title.get(title, -1)) if title else -1
         params = members.reindex(iso3)[["ideal_point", "participation", "participation_se"]]
+        group = _issue(rc.loc[rcid])
+        if moved is not None:  # each member's position on the text's group at the window's end
+            shifted = moved.ideal_points(members["ideal_point"], group)
+            params["ideal_point"] = shifted.reindex(iso3).to_numpy()
         params = params.fillna(fill)
         if like >= 0 and like in fit.est.items_.index:
             item = {k: float(fit.est.items_.loc[like, k]) for k in ITEM_KEYS}
@@ -257,8 +266,8 @@ def year_predictions(
                 hold=hold, hold_sd=hold_sd,
             )  # fmt: skip
         else:
-            weights = texts.weights(_issue(rc.loc[rcid]), str(title))
-            odds = new_text_odds(fit, weights, rc.loc[rcid, "date"])
+            weights = texts.weights(group, str(title))
+            odds = new_text_odds(_moved(fit, moved, group), weights, rc.loc[rcid, "date"])
             model = odds.reindex(iso3).to_numpy()
             model = np.where(np.isfinite(model), model, population)
             previous = np.full(len(iso3), -1)
@@ -286,6 +295,19 @@ def year_predictions(
     if not frames:  # no roll call on the dimension that year
         return pd.DataFrame()
     return pd.concat(frames, ignore_index=True)
+
+
+def _moved(fit: Any, moved: Any, group: str) -> Any:
+    """`fit` with each member's ideal point moved by its realignment on `group` (`moved`,
+    :func:`sim.estimate.realign.fit_realignment`; None: `fit` itself).
+    """
+    if moved is None:
+        return fit
+    est = copy.copy(fit.est)
+    est.members_ = est.members_.assign(
+        ideal_point=moved.ideal_points(est.members_["ideal_point"], group).to_numpy()
+    )
+    return dataclasses.replace(fit, est=est)
 
 
 def _tally_errors(pred: pd.DataFrame) -> pd.DataFrame:
@@ -396,6 +418,7 @@ def validate(
     attendance: bool = True,
     member_hold: bool = True,
     recent: bool = False,
+    realign: bool = False,
 ) -> Validation:
     """Fit on the `window` years before each test year and score its votes (module docstring).
 
@@ -433,6 +456,11 @@ def validate(
         one more feature (:func:`sim.estimate.attendance.recent_record`, its span chosen on the
         held-out year). Off by default: read on 1 January for a whole year's votes it lost out
         of sample (docs/validation.md); the episodes' replays read it on the vote's day.
+    realign : bool
+        Move each member's ideal point on a text by its realignment on the text's issue group
+        (:func:`sim.estimate.realign.fit_realignment`: a random walk of its offset over the
+        window's sessions, the sds chosen on the window's last session), on repeated and new
+        texts alike; False: the window's one ideal point per member.
     """
     if lead < 1:
         raise ValueError(f"lead must be at least 1; got {lead}")
@@ -443,7 +471,7 @@ def validate(
     # independent of one another, so they may run side by side.
     needed = sorted(set(years) | {y - lead for y in years})
     options = {"window": window, "dimension": dimension, "dynamic": dynamic, "lead": lead,
-               "member_hold": member_hold}  # fmt: skip
+               "member_hold": member_hold, "realign": realign}  # fmt: skip
     predictions = []
     if workers == 1:
         raw: dict[int, pd.DataFrame] = {}
