@@ -1297,6 +1297,14 @@ def forecast(
     dynamic: Annotated[
         bool, typer.Option("--dynamic", help="Ideal points that move over sessions.")
     ] = False,
+    realign: Annotated[
+        bool,
+        typer.Option(
+            help="Move each member's position on the text's issue group by its realignment at "
+            "the window's end (a random walk of its offset over the sessions, as sim validate "
+            "scores it; --no-realign: one position per member)."
+        ),
+    ] = True,
 ) -> None:
     """Forecast a future recorded vote like an earlier one, or by its title: every member's
     odds on that date.
@@ -1340,7 +1348,9 @@ def forecast(
             check_members(str(date), focal=codes, no_vote=barred)
         with err_console.status("loading roll calls..."):
             data = load_roll_calls(data_dir)
-        forecaster = Forecaster(data, years=years, dimension=dimension, dynamic=dynamic)
+        forecaster = Forecaster(
+            data, years=years, dimension=dimension, dynamic=dynamic, realign=realign
+        )
         if rows is not None:
             out = Path(str(out))  # given (checked above)
             with Progress(console=err_console) as bar:
@@ -1415,9 +1425,9 @@ def validate(
         typer.Option(
             help="Move each member's position on a text's issue group by a random walk of its "
             "offset over the window's sessions, the walk's sds chosen on the window's last "
-            "session (--no-realign: one position per member).",
+            "session, as sim forecast does (--no-realign: one position per member).",
         ),
-    ] = False,
+    ] = True,
 ) -> None:
     """Rolling-origin validation: fit on the years before each test year, predict its votes.
 

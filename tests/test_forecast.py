@@ -252,8 +252,9 @@ def test_a_title_voted_before_is_forecast_as_that_texts_next_vote(data, two_year
 def test_a_new_title_mixes_earlier_first_votes_as_validation_scores_them(data, two_years):
     """A title never voted: each draw's item comes from the window's first votes, weighted by
     title likeness, each member's act on it its previous act on another text; the members'
-    odds follow sim.validate's predictive of a new text with the tremble (the replay also
-    draws ideal points, so they agree closely, not exactly)."""
+    odds follow sim.validate's predictive of a new text with the tremble, each member's
+    position realigned on the text's group as validation does it (the replay also draws ideal
+    points, so they agree closely, not exactly)."""
     from sim.core.tremble import apply_tremble
     from sim.estimate.ideal_points import normalise_text
     from sim.estimate.titles import first_votes, new_text_odds, new_texts
@@ -274,7 +275,8 @@ def test_a_new_title_mixes_earlier_first_votes_as_validation_scores_them(data, t
     fit = two_years.fit("all", date)
     texts = new_texts(fit, rc, first_votes(rc, titles), titles)
     eps, base = result.setup.tremble
-    odds = new_text_odds(fit, texts.weights("all", title), date)
+    realigned = two_years.realignment(fit).moved_fit(fit, "all")  # as validation moves them
+    odds = new_text_odds(realigned, texts.weights("all", title), date)
     expected = apply_tremble(odds.reindex(members.index).to_numpy(), eps=eps, base=base)
     gap = np.abs(members[P].to_numpy() - expected)
     assert gap.mean() < 0.02
@@ -367,3 +369,29 @@ def test_focal_members_are_listed_in_the_summary(two_years):
     result = two_years.forecast("A/RES/75/96", "2021-12-09", n_draws=20, seed=1,
                                 focal=["ukr", "ISR"])  # fmt: skip
     assert list(result.summary()["focal"]) == ["UKR", "ISR"]
+
+
+@pytest.mark.slow
+def test_realignment_moves_the_forecast_by_each_members_offset_on_the_texts_group(
+    two_years, special_committee_2021
+):
+    """sim forecast realigns by default, as sim validate scores it: each member's ideal point on
+    the text's issue group moves by its offset at the window's end (and its sd widens by the
+    offset's); --no-realign gives the window's one position per member."""
+    import dataclasses
+
+    realigned, _, _ = special_committee_2021
+    plain_forecaster = dataclasses.replace(two_years, realign=False)  # the same cached fits
+    plain = plain_forecaster.forecast("A/RES/75/96", "2021-12-09", n_draws=200, seed=1)
+    fit = two_years.fit("all", datetime.date(2021, 12, 9))
+    moved = two_years.realignment(fit)
+    assert moved.step_sd["all"] > 0 or moved.start_sd["all"] > 0  # this window chose a walk
+    members = fit.est.members_[["ideal_point", "ideal_point_se"]]
+    table = two_years.realigned(fit, members, "all")
+    offset = moved.offset["all"].reindex(members.index).fillna(0.0)
+    np.testing.assert_allclose(table["ideal_point"] - members["ideal_point"], offset, atol=1e-12)
+    assert (table["ideal_point_se"] >= members["ideal_point_se"]).all()
+    assert plain_forecaster.realigned(fit, members, "all") is members
+    a = realigned.members.set_index("iso3")[P]
+    b = plain.members.set_index("iso3")[P]
+    assert (a - b).abs().to_numpy().max() > 0.05

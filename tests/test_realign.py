@@ -185,7 +185,8 @@ def test_realigned_validation_of_2021_moves_the_forecasts_and_scores_better(data
     groups whose window chose a walk only, the odds still sum to one, and the year's log-loss
     is lower (0.3653 against 0.3675 here)."""
     from sim.core.acts import ACTS
-    from sim.estimate.validate import _issue, score, year_predictions
+    from sim.estimate.realign import text_group
+    from sim.estimate.validate import score, year_predictions
     from sim.estimate.window import fit_window
     from sim.io.data import load_roll_calls
 
@@ -197,7 +198,7 @@ def test_realigned_validation_of_2021_moves_the_forecasts_and_scores_better(data
                      on=pd.Timestamp("2021-12-01"))  # fmt: skip
     walk = fit_realignment(fit)
     columns = [f"model_{a}" for a in ACTS]
-    group = data.roll_calls.loc[plain["rcid"]].apply(_issue, axis=1).to_numpy()
+    group = data.roll_calls.loc[plain["rcid"]].apply(text_group, axis=1).to_numpy()
     pinned = np.array([walk.start_sd[g] == 0 and walk.step_sd[g] == 0 for g in group])
     np.testing.assert_array_equal(moved.loc[pinned, columns], plain.loc[pinned, columns])
     np.testing.assert_allclose(moved[columns].sum(axis=1), 1.0, atol=1e-9)

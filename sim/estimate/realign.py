@@ -11,6 +11,8 @@ text of that group (:meth:`Realignment.ideal_points`).
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +22,23 @@ import pandas as pd
 from sim.core.acts import ACTS, DIMENSIONS, ISSUE_CODES
 from sim.core.realign import choose_walk, fit_walk
 
-__all__ = ["Realignment", "fit_realignment", "issue_group"]
+__all__ = ["Realignment", "fit_realignment", "issue_group", "text_group"]
+
+
+def text_group(row: pd.Series) -> str:
+    """One roll call's group: its first issue code in ``ISSUE_CODES`` order, ``all`` if none.
+
+    Examples
+    --------
+    >>> text_group(pd.Series({"me": False, "hr": True, "co": True}))
+    'hr'
+    >>> text_group(pd.Series({"symbol": "A/RES/ES-11/1"}))
+    'all'
+    """
+    for code in ISSUE_CODES:
+        if bool(row.get(code, False)):
+            return code
+    return "all"
 
 
 def issue_group(roll_calls: pd.DataFrame) -> pd.Series:
@@ -65,6 +83,16 @@ class Realignment:
         if shift is None:
             return ideal_point
         return ideal_point + shift.reindex(ideal_point.index).fillna(0.0)
+
+    def moved_fit(self, fit: Any, group: str) -> Any:
+        """`fit` (a :class:`sim.estimate.window.WindowFit`) with each member's ideal point moved
+        by its offset on `group`: what a forecast of a text of that group reads.
+        """
+        est = copy.copy(fit.est)
+        est.members_ = est.members_.assign(
+            ideal_point=self.ideal_points(est.members_["ideal_point"], group).to_numpy()
+        )
+        return dataclasses.replace(fit, est=est)
 
 
 def fit_realignment(fit: Any) -> Realignment:

@@ -28,8 +28,6 @@ past the end of the data.
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import multiprocessing
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -40,14 +38,14 @@ import numpy as np
 import pandas as pd
 
 from sim.core.absence import carry_presence
-from sim.core.acts import ACTS, ISSUE_CODES, FloatArray
+from sim.core.acts import ACTS, FloatArray
 from sim.core.attendance import apply_attendance, fit_attendance
 from sim.core.persistence import member_holds
 from sim.core.predict import member_odds
 from sim.core.threads import single_blas_thread
 from sim.core.tremble import apply_tremble, fit_tremble
 from sim.estimate.attendance import RECENT_DAYS, attendance_features
-from sim.estimate.realign import fit_realignment
+from sim.estimate.realign import fit_realignment, text_group
 from sim.estimate.titles import (
     SHARPNESS_GRID,
     TitleIndex,
@@ -178,13 +176,6 @@ def absence_deciles(predictions: pd.DataFrame, method: str = "model") -> pd.Data
     )  # fmt: skip
 
 
-def _issue(row: pd.Series) -> str:
-    for code in ISSUE_CODES:
-        if bool(row.get(code, False)):
-            return code
-    return "all"
-
-
 def year_predictions(
     data: Any,
     year: int,
@@ -239,7 +230,7 @@ def year_predictions(
         title = titles.get(rcid, "")
         like = int(last_by_title.get(title, -1)) if title else -1
         params = members.reindex(iso3)[["ideal_point", "participation", "participation_se"]]
-        group = _issue(rc.loc[rcid])
+        group = text_group(rc.loc[rcid])
         if moved is not None:  # each member's position on the text's group at the window's end
             shifted = moved.ideal_points(members["ideal_point"], group)
             params["ideal_point"] = shifted.reindex(iso3).to_numpy()
@@ -267,7 +258,9 @@ def year_predictions(
             )  # fmt: skip
         else:
             weights = texts.weights(group, str(title))
-            odds = new_text_odds(_moved(fit, moved, group), weights, rc.loc[rcid, "date"])
+            odds = new_text_odds(
+                fit if moved is None else moved.moved_fit(fit, group), weights, rc.loc[rcid, "date"]
+            )
             model = odds.reindex(iso3).to_numpy()
             model = np.where(np.isfinite(model), model, population)
             previous = np.full(len(iso3), -1)
@@ -295,19 +288,6 @@ def year_predictions(
     if not frames:  # no roll call on the dimension that year
         return pd.DataFrame()
     return pd.concat(frames, ignore_index=True)
-
-
-def _moved(fit: Any, moved: Any, group: str) -> Any:
-    """`fit` with each member's ideal point moved by its realignment on `group` (`moved`,
-    :func:`sim.estimate.realign.fit_realignment`; None: `fit` itself).
-    """
-    if moved is None:
-        return fit
-    est = copy.copy(fit.est)
-    est.members_ = est.members_.assign(
-        ideal_point=moved.ideal_points(est.members_["ideal_point"], group).to_numpy()
-    )
-    return dataclasses.replace(fit, est=est)
 
 
 def _tally_errors(pred: pd.DataFrame) -> pd.DataFrame:
@@ -418,7 +398,7 @@ def validate(
     attendance: bool = True,
     member_hold: bool = True,
     recent: bool = False,
-    realign: bool = False,
+    realign: bool = True,
 ) -> Validation:
     """Fit on the `window` years before each test year and score its votes (module docstring).
 
@@ -456,11 +436,11 @@ def validate(
         one more feature (:func:`sim.estimate.attendance.recent_record`, its span chosen on the
         held-out year). Off by default: read on 1 January for a whole year's votes it lost out
         of sample (docs/validation.md); the episodes' replays read it on the vote's day.
-    realign : bool
+    realign : bool, default True
         Move each member's ideal point on a text by its realignment on the text's issue group
         (:func:`sim.estimate.realign.fit_realignment`: a random walk of its offset over the
         window's sessions, the sds chosen on the window's last session), on repeated and new
-        texts alike; False: the window's one ideal point per member.
+        texts alike, as ``sim forecast`` does; False: the window's one ideal point per member.
     """
     if lead < 1:
         raise ValueError(f"lead must be at least 1; got {lead}")
@@ -545,12 +525,21 @@ def _year_job(year: int, options: dict[str, Any]) -> pd.DataFrame:
 
 
 def held_out_tremble(
-    data: Any, *, year: int, window: int, dimension: str, dynamic: bool = False
+    data: Any,
+    *,
+    year: int,
+    window: int,
+    dimension: str,
+    dynamic: bool = False,
+    realign: bool = False,
 ) -> dict[str, Any]:
     """The tremble measured on `year`'s roll calls, predicted from the `window` years before it
-    (as :func:`sim.estimate.validate.validate` predicts a test year), with the year recorded.
+    (as :func:`sim.estimate.validate.validate` predicts a test year, with or without
+    `realign`), with the year recorded.
     """
-    predictions = year_predictions(data, year, window=window, dimension=dimension, dynamic=dynamic)
+    predictions = year_predictions(
+        data, year, window=window, dimension=dimension, dynamic=dynamic, realign=realign
+    )
     if predictions.empty:  # nothing to measure it on: no tremble
         return {"eps": 0.0, "eps_se": None, "base": [0.25] * len(ACTS), "n": 0,
                 "loglik_gain": 0.0, "year": int(year)}  # fmt: skip

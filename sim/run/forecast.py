@@ -11,6 +11,11 @@ A vote on another text about the same question (a new resolution "like" an earli
 ``new_text``: the item is uncertain around the earlier one's and members' acts on it count as
 positions on another text. A batch (:func:`forecast_batch`) fits each dimension once and reuses
 it for every row.
+
+With ``realign`` (the default), each member's position on the text's issue group is moved by
+its realignment at the window's end (:func:`sim.estimate.realign.fit_realignment`: a random
+walk of its offset over the window's sessions), as ``sim validate`` scores it; the offset's
+posterior sd is added to the ideal point's in quadrature.
 """
 
 from __future__ import annotations
@@ -23,12 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from sim.core.absence import carry_presence
 from sim.core.acts import DIMENSIONS, ISSUE_CODES
 from sim.core.seeds import DEFAULT_SEED
 from sim.core.threads import single_blas_thread
+from sim.estimate.realign import Realignment, fit_realignment, text_group
 from sim.estimate.titles import loose_titles, text_keys
 from sim.estimate.validate import held_out_tremble
 from sim.estimate.window import (
@@ -66,15 +73,20 @@ class Forecaster:
         issue tag, else ``"all"``) or an issue code.
     dynamic : bool
         Ideal points that move over sessions, projected to the forecast's session.
+    realign : bool
+        Move each member's position on the text's issue group by its realignment at the
+        window's end (module docstring); False: the window's one position per member.
     """
 
     data: Any
     years: int = 10
     dimension: str = "all"
     dynamic: bool = False
+    realign: bool = True
     _fits: dict[tuple[str, str, str, int | None], WindowFit] = field(
         default_factory=dict, repr=False
     )
+    _realignments: dict[int, Realignment] = field(default_factory=dict, repr=False)
     _trembles: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict, repr=False)
 
     def roll_call(self, like: str) -> tuple[int, pd.Series]:
@@ -84,12 +96,7 @@ class Forecaster:
 
     def dimension_for(self, row: pd.Series) -> str:
         """The dimension a forecast like `row` uses."""
-        if self.dimension != "auto":
-            return self.dimension
-        for code in ISSUE_CODES:
-            if bool(row.get(code, False)):
-                return code
-        return "all"
+        return self.dimension if self.dimension != "auto" else text_group(row)
 
     def window(self, date: dt.date) -> tuple[pd.Timestamp, pd.Timestamp]:
         """``[end - years, end)``, where `end` is the date or the day after the data end."""
@@ -109,6 +116,28 @@ class Forecaster:
             )  # fmt: skip
         return self._fits[key]
 
+    def realignment(self, fit: WindowFit) -> Realignment:
+        """The (cached) realignment of `fit`, one of this forecaster's fits."""
+        if id(fit) not in self._realignments:  # the fit is kept in _fits: its id stays its own
+            self._realignments[id(fit)] = fit_realignment(fit)
+        return self._realignments[id(fit)]
+
+    def realigned(self, fit: WindowFit, members: pd.DataFrame, group: str) -> pd.DataFrame:
+        """`members` (a bundle's table, by iso3) with each member's ideal point moved by its
+        realignment on `group` in `fit`'s window, the offset's sd added in quadrature to the
+        ideal point's; `members` itself without ``realign``.
+        """
+        if not self.realign:
+            return members
+        moved = self.realignment(fit)
+        if group not in moved.offset.columns:
+            return members
+        out = members.copy()
+        out["ideal_point"] = moved.ideal_points(members["ideal_point"], group)
+        sd = moved.offset_sd[group].reindex(members.index).fillna(0.0).to_numpy()
+        out["ideal_point_se"] = np.hypot(members["ideal_point_se"].to_numpy(float), sd)
+        return out
+
     def tremble(self, dimension: str, date: dt.date) -> dict[str, Any]:
         """The (cached) tremble for forecasts on `dimension` from the window of `date`: measured
         on the last complete year before the window's end, predicted from the years before it.
@@ -119,7 +148,7 @@ class Forecaster:
         if key not in self._trembles:
             self._trembles[key] = held_out_tremble(
                 self.data, year=year, window=self.years, dimension=dimension,
-                dynamic=self.dynamic,
+                dynamic=self.dynamic, realign=self.realign,
             )  # fmt: skip
         return self._trembles[key]
 
@@ -158,6 +187,7 @@ class Forecaster:
             fit, like=ref, previous=ref, name="forecast", where=f"--like {like}",
             data_sha256=getattr(self.data, "sha256", None),
         )  # fmt: skip
+        members = self.realigned(fit, members, text_group(row))
         if session_of(date) > int(row["session"]) and fit.presence_carryover:
             # A later session's vote: its attendance effect is not the earlier vote's, only
             # correlated with it (sim.estimate.participation.fit_presence_carryover).
@@ -228,6 +258,7 @@ class Forecaster:
             fit, like=None, by_title=mixture, previous=None, name="forecast",
             where=f"--title {title!r}", data_sha256=getattr(self.data, "sha256", None),
         )  # fmt: skip
+        members = self.realigned(fit, members, issue if issue in ISSUE_CODES else "all")
         meta["tremble"] = self.tremble(dimension, date)
         scenario = parse_scenario(
             _title_scenario_toml(title, date, dimension, issue, self.years,
