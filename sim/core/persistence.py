@@ -65,6 +65,7 @@ __all__ = [
     "fit_member_hold",
     "fit_text_persistence",
     "member_holds",
+    "own_act_log_probs",
     "shock_correlation",
     "vote_log_probs",
 ]
@@ -232,16 +233,19 @@ def conditional_vote_log_probs(
     b = np.where(np.abs(b) > 1e-9, b, 1e-9)
     shift = sigma * z / b  # (..., m, K) or (K,)
     xs = x[..., cols][..., None] + shift  # (..., m, K)
-    lp = vote_log_probs(
-        xs,
-        item={"discrimination": b / scale, **{k: per_member(v) / scale for k, v in cuts.items()}},
-    )
+    scaled = {"discrimination": b / scale, **{k: per_member(v) / scale for k, v in cuts.items()}}
     r = np.broadcast_to(np.asarray(correlation, dtype=float), (n_members,))[cols]
     if np.any((r < 0) | (r > 1)):
         raise ValueError("correlation must lie in [0, 1]")
+    prev = previous[cols]
     if np.all(r == 1.0):
-        predictive = lp
+        predictive = lp = vote_log_probs(xs, item=scaled)
+        index = np.broadcast_to(prev[:, None, None], (*lp.shape[:-1], 1))
+        lik = np.take_along_axis(lp, index, axis=-1)[..., 0]  # (..., m, K)
     else:
+        # Only the earlier act's likelihood at the nodes (the same numbers as that column of
+        # vote_log_probs, a third of the work); the next vote's three below.
+        lik = _earlier_log_lik(xs, prev, scaled)
         r = r[:, None]  # (m, 1)
         fresh = np.sqrt(scale**2 + 3.0 * sigma**2 * (1.0 - r**2) / np.pi**2)
         predictive = vote_log_probs(
@@ -249,9 +253,6 @@ def conditional_vote_log_probs(
             item={"discrimination": b / fresh,
                   **{k: per_member(v) / fresh for k, v in cuts.items()}},
         )  # fmt: skip
-    prev = previous[cols]
-    index = np.broadcast_to(prev[:, None, None], (*lp.shape[:-1], 1))
-    lik = np.take_along_axis(lp, index, axis=-1)[..., 0]  # (..., m, K)
     post = logw + lik
     post = post - _logsumexp(post, axis=-1, keepdims=True)
     out = base.copy()
@@ -260,6 +261,70 @@ def conditional_vote_log_probs(
     joint = np.ascontiguousarray(np.swapaxes(predictive, -1, -2))  # (..., m, 3, K)
     joint += post[..., None, :]
     out[..., cols, :] = _logsumexp(joint, axis=-1)
+    return out
+
+
+def _earlier_log_lik(
+    xs: FloatArray, previous: IntArray, item: Mapping[str, FloatArray | float]
+) -> FloatArray:
+    """``log P(previous | present)`` at shifted ideal points `xs` (shape (..., m, K)) for each
+    member's earlier vote (yes, no or abstain, shape (m,)) only: the same arithmetic as that
+    column of :func:`vote_log_probs` (so the same numbers), on a third of the values.
+    """
+    beta = np.asarray(item["discrimination"], dtype=float)
+    t1 = np.asarray(item["cut_abstain"], dtype=float)
+    gap = np.asarray(item["cut_yes"], dtype=float) - t1
+    if np.any(gap < 0):
+        raise ValueError("cut_yes must not be below cut_abstain (the order yes > abstain > no)")
+    return own_act_log_probs(beta * xs - t1, gap, previous)
+
+
+def own_act_log_probs(a: FloatArray, gap: FloatArray | float, act: IntArray) -> FloatArray:
+    """``log P(act | present)`` under the ordered logit, each row's own act only: the column
+    `act` of :func:`sim.core.choice.ordered_log_probs` ``(a, gap)``, the same arithmetic (so the
+    same numbers) on a third of the values.
+
+    Parameters
+    ----------
+    a : ndarray, shape (..., n, K)
+        ``beta * x - cut_abstain`` (rows on the second axis from the end; e.g. nodes last).
+    gap : float or ndarray broadcastable to `a`, with size 1 or n on that axis
+        ``cut_yes - cut_abstain``.
+    act : ndarray of int, shape (n,)
+        0 yes, 1 no, 2 abstain.
+
+    Returns
+    -------
+    ndarray, shape like `a`
+
+    Examples
+    --------
+    >>> a, gap = np.array([[0.3], [-1.0], [2.0]]), np.array([[0.5], [0.2], [1.0]])
+    >>> full = ordered_log_probs(a, gap)
+    >>> bool(np.array_equal(own_act_log_probs(a, gap, np.array([0, 1, 2]))[:, 0],
+    ...                     full[[0, 1, 2], 0, [0, 1, 2]]))
+    True
+    """
+    a = np.asarray(a, dtype=float)
+    gap = np.asarray(gap, dtype=float)
+    act = np.asarray(act)
+    n = a.shape[-2]
+    out = np.empty(np.broadcast_shapes(a.shape, gap.shape))
+    for code in (YES, NO, ABSTAIN):
+        rows = np.flatnonzero(act == code)
+        if len(rows) == 0:
+            continue
+        ai = a[..., rows, :]
+        g = gap[..., rows, :] if gap.ndim >= 2 and gap.shape[-2] == n else gap
+        if code == NO:
+            out[..., rows, :] = log_expit(-ai)
+            continue
+        b = ai - g
+        lik = log_expit(b)
+        if code == ABSTAIN:
+            with np.errstate(divide="ignore"):
+                lik = log_expit(ai) + (lik - b) + np.log(-np.expm1(-g))
+        out[..., rows, :] = lik
     return out
 
 
