@@ -421,3 +421,25 @@ def test_the_participation_walk_reaches_the_optimum_of_a_general_optimiser():
     res = optimize.minimize(objective, rho, jac=True, method="L-BFGS-B",
                             options={"ftol": 1e-15, "gtol": 1e-12})  # fmt: skip
     assert res.fun >= value - 1e-9 * abs(value)
+
+
+@pytest.mark.parametrize("correlation", ["one", "per_member"])
+def test_mixing_the_next_votes_odds_as_probabilities_gives_the_log_space_numbers(correlation):
+    """member_odds mixes the text-shock posterior's odds as probabilities (in_probabilities):
+    products of logistic functions, no cancellation, so the log-space sums' numbers to rounding,
+    draws on leading axes, per-member items and an item without abstentions included."""
+    rng = np.random.default_rng(12)
+    m = 60
+    x = rng.normal(0, 2.5, size=(3, m))
+    item = {"discrimination": rng.normal(1, 2, m), "cut_abstain": rng.normal(-1, 2, m)}
+    item["cut_yes"] = item["cut_abstain"] + rng.exponential(1.0, m)
+    item["cut_yes"][0] = item["cut_abstain"][0]  # no abstention possible on the first
+    previous = rng.integers(-1, 4, m)
+    r = 1.0 if correlation == "one" else rng.uniform(0, 1, m)
+    common = {"item": item, "sigma": 1.4, "scale": 0.3, "correlation": r}
+    with np.errstate(divide="ignore"):
+        logs = conditional_vote_log_probs(x, previous, **common)
+        probs = conditional_vote_log_probs(x, previous, in_probabilities=True, **common)
+    assert np.array_equal(np.isfinite(logs), np.isfinite(probs))
+    finite = np.isfinite(logs)
+    np.testing.assert_allclose(probs[finite], logs[finite], rtol=1e-13, atol=1e-13)

@@ -169,6 +169,7 @@ def conditional_vote_log_probs(
     sigma: float,
     scale: float | None = None,
     correlation: FloatArray | float = 1.0,
+    in_probabilities: bool = False,
 ) -> FloatArray:
     """``log P(c | present, earlier vote)`` for c in yes, no, abstain: the text-shock posterior
     predictive, by Gauss-Hermite quadrature.
@@ -191,6 +192,13 @@ def conditional_vote_log_probs(
     correlation : float or ndarray, shape (n_members,)
         Correlation of the shock between the earlier vote and this one
         (:func:`shock_correlation` of the gap); 1 (the default) for the same shock.
+    in_probabilities : bool
+        Mix the next vote's odds over the nodes as probabilities (``sum_k w_k P_k(c)``, each
+        ``P_k(c)`` a product of logistic functions, no cancellation) instead of log-sum-exp:
+        the same numbers to about 1e-15, in half the time, except that a probability below
+        1e-308 comes out as 0 (log ``-inf``). Predictions of many cells use it
+        (:func:`sim.core.predict.member_odds`); the replay keeps the log-space sums (its
+        result files' bytes).
 
     Returns
     -------
@@ -239,6 +247,23 @@ def conditional_vote_log_probs(
     if np.any((r < 0) | (r > 1)):
         raise ValueError("correlation must lie in [0, 1]")
     prev = previous[cols]
+    if in_probabilities:
+        lik = _earlier_log_lik(xs, prev, scaled)
+        post = logw + lik
+        weight = np.exp(post - _logsumexp(post, axis=-1, keepdims=True))  # (..., m, K)
+        r = r[:, None]  # (m, 1)
+        fresh = np.sqrt(scale**2 + 3.0 * sigma**2 * (1.0 - r**2) / np.pi**2)
+        t1 = per_member(cuts["cut_abstain"]) / fresh
+        a = (b / fresh) * (x[..., cols][..., None] + r * shift) - t1
+        gap = per_member(cuts["cut_yes"]) / fresh - t1
+        b = a - gap
+        out = base.copy()
+        with np.errstate(divide="ignore"):
+            out[..., cols, 0] = np.log(np.einsum("...k,...k->...", weight, _sigmoid(b)))
+            out[..., cols, 1] = np.log(np.einsum("...k,...k->...", weight, _sigmoid(-a)))
+            abstain = _sigmoid(a) * _sigmoid(-b) * -np.expm1(-gap)
+            out[..., cols, 2] = np.log(np.einsum("...k,...k->...", weight, abstain))
+        return out
     if np.all(r == 1.0):
         predictive = lp = vote_log_probs(xs, item=scaled)
         index = np.broadcast_to(prev[:, None, None], (*lp.shape[:-1], 1))
@@ -263,6 +288,16 @@ def conditional_vote_log_probs(
     joint += post[..., None, :]
     out[..., cols, :] = _logsumexp(joint, axis=-1)
     return out
+
+
+def _sigmoid(y: FloatArray) -> FloatArray:
+    """``1 / (1 + exp(-y))`` by numpy's vectorised exp (a few times faster than
+    ``scipy.special.expit`` on large arrays; within 4e-16 relative of it, 0 below about -709).
+    """
+    with np.errstate(over="ignore"):
+        e = np.exp(-y)
+    e += 1.0
+    return np.reciprocal(e, out=e)
 
 
 def _earlier_log_lik(
