@@ -316,3 +316,130 @@ def test_the_newton_cost_fit_finds_the_maximum_of_a_general_optimiser():
     got = np.array([fit[k] for k in ("reversal", "leave", "return")])
     np.testing.assert_allclose(got, reference.x, atol=1e-7)
     assert np.all(got > 0.3)  # the simulated members do pay for departing
+
+
+def test_the_earlier_votes_likelihood_alone_is_that_column_of_all_three():
+    """conditional_vote_log_probs forms only the earlier act's likelihood at the nodes; with
+    draws on leading axes and per-member items it is bit for bit the column of all three."""
+    from sim.core.choice import ordered_log_probs
+    from sim.core.persistence import own_act_log_probs
+
+    rng = np.random.default_rng(8)
+    a = rng.normal(0, 3, size=(4, 50, 7))
+    gap = np.concatenate([rng.exponential(1.0, 49), [0.0]])[:, None]  # one item without abstain
+    act = rng.integers(0, 3, 50)
+    full = ordered_log_probs(a, gap)
+    with np.errstate(divide="ignore"):
+        own = own_act_log_probs(a, gap, act)
+    expected = np.take_along_axis(full, np.broadcast_to(act[:, None, None], (4, 50, 7, 1)), -1)
+    assert np.array_equal(own, expected[..., 0])
+
+
+def _persistence_pairs(n: int, seed: int):
+    from sim.core.persistence import _Costs, _Shock
+
+    rng = np.random.default_rng(seed)
+    x, rho = rng.normal(0, 1, n), rng.normal(2, 1, n)
+    item = {"discrimination": rng.normal(1.5, 0.5, n), "cut_abstain": rng.normal(-1, 1, n),
+            "presence": rng.normal(0, 0.5, n)}  # fmt: skip
+    item["cut_yes"] = item["cut_abstain"] + rng.exponential(1.0, n)
+    probs = np.exp(vote_log_probs(x, item=item))
+    prev = np.array([rng.choice(4, p=np.r_[0.9 * p, 0.1]) for p in probs])
+    nxt = np.where(rng.random(n) < 0.8, prev, rng.integers(0, 4, n))
+    gap = rng.exponential(1.5, n)
+    gap[: n // 10] = 0.0  # same-day pairs: correlation 1 whatever tau and the power
+    weight = rng.uniform(0.5, 2.0, n)
+    args = (_Shock(x, prev, item), rho + item["presence"], 0.8, _Costs(prev, nxt, weight))
+    return args, gap
+
+
+@pytest.mark.parametrize(
+    "theta", [(1.2, 0.5, None, None), (1.2, 0.5, 1.7, 1.3), (0.7, 0.9, 0.6, 0.6)]
+)
+def test_the_persistence_profiles_gradient_is_its_finite_difference(theta):
+    """The analytic gradient the persistence fit's optimiser uses (sim.core.persistence.
+    _profile_slope: the shock's quadrature, strategic presence, the costs maximised out with
+    their prior's pull) against central differences of the profile log-likelihood itself."""
+    from sim.core.persistence import _correlation_slopes, _profile, _profile_slope
+
+    args, gap = _persistence_pairs(2000, 6)
+    moving = theta[2] is not None
+    point = np.log(theta[:3]) if moving else np.log(theta[:2])
+    if moving:
+        point = np.append(point, theta[3])
+
+    def profile(p: np.ndarray, slope: bool):
+        sigma, scale = np.exp(p[:2])
+        if not moving:
+            return _profile_slope(sigma, scale, *args) if slope else _profile(sigma, scale, *args)
+        r, slopes = _correlation_slopes(gap, float(np.exp(p[2])), float(p[3]))
+        if slope:
+            return _profile_slope(sigma, scale, *args, correlation=r, correlation_slopes=slopes)
+        return _profile(sigma, scale, *args, correlation=r)
+
+    value, grad = profile(point, True)
+    assert value == pytest.approx(profile(point, False)[0], rel=1e-12)
+    h = 1e-4
+    fd = np.array([(profile(point + h * e, False)[0] - profile(point - h * e, False)[0]) / (2 * h)
+                   for e in np.eye(len(point))])  # fmt: skip
+    # Central differences err by about h^2 |f'''| / 6 (third derivatives of order |f|) plus
+    # rounding eps |f| / h; the inner Newton fit converges far below either.
+    tol = abs(value) * (h**2 + np.finfo(float).eps / h) * 10
+    np.testing.assert_allclose(grad, fd, rtol=0, atol=tol)
+
+
+def test_the_participation_walk_reaches_the_optimum_of_a_general_optimiser():
+    """fit_participation_walk's Newton steps on the tridiagonal Hessian find the penalised
+    optimum: a general optimiser started there does not improve it beyond rounding, and the
+    gradient there is zero."""
+    from scipy import optimize
+
+    from sim.core.choice import log_expit
+    from sim.core.walk import random_walk, walk_penalty
+    from sim.estimate.participation import WALK_GTOL, fit_participation_walk
+
+    rng = np.random.default_rng(9)
+    member, session = rng.integers(0, 30, 6000), rng.integers(0, 6, 6000)
+    keep = ~((member % 7 == 0) & (session == 2))  # gaps in some members' records
+    member, session = member[keep], session[keep]
+    offset = rng.normal(0, 1, len(member))
+    truth = rng.normal(2, 1.5, 30)[member] + 0.4 * session * rng.normal(0, 1, 30)[member]
+    present = (rng.random(len(member)) < expit(truth + offset)).astype(float)
+    walk = random_walk(member, session)
+
+    def objective(rho):
+        z = rho[walk.slot] + offset
+        value, grad = walk_penalty(rho, walk, 0.3, 5.0)
+        ll = np.sum(present * log_expit(z) + (1 - present) * log_expit(-z))
+        return value - ll, grad - np.bincount(walk.slot, present - expit(z), walk.n_slots)
+
+    fit = fit_participation_walk(member, session, offset, present, walk_sd=0.3)
+    rho = fit["slots"]["rho"].to_numpy()
+    assert fit["converged"]
+    value, grad = objective(rho)
+    assert np.max(np.abs(grad)) < WALK_GTOL
+    res = optimize.minimize(objective, rho, jac=True, method="L-BFGS-B",
+                            options={"ftol": 1e-15, "gtol": 1e-12})  # fmt: skip
+    assert res.fun >= value - 1e-9 * abs(value)
+
+
+@pytest.mark.parametrize("correlation", ["one", "per_member"])
+def test_mixing_the_next_votes_odds_as_probabilities_gives_the_log_space_numbers(correlation):
+    """member_odds mixes the text-shock posterior's odds as probabilities (in_probabilities):
+    products of logistic functions, no cancellation, so the log-space sums' numbers to rounding,
+    draws on leading axes, per-member items and an item without abstentions included."""
+    rng = np.random.default_rng(12)
+    m = 60
+    x = rng.normal(0, 2.5, size=(3, m))
+    item = {"discrimination": rng.normal(1, 2, m), "cut_abstain": rng.normal(-1, 2, m)}
+    item["cut_yes"] = item["cut_abstain"] + rng.exponential(1.0, m)
+    item["cut_yes"][0] = item["cut_abstain"][0]  # no abstention possible on the first
+    previous = rng.integers(-1, 4, m)
+    r = 1.0 if correlation == "one" else rng.uniform(0, 1, m)
+    common = {"item": item, "sigma": 1.4, "scale": 0.3, "correlation": r}
+    with np.errstate(divide="ignore"):
+        logs = conditional_vote_log_probs(x, previous, **common)
+        probs = conditional_vote_log_probs(x, previous, in_probabilities=True, **common)
+    assert np.array_equal(np.isfinite(logs), np.isfinite(probs))
+    finite = np.isfinite(logs)
+    np.testing.assert_allclose(probs[finite], logs[finite], rtol=1e-13, atol=1e-13)

@@ -235,3 +235,62 @@ def test_the_attendance_layer_learns_what_the_meeting_says_and_keeps_the_votes_s
     flat = fit_attendance(calibrated, rng.normal(size=(20_000, 1)), rng.random(20_000) < 0.1)
     same = apply_attendance(calibrated, rng.normal(size=(20_000, 1)), flat)
     assert np.abs(same - calibrated).max() < 0.01
+
+
+def test_new_texts_of_one_day_reuse_their_relatives_odds_and_get_the_same_odds():
+    """new_text_odds keeps each earlier text's odds at its gap while the fit lives: a second new
+    text of the same day (other weights) reuses them, and every text's odds are those a fresh
+    fit computes; another day's gaps are other odds."""
+    import copy
+    from dataclasses import dataclass as _dataclass
+
+    from sim.estimate.titles import _text_odds_of, new_text_odds
+
+    rng = np.random.default_rng(11)
+    members, rcids = [f"M{i:02d}" for i in range(12)], [101, 102, 103, 104]
+    codes = rng.integers(-1, 4, size=(len(members), len(rcids))).astype(np.int8)
+
+    @_dataclass
+    class Window:
+        roll_calls: pd.DataFrame
+
+        def matrix(self):
+            return pd.Index(members), pd.Index(rcids), codes
+
+    @_dataclass
+    class Est:
+        members_: pd.DataFrame
+        items_: pd.DataFrame
+
+    @_dataclass
+    class Fit:
+        est: Est
+        window: Window
+        persistence: dict
+        absence: dict
+        group_shock: dict
+
+    dates = pd.to_datetime(["2015-03-01", "2017-12-10", "2019-11-20", "2020-06-01"])
+    est = Est(
+        pd.DataFrame({"ideal_point": rng.normal(size=12), "participation": rng.normal(2, 1, 12),
+                      "participation_se": rng.uniform(0, 0.5, 12)}, index=members),
+        pd.DataFrame({"discrimination": [1.5, -2.0, 0.7, 1.1], "cut_abstain": [-1.0, 0.2, -0.5, 0],
+                      "cut_yes": [0.0, 0.9, 0.5, 1.0], "presence": [0.3, -0.4, 0.0, 0.2]},
+                     index=rcids),
+    )  # fmt: skip
+    pers = {"sigma": 1.2, "scale": 0.4, "reversal": 2.0, "leave": 0.8, "return": 0.5,
+            "tau": 1.5, "power": 1.0}  # fmt: skip
+    fit = Fit(est, Window(pd.DataFrame({"date": dates}, index=rcids)), pers, {"gamma": 0.7},
+              {"tau": 0.4})  # fmt: skip
+    day = pd.Timestamp("2021-03-02")
+    first = new_text_odds(fit, pd.Series([0.1, 0.2, 0.3, 0.4], rcids), day)
+    assert len(_text_odds_of(fit)) == 4
+    second = new_text_odds(fit, pd.Series([0.7, 0.3], rcids[2:]), day)
+    assert len(_text_odds_of(fit)) == 4  # the same day: every relative's odds reused
+    for weights, odds in ((pd.Series([0.1, 0.2, 0.3, 0.4], rcids), first),
+                          (pd.Series([0.7, 0.3], rcids[2:]), second)):  # fmt: skip
+        fresh = new_text_odds(copy.deepcopy(fit), weights, day)
+        np.testing.assert_allclose(odds.to_numpy(), fresh.to_numpy(), rtol=1e-13, atol=1e-15)
+    later = new_text_odds(fit, pd.Series([0.7, 0.3], rcids[2:]), pd.Timestamp("2021-05-01"))
+    assert len(_text_odds_of(fit)) == 5  # 104 was within a year on both days: gap 1 both times
+    assert not np.allclose(later.to_numpy(), second.to_numpy())

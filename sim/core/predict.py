@@ -88,7 +88,7 @@ def member_odds(
     )  # fmt: skip
     log_votes = conditional_vote_log_probs(
         x, previous, item=item, sigma=float(persistence.get("sigma", 0.0)),
-        scale=persistence.get("scale"), correlation=correlation,
+        scale=persistence.get("scale"), correlation=correlation, in_probabilities=True,
     )  # fmt: skip
     zp, wp = normal_nodes(9)
     base = (

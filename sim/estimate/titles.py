@@ -397,6 +397,25 @@ def _new_texts(fit: Any, roll_calls: pd.DataFrame, first: pd.Index, titles: pd.S
     return NewTexts(members.index, out, sharpness, weight)
 
 
+#: Each recent fit's odds on its texts' items already computed by :func:`new_text_odds`: id of
+#: the fit -> (weak reference to it, {(rcid, years since it): every fitted member's odds}).
+#: The new texts voted on one day (often several) mix over the same earlier texts at the same
+#: gaps: each is computed once.
+_TEXT_ODDS: dict[int, tuple[weakref.ref[Any], dict[tuple[Any, float], FloatArray]]] = {}
+
+
+def _text_odds_of(fit: Any) -> dict[tuple[Any, float], FloatArray]:
+    """The odds :func:`new_text_odds` keeps for `fit` (an empty table for a new fit)."""
+    kept = _TEXT_ODDS.get(id(fit))
+    if kept is not None and kept[0]() is fit:
+        return kept[1]
+    for k in [k for k, (ref, _) in _TEXT_ODDS.items() if ref() is None]:
+        del _TEXT_ODDS[k]
+    table: dict[tuple[Any, float], FloatArray] = {}
+    _TEXT_ODDS[id(fit)] = (weakref.ref(fit), table)
+    return table
+
+
 def new_text_odds(fit: Any, weights: pd.Series, date: Any) -> pd.DataFrame:
     """Every fitted member's odds on a new text voted on `date`, mixed over earlier first votes
     with `weights` (:meth:`NewTexts.weights`), each member's act on each as its previous public
@@ -408,30 +427,39 @@ def new_text_odds(fit: Any, weights: pd.Series, date: Any) -> pd.DataFrame:
     the reversal costs). A member's stance on the texts most like the new one thereby carries
     over where one dimension cannot place it (Russia against "Territorial integrity of
     Ukraine" texts). The replay of ``[item] by_title`` draws the same mixture.
+
+    Each text's odds at a gap are kept while `fit` lives: new texts voted the same day (or
+    leaning on texts less than a year old) reuse them.
     """
     members, items = fit.est.members_, fit.est.items_
-    acts = window_acts(fit, weights.index).to_numpy().astype(np.int64)  # (M, J)
     dates = pd.DatetimeIndex(fit.window.roll_calls.loc[weights.index, "date"])
     years = np.maximum((pd.Timestamp(date) - dates).days.to_numpy() / 365.25, 1.0)
-    params = {k: items.loc[weights.index, k].to_numpy(float) for k in ITEM_KEYS}
-    w = weights.to_numpy(float)
-    n_members, n_texts = acts.shape
-    ideal = members["ideal_point"].to_numpy(float)
-    rho = members["participation"].to_numpy(float)
-    rho_sd = members["participation_se"].to_numpy(float)
-    out = np.zeros((n_members, len(ACTS)))
-    # Many texts' cells in one call (texts side by side on the member axis), a chunk at a time
-    # to bound memory: the same odds as one call per text, far fewer numpy calls.
-    chunk = max(1, NEW_TEXT_CELLS // max(n_members, 1))
-    for start in range(0, n_texts, chunk):
-        part = slice(start, min(start + chunk, n_texts))
-        k = part.stop - part.start
-        odds = member_odds(
-            np.tile(ideal, k), np.tile(rho, k), acts[:, part].T.reshape(-1),
-            item={key: np.repeat(v[part], n_members) for key, v in params.items()},
-            persistence=fit.persistence, gamma=fit.absence["gamma"],
-            tau=fit.group_shock["tau"], participation_sd=np.tile(rho_sd, k),
-            gap=np.repeat(years[part], n_members),
-        )  # fmt: skip
-        out += np.einsum("j,jmc->mc", w[part], odds.reshape(k, n_members, len(ACTS)))
+    kept = _text_odds_of(fit)
+    keys = [(rcid, float(y)) for rcid, y in zip(weights.index, years, strict=True)]
+    todo = list(dict.fromkeys(k for k in keys if k not in kept))
+    n_members = len(members)
+    if todo:
+        rcids = pd.Index([k[0] for k in todo])
+        gaps = np.array([k[1] for k in todo])
+        acts = window_acts(fit, rcids).to_numpy().astype(np.int64)  # (M, J)
+        params = {k: items.loc[rcids, k].to_numpy(float) for k in ITEM_KEYS}
+        ideal = members["ideal_point"].to_numpy(float)
+        rho = members["participation"].to_numpy(float)
+        rho_sd = members["participation_se"].to_numpy(float)
+        # Many texts' cells in one call (texts side by side on the member axis), a chunk at a
+        # time to bound memory: the same odds as one call per text, far fewer numpy calls.
+        chunk = max(1, NEW_TEXT_CELLS // max(n_members, 1))
+        for start in range(0, len(todo), chunk):
+            part = slice(start, min(start + chunk, len(todo)))
+            k = part.stop - part.start
+            odds = member_odds(
+                np.tile(ideal, k), np.tile(rho, k), acts[:, part].T.reshape(-1),
+                item={key: np.repeat(v[part], n_members) for key, v in params.items()},
+                persistence=fit.persistence, gamma=fit.absence["gamma"],
+                tau=fit.group_shock["tau"], participation_sd=np.tile(rho_sd, k),
+                gap=np.repeat(gaps[part], n_members),
+            ).reshape(k, n_members, len(ACTS))  # fmt: skip
+            kept.update(zip(todo[part], odds, strict=True))
+    stacked = np.stack([kept[k] for k in keys]) if keys else np.zeros((0, n_members, len(ACTS)))
+    out = np.einsum("j,jmc->mc", weights.to_numpy(float), stacked)
     return pd.DataFrame(out, index=members.index, columns=list(ACTS))

@@ -275,16 +275,17 @@ def year_predictions(
             "persistence": persistence,
             "last_vote": last_vote,
         }
-        frame = pd.DataFrame(
-            {"year": year, "rcid": rcid, "iso3": iso3, "act": np.asarray(ACTS)[acts],
-             "kind": kind, "like": like,
-             "sharpness": texts.sharpness if kind == "new" else np.nan,
-             "place_weight": texts.place_weight if kind == "new" else np.nan}
-        )  # fmt: skip
+        columns: dict[str, Any] = {
+            "year": year, "rcid": rcid, "iso3": iso3, "act": np.asarray(ACTS)[acts],
+            "kind": kind, "like": like,
+            "sharpness": texts.sharpness if kind == "new" else np.nan,
+            "place_weight": texts.place_weight if kind == "new" else np.nan,
+        }  # fmt: skip
         for method, probs in preds.items():
+            normalised = _normalise(probs)
             for k, act in enumerate(ACTS):
-                frame[f"{method}_{act}"] = _normalise(probs)[:, k]
-        frames.append(frame)
+                columns[f"{method}_{act}"] = normalised[:, k]
+        frames.append(pd.DataFrame(columns))
     if not frames:  # no roll call on the dimension that year
         return pd.DataFrame()
     return pd.concat(frames, ignore_index=True)
