@@ -220,3 +220,42 @@ def test_a_replay_past_the_datas_end_keeps_its_own_absence_and_says_so(data_dir)
     with_data = replay(icj, n_draws=30, seed=3, attendance=load_roll_calls(data_dir))
     np.testing.assert_array_equal(plain.odds, with_data.odds)
     assert "attendance layer: off (the vote is not in the data)" in with_data.setup.notes
+
+
+def test_the_layers_fit_reaches_the_penalised_likelihoods_stationary_point():
+    """fit_attendance's analytic gradient takes L-BFGS-B to the optimum: central differences of
+    the penalised log-likelihood (rebuilt here from attendance_probability) vanish there to the
+    differences' own error, far below the gradient where the fit starts; and the probabilities
+    the data were drawn with are recovered (with each cell's shock its own, the slopes' scale
+    and the shock's sd are nearly one direction, so the probabilities are what is identified)."""
+    from sim.core.attendance import RIDGE, attendance_probability, fit_attendance
+
+    rng = np.random.default_rng(7)
+    n = 6000
+    model_p = rng.uniform(0.01, 0.3, n)
+    probs = np.column_stack([(1 - model_p) * 0.6, (1 - model_p) * 0.1, (1 - model_p) * 0.3,
+                             model_p])  # fmt: skip
+    features = rng.normal(size=(n, 2))
+    truth = np.array([-0.5, 0.8, 0.7, -0.4])
+    design = np.column_stack([np.ones(n), np.log(model_p / (1 - model_p)), features])
+    absent = rng.random(n) < attendance_probability(design, truth, 0.7)
+    fit = fit_attendance(probs, features, absent)
+
+    penalty = np.array([0.0, 0.0, RIDGE, RIDGE])
+    y = absent.astype(float)
+
+    def objective(theta: np.ndarray) -> float:
+        q = attendance_probability(design, theta[:-1], float(np.exp(theta[-1])))
+        ll = y @ np.log(q) + (1 - y) @ np.log1p(-q)
+        return float(-ll + 0.5 * penalty @ theta[:-1] ** 2)
+
+    def slope(theta: np.ndarray, h: float = 1e-5) -> np.ndarray:
+        return np.array([(objective(theta + h * e) - objective(theta - h * e)) / (2 * h)
+                         for e in np.eye(len(theta))])  # fmt: skip
+
+    at = np.array([*fit["weights"], np.log(fit["sd"])])
+    start = np.array([0.0, 1.0, 0.0, 0.0, np.log(0.5)])
+    assert np.abs(slope(start)).max() > 10.0
+    assert np.abs(slope(at)).max() < 1e-3  # differences' error ~ |f| 1e-16 / h + h^2 f'''
+    fitted = attendance_probability(design, np.array(fit["weights"]), fit["sd"])
+    assert np.abs(fitted - attendance_probability(design, truth, 0.7)).mean() < 0.01
