@@ -17,7 +17,7 @@ import pytest
 from sim.core.acts import ABSENT, ACTS
 from sim.core.attendance import apply_attendance
 from sim.estimate.attendance import PRIOR_WEIGHT, attendance_features, recent_record
-from sim.run.episodes import EpisodeAttendance, replay_attendance
+from sim.run.vote_attendance import EpisodeAttendance, replay_attendance
 
 MEMBERS = ["AAA", "BBB", "CCC", "DDD", "EEE"]
 

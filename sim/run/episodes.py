@@ -10,14 +10,15 @@ and for each one
    only, on the acts and tally its ``[outcome]`` records);
 2. replays it on its own bundle with that deal (:func:`sim.run.prepare.build_setup`), on pre-vote
    information only;
-3. refits each member's probability of absence by the attendance layer
-   (:mod:`sim.core.attendance`, :func:`episode_attendance`): its weights fitted, as ``sim
-   validate`` fits them, on the held-out predictions of the year before the vote's (from the
-   :data:`ATTENDANCE_WINDOW` years before that year), its features (the meeting's calendar, the
-   member's record over three years and its recent record) read from the roll calls before the
-   vote's day; the votes keep their shares of presence, and the roll call's common attendance
-   shock is drawn once per parameter draw. A vote past the data's end (the ICJ referral) has no
-   roll calls before it to read the recent record from: there the layer is off;
+3. with ``attendance`` (``sim episodes --attendance``; off by default), refits each member's
+   probability of absence by the vote's attendance layer (:mod:`sim.core.attendance`,
+   :func:`sim.run.vote_attendance.episode_attendance`): its weights fitted, as ``sim validate``
+   fits them, on the held-out predictions of the year before the vote's, its features (the
+   meeting's calendar, the member's record over three years and its recent record) read from
+   the roll calls before the vote's day; the votes keep their shares of presence, and the roll
+   call's common attendance shock is drawn once per parameter draw. A vote past the data's end
+   (the ICJ referral) has no roll calls before it to read the recent record from: there the
+   layer is off;
 4. scores every member's recorded act: the mean log-loss per member, against a baseline that is
    the best of persistence from each member's last public act on the item (the bundle's
    transition shares, measured on the window before the vote), the committee's shares where the
@@ -40,14 +41,8 @@ import numpy as np
 import pandas as pd
 
 from sim.core.acts import ACTS, FloatArray, IntArray
-from sim.core.attendance import apply_attendance
-from sim.core.seeds import named_stream
 from sim.core.tally import Tally
-from sim.core.threads import single_blas_thread
-from sim.estimate.attendance import attendance_features
 from sim.estimate.deal import EVASION, SUPPORT_VALUE, Episode, fit_deal
-from sim.estimate.validate import fit_attendance_layer, year_predictions
-from sim.estimate.window import find_roll_call
 from sim.io.bundles import load_bundle
 from sim.io.errors import DataError, ScenarioError
 from sim.io.results import package_versions, write_json
@@ -55,10 +50,16 @@ from sim.io.scenario import Scenario, load_scenario
 from sim.model.assembly import AssemblyModel
 from sim.run.calibrate import load_episode, recorded_acts, without_principals
 from sim.run.prepare import DEFAULT_SEED, build_setup
+from sim.run.vote_attendance import (
+    episode_attendance,
+    find_roll_call_or_fail,
+    in_data,
+    replay_attendance,
+)
 
 __all__ = [
-    "ATTENDANCE_WINDOW", "EpisodeAttendance", "EpisodeScore", "deal_key", "episode_attendance",
-    "leave_one_out", "replay_attendance", "scenario_episodes", "score_columns", "score_episode",
+    "EpisodeScore", "deal_key", "leave_one_out", "scenario_episodes", "score_columns",
+    "score_episode",
 ]  # fmt: skip
 
 #: The columns of ``scores.csv``, in order.
@@ -66,10 +67,6 @@ score_columns = (
     "episode", "members", "log_loss", "baseline", "baseline_log_loss", "absent_members",
     "absent_log_loss", "tally_error",
 )  # fmt: skip
-
-#: Years of roll calls of the fit whose held-out predictions the attendance layer is fitted on
-#: (as ``sim validate`` fits it, on every roll call of the year before the vote's).
-ATTENDANCE_WINDOW = 10
 
 #: Probability floor of a baseline (a transition share of 0 would make its log-loss infinite).
 FLOOR = 1e-3
@@ -98,115 +95,11 @@ class EpisodeScore:
     deal: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class EpisodeAttendance:
-    """The attendance layer of one episode (:func:`episode_attendance`).
-
-    Attributes
-    ----------
-    fit : dict
-        The layer (:func:`sim.estimate.validate.fit_attendance_layer`): ``weights``, ``sd``,
-        ``recent_days``, ``year`` (the held-out year it was fitted on), ``n``, ``loglik_gain``.
-    iso3 : tuple of str
-        The members its features are for.
-    features : ndarray, shape (n_members, k)
-        Each member's features on the vote, from the roll calls before its day.
-    """
-
-    fit: dict[str, Any]
-    iso3: tuple[str, ...]
-    features: FloatArray
-
-
-@single_blas_thread
-def episode_attendance(
-    scenario: Scenario,
-    data: Any,
-    iso3: Sequence[str],
-    *,
-    held_out: dict[int, pd.DataFrame] | None = None,
-) -> EpisodeAttendance | None:
-    """The attendance layer of `scenario`'s vote for members `iso3`, from pre-vote information
-    only: fitted on the held-out predictions of the year before the vote's (every roll call of
-    that year, predicted from the :data:`ATTENDANCE_WINDOW` years before it, with each member's
-    recent record read on each roll call's own day, as the replay reads it on the vote's day),
-    and the members' features from the roll calls dated before the vote's day. None for a vote
-    the data do not hold (nothing before it to read the recent record from).
-
-    Parameters
-    ----------
-    scenario : Scenario
-    data : sim.io.data.RollCallData
-    iso3 : sequence of str
-    held_out : dict, optional
-        Held-out predictions already made, by year (filled in as they are made).
-
-    Raises
-    ------
-    ScenarioError
-        The resolution's symbol is not in the data although its date is.
-    """
-    if not in_data(scenario, data):
-        return None
-    where = f"{scenario.path or scenario.name}: resolution.symbol"
-    rcid = find_roll_call_or_fail(data, scenario.spec.resolution.symbol, where)
-    day = pd.Timestamp(scenario.spec.resolution.date)
-    year = day.year - 1
-    held = held_out if held_out is not None else {}
-    if year not in held:
-        held[year] = year_predictions(data, year, window=ATTENDANCE_WINDOW, dimension="all")
-    rows = held[year]
-    if rows.empty:
-        return None
-    asof = data.roll_calls.loc[rows["rcid"].to_numpy(), "date"].to_numpy()
-    fit = fit_attendance_layer(
-        data, rows, cutoff=pd.Timestamp(f"{year}-01-01"), window=ATTENDANCE_WINDOW, asof=asof
-    )
-    features = attendance_features(
-        data, np.full(len(iso3), rcid), np.asarray(iso3, dtype=str), cutoff=day,
-        window=ATTENDANCE_WINDOW, recent_days=fit["recent_days"], asof=day,
-    )  # fmt: skip
-    return EpisodeAttendance(fit={**fit, "year": year}, iso3=tuple(iso3), features=features)
-
-
-def replay_attendance(odds: FloatArray, layer: EpisodeAttendance, *, seed: int) -> FloatArray:
-    """A replay's odds (shape (n_draws, n_members, 4)) with absence refitted by `layer`, the
-    votes keeping their shares of presence; the roll call's common attendance shock is drawn
-    once per parameter draw (the stream ``attendance.shock`` of `seed`), so the tally carries
-    its spread.
-
-    Raises
-    ------
-    ValueError
-        Odds whose members do not match the layer's features.
-    """
-    odds = np.asarray(odds, dtype=float)
-    if odds.ndim != 3 or odds.shape[1] != len(layer.iso3):
-        raise ValueError(f"attendance layer: odds of shape {odds.shape} for "
-                         f"{len(layer.iso3)} members")  # fmt: skip
-    n_draws, n_members, _ = odds.shape
-    shock = named_stream(seed, "attendance.shock").standard_normal(n_draws)
-    out = apply_attendance(
-        odds.reshape(-1, len(ACTS)), np.tile(layer.features, (n_draws, 1)), layer.fit,
-        shock=np.repeat(shock, n_members),
-    )  # fmt: skip
-    return out.reshape(odds.shape)
-
-
 def scenario_episodes(folder: Path) -> list[Scenario]:
     """The scenarios of `folder` that record an outcome (``[outcome]``), oldest vote first."""
     loaded = [load_scenario(p) for p in sorted(Path(folder).glob("*.toml"))]
     episodes = [s for s in loaded if s.spec.outcome is not None]
     return sorted(episodes, key=lambda s: (s.spec.resolution.date, s.name))
-
-
-def in_data(scenario: Scenario, data: Any) -> bool:
-    """Whether the scenario's roll call is in the data (else it is scored on its outcome only)."""
-    try:
-        find_roll_call(data, scenario.spec.resolution.symbol, "")
-    except DataError:
-        return False
-    return True
 
 
 def leave_one_out(
@@ -338,14 +231,6 @@ def _check_symbols(s: Scenario, data: Any, end: pd.Timestamp) -> None:
         find_roll_call_or_fail(data, s.spec.resolution.symbol, f"{where}: resolution.symbol")
     if s.spec.committee is not None and pd.Timestamp(s.spec.committee.date) <= end:
         find_roll_call_or_fail(data, s.spec.committee.symbol, f"{where}: committee.symbol")
-
-
-def find_roll_call_or_fail(data: Any, symbol: str, where: str) -> int:
-    """The roll call's id, or a :class:`ScenarioError` naming the file and key."""
-    try:
-        return int(find_roll_call(data, symbol, where))
-    except DataError as exc:
-        raise ScenarioError(str(exc).splitlines()[0]) from exc
 
 
 def score_episode(

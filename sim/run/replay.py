@@ -51,8 +51,8 @@ from sim.io.scenario import Scenario, load_scenario
 from sim.model.assembly import AssemblyModel
 from sim.model.setup import Setup
 from sim.run.calibrate import resolve_calibration
-from sim.run.episodes import episode_attendance, replay_attendance
 from sim.run.prepare import build_setup
+from sim.run.vote_attendance import episode_attendance, replay_attendance
 
 __all__ = ["ReplayResult", "prepare", "replay"]
 
@@ -387,9 +387,9 @@ def replay(
 
     attendance : sim.io.data.RollCallData, optional
         The roll calls: absence is then refitted by the attendance layer of the vote
-        (:func:`sim.run.episodes.episode_attendance`: fitted on the held-out predictions of the
-        year before the vote's, the members' features read from the roll calls before its day;
-        a window fit and a year's predictions, about half a minute with the fit cached), noted
+        (:func:`sim.run.vote_attendance.episode_attendance`: fitted on the held-out predictions
+        of the year before the vote's, the members' features read from the roll calls before its
+        day; a window fit and a year's predictions, about half a minute with the fit cached), noted
         in the setup's notes. A vote the data do not hold (past their end) gets no layer, and
         neither does a replay without the data (the embedded bundles carry no roll calls).
 
