@@ -222,6 +222,17 @@ def year_predictions(
     trans_window = np.where(np.isfinite(trans_window), trans_window, FACTS_TRANSITIONS)
     p = fit.persistence
     moved = fit_realignment(fit) if realign else None
+    # one realigned fit per group, so that new_text_odds keeps each earlier text's odds across
+    # the year's new texts of that group (its table is per fit object)
+    moved_fits: dict[str, Any] = {}
+
+    def fit_for(group: str) -> Any:
+        if moved is None:
+            return fit
+        if group not in moved_fits:
+            moved_fits[group] = moved.moved_fit(fit, group)
+        return moved_fits[group]
+
     frames = []
     for rcid in targets:
         cells = votes[votes["rcid"] == rcid]
@@ -258,9 +269,7 @@ def year_predictions(
             )  # fmt: skip
         else:
             weights = texts.weights(group, str(title))
-            odds = new_text_odds(
-                fit if moved is None else moved.moved_fit(fit, group), weights, rc.loc[rcid, "date"]
-            )
+            odds = new_text_odds(fit_for(group), weights, rc.loc[rcid, "date"])
             model = odds.reindex(iso3).to_numpy()
             model = np.where(np.isfinite(model), model, population)
             previous = np.full(len(iso3), -1)
