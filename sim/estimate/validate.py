@@ -337,15 +337,13 @@ def _attendance(
         return held_out
     # the held-out year's own cutoff (its predictions' fit ended there)
     held_cutoff = pd.Timestamp(f"{year - 2 * lead + 1}-01-01")
-    fit = fit_attendance_layer(data, held_out, cutoff=held_cutoff, window=window, recent=recent)
-    days = fit.get("recent_days")
-    f_held = attendance_features(
-        data, held_out["rcid"].to_numpy(), held_out["iso3"].to_numpy(), cutoff=held_cutoff,
-        window=window, recent_days=days,
-    )  # fmt: skip
+    fit, f_held = fit_attendance_layer(
+        data, held_out, cutoff=held_cutoff, window=window, recent=recent
+    )
     f_pred = attendance_features(
         data, pred["rcid"].to_numpy(), pred["iso3"].to_numpy(),
-        cutoff=pd.Timestamp(f"{year - lead + 1}-01-01"), window=window, recent_days=days,
+        cutoff=pd.Timestamp(f"{year - lead + 1}-01-01"), window=window,
+        recent_days=fit["recent_days"],
     )  # fmt: skip
     pred[columns] = apply_attendance(pred[columns].to_numpy(), f_pred, fit)
     held_out = held_out.copy()
@@ -361,14 +359,15 @@ def fit_attendance_layer(
     window: int,
     recent: bool = True,
     asof: Any = None,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], FloatArray]:
     """The attendance layer (:func:`sim.core.attendance.fit_attendance`) fitted on held-out
     predictions (rows ``rcid``, ``iso3``, ``act``, ``model_<act>``), with features from the
     roll calls before `cutoff` (:func:`sim.estimate.attendance.attendance_features`); with
     `recent`, the members' recent record before `asof` (default `cutoff`; per row, e.g. each
     roll call's own date) over each span of :data:`RECENT_DAYS`, keeping the span whose fit
     has the highest likelihood on these rows (``recent_days`` in the result: chosen on the
-    fitting year, never on a scored one).
+    fitting year, never on a scored one). Returns the layer and the rows' features it was
+    fitted on.
     """
     columns = [f"model_{a}" for a in ACTS]
     probs = held_out[columns].to_numpy()
@@ -379,8 +378,8 @@ def fit_attendance_layer(
             data, held_out["rcid"].to_numpy(), held_out["iso3"].to_numpy(), cutoff=cutoff,
             window=window, recent_days=days, asof=asof,
         )  # fmt: skip
-        fits.append({**fit_attendance(probs, f, absent), "recent_days": days})
-    return max(fits, key=lambda fit: fit["loglik_gain"])  # the first of equals
+        fits.append(({**fit_attendance(probs, f, absent), "recent_days": days}, f))
+    return max(fits, key=lambda fit: fit[0]["loglik_gain"])  # the first of equals
 
 
 def _tremble(pred: pd.DataFrame, held_out: pd.DataFrame) -> None:

@@ -100,7 +100,7 @@ def episode_attendance(
     if rows.empty:
         return None
     asof = data.roll_calls.loc[rows["rcid"].to_numpy(), "date"].to_numpy()
-    fit = fit_attendance_layer(
+    fit, _ = fit_attendance_layer(
         data, rows, cutoff=pd.Timestamp(f"{year}-01-01"), window=ATTENDANCE_WINDOW, asof=asof
     )
     features = attendance_features(
