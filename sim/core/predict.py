@@ -105,13 +105,11 @@ def member_odds(
     )  # fmt: skip
     hold = np.broadcast_to(np.asarray(hold, float), np.shape(previous))
     hold_sd = np.broadcast_to(np.asarray(hold_sd, float), np.shape(previous))
-    if not np.any(hold) and not np.any(hold_sd):
-        odds = act_probabilities(utilities(log_baseline, cost=cost))
-        return np.einsum("l,k,lkmc->mc", wp, w, odds)
     reversal = persistence_cost(np.asarray(previous), reversal=1.0, leave=0.0, ret=0.0)
+    # the member's hold, 7 nodes; a known hold (or none: the pooled cost) is one node of weight 1
     zh, wh = normal_nodes(7) if np.any(hold_sd) else (np.zeros(1), np.ones(1))
     out = np.zeros((len(hold), 4))
-    for zk, wk in zip(zh, wh, strict=True):  # the member's hold, 7 nodes
+    for zk, wk in zip(zh, wh, strict=True):
         extra = (hold + zk * hold_sd)[None, :, None] * reversal
         odds = act_probabilities(utilities(log_baseline, cost=cost + extra))
         out += wk * np.einsum("l,k,lkmc->mc", wp, w, odds)
