@@ -321,8 +321,7 @@ def test_the_newton_cost_fit_finds_the_maximum_of_a_general_optimiser():
 def test_the_earlier_votes_likelihood_alone_is_that_column_of_all_three():
     """conditional_vote_log_probs forms only the earlier act's likelihood at the nodes; with
     draws on leading axes and per-member items it is bit for bit the column of all three."""
-    from sim.core.choice import ordered_log_probs
-    from sim.core.persistence import own_act_log_probs
+    from sim.core.choice import ordered_log_probs, own_act_log_probs
 
     rng = np.random.default_rng(8)
     a = rng.normal(0, 3, size=(4, 50, 7))

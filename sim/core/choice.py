@@ -33,9 +33,12 @@ import numpy as np
 
 from sim.core.acts import (
     ABSENT,
+    ABSTAIN,
     ACTS,
     LATENT_ORDER,
+    NO,
     VOTES,
+    YES,
     BoolArray,
     FloatArray,
     IntArray,
@@ -49,6 +52,7 @@ __all__ = [
     "ask_kind",
     "log_expit",
     "ordered_log_probs",
+    "own_act_log_probs",
     "persistence_cost",
     "pressure",
     "principal_weight",
@@ -241,6 +245,55 @@ def ordered_log_probs(a: FloatArray, gap: FloatArray | float) -> FloatArray:
     # 1e-16 * |b|, is that relative error in the abstention's probability.
     with np.errstate(divide="ignore"):
         out[..., 2] = log_expit(a) + (out[..., 0] - b) + np.log(-np.expm1(-gap))
+    return out
+
+
+def own_act_log_probs(a: FloatArray, gap: FloatArray | float, act: IntArray) -> FloatArray:
+    """``log P(act | present)`` under the ordered logit, each row's own act only: the column
+    `act` of :func:`ordered_log_probs` ``(a, gap)``, the same arithmetic (so the
+    same numbers) on a third of the values.
+
+    Parameters
+    ----------
+    a : ndarray, shape (..., n, K)
+        ``beta * x - cut_abstain`` (rows on the second axis from the end; e.g. nodes last).
+    gap : float or ndarray broadcastable to `a`, with size 1 or n on that axis
+        ``cut_yes - cut_abstain``.
+    act : ndarray of int, shape (n,)
+        0 yes, 1 no, 2 abstain.
+
+    Returns
+    -------
+    ndarray, shape like `a`
+
+    Examples
+    --------
+    >>> a, gap = np.array([[0.3], [-1.0], [2.0]]), np.array([[0.5], [0.2], [1.0]])
+    >>> full = ordered_log_probs(a, gap)
+    >>> bool(np.array_equal(own_act_log_probs(a, gap, np.array([0, 1, 2]))[:, 0],
+    ...                     full[[0, 1, 2], 0, [0, 1, 2]]))
+    True
+    """
+    a = np.asarray(a, dtype=float)
+    gap = np.asarray(gap, dtype=float)
+    act = np.asarray(act)
+    n = a.shape[-2]
+    out = np.empty(np.broadcast_shapes(a.shape, gap.shape))
+    for code in (YES, NO, ABSTAIN):
+        rows = np.flatnonzero(act == code)
+        if len(rows) == 0:
+            continue
+        ai = a[..., rows, :]
+        g = gap[..., rows, :] if gap.ndim >= 2 and gap.shape[-2] == n else gap
+        if code == NO:
+            out[..., rows, :] = log_expit(-ai)
+            continue
+        b = ai - g
+        lik = log_expit(b)
+        if code == ABSTAIN:
+            with np.errstate(divide="ignore"):
+                lik = log_expit(ai) + (lik - b) + np.log(-np.expm1(-g))
+        out[..., rows, :] = lik
     return out
 
 

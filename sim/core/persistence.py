@@ -53,7 +53,7 @@ from scipy.special import expit
 
 from sim.core.absence import log_act_baseline
 from sim.core.acts import ABSENT, ABSTAIN, ACTS, NO, YES, FloatArray, IntArray
-from sim.core.choice import log_expit, ordered_log_probs
+from sim.core.choice import log_expit, ordered_log_probs, own_act_log_probs
 from sim.core.derivatives import hessian
 from sim.core.quadrature import normal_nodes
 from sim.core.threads import one_blas_thread
@@ -66,7 +66,6 @@ __all__ = [
     "fit_member_hold",
     "fit_text_persistence",
     "member_holds",
-    "own_act_log_probs",
     "shock_correlation",
     "vote_log_probs",
 ]
@@ -313,55 +312,6 @@ def _earlier_log_lik(
     if np.any(gap < 0):
         raise ValueError("cut_yes must not be below cut_abstain (the order yes > abstain > no)")
     return own_act_log_probs(beta * xs - t1, gap, previous)
-
-
-def own_act_log_probs(a: FloatArray, gap: FloatArray | float, act: IntArray) -> FloatArray:
-    """``log P(act | present)`` under the ordered logit, each row's own act only: the column
-    `act` of :func:`sim.core.choice.ordered_log_probs` ``(a, gap)``, the same arithmetic (so the
-    same numbers) on a third of the values.
-
-    Parameters
-    ----------
-    a : ndarray, shape (..., n, K)
-        ``beta * x - cut_abstain`` (rows on the second axis from the end; e.g. nodes last).
-    gap : float or ndarray broadcastable to `a`, with size 1 or n on that axis
-        ``cut_yes - cut_abstain``.
-    act : ndarray of int, shape (n,)
-        0 yes, 1 no, 2 abstain.
-
-    Returns
-    -------
-    ndarray, shape like `a`
-
-    Examples
-    --------
-    >>> a, gap = np.array([[0.3], [-1.0], [2.0]]), np.array([[0.5], [0.2], [1.0]])
-    >>> full = ordered_log_probs(a, gap)
-    >>> bool(np.array_equal(own_act_log_probs(a, gap, np.array([0, 1, 2]))[:, 0],
-    ...                     full[[0, 1, 2], 0, [0, 1, 2]]))
-    True
-    """
-    a = np.asarray(a, dtype=float)
-    gap = np.asarray(gap, dtype=float)
-    act = np.asarray(act)
-    n = a.shape[-2]
-    out = np.empty(np.broadcast_shapes(a.shape, gap.shape))
-    for code in (YES, NO, ABSTAIN):
-        rows = np.flatnonzero(act == code)
-        if len(rows) == 0:
-            continue
-        ai = a[..., rows, :]
-        g = gap[..., rows, :] if gap.ndim >= 2 and gap.shape[-2] == n else gap
-        if code == NO:
-            out[..., rows, :] = log_expit(-ai)
-            continue
-        b = ai - g
-        lik = log_expit(b)
-        if code == ABSTAIN:
-            with np.errstate(divide="ignore"):
-                lik = log_expit(ai) + (lik - b) + np.log(-np.expm1(-g))
-        out[..., rows, :] = lik
-    return out
 
 
 def conditional_vote_log_probs_on_draws(

@@ -18,7 +18,7 @@ from scipy import optimize
 from scipy.special import logsumexp
 
 from sim.core.acts import FloatArray, IntArray
-from sim.core.persistence import own_act_log_probs
+from sim.core.choice import own_act_log_probs
 from sim.core.quadrature import normal_nodes
 
 __all__ = ["fit_group_shock_sd"]
