@@ -244,7 +244,7 @@ def test_new_texts_of_one_day_reuse_their_relatives_odds_and_get_the_same_odds()
     import copy
     from dataclasses import dataclass as _dataclass
 
-    from sim.estimate.titles import _text_odds_of, new_text_odds
+    from sim.estimate.titles import _kept_for, new_text_odds
 
     rng = np.random.default_rng(11)
     members, rcids = [f"M{i:02d}" for i in range(12)], [101, 102, 103, 104]
@@ -284,13 +284,14 @@ def test_new_texts_of_one_day_reuse_their_relatives_odds_and_get_the_same_odds()
               {"tau": 0.4})  # fmt: skip
     day = pd.Timestamp("2021-03-02")
     first = new_text_odds(fit, pd.Series([0.1, 0.2, 0.3, 0.4], rcids), day)
-    assert len(_text_odds_of(fit)) == 4
+    assert len(_kept_for(fit)["text_odds"]) == 4
     second = new_text_odds(fit, pd.Series([0.7, 0.3], rcids[2:]), day)
-    assert len(_text_odds_of(fit)) == 4  # the same day: every relative's odds reused
+    assert len(_kept_for(fit)["text_odds"]) == 4  # the same day: every relative's odds reused
     for weights, odds in ((pd.Series([0.1, 0.2, 0.3, 0.4], rcids), first),
                           (pd.Series([0.7, 0.3], rcids[2:]), second)):  # fmt: skip
         fresh = new_text_odds(copy.deepcopy(fit), weights, day)
         np.testing.assert_allclose(odds.to_numpy(), fresh.to_numpy(), rtol=1e-13, atol=1e-15)
     later = new_text_odds(fit, pd.Series([0.7, 0.3], rcids[2:]), pd.Timestamp("2021-05-01"))
-    assert len(_text_odds_of(fit)) == 5  # 104 was within a year on both days: gap 1 both times
+    # 104 was within a year on both days: gap 1 both times
+    assert len(_kept_for(fit)["text_odds"]) == 5
     assert not np.allclose(later.to_numpy(), second.to_numpy())

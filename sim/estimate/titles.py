@@ -338,9 +338,24 @@ class NewTexts:
         return pd.DataFrame(mix, index=self.members, columns=list(ACTS))
 
 
-#: :func:`new_texts` of recent fits (a forecast batch asks for it once per title): id of the
-#: fit -> (weak reference to it, the inputs' key, the result).
-_NEW_TEXTS: dict[int, tuple[weakref.ref[Any], tuple[Any, ...], NewTexts]] = {}
+#: What this module computed from a recent fit and keeps while the fit lives: id of the fit ->
+#: (weak reference to it, its table: ``"new_texts"`` -> (the inputs' key, :func:`new_texts`'s
+#: result), ``"text_odds"`` -> {(rcid, years since it): every fitted member's odds}). A forecast
+#: batch asks for the new texts once per title, and the new texts voted on one day (often
+#: several) mix over the same earlier texts at the same gaps.
+_KEPT: dict[int, tuple[weakref.ref[Any], dict[str, Any]]] = {}
+
+
+def _kept_for(fit: Any) -> dict[str, Any]:
+    """The table this module keeps for `fit` (an empty one for a new fit)."""
+    kept = _KEPT.get(id(fit))
+    if kept is not None and kept[0]() is fit:
+        return kept[1]
+    for k in [k for k, (ref, _) in _KEPT.items() if ref() is None]:
+        del _KEPT[k]
+    table: dict[str, Any] = {}
+    _KEPT[id(fit)] = (weakref.ref(fit), table)
+    return table
 
 
 def new_texts(fit: Any, roll_calls: pd.DataFrame, first: pd.Index, titles: pd.Series) -> NewTexts:
@@ -353,13 +368,12 @@ def new_texts(fit: Any, roll_calls: pd.DataFrame, first: pd.Index, titles: pd.Se
     The result is kept while `fit` lives, and given again for the same fit and inputs.
     """
     key = (id(roll_calls), len(roll_calls), tuple(first), tuple(titles.reindex(first)))
-    kept = _NEW_TEXTS.get(id(fit))
-    if kept is not None and kept[0]() is fit and kept[1] == key:
-        return kept[2]
+    table = _kept_for(fit)
+    kept = table.get("new_texts")
+    if kept is not None and kept[0] == key:
+        return kept[1]
     out = _new_texts(fit, roll_calls, first, titles)
-    for k in [k for k, (ref, _, _) in _NEW_TEXTS.items() if ref() is None]:
-        del _NEW_TEXTS[k]
-    _NEW_TEXTS[id(fit)] = (weakref.ref(fit), key, out)
+    table["new_texts"] = (key, out)
     return out
 
 
@@ -397,25 +411,6 @@ def _new_texts(fit: Any, roll_calls: pd.DataFrame, first: pd.Index, titles: pd.S
     return NewTexts(members.index, out, sharpness, weight)
 
 
-#: Each recent fit's odds on its texts' items already computed by :func:`new_text_odds`: id of
-#: the fit -> (weak reference to it, {(rcid, years since it): every fitted member's odds}).
-#: The new texts voted on one day (often several) mix over the same earlier texts at the same
-#: gaps: each is computed once.
-_TEXT_ODDS: dict[int, tuple[weakref.ref[Any], dict[tuple[Any, float], FloatArray]]] = {}
-
-
-def _text_odds_of(fit: Any) -> dict[tuple[Any, float], FloatArray]:
-    """The odds :func:`new_text_odds` keeps for `fit` (an empty table for a new fit)."""
-    kept = _TEXT_ODDS.get(id(fit))
-    if kept is not None and kept[0]() is fit:
-        return kept[1]
-    for k in [k for k, (ref, _) in _TEXT_ODDS.items() if ref() is None]:
-        del _TEXT_ODDS[k]
-    table: dict[tuple[Any, float], FloatArray] = {}
-    _TEXT_ODDS[id(fit)] = (weakref.ref(fit), table)
-    return table
-
-
 def new_text_odds(fit: Any, weights: pd.Series, date: Any) -> pd.DataFrame:
     """Every fitted member's odds on a new text voted on `date`, mixed over earlier first votes
     with `weights` (:meth:`NewTexts.weights`), each member's act on each as its previous public
@@ -434,7 +429,7 @@ def new_text_odds(fit: Any, weights: pd.Series, date: Any) -> pd.DataFrame:
     members, items = fit.est.members_, fit.est.items_
     dates = pd.DatetimeIndex(fit.window.roll_calls.loc[weights.index, "date"])
     years = np.maximum((pd.Timestamp(date) - dates).days.to_numpy() / 365.25, 1.0)
-    kept = _text_odds_of(fit)
+    kept: dict[tuple[Any, float], FloatArray] = _kept_for(fit).setdefault("text_odds", {})
     keys = [(rcid, float(y)) for rcid, y in zip(weights.index, years, strict=True)]
     todo = list(dict.fromkeys(k for k in keys if k not in kept))
     n_members = len(members)
