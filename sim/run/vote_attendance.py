@@ -31,7 +31,7 @@ from sim.io.scenario import Scenario
 
 __all__ = [
     "ATTENDANCE_WINDOW", "EpisodeAttendance", "episode_attendance", "find_roll_call_or_fail",
-    "in_data", "replay_attendance",
+    "in_data", "replay_attendance", "roll_call_of",
 ]  # fmt: skip
 
 #: Years of roll calls of the fit whose held-out predictions the attendance layer is fitted on
@@ -72,7 +72,7 @@ def episode_attendance(
     that year, predicted from the :data:`ATTENDANCE_WINDOW` years before it, with each member's
     recent record read on each roll call's own day, as the replay reads it on the vote's day),
     and the members' features from the roll calls dated before the vote's day. None for a vote
-    the data do not hold (nothing before it to read the recent record from).
+    the data do not hold (nothing before it to read the recent record from; :func:`in_data`).
 
     Parameters
     ----------
@@ -81,16 +81,10 @@ def episode_attendance(
     iso3 : sequence of str
     held_out : dict, optional
         Held-out predictions already made, by year (filled in as they are made).
-
-    Raises
-    ------
-    ScenarioError
-        The resolution's symbol is not in the data although its date is.
     """
-    if not in_data(scenario, data):
+    rcid = roll_call_of(scenario, data)
+    if rcid is None:
         return None
-    where = f"{scenario.path or scenario.name}: resolution.symbol"
-    rcid = find_roll_call_or_fail(data, scenario.spec.resolution.symbol, where)
     day = pd.Timestamp(scenario.spec.resolution.date)
     year = day.year - 1
     held = held_out if held_out is not None else {}
@@ -134,13 +128,17 @@ def replay_attendance(odds: FloatArray, layer: EpisodeAttendance, *, seed: int) 
     return out.reshape(odds.shape)
 
 
+def roll_call_of(scenario: Scenario, data: Any) -> int | None:
+    """The rcid of the scenario's roll call, or None if the data do not hold it."""
+    try:
+        return int(find_roll_call(data, scenario.spec.resolution.symbol, ""))
+    except DataError:
+        return None
+
+
 def in_data(scenario: Scenario, data: Any) -> bool:
     """Whether the scenario's roll call is in the data (else it is scored on its outcome only)."""
-    try:
-        find_roll_call(data, scenario.spec.resolution.symbol, "")
-    except DataError:
-        return False
-    return True
+    return roll_call_of(scenario, data) is not None
 
 
 def find_roll_call_or_fail(data: Any, symbol: str, where: str) -> int:
