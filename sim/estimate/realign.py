@@ -42,12 +42,11 @@ def text_group(row: pd.Series) -> str:
 
 
 def issue_group(roll_calls: pd.DataFrame) -> pd.Series:
-    """Each roll call's group: its first issue code in ``ISSUE_CODES`` order, ``all`` if none."""
-    out = pd.Series("all", index=roll_calls.index, dtype=object)
-    for code in reversed(ISSUE_CODES):
-        if code in roll_calls.columns:
-            out[roll_calls[code].fillna(False).astype(bool).to_numpy()] = code
-    return out
+    """Each roll call's group (:func:`text_group`: its first issue code in ``ISSUE_CODES``
+    order, ``all`` if none).
+    """
+    return pd.Series([text_group(row) for _, row in roll_calls.iterrows()],
+                     index=roll_calls.index, dtype=object)  # fmt: skip
 
 
 @dataclass(frozen=True)
